@@ -1,0 +1,325 @@
+//! Changes to beads. Each operation takes the store lock, checks its input against the
+//! files, writes atomically and records one ledger event describing what it did.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::graph::Graph;
+use super::repo::BeadRepo;
+use super::{Bead, Dep, DepKind, Kind, MAX_PRIORITY, MAX_VALUE, Risk, Status};
+use crate::error::{Error, Result};
+use crate::store::SCHEMA_VERSION;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone)]
+pub struct NewBead {
+    pub title: String,
+    pub description: String,
+    pub acceptance: Vec<String>,
+    pub kind: Kind,
+    pub priority: u8,
+    pub value: u8,
+    pub risk: Risk,
+    pub labels: Vec<String>,
+    /// (target, kind); targets may be prefixes.
+    pub deps: Vec<(String, DepKind)>,
+}
+
+impl Default for NewBead {
+    fn default() -> Self {
+        NewBead {
+            title: String::new(),
+            description: String::new(),
+            acceptance: Vec::new(),
+            kind: Kind::Task,
+            priority: 2,
+            value: 50,
+            risk: Risk::Low,
+            labels: Vec::new(),
+            deps: Vec::new(),
+        }
+    }
+}
+
+/// Changes to apply with `forge bead update`; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct BeadChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub acceptance: Option<Vec<String>>,
+    pub kind: Option<Kind>,
+    pub priority: Option<u8>,
+    pub value: Option<u8>,
+    pub risk: Option<Risk>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+fn check_ranges(priority: u8, value: u8) -> Result<()> {
+    if priority > MAX_PRIORITY {
+        return Err(Error::usage(format!(
+            "priority {priority} is out of range: use 0 (most urgent) to {MAX_PRIORITY}"
+        )));
+    }
+    if value > MAX_VALUE {
+        return Err(Error::usage(format!(
+            "value {value} is out of range: use 0 to {MAX_VALUE}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_title(title: &str) -> Result<()> {
+    if title.trim().is_empty() {
+        return Err(Error::usage("a bead needs a title"));
+    }
+    Ok(())
+}
+
+/// Adds `dep` to `bead` after checking it exists, is not a second parent and closes no
+/// cycle. `graph` must describe the beads as they are on disk.
+fn add_dep(graph: &Graph<'_>, bead: &mut Bead, target: &str, kind: DepKind) -> Result<bool> {
+    if graph.get(target).is_none() {
+        return Err(Error::UnknownId {
+            id: target.to_owned(),
+            suggestion: None,
+        });
+    }
+    if bead.deps.iter().any(|d| d.id == target && d.kind == kind) {
+        return Ok(false);
+    }
+    if kind == DepKind::Parent
+        && let Some(parent) = bead.parent()
+    {
+        return Err(Error::Refused {
+            message: format!("{} already has parent {parent}", bead.id),
+            hint: format!("remove it first: forge bead dep rm {} {parent}", bead.id),
+        });
+    }
+    if let Some(cycle) = graph.cycle_with(&bead.id, target, kind) {
+        return Err(Error::Cycle { cycle });
+    }
+    bead.deps.push(Dep {
+        id: target.to_owned(),
+        kind,
+        extra: toml::Table::new(),
+    });
+    Ok(true)
+}
+
+pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
+    check_title(&new.title)?;
+    check_ranges(new.priority, new.value)?;
+    let _lock = ws.lock()?;
+    let repo = BeadRepo::new(&ws.layout);
+    let targets = new
+        .deps
+        .iter()
+        .map(|(t, k)| Ok((repo.resolve(t)?, *k)))
+        .collect::<Result<Vec<_>>>()?;
+    let now = ws.clock.now();
+    let mut bead = Bead {
+        schema: i64::from(SCHEMA_VERSION),
+        id: repo.new_id()?,
+        title: new.title.trim().to_owned(),
+        kind: new.kind,
+        status: Status::Open,
+        reason: String::new(),
+        priority: new.priority,
+        value: new.value,
+        risk: new.risk,
+        labels: dedup(new.labels),
+        author: ws.actor.clone(),
+        created: now.clone(),
+        updated: now,
+        closed: None,
+        description: new.description,
+        acceptance: new.acceptance,
+        deps: Vec::new(),
+        extra: toml::Table::new(),
+    };
+    if !targets.is_empty() {
+        // Only a bead with dependencies needs the graph; a plain create stays O(1).
+        let index = repo.index()?;
+        let graph = Graph::new(&index);
+        for (target, kind) in targets {
+            add_dep(&graph, &mut bead, &target, kind)?;
+        }
+    }
+    repo.write(&bead, &ws.redactor)?;
+    ws.record(
+        "bead.created",
+        json!({
+            "bead": bead.id, "title": bead.title, "kind": bead.kind, "priority": bead.priority,
+            "value": bead.value, "risk": bead.risk, "labels": bead.labels, "deps": bead.deps
+                .iter().map(|d| json!({"id": d.id, "type": d.kind})).collect::<Vec<_>>(),
+        }),
+    )?;
+    Ok(bead)
+}
+
+fn dedup(mut labels: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    labels.retain(|l| seen.insert(l.clone()));
+    labels
+}
+
+fn change<T: Serialize + PartialEq>(
+    out: &mut Vec<FieldChange>,
+    field: &'static str,
+    slot: &mut T,
+    new: Option<T>,
+) {
+    if let Some(new) = new
+        && *slot != new
+    {
+        out.push(FieldChange {
+            field,
+            old: json!(slot),
+            new: json!(new),
+        });
+        *slot = new;
+    }
+}
+
+/// Applies `changes`; returns the bead and what changed (nothing is written if nothing did).
+pub fn update(
+    ws: &mut Workspace,
+    id: &str,
+    changes: BeadChanges,
+) -> Result<(Bead, Vec<FieldChange>)> {
+    if let Some(t) = &changes.title {
+        check_title(t)?;
+    }
+    check_ranges(changes.priority.unwrap_or(0), changes.value.unwrap_or(0))?;
+    let _lock = ws.lock()?;
+    let repo = BeadRepo::new(&ws.layout);
+    let id = repo.resolve(id)?;
+    let mut bead = repo.load(&id)?;
+    let mut out = Vec::new();
+    change(
+        &mut out,
+        "title",
+        &mut bead.title,
+        changes.title.map(|t| t.trim().to_owned()),
+    );
+    change(
+        &mut out,
+        "description",
+        &mut bead.description,
+        changes.description,
+    );
+    change(
+        &mut out,
+        "acceptance",
+        &mut bead.acceptance,
+        changes.acceptance,
+    );
+    change(&mut out, "kind", &mut bead.kind, changes.kind);
+    change(&mut out, "priority", &mut bead.priority, changes.priority);
+    change(&mut out, "value", &mut bead.value, changes.value);
+    change(&mut out, "risk", &mut bead.risk, changes.risk);
+    let mut labels = bead.labels.clone();
+    labels.extend(changes.add_labels);
+    labels.retain(|l| !changes.remove_labels.contains(l));
+    change(&mut out, "labels", &mut bead.labels, Some(dedup(labels)));
+    if out.is_empty() {
+        return Ok((bead, out));
+    }
+    bead.updated = ws.clock.now();
+    repo.write(&bead, &ws.redactor)?;
+    ws.record("bead.updated", json!({ "bead": bead.id, "changes": out }))?;
+    Ok((bead, out))
+}
+
+/// Closes, reopens or defers a bead, with the reason recorded in the file and the ledger.
+pub fn set_status(
+    ws: &mut Workspace,
+    id: &str,
+    status: Status,
+    reason: &str,
+) -> Result<(Bead, bool)> {
+    let _lock = ws.lock()?;
+    let repo = BeadRepo::new(&ws.layout);
+    let id = repo.resolve(id)?;
+    let mut bead = repo.load(&id)?;
+    if bead.status == status && bead.reason == reason {
+        return Ok((bead, false));
+    }
+    let old = bead.status;
+    let now = ws.clock.now();
+    bead.status = status;
+    bead.reason = reason.to_owned();
+    bead.closed = (status == Status::Closed).then(|| now.clone());
+    bead.updated = now;
+    repo.write(&bead, &ws.redactor)?;
+    let kind = match status {
+        Status::Closed => "bead.closed",
+        Status::Open => "bead.reopened",
+        Status::Deferred => "bead.deferred",
+    };
+    ws.record(
+        kind,
+        json!({ "bead": bead.id, "from": old, "reason": reason }),
+    )?;
+    Ok((bead, true))
+}
+
+pub fn dep_add(ws: &mut Workspace, id: &str, target: &str, kind: DepKind) -> Result<(Bead, bool)> {
+    let _lock = ws.lock()?;
+    let repo = BeadRepo::new(&ws.layout);
+    let id = repo.resolve(id)?;
+    let target = repo.resolve(target)?;
+    let mut bead = repo.load(&id)?;
+    let index = repo.index()?;
+    let added = add_dep(&Graph::new(&index), &mut bead, &target, kind)?;
+    if added {
+        bead.updated = ws.clock.now();
+        repo.write(&bead, &ws.redactor)?;
+        ws.record(
+            "dep.added",
+            json!({ "bead": bead.id, "dep": target, "type": kind }),
+        )?;
+    }
+    Ok((bead, added))
+}
+
+/// Removes every dependency of `id` on `target` (of `kind`, if given).
+pub fn dep_rm(
+    ws: &mut Workspace,
+    id: &str,
+    target: &str,
+    kind: Option<DepKind>,
+) -> Result<(Bead, bool)> {
+    let _lock = ws.lock()?;
+    let repo = BeadRepo::new(&ws.layout);
+    let id = repo.resolve(id)?;
+    let mut bead = repo.load(&id)?;
+    // The target may have been deleted already, so match the stored ids before resolving.
+    let wanted = super::id::normalise(target);
+    let target = if bead.deps.iter().any(|d| d.id == wanted) {
+        wanted
+    } else {
+        repo.resolve(target)?
+    };
+    let before = bead.deps.len();
+    bead.deps
+        .retain(|d| !(d.id == target && kind.is_none_or(|k| k == d.kind)));
+    let removed = bead.deps.len() != before;
+    if removed {
+        bead.updated = ws.clock.now();
+        repo.write(&bead, &ws.redactor)?;
+        ws.record(
+            "dep.removed",
+            json!({ "bead": bead.id, "dep": target, "type": kind }),
+        )?;
+    }
+    Ok((bead, removed))
+}

@@ -1,0 +1,50 @@
+use serde::Serialize;
+
+use crate::bead::BeadSummary;
+use crate::bead::graph::{Blocker, Graph};
+use crate::bead::repo::BeadRepo;
+use crate::cli::render::{blocker, summary_line};
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+
+/// List open beads that are not ready, each with what blocks it
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    bead: &'a BeadSummary,
+    blocked_by: Vec<Blocker>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    blocked: Vec<Entry<'a>>,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
+    let layout = super::ready::layout(ctx)?;
+    let index = BeadRepo::new(&layout).index()?;
+    let graph = Graph::new(&index);
+    let report = Report {
+        blocked: graph
+            .blocked()
+            .into_iter()
+            .map(|(bead, blocked_by)| Entry { bead, blocked_by })
+            .collect(),
+    };
+    ui.report(&report, |out| {
+        if report.blocked.is_empty() {
+            ui.status("No bead is blocked.");
+        }
+        for e in &report.blocked {
+            summary_line(ui, out, e.bead)?;
+            for b in &e.blocked_by {
+                writeln!(out, "      {}", blocker(ui, b))?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(exit::OK)
+}

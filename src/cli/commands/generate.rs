@@ -1,0 +1,72 @@
+//! `forge generate`: man pages and shell completions, produced from the clap definition so
+//! they can never drift from it. The committed copies under `man/` and `completions/` are
+//! checked against this output by a test.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::ui::Ui;
+use crate::cli::{Cli, CommandResult, Context};
+use crate::error::{Error, exit};
+
+/// Write man pages and shell completions (for packagers and the repository's own copies)
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory to write man/ and completions/ into
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
+
+/// Every generated file: (path relative to the output dir, contents).
+pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let cmd = Cli::command();
+    man_pages(&cmd, "forge", &mut out);
+    for shell in SHELLS {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "forge", &mut buf);
+        let name = match shell {
+            Shell::Bash => "forge.bash",
+            Shell::Zsh => "_forge",
+            _ => "forge.fish",
+        };
+        out.push((Path::new("completions").join(name), buf));
+    }
+    out
+}
+
+fn man_pages(cmd: &clap::Command, name: &str, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    if cmd.is_hide_set() {
+        return;
+    }
+    let cmd = cmd.clone().name(name.to_owned());
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut buf)
+        .expect("rendering to memory cannot fail");
+    out.push((Path::new("man").join(format!("{name}.1")), buf));
+    for sub in cmd.get_subcommands() {
+        if sub.get_name() != "help" {
+            man_pages(sub, &format!("{name}-{}", sub.get_name()), out);
+        }
+    }
+}
+
+pub fn run(ui: &Ui, _ctx: &Context, args: Args) -> CommandResult {
+    let files = files();
+    for (rel, contents) in &files {
+        let path = args.out.join(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        fs::write(&path, contents).map_err(|e| Error::io(&path, e))?;
+    }
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    ui.report(&names, |out| writeln!(out, "wrote {} files", names.len()))?;
+    Ok(exit::OK)
+}

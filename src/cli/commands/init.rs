@@ -1,0 +1,31 @@
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+
+/// Create .forge/ and the runtime directory (idempotent)
+///
+/// Creates .forge/config.toml, beads/, assumptions/, ledger/, checkpoints/ and .gitignore in
+/// the working tree, and forge/ under the git common directory for locks and caches.
+/// Running it again changes nothing and says so; missing pieces are recreated.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
+    let report = crate::init::init(&ctx.cwd, &ctx.env)?;
+    ui.report(&report, |out| {
+        if report.changed() {
+            writeln!(out, "Initialised forge in {}/.forge", report.root)?;
+            for path in &report.created {
+                writeln!(out, "  created {path}")?;
+            }
+            Ok(())
+        } else {
+            writeln!(
+                out,
+                "forge is already initialised in {}/.forge; nothing changed",
+                report.root
+            )
+        }
+    })?;
+    Ok(exit::OK)
+}

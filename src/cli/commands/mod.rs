@@ -1,0 +1,41 @@
+//! One file per command, one folder per command group. Each holds its clap `Args` (the doc
+//! comments are the help text) and a `run(ui, ctx, args)` with the same signature.
+
+pub mod bead;
+pub mod blocked;
+pub mod generate;
+pub mod init;
+pub mod ledger;
+pub mod ready;
+pub mod show;
+
+use clap::Subcommand;
+
+use super::ui::Ui;
+use super::{CommandResult, Context};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::Args),
+    #[command(subcommand)]
+    Bead(bead::Command),
+    Ready(ready::Args),
+    Blocked(blocked::Args),
+    Show(show::Args),
+    #[command(subcommand)]
+    Ledger(ledger::Command),
+    #[command(hide = true)]
+    Generate(generate::Args),
+}
+
+pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+    match command {
+        Command::Init(args) => init::run(ui, ctx, args),
+        Command::Bead(cmd) => bead::run(ui, ctx, cmd),
+        Command::Ready(args) => ready::run(ui, ctx, args),
+        Command::Blocked(args) => blocked::run(ui, ctx, args),
+        Command::Show(args) => show::run(ui, ctx, args),
+        Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
+        Command::Generate(args) => generate::run(ui, ctx, args),
+    }
+}

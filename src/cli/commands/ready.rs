@@ -1,0 +1,58 @@
+use serde::Serialize;
+
+use crate::bead::BeadSummary;
+use crate::bead::graph::Graph;
+use crate::bead::repo::BeadRepo;
+use crate::cli::render::summary_line;
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::store::Layout;
+use crate::workspace::open_repo;
+
+/// List beads that are ready to work on, most urgent first
+///
+/// Ready: open, every `blocks` dependency closed, no deferred ancestor, and (for an epic)
+/// no open child. Ordered by priority, then value (highest first), then age (oldest first).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show at most N beads
+    #[arg(short = 'n', long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ready: Vec<&'a BeadSummary>,
+}
+
+/// The layout of an initialised repository, for read-only commands that need no ledger.
+pub fn layout(ctx: &Context) -> crate::Result<Layout> {
+    let (_, _, layout) = open_repo(&ctx.cwd)?;
+    if !layout.config().exists() {
+        return Err(crate::Error::NotInitialised(layout.root.clone()));
+    }
+    crate::config::Config::load(&layout.config())?;
+    Ok(layout)
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let layout = layout(ctx)?;
+    let index = BeadRepo::new(&layout).index()?;
+    let graph = Graph::new(&index);
+    let mut ready = graph.ready();
+    if let Some(n) = args.limit {
+        ready.truncate(n);
+    }
+    let report = Report { ready };
+    ui.report(&report, |out| {
+        if report.ready.is_empty() {
+            ui.status("No bead is ready.");
+        }
+        for b in &report.ready {
+            summary_line(ui, out, b)?;
+        }
+        Ok(())
+    })?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,157 @@
+//! The command-line interface: argument parsing, dispatch, rendering and exit codes. This is
+//! the only layer that prints or reads the process environment.
+
+pub mod commands;
+pub mod render;
+pub mod ui;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser};
+
+use crate::error::{Error, exit};
+use crate::workspace::Environment;
+use ui::{ColorChoice, Ui};
+
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0    success
+  1    failure (I/O, git, or another error)
+  2    usage error: bad arguments or values
+  3    needs a human: pass the flag the message names
+  4    the harness failed
+  5    a .forge/ file is invalid (bad TOML, conflict markers, unknown schema, bad config)
+  6    unknown or ambiguous id
+  7    refused: the change would break an invariant (a dependency cycle, ...)
+  8    ledger verification failed
+  9    not a git repository, or forge is not initialised
+  130  interrupted";
+
+/// forge runs AI coding agents on a git repository: beads, steps, approvals and a ledger.
+#[derive(Debug, Parser)]
+#[command(name = "forge", version, after_long_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: commands::Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if forge was started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the report as JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to colour output (NO_COLOR turns `auto` off)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+    /// Print only the report, no status lines
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Everything a command needs from the outside world.
+pub struct Context {
+    pub cwd: PathBuf,
+    pub env: Environment,
+}
+
+fn environment() -> Environment {
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let now = std::env::var("FORGE_NOW")
+        .ok()
+        .and_then(|s| crate::clock::parse_rfc3339(&s));
+    let actor = std::env::var("FORGE_ACTOR").ok().filter(|s| !s.is_empty());
+    Environment { now, vars, actor }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut ui = Ui::new(
+        cli.global.json,
+        cli.global.quiet,
+        cli.global.color,
+        no_color,
+    );
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            ui.error(&Error::io(".", e));
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let cwd = match &cli.global.dir {
+        Some(dir) => cwd.join(dir),
+        None => cwd,
+    };
+    // For messages only: the nearest directory with a `.git`, found without opening the
+    // repository a second time.
+    ui.root = cwd
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(|d| d.display().to_string());
+    let ctx = Context {
+        cwd,
+        env: environment(),
+    };
+    match commands::run(&ui, &ctx, cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(CommandError::Forge(e)) => {
+            ui.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+        Err(CommandError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(exit::OK)
+        }
+        Err(CommandError::Output(e)) => {
+            ui.error(&Error::io("<stdout>", e));
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// What a command can fail with: the library's error, or failing to print its report.
+#[derive(Debug)]
+pub enum CommandError {
+    Forge(Error),
+    Output(std::io::Error),
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        CommandError::Forge(e)
+    }
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(e: std::io::Error) -> Self {
+        CommandError::Output(e)
+    }
+}
+
+/// A command returns its exit code (0 unless it reports a failure it already printed).
+pub type CommandResult = Result<u8, CommandError>;

@@ -1,0 +1,127 @@
+//! Output: the report on stdout (text or JSON), everything else on stderr.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    pub color: bool,
+    /// Printed paths are shown relative to this directory when inside it.
+    pub root: Option<String>,
+}
+
+const RESET: &str = "\x1b[0m";
+
+impl Ui {
+    pub fn new(json: bool, quiet: bool, color: ColorChoice, no_color_env: bool) -> Ui {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !json && !no_color_env && io::stdout().is_terminal(),
+        };
+        Ui {
+            json,
+            quiet,
+            color,
+            root: None,
+        }
+    }
+
+    pub fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn id(&self, id: &str) -> String {
+        self.paint("\x1b[33m", id)
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("\x1b[1m", text)
+    }
+
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("\x1b[2m", text)
+    }
+
+    /// Prints the command's report: as JSON with `--json`, otherwise through `human`.
+    pub fn report<T: Serialize>(
+        &self,
+        report: &T,
+        human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::new(stdout.lock());
+        if self.json {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        } else {
+            human(&mut out)?;
+        }
+        out.flush()
+    }
+
+    /// A status line on stderr (not with `-q` or `--json`).
+    pub fn status(&self, message: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!(
+                "{} {}",
+                self.paint("\x1b[33m", "warning:"),
+                self.relative(message)
+            );
+        }
+    }
+
+    fn relative(&self, text: &str) -> String {
+        match &self.root {
+            Some(root) => text.replace(&format!("{root}/"), ""),
+            None => text.to_owned(),
+        }
+    }
+
+    pub fn error(&self, err: &Error) {
+        let message = self.relative(&err.to_string());
+        let hints: Vec<String> = err.hints().iter().map(|h| self.relative(h)).collect();
+        if self.json {
+            let envelope = serde_json::json!({
+                "error": {
+                    "code": err.code(),
+                    "exit": err.exit_code(),
+                    "message": message,
+                    "hints": hints,
+                }
+            });
+            eprintln!("{envelope}");
+            return;
+        }
+        eprintln!("{} {message}", self.paint("\x1b[1;31m", "error:"));
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            eprintln!("  caused by: {cause}");
+            source = cause.source();
+        }
+        for hint in hints {
+            eprintln!("{} {hint}", self.paint("\x1b[36m", "hint:"));
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Appending to this run's ledger file. One writer per file, ever: the file is named after
+//! the run, created with `O_EXCL`, and locked (flock) for as long as the run lives so that
+//! a verifier can tell a live run from a dead one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::line::{Event, encode};
+use crate::clock::{Clock, format_rfc3339};
+use crate::error::{Error, Result};
+use crate::redact::Redactor;
+
+#[derive(Debug)]
+pub struct LedgerWriter {
+    path: PathBuf,
+    run: String,
+    actor: String,
+    file: Option<File>,
+    seq: u64,
+    prev: String,
+}
+
+/// A run id: its start time and a random part, so that runs sort by time and never collide.
+pub fn new_run_id(clock: &Clock) -> String {
+    let ts = format_rfc3339(clock.now_secs()).replace(['-', ':'], "");
+    let digits = crate::bead::id::random_digits();
+    format!("{ts}-{}", &digits[..8])
+}
+
+impl LedgerWriter {
+    /// A writer for a new run. Nothing touches the disk until the first event.
+    pub fn new(ledger_dir: &Path, run: String, actor: String) -> Self {
+        // Files are grouped by month so that no directory grows without bound.
+        let month = format!("{}-{}", &run[0..4], &run[4..6]);
+        let path = ledger_dir.join(month).join(format!("{run}.jsonl"));
+        LedgerWriter {
+            path,
+            run,
+            actor,
+            file: None,
+            seq: 0,
+            prev: String::new(),
+        }
+    }
+
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&mut self) -> Result<&mut File> {
+        if self.file.is_none() {
+            let dir = self
+                .path
+                .parent()
+                .expect("ledger files live in a directory");
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let file = OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(&self.path)
+                .map_err(|e| Error::io(&self.path, e))?;
+            file.lock().map_err(|e| Error::io(&self.path, e))?;
+            // Make the new directory entry durable before anyone relies on the file.
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(dir, e))?;
+            self.file = Some(file);
+        }
+        Ok(self.file.as_mut().expect("just opened"))
+    }
+
+    /// Appends one event, redacted, in a single write, and makes it durable.
+    pub fn append(
+        &mut self,
+        clock: &Clock,
+        redactor: &Redactor,
+        kind: &str,
+        mut data: serde_json::Value,
+    ) -> Result<Event> {
+        redactor.redact_json(&mut data);
+        let mut event = Event {
+            ts: clock.now(),
+            run: self.run.clone(),
+            seq: self.seq,
+            actor: redactor.redact(&self.actor).into_owned(),
+            kind: kind.to_owned(),
+            data,
+            prev: self.prev.clone(),
+            hash: String::new(),
+        };
+        let (mut line, hash) = encode(&event);
+        line.push('\n');
+        let path = self.path.clone();
+        let file = self.open()?;
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::io(&path, e))?;
+        self.seq += 1;
+        self.prev = hash.clone();
+        event.hash = hash;
+        Ok(event)
+    }
+}

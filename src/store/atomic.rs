@@ -1,0 +1,98 @@
+//! Atomic replacement of files: temp file in the same directory, fsync, rename, fsync the
+//! directory. A crash leaves the old file or the new one, never a torn one, but it can leave
+//! an orphaned temp file, which [`sweep_temp_files`] removes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// Temp files are named `.tmp-<pid>-<random>-<name>` so that a sweeper can tell whether the
+/// process that made one is still alive.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut nonce = [0u8; 4];
+    getrandom::fill(&mut nonce).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    let tmp = dir.join(format!(
+        "{TEMP_PREFIX}{}-{:08x}-{name}",
+        std::process::id(),
+        u32::from_le_bytes(nonce)
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// Removes temp files left by processes that no longer exist. Temp files of live processes
+/// are kept: their owner is about to rename them.
+pub fn sweep_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if is_temp_name(&name) && !owner_alive(&name) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+fn owner_alive(temp_name: &str) -> bool {
+    let pid = temp_name[TEMP_PREFIX.len()..]
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid == std::process::id() => true,
+        Some(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_contents_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        atomic_write(&p, b"one").unwrap();
+        atomic_write(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn sweeps_only_dead_owners() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0 is never a live user process; our own pid is alive.
+        fs::write(dir.path().join(".tmp-999999999-00000000-x.toml"), "").unwrap();
+        let mine = format!(".tmp-{}-00000000-y.toml", std::process::id());
+        fs::write(dir.path().join(&mine), "").unwrap();
+        assert_eq!(sweep_temp_files(dir.path()), 1);
+        assert!(dir.path().join(mine).exists());
+    }
+}

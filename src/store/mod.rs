@@ -1,0 +1,14 @@
+//! The `.forge/` store: where files live, how they are written atomically, locked and parsed.
+
+pub mod atomic;
+pub mod layout;
+pub mod lock;
+pub mod parse;
+
+pub use atomic::{atomic_write, is_temp_name, sweep_temp_files};
+pub use layout::Layout;
+pub use lock::StoreLock;
+
+/// The schema version of every file forge writes. A file with a higher version was written
+/// by a newer forge and is refused rather than misread.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,98 @@
+//! Reading `.forge/` files so that every failure names the file, the line and the fix.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// The first line (1-based) that is a git conflict marker, if any.
+pub fn find_conflict_marker(text: &str) -> Option<usize> {
+    text.lines().position(is_conflict_marker).map(|i| i + 1)
+}
+
+fn is_conflict_marker(line: &str) -> bool {
+    line.starts_with("<<<<<<< ")
+        || line == "<<<<<<<"
+        || line.starts_with(">>>>>>> ")
+        || line == ">>>>>>>"
+        || line == "======="
+        || line.starts_with("||||||| ")
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, col)
+}
+
+/// Parses a TOML file into `T`, refusing conflict markers first so that the user hears about
+/// the merge rather than about a syntax error it caused.
+pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    if let Some(line) = find_conflict_marker(text) {
+        return Err(Error::ConflictMarkers {
+            path: path.to_owned(),
+            line,
+        });
+    }
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        Error::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().trim().to_owned(),
+        }
+    })
+}
+
+/// Checks a `schema = N` value read from `path`.
+pub fn check_schema(path: &Path, found: i64) -> Result<()> {
+    if found < 1 || found > i64::from(super::SCHEMA_VERSION) {
+        return Err(Error::SchemaVersion {
+            path: path.to_owned(),
+            found,
+            supported: super::SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+pub fn read_to_string(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_markers_not_lookalikes() {
+        assert_eq!(find_conflict_marker("a\n<<<<<<< HEAD\nb\n"), Some(2));
+        assert_eq!(find_conflict_marker("a = \"=======\"\n"), None);
+        assert_eq!(find_conflict_marker("x\n=======\n"), Some(2));
+    }
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn parse_errors_are_located() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            a: u8,
+        }
+        let err = parse_toml::<T>(Path::new("f.toml"), "\n\na = \"x\"\n").unwrap_err();
+        match err {
+            Error::Parse { line, column, .. } => assert_eq!((line, column), (3, 5)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `TestEnv`: a temporary git repository and a way to run forge in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const NOW: &str = "2026-11-21T09:00:00Z";
+
+pub struct TestEnv {
+    _tmp: TempDir,
+    pub home: PathBuf,
+    pub repo: PathBuf,
+    pub extra_env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    /// The `--json` error envelope printed on stderr.
+    pub fn error_json(&self) -> Value {
+        serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "forge failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails_with(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub fn forge_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_forge"))
+}
+
+/// A clean environment: nothing from the developer's machine leaks into a test.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("LANG", "C.UTF-8")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Tester")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Tester")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-11-21T09:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-11-21T09:00:00Z");
+    cmd
+}
+
+impl TestEnv {
+    /// A fresh git repository with one commit, not yet initialised for forge.
+    pub fn bare() -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[user]\n\tname = Ada Tester\n\temail = ada@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        let env = TestEnv {
+            _tmp: tmp,
+            home,
+            repo,
+            extra_env: Vec::new(),
+        };
+        env.git(&["init", "-q"]);
+        std::fs::write(env.repo.join("README"), "hello\n").unwrap();
+        env.git(&["add", "README"]);
+        env.git(&["commit", "-q", "-m", "initial"]);
+        env
+    }
+
+    /// A fresh repository with `forge init` done.
+    pub fn new() -> TestEnv {
+        let env = TestEnv::bare();
+        env.forge(&["init"]).ok();
+        env
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.repo.join(rel)
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = clean_command("git", &self.home)
+            .args(args)
+            .current_dir(&self.repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = clean_command(forge_bin(), &self.home);
+        cmd.args(args)
+            .current_dir(&self.repo)
+            .env("FORGE_NOW", NOW)
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn forge(&self, args: &[&str]) -> Run {
+        to_run(self.command(args).output().unwrap())
+    }
+
+    /// Creates a bead and returns its id.
+    pub fn create(&self, args: &[&str]) -> String {
+        let mut all = vec!["--json", "bead", "create"];
+        all.extend_from_slice(args);
+        let run = self.forge(&all).ok();
+        run.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Every file under `.forge/` with its bytes, for byte-identical comparisons.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        walkdir::WalkDir::new(self.path(".forge"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_owned(), std::fs::read(e.path()).unwrap()))
+            .collect()
+    }
+
+    /// Ids in `forge ready --json` order.
+    pub fn ready(&self) -> Vec<String> {
+        ids(&self.forge(&["--json", "ready"]).ok().json()["ready"])
+    }
+}
+
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub fn to_run(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

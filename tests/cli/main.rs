@@ -1,0 +1,15 @@
+//! The one integration-test binary: runs the real `forge` binary against real temporary git
+//! repositories, with a clean environment, a private HOME and pinned dates.
+
+mod env;
+
+mod bad_input;
+mod beads;
+mod cache;
+mod concurrency;
+mod crash;
+mod docs;
+mod init;
+mod ledger;
+mod ready;
+mod secrets;

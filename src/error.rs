@@ -80,8 +80,8 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String },
 
-    #[error("ledger verification failed: {count} problem(s)")]
-    VerifyFailed { count: usize },
+    #[error("ledger verification failed: {count} problem(s), the first at {first}")]
+    VerifyFailed { count: usize, first: String },
 
     #[error("{}: {source}", path.display())]
     Io {

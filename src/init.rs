@@ -66,8 +66,7 @@ pub fn init(start: &Path, env: &Environment) -> Result<InitReport> {
 
     if !created.is_empty() {
         let clock = clock_of(env);
-        let mut ledger =
-            LedgerWriter::new(&layout.ledger(), new_run_id(&clock), actor_of(&repo, env));
+        let mut ledger = LedgerWriter::new(&layout.ledger(), new_run_id(), actor_of(&repo, env));
         ledger.append(
             &clock,
             &redactor_of(None, env),

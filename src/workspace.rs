@@ -73,7 +73,7 @@ impl Workspace {
         let clock = clock_of(env);
         let actor = actor_of(&repo, env);
         let redactor = redactor_of(Some(&config), env);
-        let ledger = LedgerWriter::new(&layout.ledger(), new_run_id(&clock), actor.clone());
+        let ledger = LedgerWriter::new(&layout.ledger(), new_run_id(), actor.clone());
         Ok(Workspace {
             paths,
             layout,

@@ -82,13 +82,13 @@ impl Ui {
         }
     }
 
+    /// A warning on stderr; one JSON object per line with `--json`.
     pub fn warn(&self, message: &str) {
-        if !self.quiet {
-            eprintln!(
-                "{} {}",
-                self.paint("\x1b[33m", "warning:"),
-                self.relative(message)
-            );
+        let message = self.relative(message);
+        if self.json {
+            eprintln!("{}", serde_json::json!({ "warning": message }));
+        } else if !self.quiet {
+            eprintln!("{} {message}", self.paint("\x1b[33m", "warning:"));
         }
     }
 

@@ -99,8 +99,13 @@ pub fn verify_file(path: &Path, problems: &mut Vec<Problem>) -> Result<(usize, O
     Ok((good, file.torn))
 }
 
-/// Verifies every ledger file. Torn tails of dead runs are quarantined when `fix` is set;
-/// either way they are reported, not counted as problems.
+fn good_lines(path: &Path) -> usize {
+    read_file(path).map_or(0, |f| f.lines.len())
+}
+
+/// Verifies every ledger file. A torn tail of a dead run is quarantined and reported when
+/// `fix` is set; without `fix` it is left in place and counted as a problem. A live run's
+/// unfinished line is neither.
 pub fn verify_all(ledger_dir: &Path, fix: bool) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     for path in ledger_files(ledger_dir) {
@@ -109,6 +114,16 @@ pub fn verify_all(ledger_dir: &Path, fix: bool) -> Result<VerifyReport> {
         report.events += good;
         if let Some(torn) = torn {
             let live = writer_alive(&path);
+            if !fix && !live {
+                report.problems.push(Problem {
+                    file: path.clone(),
+                    line: good_lines(&path) + 1,
+                    message: format!(
+                        "torn last line ({} bytes) from an interrupted run; `forge ledger verify` moves it aside",
+                        torn.len()
+                    ),
+                });
+            }
             let quarantined = if fix && !live {
                 quarantine_torn(&path)?
             } else {

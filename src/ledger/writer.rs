@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::line::{Event, encode};
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::clock::{Clock, format_rfc3339};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
@@ -21,11 +23,21 @@ pub struct LedgerWriter {
     prev: String,
 }
 
-/// A run id: its start time and a random part, so that runs sort by time and never collide.
-pub fn new_run_id(clock: &Clock) -> String {
-    let ts = format_rfc3339(clock.now_secs()).replace(['-', ':'], "");
+/// A run id: the run's real start time to the microsecond and a random part, so that runs
+/// sort by when they started and never collide. It deliberately ignores a pinned clock:
+/// it orders events that carry equal timestamps.
+pub fn new_run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let ts = format_rfc3339(now.as_secs() as i64).replace(['-', ':'], "");
     let digits = crate::bead::id::random_digits();
-    format!("{ts}-{}", &digits[..8])
+    format!(
+        "{}.{:06}Z-{}",
+        ts.trim_end_matches('Z'),
+        now.subsec_micros(),
+        &digits[..8]
+    )
 }
 
 impl LedgerWriter {

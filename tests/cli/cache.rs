@@ -1,1 +1,94 @@
+//! The bead cache is never a second source of truth.
+
+use std::fs::File;
+use std::time::{Duration, SystemTime};
+
 use crate::env::TestEnv;
+
+fn titles(env: &TestEnv) -> Vec<String> {
+    env.forge(&["--json", "bead", "list", "--all"]).ok().json()["beads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_hand_edit_with_same_size_and_old_mtime_is_seen() {
+    let env = TestEnv::new();
+    let id = env.create(&["aaaa"]);
+    let path = env.path(&format!(".forge/beads/{id}.toml"));
+    // Age the file well past the racy window, then build the cache.
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(titles(&env), ["aaaa"]);
+    assert!(
+        env.path(".git/forge/cache/beads.bin").exists(),
+        "the cache was not written"
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("title = \"aaaa\"", "title = \"bbbb\"");
+    assert_eq!(text.len(), edited.len());
+    std::fs::write(&path, edited).unwrap();
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(titles(&env), ["bbbb"], "the cache hid a hand edit");
+}
+
+#[test]
+fn an_edit_right_after_the_cache_was_written_is_seen() {
+    let env = TestEnv::new();
+    let id = env.create(&["aaaa"]);
+    let path = env.path(&format!(".forge/beads/{id}.toml"));
+    assert_eq!(titles(&env), ["aaaa"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"aaaa\"", "\"cccc\"")).unwrap();
+    assert_eq!(titles(&env), ["cccc"]);
+}
+
+#[test]
+fn a_corrupt_or_missing_cache_is_rebuilt() {
+    let env = TestEnv::new();
+    env.create(&["one"]);
+    env.create(&["two"]);
+    assert_eq!(titles(&env).len(), 2);
+    let cache = env.path(".git/forge/cache/beads.bin");
+    std::fs::write(&cache, b"garbage").unwrap();
+    assert_eq!(titles(&env).len(), 2);
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(titles(&env).len(), 2);
+}
+
+#[test]
+fn deleted_and_added_files_are_seen() {
+    let env = TestEnv::new();
+    let a = env.create(&["one"]);
+    env.create(&["two"]);
+    assert_eq!(titles(&env).len(), 2);
+    std::fs::remove_file(env.path(&format!(".forge/beads/{a}.toml"))).unwrap();
+    assert_eq!(titles(&env), ["two"]);
+    env.create(&["three"]);
+    assert_eq!(titles(&env).len(), 2);
+}
+
+#[test]
+fn orphaned_temp_files_are_swept() {
+    let env = TestEnv::new();
+    env.create(&["one"]);
+    let orphan = env.path(".forge/beads/.tmp-999999999-0badf00d-fg-x.toml");
+    std::fs::write(&orphan, "half a bead").unwrap();
+    assert_eq!(titles(&env), ["one"]);
+    assert!(!orphan.exists());
+}

@@ -24,19 +24,27 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
-    /// The `--json` error envelope printed on stderr.
+    /// The `--json` error envelope: the last line on stderr (warnings come before it).
     pub fn error_json(&self) -> Value {
-        serde_json::from_str(self.stderr.trim())
+        serde_json::from_str(self.stderr.trim().lines().last().unwrap_or(""))
             .unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
     }
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "forge failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "forge failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -115,7 +123,11 @@ impl TestEnv {
             .current_dir(&self.repo)
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 

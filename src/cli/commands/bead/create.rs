@@ -5,7 +5,7 @@ use crate::cli::{CommandResult, Context};
 use crate::error::exit;
 use crate::workspace::Workspace;
 
-/// Create a bead
+/// Create a bead (with -q, print only its id)
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// One-line title
@@ -65,7 +65,12 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         },
     )?;
     ui.report(&bead, |out| {
-        writeln!(out, "Created {}  {}", ui.id(&bead.id), bead.title)
+        if ui.quiet {
+            // Just the id, for scripts: `id=$(forge -q bead create ...)`.
+            writeln!(out, "{}", bead.id)
+        } else {
+            writeln!(out, "Created {}  {}", ui.id(&bead.id), bead.title)
+        }
     })?;
     Ok(exit::OK)
 }

@@ -10,7 +10,7 @@ use crate::ledger::verify_all;
 /// `<file>.torn`, not counted as a break. Exits with 8 when anything is broken.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Report torn last lines but leave them in place
+    /// Change nothing: report a torn last line as a problem instead of moving it aside
     #[arg(long)]
     pub no_quarantine: bool,
 }
@@ -54,12 +54,12 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     if report.ok() {
         Ok(exit::OK)
     } else {
+        let p = &report.problems[0];
         let err = Error::VerifyFailed {
             count: report.problems.len(),
+            first: format!("{}:{}: {}", show(&p.file), p.line, p.message),
         };
-        if !ui.json {
-            ui.error(&err);
-        }
+        ui.error(&err);
         Ok(err.exit_code())
     }
 }

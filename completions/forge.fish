@@ -1,0 +1,254 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_forge_global_optspecs
+    string join \n C= json color= q/quiet h/help V/version
+end
+
+function __fish_forge_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_forge_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_forge_using_subcommand
+    set -l cmd (__fish_forge_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c forge -n "__fish_forge_needs_command" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_needs_command" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_needs_command" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_needs_command" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_needs_command" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_needs_command" -f -a "init" -d 'Create .forge/ and the runtime directory (idempotent)'
+complete -c forge -n "__fish_forge_needs_command" -f -a "bead" -d 'Create, list, show and change beads (work items)'
+complete -c forge -n "__fish_forge_needs_command" -f -a "ready" -d 'List beads that are ready to work on, most urgent first'
+complete -c forge -n "__fish_forge_needs_command" -f -a "blocked" -d 'List open beads that are not ready, each with what blocks it'
+complete -c forge -n "__fish_forge_needs_command" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
+complete -c forge -n "__fish_forge_needs_command" -f -a "ledger" -d 'Read and check the append-only run ledger'
+complete -c forge -n "__fish_forge_needs_command" -f -a "generate" -d 'Write man pages and shell completions (for packagers and the repository\'s own copies)'
+complete -c forge -n "__fish_forge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand init" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand init" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand init" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand init" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand init" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "create" -d 'Create a bead (with -q, print only its id)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "update" -d 'Change fields of a bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "close" -d 'Close a bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "reopen" -d 'Reopen a closed or deferred bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "defer" -d 'Defer a bead: keep it, but out of the ready queue (its children too)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "dep" -d 'Add or remove dependencies'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s d -l description -d 'Longer description' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s a -l acceptance -d 'An acceptance criterion (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s k -l kind -d 'Kind of work' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s p -l priority -d 'Priority from 0 (most urgent) to 4' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l value -d 'Value to the project, 0 to 100' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l risk -d 'Risk of the change' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s l -l label -d 'A label (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l dep -d 'A dependency, as ID or ID:TYPE with TYPE one of blocks (default), parent, related, discovered-from (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l parent -d 'The parent bead (same as --dep ID:parent)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s s -l status -d 'Only beads with this status (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s k -l kind -d 'Only beads of this kind (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s l -l label -d 'Only beads with this label (repeatable: all must match)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s p -l priority -d 'Only beads with this priority (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s a -l all -d 'Include closed beads'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s t -l title -d 'New title' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s d -l description -d 'New description' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s a -l acceptance -d 'Replace the acceptance criteria (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s k -l kind -d 'New kind' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s p -l priority -d 'New priority, 0 (most urgent) to 4' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l value -d 'New value, 0 to 100' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l risk -d 'New risk' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l add-label -d 'Add a label (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l remove-label -d 'Remove a label (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -s r -l reason -d 'Why it is closed (done, duplicate, won\'t fix, ...)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -s r -l reason -d 'Why it is reopened' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from reopen" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -s r -l reason -d 'Why it is deferred' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from defer" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -f -a "add" -d 'Make ID depend on DEP (refused if it would make a cycle)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -f -a "rm" -d 'Remove ID\'s dependency on DEP'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a bead (with -q, print only its id)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change fields of a bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "close" -d 'Close a bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "reopen" -d 'Reopen a closed or deferred bead'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "defer" -d 'Defer a bead: keep it, but out of the ready queue (its children too)'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "dep" -d 'Add or remove dependencies'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand ready" -s n -l limit -d 'Show at most N beads' -r
+complete -c forge -n "__fish_forge_using_subcommand ready" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand ready" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand ready" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand ready" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand ready" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand ready" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand blocked" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand blocked" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand blocked" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand blocked" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand blocked" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand blocked" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand show" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand show" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand show" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand show" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand show" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand show" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -f -a "show" -d 'List ledger events, oldest first'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -f -a "verify" -d 'Check every hash chain in the ledger'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -l bead -d 'Only events about this bead (id or unique prefix)' -r
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s n -l limit -d 'Only the last N events' -r
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l no-quarantine -d 'Change nothing: report a torn last line as a problem instead of moving it aside'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "show" -d 'List ledger events, oldest first'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check every hash chain in the ledger'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand generate" -l out -d 'Directory to write man/ and completions/ into' -r -F
+complete -c forge -n "__fish_forge_using_subcommand generate" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand generate" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand generate" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand generate" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "init" -d 'Create .forge/ and the runtime directory (idempotent)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "bead" -d 'Create, list, show and change beads (work items)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "ready" -d 'List beads that are ready to work on, most urgent first'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "blocked" -d 'List open beads that are not ready, each with what blocks it'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "ledger" -d 'Read and check the append-only run ledger'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "generate" -d 'Write man pages and shell completions (for packagers and the repository\'s own copies)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show ledger generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "create" -d 'Create a bead (with -q, print only its id)'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "update" -d 'Change fields of a bead'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "close" -d 'Close a bead'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "reopen" -d 'Reopen a closed or deferred bead'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "defer" -d 'Defer a bead: keep it, but out of the ready queue (its children too)'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "dep" -d 'Add or remove dependencies'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "show" -d 'List ledger events, oldest first'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "verify" -d 'Check every hash chain in the ledger'

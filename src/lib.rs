@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod git;
+pub mod harness;
 pub mod init;
 pub mod ledger;
 pub mod redact;

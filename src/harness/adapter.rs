@@ -1,0 +1,260 @@
+//! The adapter contract: how to start a harness headless, and how to read what it prints.
+
+use serde::{Deserialize, Serialize};
+
+/// What forge asks a harness to do.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// The full prompt text.
+    pub prompt: String,
+    /// Model name from config, if any.
+    pub model: Option<String>,
+    /// Extra arguments from config, appended after the preset's own.
+    pub extra_args: Vec<String>,
+    /// Resume this session instead of starting a new one (only if the adapter can).
+    pub resume_session: Option<String>,
+    /// The `command` from config: replaces the preset's program (and, for the `command`
+    /// preset, is the whole argv; `{prompt}` in it is replaced by the prompt).
+    pub command: Option<Vec<String>>,
+}
+
+/// How to start the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Bytes written to stdin before it is closed; None means stdin is /dev/null.
+    pub stdin: Option<Vec<u8>>,
+    /// Environment the preset needs on top of forge's allowlist (quiet flags and the like).
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Token counts. Counts a harness did not report stay at zero; `reported` says whether any
+/// usage was seen at all, so "unknown" is never shown as zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reported: bool,
+}
+
+impl Tokens {
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+}
+
+/// One thing a harness said, in forge's common vocabulary. Used for live progress and
+/// accumulated into a [`RunSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Session {
+        id: String,
+    },
+    Model {
+        name: String,
+    },
+    Message {
+        text: String,
+    },
+    ToolCall {
+        name: String,
+        detail: String,
+    },
+    /// Token usage. `cumulative` usage replaces what was seen before; otherwise it adds.
+    Usage {
+        tokens: Tokens,
+        cumulative: bool,
+    },
+    /// Money spent so far, in US dollars, as the harness reports it.
+    Cost {
+        usd: f64,
+        cumulative: bool,
+    },
+    Error {
+        message: String,
+    },
+    /// Authentication or authorisation failure: retrying will not help.
+    AuthError {
+        message: String,
+    },
+    /// Rate limit or quota; `reset_at` is seconds since the epoch when known.
+    RateLimit {
+        message: String,
+        reset_at: Option<i64>,
+    },
+    PermissionDenied {
+        tool: String,
+    },
+    /// The harness's own final verdict.
+    Result {
+        ok: bool,
+        text: String,
+    },
+}
+
+/// Everything forge learned from a run's output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub session_id: Option<String>,
+    pub model: Option<String>,
+    pub tokens: Tokens,
+    pub cost_usd: Option<f64>,
+    pub tool_calls: u32,
+    pub last_message: Option<String>,
+    pub errors: Vec<String>,
+    pub auth_error: Option<String>,
+    pub rate_limit: Option<(String, Option<i64>)>,
+    pub permission_denials: Vec<String>,
+    /// The harness's final verdict, if it gave one.
+    pub result: Option<bool>,
+    pub result_text: Option<String>,
+}
+
+impl RunSummary {
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Session { id } => self.session_id = Some(id.clone()),
+            Event::Model { name } => self.model = Some(name.clone()),
+            Event::Message { text } => self.last_message = Some(text.clone()),
+            Event::ToolCall { .. } => self.tool_calls += 1,
+            Event::Usage { tokens, cumulative } => {
+                if *cumulative {
+                    self.tokens = *tokens;
+                } else {
+                    self.tokens.input += tokens.input;
+                    self.tokens.output += tokens.output;
+                    self.tokens.cache_read += tokens.cache_read;
+                    self.tokens.cache_write += tokens.cache_write;
+                }
+                self.tokens.reported = true;
+            }
+            Event::Cost { usd, cumulative } => {
+                self.cost_usd = Some(if *cumulative {
+                    *usd
+                } else {
+                    self.cost_usd.unwrap_or(0.0) + usd
+                });
+            }
+            Event::Error { message } => self.errors.push(message.clone()),
+            Event::AuthError { message } => self.auth_error = Some(message.clone()),
+            Event::RateLimit { message, reset_at } => {
+                self.rate_limit = Some((message.clone(), *reset_at))
+            }
+            Event::PermissionDenied { tool } => self.permission_denials.push(tool.clone()),
+            Event::Result { ok, text } => {
+                self.result = Some(*ok);
+                self.result_text = Some(text.clone());
+            }
+        }
+    }
+}
+
+/// How a run ended, judged from the events first and the exit status second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Verdict {
+    Succeeded,
+    Failed {
+        reason: String,
+    },
+    AuthFailed {
+        reason: String,
+    },
+    RateLimited {
+        reason: String,
+        reset_at: Option<i64>,
+    },
+}
+
+/// A parser for one run's output. Presets keep whatever state they need between lines.
+pub trait OutputParser: Send {
+    /// Turns one line (without its newline) into events.
+    fn line(&mut self, stream: Stream, line: &str) -> Vec<Event>;
+    /// Events only known once the process has exited (final text lines, state files).
+    fn finish(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
+}
+
+/// One harness CLI.
+pub trait Adapter: Send + Sync {
+    /// The preset name used in config (`claude`, `codex`, ...).
+    fn name(&self) -> &'static str;
+    /// The program to look for when none is configured (for `forge doctor`).
+    fn default_program(&self) -> &'static str;
+    fn command(&self, inv: &Invocation) -> CommandSpec;
+    fn parser(&self) -> Box<dyn OutputParser>;
+    /// Whether `Invocation::resume_session` is honoured.
+    fn can_resume(&self) -> bool;
+    /// Judges the run. `exit_code` is None when the process was killed by a signal.
+    /// The default: any auth error, rate limit, error verdict or nonzero exit fails.
+    fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {
+        default_judge(summary, exit_code)
+    }
+}
+
+pub fn default_judge(summary: &RunSummary, exit_code: Option<i32>) -> Verdict {
+    if let Some(reason) = &summary.auth_error {
+        return Verdict::AuthFailed {
+            reason: reason.clone(),
+        };
+    }
+    if let Some((reason, reset_at)) = &summary.rate_limit
+        && summary.result != Some(true)
+    {
+        return Verdict::RateLimited {
+            reason: reason.clone(),
+            reset_at: *reset_at,
+        };
+    }
+    if summary.result == Some(false) {
+        let reason = summary
+            .errors
+            .last()
+            .or(summary.result_text.as_ref())
+            .cloned()
+            .unwrap_or_else(|| "the harness reported an error".into());
+        return Verdict::Failed { reason };
+    }
+    match exit_code {
+        Some(0) => {}
+        Some(code) => {
+            return Verdict::Failed {
+                reason: match summary.errors.last() {
+                    Some(e) => format!("exit status {code}: {e}"),
+                    None => format!("exit status {code}"),
+                },
+            };
+        }
+        None => {
+            return Verdict::Failed {
+                reason: "killed by a signal".into(),
+            };
+        }
+    }
+    if let Some(e) = summary.errors.last()
+        && summary.result.is_none()
+    {
+        return Verdict::Failed { reason: e.clone() };
+    }
+    if !summary.permission_denials.is_empty() {
+        return Verdict::Failed {
+            reason: format!(
+                "tools were denied: {}",
+                summary.permission_denials.join(", ")
+            ),
+        };
+    }
+    Verdict::Succeeded
+}

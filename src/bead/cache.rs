@@ -100,6 +100,8 @@ impl Cache {
         let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
+            // Readers killed mid-save leave temp files here, not in .forge/beads/.
+            crate::store::sweep_temp_files(dir);
         }
         atomic_write(path, &bytes).map_err(std::io::Error::other)
     }

@@ -1,5 +1,7 @@
 //! Changes to beads. Each operation takes the store lock, checks its input against the
-//! files, writes atomically and records one ledger event describing what it did.
+//! files, records one ledger event describing the change, then writes the file atomically.
+//! Event first: a crash between the two can leave an event whose change never landed (the
+//! event names the change, so a reviewer can tell), but never a change without its event.
 
 use serde::Serialize;
 use serde_json::json;
@@ -153,7 +155,6 @@ pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
             add_dep(&graph, &mut bead, &target, kind)?;
         }
     }
-    repo.write(&bead, &ws.redactor)?;
     ws.record(
         "bead.created",
         json!({
@@ -162,6 +163,7 @@ pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
                 .iter().map(|d| json!({"id": d.id, "type": d.kind})).collect::<Vec<_>>(),
         }),
     )?;
+    repo.write(&bead, &ws.redactor)?;
     Ok(bead)
 }
 
@@ -234,8 +236,8 @@ pub fn update(
         return Ok((bead, out));
     }
     bead.updated = ws.clock.now();
-    repo.write(&bead, &ws.redactor)?;
     ws.record("bead.updated", json!({ "bead": bead.id, "changes": out }))?;
+    repo.write(&bead, &ws.redactor)?;
     Ok((bead, out))
 }
 
@@ -259,7 +261,6 @@ pub fn set_status(
     bead.reason = reason.to_owned();
     bead.closed = (status == Status::Closed).then(|| now.clone());
     bead.updated = now;
-    repo.write(&bead, &ws.redactor)?;
     let kind = match status {
         Status::Closed => "bead.closed",
         Status::Open => "bead.reopened",
@@ -269,6 +270,7 @@ pub fn set_status(
         kind,
         json!({ "bead": bead.id, "from": old, "reason": reason }),
     )?;
+    repo.write(&bead, &ws.redactor)?;
     Ok((bead, true))
 }
 
@@ -282,11 +284,11 @@ pub fn dep_add(ws: &mut Workspace, id: &str, target: &str, kind: DepKind) -> Res
     let added = add_dep(&Graph::new(&index), &mut bead, &target, kind)?;
     if added {
         bead.updated = ws.clock.now();
-        repo.write(&bead, &ws.redactor)?;
         ws.record(
             "dep.added",
             json!({ "bead": bead.id, "dep": target, "type": kind }),
         )?;
+        repo.write(&bead, &ws.redactor)?;
     }
     Ok((bead, added))
 }
@@ -315,11 +317,11 @@ pub fn dep_rm(
     let removed = bead.deps.len() != before;
     if removed {
         bead.updated = ws.clock.now();
-        repo.write(&bead, &ws.redactor)?;
         ws.record(
             "dep.removed",
             json!({ "bead": bead.id, "dep": target, "type": kind }),
         )?;
+        repo.write(&bead, &ws.redactor)?;
     }
     Ok((bead, removed))
 }

@@ -12,13 +12,16 @@ use crate::store::{Layout, atomic_write, is_temp_name, sweep_temp_files};
 /// Above this many files, stat and parse in parallel.
 const PARALLEL_THRESHOLD: usize = 2048;
 
-pub struct BeadRepo<'a> {
-    layout: &'a Layout,
+/// Owns a copy of the layout so that callers can keep using their workspace mutably.
+pub struct BeadRepo {
+    layout: Layout,
 }
 
-impl<'a> BeadRepo<'a> {
-    pub fn new(layout: &'a Layout) -> Self {
-        BeadRepo { layout }
+impl BeadRepo {
+    pub fn new(layout: &Layout) -> Self {
+        BeadRepo {
+            layout: layout.clone(),
+        }
     }
 
     fn cache_path(&self) -> PathBuf {

@@ -14,6 +14,8 @@ pub struct LedgerFile {
     /// Bytes after the last newline: a line whose writer died mid-write, or one still being
     /// written by a live run.
     pub torn: Option<Vec<u8>>,
+    /// Length in bytes of the complete lines, newlines included.
+    pub complete_len: u64,
 }
 
 pub fn read_file(path: &Path) -> Result<LedgerFile> {
@@ -33,6 +35,7 @@ pub fn read_file(path: &Path) -> Result<LedgerFile> {
         path: path.to_owned(),
         lines,
         torn: (!torn.is_empty()).then(|| torn.to_vec()),
+        complete_len: complete.len() as u64,
     })
 }
 
@@ -66,7 +69,9 @@ pub fn quarantine_torn(path: &Path) -> Result<Option<PathBuf>> {
     let Some(torn) = read.torn else {
         return Ok(None);
     };
-    let keep: u64 = read.lines.iter().map(|l| l.len() as u64 + 1).sum();
+    // Measured on the raw bytes: lines are decoded lossily, so their text length can
+    // differ from what is on disk.
+    let keep = read.complete_len;
     let mut q = path.as_os_str().to_owned();
     q.push(".torn");
     let quarantine = PathBuf::from(q);
@@ -109,6 +114,19 @@ mod tests {
         let f = read(b"only");
         assert!(f.lines.is_empty());
         assert_eq!(f.torn.as_deref(), Some(&b"only"[..]));
+    }
+
+    #[test]
+    fn quarantine_cuts_at_the_raw_newline_even_after_invalid_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        fs::write(&p, b"x\xffy\nab").unwrap();
+        quarantine_torn(&p).unwrap().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"x\xffy\n");
+        assert!(
+            quarantine_torn(&p).unwrap().is_none(),
+            "nothing left to move"
+        );
     }
 
     #[test]

@@ -41,8 +41,12 @@ impl VerifyReport {
     }
 }
 
-/// Checks one file's chain; returns the number of good events.
-pub fn verify_file(path: &Path, problems: &mut Vec<Problem>) -> Result<(usize, Option<Vec<u8>>)> {
+/// Checks one file's chain; returns the number of good events, the torn tail if any, and the
+/// number of complete lines.
+pub fn verify_file(
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Result<(usize, Option<Vec<u8>>, usize)> {
     let file = read_file(path)?;
     let run = path
         .file_stem()
@@ -96,11 +100,7 @@ pub fn verify_file(path: &Path, problems: &mut Vec<Problem>) -> Result<(usize, O
         }
         prev = event.hash;
     }
-    Ok((good, file.torn))
-}
-
-fn good_lines(path: &Path) -> usize {
-    read_file(path).map_or(0, |f| f.lines.len())
+    Ok((good, file.torn, file.lines.len()))
 }
 
 /// Verifies every ledger file. A torn tail of a dead run is quarantined and reported when
@@ -108,27 +108,42 @@ fn good_lines(path: &Path) -> usize {
 /// unfinished line is neither.
 pub fn verify_all(ledger_dir: &Path, fix: bool) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
+    crate::store::sweep_temp_files_under(ledger_dir);
     for path in ledger_files(ledger_dir) {
-        let (good, torn) = verify_file(&path, &mut report.problems)?;
+        // Asked before reading: a run that is alive now may still be finishing its last
+        // line, so its tail is not judged; a dead one cannot change under us.
+        let live = writer_alive(&path);
+        let (good, torn, total) = verify_file(&path, &mut report.problems)?;
         report.files += 1;
         report.events += good;
+        if total == 0 && torn.is_none() && !live {
+            report.problems.push(Problem {
+                file: path.clone(),
+                line: 1,
+                message: "empty ledger file: forge never leaves one, so it was truncated".into(),
+            });
+        }
         if let Some(torn) = torn {
-            let live = writer_alive(&path);
-            if !fix && !live {
+            if live {
+                report.torn.push(Torn {
+                    file: path,
+                    bytes: torn.len(),
+                    quarantined: None,
+                    live,
+                });
+                continue;
+            }
+            if !fix {
                 report.problems.push(Problem {
                     file: path.clone(),
-                    line: good_lines(&path) + 1,
+                    line: total + 1,
                     message: format!(
                         "torn last line ({} bytes) from an interrupted run; `forge ledger verify` moves it aside",
                         torn.len()
                     ),
                 });
             }
-            let quarantined = if fix && !live {
-                quarantine_torn(&path)?
-            } else {
-                None
-            };
+            let quarantined = if fix { quarantine_torn(&path)? } else { None };
             report.torn.push(Torn {
                 file: path,
                 bytes: torn.len(),

@@ -1,6 +1,7 @@
 //! Appending to this run's ledger file. One writer per file, ever: the file is named after
-//! the run, created with `O_EXCL`, and locked (flock) for as long as the run lives so that
-//! a verifier can tell a live run from a dead one.
+//! the run, created under a temp name with `O_EXCL` and renamed into place with its first
+//! line, and locked (flock) for as long as the run lives so that a verifier can tell a live
+//! run from a dead one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -12,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::clock::{Clock, format_rfc3339};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
+use crate::store::temp_path_for;
 
 #[derive(Debug)]
 pub struct LedgerWriter {
@@ -64,26 +66,38 @@ impl LedgerWriter {
         &self.path
     }
 
-    fn open(&mut self) -> Result<&mut File> {
-        if self.file.is_none() {
-            let dir = self
-                .path
-                .parent()
-                .expect("ledger files live in a directory");
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let file = OpenOptions::new()
+    /// Writes the first line to a temp file and renames it into place, so a run killed
+    /// at any moment never leaves an empty or partial-first-line ledger file behind.
+    fn create_with(&mut self, first_line: &[u8]) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .expect("ledger files live in a directory");
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = temp_path_for(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let result = (|| -> std::io::Result<File> {
+            let mut file = OpenOptions::new()
                 .append(true)
                 .create_new(true)
-                .open(&self.path)
-                .map_err(|e| Error::io(&self.path, e))?;
-            file.lock().map_err(|e| Error::io(&self.path, e))?;
-            // Make the new directory entry durable before anyone relies on the file.
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(dir, e))?;
-            self.file = Some(file);
+                .open(&tmp)?;
+            // The lock lives on the open file and survives the rename.
+            file.lock()?;
+            file.write_all(first_line)?;
+            file.sync_data()?;
+            fs::rename(&tmp, &self.path)?;
+            File::open(dir)?.sync_all()?;
+            Ok(file)
+        })();
+        match result {
+            Ok(file) => {
+                self.file = Some(file);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(Error::io(&self.path, e))
+            }
         }
-        Ok(self.file.as_mut().expect("just opened"))
     }
 
     /// Appends one event, redacted, in a single write, and makes it durable.
@@ -107,11 +121,13 @@ impl LedgerWriter {
         };
         let (mut line, hash) = encode(&event);
         line.push('\n');
-        let path = self.path.clone();
-        let file = self.open()?;
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io(&path, e))?;
+        match self.file.as_mut() {
+            None => self.create_with(line.as_bytes())?,
+            Some(file) => file
+                .write_all(line.as_bytes())
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::io(&self.path, e))?,
+        }
         self.seq += 1;
         self.prev = hash.clone();
         event.hash = hash;

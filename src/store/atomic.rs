@@ -18,17 +18,7 @@ pub fn is_temp_name(name: &str) -> bool {
 
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut nonce = [0u8; 4];
-    getrandom::fill(&mut nonce).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
-    let tmp = dir.join(format!(
-        "{TEMP_PREFIX}{}-{:08x}-{name}",
-        std::process::id(),
-        u32::from_le_bytes(nonce)
-    ));
+    let tmp = temp_path_for(path).map_err(|e| Error::io(path, e))?;
     let result = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(contents)?;
@@ -57,6 +47,33 @@ pub fn sweep_temp_files(dir: &Path) -> usize {
         }
     }
     removed
+}
+
+/// [`sweep_temp_files`] in `dir` and every directory below it.
+pub fn sweep_temp_files_under(dir: &Path) -> usize {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_dir())
+        .map(|e| sweep_temp_files(e.path()))
+        .sum()
+}
+
+/// A fresh temp path beside `path`, named so that [`sweep_temp_files`] can tell whether
+/// its owner is alive.
+pub fn temp_path_for(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut nonce = [0u8; 4];
+    getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
+    Ok(dir.join(format!(
+        "{TEMP_PREFIX}{}-{:08x}-{name}",
+        std::process::id(),
+        u32::from_le_bytes(nonce)
+    )))
 }
 
 fn owner_alive(temp_name: &str) -> bool {

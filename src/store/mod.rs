@@ -5,7 +5,9 @@ pub mod layout;
 pub mod lock;
 pub mod parse;
 
-pub use atomic::{atomic_write, is_temp_name, sweep_temp_files};
+pub use atomic::{
+    atomic_write, is_temp_name, sweep_temp_files, sweep_temp_files_under, temp_path_for,
+};
 pub use layout::Layout;
 pub use lock::StoreLock;
 

@@ -200,3 +200,13 @@ fn ledger_show_filters_by_bead_and_skips_bad_lines() {
     assert_eq!(run.json()["events"].as_array().unwrap().len(), 1);
     assert!(run.stderr.contains("do not verify"), "{}", run.stderr);
 }
+
+#[test]
+fn an_emptied_ledger_file_is_named() {
+    let env = TestEnv::new();
+    env.create(&["a"]);
+    let file = ledger_files(&env).pop().unwrap();
+    std::fs::write(&file, b"").unwrap();
+    let out = verify_fails_at(&env, &rel(&env, &file), 1);
+    assert!(out.contains("empty ledger file"), "{out}");
+}

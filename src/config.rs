@@ -16,12 +16,91 @@ pub struct SecretsConfig {
     pub env: Vec<String>,
 }
 
+/// A configured gate: a command run in the step's worktree after the harness.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub name: String,
+    /// Run with `sh -c` in the worktree.
+    pub run: String,
+    /// Seconds.
+    #[serde(default = "default_gate_timeout")]
+    pub timeout: u64,
+}
+
+fn default_gate_timeout() -> u64 {
+    600
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Paths (gitignore syntax) a step may not change.
+    #[serde(default)]
+    pub protected_paths: Vec<String>,
+    /// Most added plus removed lines a step may produce.
+    #[serde(default = "default_max_diff_lines")]
+    pub max_diff_lines: u64,
+}
+
+fn default_max_diff_lines() -> u64 {
+    2000
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            protected_paths: Vec::new(),
+            max_diff_lines: default_max_diff_lines(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorktreeConfig {
+    /// Ignored files copied from the main working tree into each step's worktree.
+    #[serde(default)]
+    pub copy: Vec<String>,
+    /// A setup command run with `sh -c` in the new worktree before the harness.
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// Seconds.
+    #[serde(default)]
+    pub setup_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// The harness `forge step` uses unless `--harness` says otherwise.
+    #[serde(default)]
+    pub harness: Option<String>,
+    /// The branch steps start from and merge into; default: the branch checked out in the
+    /// main working tree.
+    #[serde(default)]
+    pub base: Option<String>,
+    /// A prompt template file, relative to `.forge/`.
+    #[serde(default)]
+    pub prompt_template: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub schema: i64,
     #[serde(default)]
     pub secrets: SecretsConfig,
-    /// Sections owned by later features (harnesses, gates, policy, budgets) pass through.
+    #[serde(default)]
+    pub step: StepConfig,
+    #[serde(default)]
+    pub harness: std::collections::BTreeMap<String, crate::harness::config::HarnessConfig>,
+    #[serde(default)]
+    pub gates: Vec<GateConfig>,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub worktree: WorktreeConfig,
+    /// Sections owned by later features (budgets, approval policy) pass through.
     #[serde(flatten)]
     pub rest: toml::Table,
 }
@@ -46,6 +125,47 @@ schema = 1
 # Environment variables whose values must never reach .forge/. Variables whose names look
 # secret (*TOKEN*, *SECRET*, *PASSWORD*, *API_KEY*, ...) are always redacted.
 env = []
+
+[step]
+# The harness `forge step` runs unless --harness names another (a [harness.NAME] below).
+# harness = "claude"
+# The branch steps start from and merge into (default: the branch checked out here).
+# base = "main"
+# A prompt template under .forge/ ({title}, {description}, {acceptance}, {feedback}, ...).
+# prompt_template = "prompt.md"
+
+# A harness: preset is one of claude, codex, gemini, aider, opencode, openhands, command.
+# [harness.claude]
+# preset = "claude"
+# command = ["claude"]          # program and leading arguments (default: the preset's)
+# args = []                     # appended to the preset's arguments
+# model = "claude-sonnet-4-5"
+# pass_env = ["ANTHROPIC_API_KEY"]  # variables passed through; nothing else is
+# env = { DISABLE_TELEMETRY = "1" }
+# timeout = 1800                # seconds of wall-clock time
+# idle_timeout = 300            # seconds without output
+#
+# [harness.script]
+# preset = "command"
+# command = ["./scripts/agent.sh", "{prompt}"]   # or without {prompt}: prompt on stdin
+
+# Gates run in the step's worktree after the harness; a failing gate fails the step.
+# [[gates]]
+# name = "tests"
+# run = "cargo test"
+# timeout = 600
+
+[policy]
+# Paths (gitignore syntax) that a step may not change.
+protected_paths = []
+# The most lines (added plus removed) one step may change.
+max_diff_lines = 2000
+
+[worktree]
+# Ignored files copied from this working tree into each step's worktree.
+copy = []
+# A command run in each new worktree before the harness starts.
+# setup = "npm ci"
 "#;
 
 #[cfg(test)]

@@ -92,6 +92,9 @@ pub enum Error {
 
     #[error("git: {0}")]
     Git(#[from] git2::Error),
+
+    #[error("`{command}` failed: {message}")]
+    GitCommand { command: String, message: String },
 }
 
 impl Error {
@@ -121,7 +124,7 @@ impl Error {
             Error::Cycle { .. } | Error::Refused { .. } => exit::REFUSED,
             Error::Usage { .. } => exit::USAGE,
             Error::VerifyFailed { .. } => exit::VERIFY_FAILED,
-            Error::Io { .. } | Error::Git(_) => exit::FAILURE,
+            Error::Io { .. } | Error::Git(_) | Error::GitCommand { .. } => exit::FAILURE,
         }
     }
 
@@ -142,7 +145,7 @@ impl Error {
             Error::Usage { .. } => "usage",
             Error::VerifyFailed { .. } => "verify_failed",
             Error::Io { .. } => "io",
-            Error::Git(_) => "git",
+            Error::Git(_) | Error::GitCommand { .. } => "git",
         }
     }
 

@@ -30,6 +30,7 @@ pub mod harness;
 pub mod init;
 pub mod ledger;
 pub mod redact;
+pub mod step;
 pub mod store;
 pub mod workspace;
 

@@ -32,6 +32,8 @@ pub struct Workspace {
     pub clock: Clock,
     pub redactor: Redactor,
     pub actor: String,
+    /// forge's own environment, from which harness environments are allowlisted.
+    pub env_snapshot: Vec<(String, String)>,
     ledger: LedgerWriter,
 }
 
@@ -81,6 +83,7 @@ impl Workspace {
             clock,
             redactor,
             actor,
+            env_snapshot: env.vars.clone(),
             ledger,
         })
     }

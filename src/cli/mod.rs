@@ -2,6 +2,7 @@
 //! the only layer that prints or reads the process environment.
 
 pub mod commands;
+pub mod progress;
 pub mod render;
 pub mod ui;
 

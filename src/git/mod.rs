@@ -1,9 +1,11 @@
-//! Repository access. libgit2 for reading; the `git` CLI (in `cli.rs`, later) wherever the
+//! Repository access. libgit2 for reading; the `git` CLI (in `cli.rs`) wherever the
 //! user's own configuration must apply (hooks, signing, merges).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+pub mod cli;
 
 #[derive(Debug, Clone)]
 pub struct RepoPaths {

@@ -3,11 +3,16 @@
 
 pub mod bead;
 pub mod blocked;
+pub mod gc;
 pub mod generate;
 pub mod init;
 pub mod ledger;
+pub mod log;
 pub mod ready;
 pub mod show;
+pub mod status;
+pub mod step;
+pub mod steps;
 
 use clap::Subcommand;
 
@@ -22,6 +27,11 @@ pub enum Command {
     Ready(ready::Args),
     Blocked(blocked::Args),
     Show(show::Args),
+    Step(step::Args),
+    Steps(steps::Args),
+    Log(log::Args),
+    Status(status::Args),
+    Gc(gc::Args),
     #[command(subcommand)]
     Ledger(ledger::Command),
     #[command(hide = true)]
@@ -35,6 +45,11 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Ready(args) => ready::run(ui, ctx, args),
         Command::Blocked(args) => blocked::run(ui, ctx, args),
         Command::Show(args) => show::run(ui, ctx, args),
+        Command::Step(args) => step::run(ui, ctx, args),
+        Command::Steps(args) => steps::run(ui, ctx, args),
+        Command::Log(args) => log::run(ui, ctx, args),
+        Command::Status(args) => status::run(ui, ctx, args),
+        Command::Gc(args) => gc::run(ui, ctx, args),
         Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
         Command::Generate(args) => generate::run(ui, ctx, args),
     }

@@ -12,8 +12,9 @@ use crate::workspace::open_repo;
 
 /// List beads that are ready to work on, most urgent first
 ///
-/// Ready: open, every `blocks` dependency closed, no deferred ancestor, and (for an epic)
-/// no open child. Ordered by priority, then value (highest first), then age (oldest first).
+/// Ready: open, every `blocks` dependency closed, no deferred ancestor, (for an epic) no
+/// open child, and no step running or waiting for approval. Ordered by priority, then
+/// value (highest first), then age (oldest first).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Show at most N beads
@@ -40,7 +41,12 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = layout(ctx)?;
     let index = BeadRepo::new(&layout).index()?;
     let graph = Graph::new(&index);
-    let mut ready = graph.ready();
+    let busy = crate::step::run::busy_beads(&layout)?;
+    let mut ready: Vec<&BeadSummary> = graph
+        .ready()
+        .into_iter()
+        .filter(|b| !busy.contains(&b.id))
+        .collect();
     if let Some(n) = args.limit {
         ready.truncate(n);
     }

@@ -1,0 +1,56 @@
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::{Error, exit};
+use crate::step::checkpoint::{self, Checkpoint};
+use crate::step::log_path;
+
+/// Show a step's harness output
+///
+/// The raw output lives under the git directory (never in .forge/): it may hold secrets.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Step id (fg-3k9x.1), or a bead id for its latest step
+    pub step: String,
+    /// Keep printing new output until the step stops running
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let layout = super::ready::layout(ctx)?;
+    let cp = checkpoint::resolve(&checkpoint::load_all(&layout)?, &args.step)?;
+    let path = log_path(&layout, &cp.step);
+    let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut stdout = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf)
+        .map_err(|e| Error::io(&path, e))?;
+    if ui.json {
+        let report = serde_json::json!({ "step": cp.step, "log": String::from_utf8_lossy(&buf) });
+        ui.report(&report, |_| Ok(()))?;
+        return Ok(exit::OK);
+    }
+    stdout.write_all(&buf)?;
+    if args.follow {
+        let cp_path = checkpoint::path(&layout, &cp.step);
+        loop {
+            let mut more = Vec::new();
+            let pos = file.stream_position().map_err(|e| Error::io(&path, e))?;
+            file.seek(SeekFrom::Start(pos))
+                .map_err(|e| Error::io(&path, e))?;
+            file.read_to_end(&mut more)
+                .map_err(|e| Error::io(&path, e))?;
+            stdout.write_all(&more)?;
+            stdout.flush()?;
+            let state = Checkpoint::load(&cp_path).map(|c| c.state)?;
+            if more.is_empty() && !state.is_active() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    Ok(exit::OK)
+}

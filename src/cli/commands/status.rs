@@ -1,0 +1,63 @@
+use serde::Serialize;
+
+use crate::bead::graph::Graph;
+use crate::bead::repo::BeadRepo;
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::step::State;
+use crate::step::checkpoint;
+
+/// Summarise the work: ready, running, waiting for approval, failed
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+#[derive(Serialize, Default)]
+struct Report {
+    ready: Vec<String>,
+    blocked: usize,
+    running: Vec<String>,
+    awaiting_approval: Vec<String>,
+    failed: Vec<String>,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
+    let layout = super::ready::layout(ctx)?;
+    let index = BeadRepo::new(&layout).index()?;
+    let graph = Graph::new(&index);
+    let steps = checkpoint::load_all(&layout)?;
+    let mut report = Report::default();
+    let busy: std::collections::HashSet<&str> = steps
+        .iter()
+        .filter(|c| c.state.is_active() || c.state == State::AwaitingApproval)
+        .map(|c| c.bead.as_str())
+        .collect();
+    report.ready = graph
+        .ready()
+        .into_iter()
+        .filter(|b| !busy.contains(b.id.as_str()))
+        .map(|b| b.id.clone())
+        .collect();
+    report.blocked = graph.blocked().len();
+    for c in &steps {
+        let list = match c.state {
+            s if s.is_active() => &mut report.running,
+            State::AwaitingApproval => &mut report.awaiting_approval,
+            State::Failed | State::Interrupted => &mut report.failed,
+            _ => continue,
+        };
+        list.push(c.step.clone());
+    }
+    ui.report(&report, |out| {
+        writeln!(out, "ready:             {}", report.ready.len())?;
+        writeln!(out, "blocked:           {}", report.blocked)?;
+        writeln!(out, "running:           {}", report.running.join(" "))?;
+        writeln!(
+            out,
+            "awaiting approval: {}",
+            report.awaiting_approval.join(" ")
+        )?;
+        writeln!(out, "failed:            {}", report.failed.join(" "))
+    })?;
+    Ok(exit::OK)
+}

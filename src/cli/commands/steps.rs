@@ -1,0 +1,66 @@
+use serde::Serialize;
+
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::step::checkpoint::{self, Checkpoint};
+use crate::step::lease;
+
+/// List steps and their states
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only steps of this bead
+    #[arg(long, value_name = "ID")]
+    pub bead: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct StepRow {
+    #[serde(flatten)]
+    pub checkpoint: Checkpoint,
+    /// Whether a live process holds the bead's lease.
+    pub live: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    steps: Vec<StepRow>,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let layout = super::ready::layout(ctx)?;
+    let bead = args.bead.as_deref().map(crate::bead::id::normalise);
+    let steps: Vec<StepRow> = checkpoint::load_all(&layout)?
+        .into_iter()
+        .filter(|c| bead.as_deref().is_none_or(|b| c.bead == b))
+        .map(|c| StepRow {
+            live: c.state.is_active() && lease::is_held(&layout, &c.bead),
+            checkpoint: c,
+        })
+        .collect();
+    let report = Report { steps };
+    ui.report(&report, |out| {
+        if report.steps.is_empty() {
+            ui.status("No steps yet.");
+        }
+        for row in &report.steps {
+            let c = &row.checkpoint;
+            let state = if c.state.is_active() && !row.live {
+                format!("{} (owner gone)", c.state)
+            } else {
+                c.state.to_string()
+            };
+            writeln!(
+                out,
+                "{}  {:<18} {:<10} {}  {}",
+                ui.id(&format!("{:<11}", c.step)),
+                state,
+                c.harness,
+                c.branch,
+                c.reason
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,97 @@
+//! Live progress of a step on stderr: a spinner on a terminal, one plain line per event
+//! otherwise, nothing with `--json` or `-q`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::harness::adapter::{Event, RunSummary};
+use crate::step::{Observer, State};
+
+pub struct StepProgress {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    started: Instant,
+    phase: String,
+}
+
+impl StepProgress {
+    pub fn new(json: bool, quiet: bool) -> StepProgress {
+        let silent = json || quiet;
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!silent && tty).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix} {msg}")
+                    .expect("a valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        StepProgress {
+            bar,
+            plain: !silent && !tty,
+            started: Instant::now(),
+            phase: String::new(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if self.plain {
+            eprintln!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 70 {
+        format!("{}…", line.chars().take(69).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+impl Observer for StepProgress {
+    fn phase(&mut self, step: &str, state: State, detail: &str) {
+        self.phase = format!("{step} {state}");
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(self.phase.clone());
+        }
+        self.line(&format!("{step}: {state} ({detail})"));
+    }
+
+    fn harness_event(&mut self, event: &Event, summary: &RunSummary) {
+        let what = match event {
+            Event::ToolCall { name, detail } => format!("tool {name} {}", short(detail)),
+            Event::Message { text } => short(text),
+            Event::Error { message } | Event::AuthError { message } => {
+                format!("error: {}", short(message))
+            }
+            Event::RateLimit { message, .. } => format!("rate limited: {}", short(message)),
+            Event::PermissionDenied { tool } => format!("denied: {tool}"),
+            Event::Session { id } => format!("session {id}"),
+            _ => return,
+        };
+        let cost = summary
+            .cost_usd
+            .map(|c| format!(" ${c:.4}"))
+            .unwrap_or_default();
+        let tokens = if summary.tokens.reported {
+            format!(" [{} tok{cost}]", summary.tokens.total())
+        } else {
+            String::new()
+        };
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{what}{tokens}"));
+        }
+        self.line(&format!("{what}{tokens}"));
+    }
+}

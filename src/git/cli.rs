@@ -1,0 +1,235 @@
+//! Every call forge makes to the `git` command line, in one place. forge shells out where
+//! libgit2 lacks something (worktrees with hooks and config applied) or where the user's
+//! own git configuration must apply (signing, merges).
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::error::{Error, Result};
+
+/// Variables git sets for hooks; inherited, they would point git at the wrong repository.
+const GIT_LOCATION_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+];
+
+#[derive(Debug, Clone)]
+pub struct Git {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Git {
+    /// git run in `dir` (a working tree).
+    pub fn new(dir: &Path) -> Git {
+        Git {
+            dir: dir.to_owned(),
+            env: Vec::new(),
+        }
+    }
+
+    /// The same, with extra environment variables for every call.
+    pub fn with_env(mut self, key: &str, value: &str) -> Git {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(&self.dir).args(args).stdin(Stdio::null());
+        for var in GIT_LOCATION_VARS {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn check(&self, args: &[&str], out: Output) -> Result<String> {
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(Error::GitCommand {
+            command: format!("git {}", args.join(" ")),
+            message: stderr.trim().to_owned(),
+        })
+    }
+
+    /// Runs git and returns stdout; a nonzero exit is an error carrying stderr.
+    pub fn run(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .command(args)
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        self.check(args, out)
+    }
+
+    /// Runs git and reports only whether it succeeded (for `diff --quiet` and the like).
+    pub fn succeeds(&self, args: &[&str]) -> Result<bool> {
+        let status = self
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| Error::io("git", e))?;
+        Ok(status.success())
+    }
+
+    pub fn rev_parse(&self, rev: &str) -> Result<String> {
+        Ok(self
+            .run(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ])?
+            .trim()
+            .to_owned())
+    }
+
+    /// The branch checked out here (`main`), or None on a detached HEAD.
+    pub fn current_branch(&self) -> Result<Option<String>> {
+        let out = self
+            .command(["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    }
+
+    pub fn worktree_add(&self, path: &Path, branch: &str, commit: &str) -> Result<()> {
+        let path = path.to_string_lossy();
+        self.run(&["worktree", "add", "--quiet", "-b", branch, &path, commit])?;
+        Ok(())
+    }
+
+    pub fn worktree_remove(&self, path: &Path) -> Result<()> {
+        let path = path.to_string_lossy();
+        self.run(&["worktree", "remove", "--force", "--force", &path])?;
+        Ok(())
+    }
+
+    /// Paths of every registered worktree.
+    pub fn worktree_list(&self) -> Result<Vec<PathBuf>> {
+        Ok(self
+            .run(&["worktree", "list", "--porcelain"])?
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree "))
+            .map(PathBuf::from)
+            .collect())
+    }
+
+    /// Stages everything (new files included, .gitignore honoured).
+    pub fn add_all(&self) -> Result<()> {
+        self.run(&["add", "--all"])?;
+        Ok(())
+    }
+
+    pub fn has_staged_changes(&self) -> Result<bool> {
+        Ok(!self.succeeds(&["diff", "--cached", "--quiet"])?)
+    }
+
+    /// Commits the index as forge: unsigned and without the user's hooks, because this is
+    /// the agent's work on a step branch, checked by gates, not the user's commit.
+    pub fn commit_as_forge(&self, message: &str, author: &str) -> Result<String> {
+        self.run(&[
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            &format!("user.name={author}"),
+            "-c",
+            "user.email=forge@localhost",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--allow-empty-message",
+            "-m",
+            message,
+        ])?;
+        self.rev_parse("HEAD")
+    }
+
+    /// Names of files changed between two commits.
+    pub fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>> {
+        Ok(self
+            .run(&["diff", "--name-only", "--no-renames", "-z", from, to])?
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// (added, removed) lines between two commits; binary files count as one line each.
+    pub fn diff_lines(&self, from: &str, to: &str) -> Result<(u64, u64)> {
+        let mut added = 0;
+        let mut removed = 0;
+        for line in self
+            .run(&["diff", "--numstat", "--no-renames", from, to])?
+            .lines()
+        {
+            let mut parts = line.split('\t');
+            let a = parts.next().unwrap_or("-");
+            let r = parts.next().unwrap_or("-");
+            added += a.parse::<u64>().unwrap_or(1);
+            removed += r.parse::<u64>().unwrap_or(1);
+        }
+        Ok((added, removed))
+    }
+
+    /// The unified diff between two commits.
+    pub fn diff(&self, from: &str, to: &str) -> Result<String> {
+        self.run(&["diff", "--no-color", "--no-renames", from, to])
+    }
+
+    pub fn diffstat(&self, from: &str, to: &str) -> Result<String> {
+        self.run(&["diff", "--stat", "--no-color", from, to])
+    }
+
+    /// Points `refname` at `new`, only if it currently is `old` (all zeros: must not exist).
+    pub fn update_ref(&self, refname: &str, new: &str, old: Option<&str>) -> Result<()> {
+        let mut args = vec!["update-ref", refname, new];
+        if let Some(old) = old {
+            args.push(old);
+        }
+        self.run(&args)?;
+        Ok(())
+    }
+
+    /// A commit of everything in this worktree (tracked changes and untracked files, ignored
+    /// ones excepted) on top of HEAD, made through a temporary index so that the worktree's
+    /// own index stays as it was. Returns the commit id.
+    pub fn snapshot_commit(&self, message: &str, index_file: &Path) -> Result<String> {
+        let index = index_file.to_string_lossy().into_owned();
+        let git = self.clone().with_env("GIT_INDEX_FILE", &index);
+        let head = self.rev_parse("HEAD")?;
+        git.run(&["read-tree", &head])?;
+        git.run(&["add", "--all"])?;
+        let tree = git.run(&["write-tree"])?.trim().to_owned();
+        let _ = std::fs::remove_file(index_file);
+        let commit = self
+            .clone()
+            .with_env("GIT_AUTHOR_NAME", "forge")
+            .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
+            .with_env("GIT_COMMITTER_NAME", "forge")
+            .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
+            .run(&["commit-tree", &tree, "-p", &head, "-m", message])?;
+        Ok(commit.trim().to_owned())
+    }
+}

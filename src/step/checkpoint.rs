@@ -1,0 +1,204 @@
+//! `.forge/checkpoints/<step>.toml`: one file per step, the step's state machine and what
+//! it produced. Written only by the step's owner, atomically, through the redactor.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::harness::adapter::Tokens;
+use crate::redact::Redactor;
+use crate::store::parse::{check_schema, parse_toml, read_to_string};
+use crate::store::{Layout, atomic_write, is_temp_name};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Claimed,
+    Preparing,
+    Running,
+    Checking,
+    AwaitingApproval,
+    Failed,
+    Interrupted,
+    Approved,
+    Merged,
+    Rejected,
+    RolledBack,
+}
+
+impl State {
+    /// Still owned by a live process (or by one that died: see `forge gc` and tick).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            State::Claimed | State::Preparing | State::Running | State::Checking
+        )
+    }
+
+    /// Nothing more will happen to the step's worktree.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            State::Failed
+                | State::Interrupted
+                | State::Merged
+                | State::Rejected
+                | State::RolledBack
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Claimed => "claimed",
+            State::Preparing => "preparing",
+            State::Running => "running",
+            State::Checking => "checking",
+            State::AwaitingApproval => "awaiting-approval",
+            State::Failed => "failed",
+            State::Interrupted => "interrupted",
+            State::Approved => "approved",
+            State::Merged => "merged",
+            State::Rejected => "rejected",
+            State::RolledBack => "rolled-back",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    pub name: String,
+    pub ok: bool,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub schema: i64,
+    pub step: String,
+    pub bead: String,
+    pub attempt: u32,
+    pub state: State,
+    /// Why the step failed or was interrupted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub harness: String,
+    pub preset: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    pub base_ref: String,
+    pub base_commit: String,
+    pub branch: String,
+    /// The step branch's head once forge committed the agent's work.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub head: String,
+    /// Relative to the runtime directory.
+    pub worktree: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub session_id: String,
+    pub owner_pid: u32,
+    pub started: String,
+    pub updated: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub finished: String,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub tokens: Tokens,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub risk: String,
+    #[serde(default)]
+    pub gates: Vec<GateResult>,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+pub fn path(layout: &Layout, step: &str) -> std::path::PathBuf {
+    layout.checkpoints().join(format!("{step}.toml"))
+}
+
+impl Checkpoint {
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let text = read_to_string(path)?;
+        let cp: Checkpoint = parse_toml(path, &text)?;
+        check_schema(path, cp.schema)?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if stem != cp.step {
+            return Err(Error::InvalidFile {
+                path: path.to_owned(),
+                message: format!("the file is named {stem} but holds step '{}'", cp.step),
+                hint:
+                    "rename the file to <step>.toml or restore it from git; forge changed nothing"
+                        .into(),
+            });
+        }
+        Ok(cp)
+    }
+
+    pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
+        let mut value = toml::Value::try_from(self).expect("a checkpoint always serialises");
+        redactor.redact_toml(&mut value);
+        let text = toml::to_string(&value).expect("a TOML table always serialises");
+        atomic_write(&path(layout, &self.step), text.as_bytes())
+    }
+}
+
+/// Every checkpoint, sorted by step id. A file that does not parse is an error naming it.
+pub fn load_all(layout: &Layout) -> Result<Vec<Checkpoint>> {
+    let dir = layout.checkpoints();
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".toml") && !is_temp_name(&name) {
+            out.push(Checkpoint::load(&entry.path())?);
+        }
+    }
+    out.sort_by(|a, b| a.step.cmp(&b.step));
+    Ok(out)
+}
+
+/// Step ids are `<bead>.<attempt>`, e.g. `fg-3k9x.2`.
+pub fn step_id(bead: &str, attempt: u32) -> String {
+    format!("{bead}.{attempt}")
+}
+
+/// Resolves a step id or a unique prefix of one (a bead id alone means its latest step).
+pub fn resolve(all: &[Checkpoint], input: &str) -> Result<Checkpoint> {
+    let wanted = crate::bead::id::normalise(input);
+    if let Some(cp) = all.iter().find(|c| c.step == wanted) {
+        return Ok(cp.clone());
+    }
+    let of_bead: Vec<&Checkpoint> = all.iter().filter(|c| c.bead == wanted).collect();
+    if let Some(latest) = of_bead.iter().max_by_key(|c| c.attempt) {
+        return Ok((*latest).clone());
+    }
+    let matches: Vec<&Checkpoint> = all.iter().filter(|c| c.step.starts_with(&wanted)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::UnknownId {
+            id: input.to_owned(),
+            suggestion: None,
+        }),
+        many => Err(Error::AmbiguousId {
+            prefix: input.to_owned(),
+            candidates: many.iter().map(|c| c.step.clone()).collect(),
+        }),
+    }
+}

@@ -1,0 +1,28 @@
+//! `forge step`: one bead, one harness run, on its own worktree branch. See DESIGN.md §2.
+
+pub mod checkpoint;
+pub mod gates;
+pub mod gc;
+pub mod lease;
+pub mod prompt;
+pub mod run;
+
+pub use checkpoint::{Checkpoint, State};
+pub use run::{Observer, StepOptions, StepOutcome, run_step};
+
+use std::path::PathBuf;
+
+use crate::store::Layout;
+
+pub fn worktrees_dir(layout: &Layout) -> PathBuf {
+    layout.runtime.join("worktrees")
+}
+
+/// Scratch HOME, logs and temp files of one step, never committed.
+pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
+    layout.runtime.join("steps").join(step)
+}
+
+pub fn log_path(layout: &Layout, step: &str) -> PathBuf {
+    step_dir(layout, step).join("harness.log")
+}

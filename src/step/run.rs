@@ -1,0 +1,572 @@
+//! The step lifecycle: claim, prepare a worktree, run the harness, commit, check, wait.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::checkpoint::{self, Checkpoint, State, step_id};
+use super::gates::{self, GateContext};
+use super::{lease, log_path, prompt, step_dir, worktrees_dir};
+use crate::bead::graph::Graph;
+use crate::bead::repo::BeadRepo;
+use crate::bead::{Bead, Status};
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::harness::adapter::{Event, Invocation, RunSummary, Verdict};
+use crate::harness::config::HarnessConfig;
+use crate::harness::env::{EnvRequest, build as build_env};
+use crate::harness::presets;
+use crate::harness::process::{self, EndedBy, Spawn};
+use crate::store::SCHEMA_VERSION;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Default)]
+pub struct StepOptions {
+    /// A bead id or prefix; None takes the top of the ready queue.
+    pub bead: Option<String>,
+    /// A `[harness.NAME]`; None uses `[step] harness`.
+    pub harness: Option<String>,
+    /// Overrides the harness's wall-clock timeout (seconds).
+    pub timeout: Option<u64>,
+}
+
+/// Progress reporting; the CLI draws it, tests ignore it.
+pub trait Observer {
+    fn phase(&mut self, _step: &str, _state: State, _detail: &str) {}
+    fn harness_event(&mut self, _event: &Event, _summary: &RunSummary) {}
+}
+
+impl Observer for () {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub checkpoint: Checkpoint,
+    /// Files the step changed.
+    pub files: Vec<String>,
+    pub diffstat: String,
+    /// Why the harness run failed, when it did (as opposed to the gates or a no-op).
+    pub harness_failed: bool,
+}
+
+fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
+    let repo = BeadRepo::new(&ws.layout);
+    let index = repo.index()?;
+    let graph = Graph::new(&index);
+    let busy = busy_beads(&ws.layout)?;
+    let id = match wanted {
+        Some(w) => {
+            let id = repo.resolve(w)?;
+            let summary = graph.get(&id).expect("resolved ids are in the index");
+            if summary.status != Status::Open {
+                return Err(Error::Refused {
+                    message: format!("{id} is {}", summary.status),
+                    hint: format!("reopen it first: forge bead reopen {id}"),
+                });
+            }
+            let blockers = graph.blockers(summary);
+            if let Some(b) = blockers.first() {
+                return Err(Error::Refused {
+                    message: format!("{id} is not ready: blocked by {}", b.id()),
+                    hint: "see `forge blocked`".into(),
+                });
+            }
+            id
+        }
+        None => graph
+            .ready()
+            .into_iter()
+            .find(|b| !busy.contains(&b.id))
+            .map(|b| b.id.clone())
+            .ok_or_else(|| Error::Refused {
+                message: "no bead is ready".into(),
+                hint: "see `forge blocked`, or create one with `forge bead create`".into(),
+            })?,
+    };
+    if busy.contains(&id) {
+        return Err(Error::Refused {
+            message: format!("{id} already has a step running or waiting for approval"),
+            hint: "see `forge steps`".into(),
+        });
+    }
+    repo.load(&id)
+}
+
+/// Beads with a step that is active or waiting for a human: not ready, whatever their
+/// dependencies say.
+pub fn busy_beads(layout: &crate::store::Layout) -> Result<HashSet<String>> {
+    Ok(checkpoint::load_all(layout)?
+        .into_iter()
+        .filter(|c| c.state.is_active() || c.state == State::AwaitingApproval)
+        .map(|c| c.bead)
+        .collect())
+}
+
+fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {
+    let from_checkpoints = checkpoint::load_all(&ws.layout)?
+        .into_iter()
+        .filter(|c| c.bead == bead)
+        .map(|c| c.attempt)
+        .max()
+        .unwrap_or(0);
+    let git = Git::new(&ws.layout.root);
+    let from_branches = git
+        .run(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            &format!("refs/heads/forge/{bead}/"),
+        ])?
+        .lines()
+        .filter_map(|r| r.rsplit('/').next()?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    Ok(from_checkpoints.max(from_branches) + 1)
+}
+
+fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
+    let mut out: Vec<String> = checkpoint::load_all(&ws.layout)?
+        .into_iter()
+        .filter(|c| c.bead == bead.id && !c.reason.is_empty())
+        .filter(|c| {
+            matches!(
+                c.state,
+                State::Failed | State::Rejected | State::Interrupted
+            )
+        })
+        .map(|c| format!("attempt {} ({}): {}", c.attempt, c.state, c.reason))
+        .collect();
+    if bead.status == Status::Open && !bead.reason.is_empty() {
+        out.push(format!("reopened: {}", bead.reason));
+    }
+    Ok(out)
+}
+
+/// Saves the checkpoint under the store lock and records the transition.
+fn transition(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    state: State,
+    kind: &str,
+    data: serde_json::Value,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    cp.state = state;
+    cp.updated = ws.clock.now();
+    let mut data = data;
+    data["step"] = json!(cp.step);
+    data["bead"] = json!(cp.bead);
+    data["state"] = json!(state);
+    ws.record(kind, data)?;
+    {
+        let _lock = ws.lock()?;
+        cp.save(&ws.layout, &ws.redactor)?;
+    }
+    observer.phase(&cp.step, state, kind);
+    Ok(())
+}
+
+fn fail(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    reason: String,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    cp.reason = reason.clone();
+    cp.finished = ws.clock.now();
+    transition(
+        ws,
+        cp,
+        State::Failed,
+        "step.failed",
+        json!({ "reason": reason }),
+        observer,
+    )
+}
+
+pub fn harness_config(ws: &Workspace, name: Option<&str>) -> Result<(String, HarnessConfig)> {
+    let name = name
+        .map(str::to_owned)
+        .or_else(|| ws.config.step.harness.clone())
+        .ok_or_else(|| Error::usage(
+            "no harness chosen: pass --harness NAME or set [step] harness in .forge/config.toml",
+        ))?;
+    let config = ws.config.harness.get(&name).cloned().ok_or_else(|| {
+        Error::usage(format!(
+            "no [harness.{name}] in .forge/config.toml (configured: {})",
+            ws.config
+                .harness
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if presets::by_name(&config.preset).is_none() {
+        return Err(Error::usage(format!(
+            "[harness.{name}] preset '{}' is not one of: {}",
+            config.preset,
+            presets::NAMES.join(", ")
+        )));
+    }
+    Ok((name, config))
+}
+
+pub fn run_step(
+    ws: &mut Workspace,
+    opts: &StepOptions,
+    observer: &mut dyn Observer,
+) -> Result<StepOutcome> {
+    let (harness_name, hc) = harness_config(ws, opts.harness.as_deref())?;
+    let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
+    let bead = pick_bead(ws, opts.bead.as_deref())?;
+    let Some(_lease) = lease::try_take(&ws.layout, &bead.id)? else {
+        return Err(Error::Refused {
+            message: format!("{} is being worked on by another forge process", bead.id),
+            hint: "see `forge steps`".into(),
+        });
+    };
+    // Checked again under the lease: another process may have finished a step meanwhile.
+    if busy_beads(&ws.layout)?.contains(&bead.id) {
+        return Err(Error::Refused {
+            message: format!(
+                "{} already has a step running or waiting for approval",
+                bead.id
+            ),
+            hint: "see `forge steps`".into(),
+        });
+    }
+
+    let main = Git::new(&ws.layout.root);
+    let base_branch = match &ws.config.step.base {
+        Some(b) => b.clone(),
+        None => main.current_branch()?.ok_or_else(|| Error::Refused {
+            message: "HEAD is detached, so there is no base branch to start from".into(),
+            hint: "check out a branch, or set [step] base in .forge/config.toml".into(),
+        })?,
+    };
+    let base_commit = main.rev_parse(&format!("refs/heads/{base_branch}"))?;
+    let attempt = next_attempt(ws, &bead.id)?;
+    let step = step_id(&bead.id, attempt);
+    let branch = format!("forge/{}/{attempt}", bead.id);
+    let now = ws.clock.now();
+    let mut cp = Checkpoint {
+        schema: i64::from(SCHEMA_VERSION),
+        step: step.clone(),
+        bead: bead.id.clone(),
+        attempt,
+        state: State::Claimed,
+        reason: String::new(),
+        harness: harness_name.clone(),
+        preset: hc.preset.clone(),
+        model: hc.model.clone().unwrap_or_default(),
+        base_ref: format!("refs/heads/{base_branch}"),
+        base_commit: base_commit.clone(),
+        branch: branch.clone(),
+        head: String::new(),
+        worktree: format!("worktrees/{step}"),
+        session_id: String::new(),
+        owner_pid: std::process::id(),
+        started: now.clone(),
+        updated: now,
+        finished: String::new(),
+        duration_ms: 0,
+        tokens: Default::default(),
+        cost_usd: None,
+        risk: String::new(),
+        gates: Vec::new(),
+        extra: toml::Table::new(),
+    };
+    transition(
+        ws,
+        &mut cp,
+        State::Claimed,
+        "step.claimed",
+        json!({ "attempt": attempt, "harness": harness_name, "preset": hc.preset }),
+        observer,
+    )?;
+
+    // Prepare the worktree.
+    let worktree = worktrees_dir(&ws.layout).join(&step);
+    let scratch = step_dir(&ws.layout, &step);
+    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+    std::fs::create_dir_all(worktrees_dir(&ws.layout))
+        .map_err(|e| Error::io(worktrees_dir(&ws.layout), e))?;
+    main.worktree_add(&worktree, &branch, &base_commit)?;
+    let base_ref = cp.base_ref.clone();
+    transition(
+        ws,
+        &mut cp,
+        State::Preparing,
+        "step.worktree",
+        json!({ "branch": branch, "base_ref": base_ref, "base_commit": base_commit }),
+        observer,
+    )?;
+    let forge_vars = vec![
+        ("FORGE_BEAD".to_owned(), bead.id.clone()),
+        ("FORGE_STEP".to_owned(), step.clone()),
+        ("FORGE_ATTEMPT".to_owned(), attempt.to_string()),
+        (
+            "FORGE_REPO".to_owned(),
+            ws.layout.root.display().to_string(),
+        ),
+    ];
+    let base_env = build_env(&EnvRequest {
+        parent: &ws.env_snapshot,
+        passthrough: &[],
+        set: &[],
+        scratch: &scratch,
+        forge: &forge_vars,
+    })
+    .map_err(|e| Error::io(&scratch, e))?;
+    if let Err(reason) = bootstrap(ws, &worktree, &scratch, &base_env) {
+        fail(ws, &mut cp, reason, observer)?;
+        return Ok(outcome(cp, Vec::new(), String::new(), false));
+    }
+
+    // Run the harness.
+    let template = match &ws.config.step.prompt_template {
+        Some(rel) => Some(crate::store::parse::read_to_string(
+            &ws.layout.forge.join(rel),
+        )?),
+        None => None,
+    };
+    let prompt_text = prompt::render(template.as_deref(), &bead, &feedback(ws, &bead)?);
+    let inv = Invocation {
+        prompt: prompt_text,
+        model: hc.model.clone(),
+        extra_args: hc.args.clone(),
+        resume_session: None,
+        command: hc.command.clone(),
+    };
+    let spec = adapter.command(&inv);
+    let mut set: Vec<(String, String)> = spec.env.clone();
+    set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let env = build_env(&EnvRequest {
+        parent: &ws.env_snapshot,
+        passthrough: &hc.pass_env,
+        set: &set,
+        scratch: &scratch,
+        forge: &forge_vars,
+    })
+    .map_err(|e| Error::io(&scratch, e))?;
+    transition(
+        ws,
+        &mut cp,
+        State::Running,
+        "harness.started",
+        json!({ "harness": harness_name, "preset": hc.preset, "program": spec.program }),
+        observer,
+    )?;
+    let timeout = opts.timeout.unwrap_or(hc.timeout);
+    let mut parser = adapter.parser();
+    let mut summary = RunSummary::default();
+    let started = Instant::now();
+    let finished = process::run(
+        &Spawn {
+            program: spec.program.clone(),
+            args: spec.args.clone(),
+            cwd: worktree.clone(),
+            env,
+            stdin: spec.stdin.clone(),
+            log: log_path(&ws.layout, &step),
+            timeout: Duration::from_secs(timeout),
+            idle_timeout: hc.idle_timeout.map(Duration::from_secs),
+            grace: Duration::from_secs(5),
+        },
+        &mut |stream, line| {
+            for event in parser.line(stream, line) {
+                summary.apply(&event);
+                observer.harness_event(&event, &summary);
+            }
+        },
+    );
+    let finished = match finished {
+        Ok(f) => f,
+        Err(e) => {
+            fail(
+                ws,
+                &mut cp,
+                format!("could not start the harness: {e}"),
+                observer,
+            )?;
+            return Ok(outcome(cp, Vec::new(), String::new(), true));
+        }
+    };
+    for event in parser.finish() {
+        summary.apply(&event);
+    }
+    let verdict = match finished.ended_by {
+        EndedBy::WallTimeout => Verdict::Failed {
+            reason: format!("timed out after {timeout}s"),
+        },
+        EndedBy::IdleTimeout => Verdict::Failed {
+            reason: format!("no output for {}s", hc.idle_timeout.unwrap_or_default()),
+        },
+        EndedBy::Exited => adapter.judge(&summary, finished.exit_code),
+    };
+    cp.session_id = summary.session_id.clone().unwrap_or_default();
+    cp.tokens = summary.tokens;
+    cp.cost_usd = summary.cost_usd;
+    cp.duration_ms = started.elapsed().as_millis() as u64;
+    if let Some(model) = &summary.model {
+        cp.model = model.clone();
+    }
+    let duration_ms = cp.duration_ms;
+    transition(
+        ws,
+        &mut cp,
+        State::Checking,
+        "harness.finished",
+        json!({
+            "verdict": verdict, "exit_code": finished.exit_code, "signal": finished.signal,
+            "ended_by": finished.ended_by, "duration_ms": duration_ms,
+            "session_id": summary.session_id, "model": summary.model, "tokens": summary.tokens,
+            "cost_usd": summary.cost_usd, "tool_calls": summary.tool_calls,
+            "permission_denials": summary.permission_denials,
+            "escaped_killed": finished.escaped_killed.len(),
+        }),
+        observer,
+    )?;
+
+    // Commit whatever the agent changed, even after a failure: no work is ever lost.
+    let wt = Git::new(&worktree);
+    wt.add_all()?;
+    let changed = wt.has_staged_changes()?;
+    let mut files = Vec::new();
+    let mut diffstat = String::new();
+    if changed {
+        let message = format!(
+            "{}\n\nforge step {step} ({harness_name})\n\nForge-Bead: {}\nForge-Step: {step}\n",
+            bead.title, bead.id
+        );
+        let head = wt.commit_as_forge(&message, &format!("forge ({harness_name})"))?;
+        cp.head = head.clone();
+        files = wt.changed_files(&base_commit, &head)?;
+        diffstat = wt.diffstat(&base_commit, &head)?;
+        ws.record(
+            "step.committed",
+            json!({ "step": step, "bead": bead.id, "head": head, "files": files.len() }),
+        )?;
+    }
+    let harness_failed = verdict != Verdict::Succeeded;
+    if harness_failed {
+        let reason = match &verdict {
+            Verdict::Failed { reason } => reason.clone(),
+            Verdict::AuthFailed { reason } => format!("authentication failed: {reason}"),
+            Verdict::RateLimited { reason, .. } => format!("rate limited: {reason}"),
+            Verdict::Succeeded => unreachable!(),
+        };
+        fail(ws, &mut cp, reason, observer)?;
+        return Ok(outcome(cp, files, diffstat, true));
+    }
+    if !changed {
+        fail(ws, &mut cp, "the harness changed nothing".into(), observer)?;
+        return Ok(outcome(cp, files, diffstat, false));
+    }
+
+    // Gates.
+    let head = cp.head.clone();
+    let ctx = GateContext {
+        git: &wt,
+        base: &base_commit,
+        head: &head,
+        config: &ws.config,
+        redactor: &ws.redactor,
+        env: &base_env,
+        log_dir: &scratch,
+    };
+    let facts = gates::diff_facts(&ctx)?;
+    let results = gates::run_all(&ctx, &facts)?;
+    let risk = gates::risk_tier(bead.risk, &facts, ws.config.policy.max_diff_lines);
+    for g in &results {
+        ws.record(
+            "gate.result",
+            json!({ "step": step, "bead": bead.id, "gate": g.name, "ok": g.ok, "detail": g.detail, "duration_ms": g.duration_ms }),
+        )?;
+    }
+    cp.gates = results.clone();
+    cp.risk = risk.as_str().to_owned();
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|g| !g.ok)
+        .map(|g| format!("{}: {}", g.name, g.detail))
+        .collect();
+    if !failed.is_empty() {
+        fail(
+            ws,
+            &mut cp,
+            format!("gates failed: {}", failed.join("; ")),
+            observer,
+        )?;
+        return Ok(outcome(cp, files, diffstat, false));
+    }
+    transition(
+        ws,
+        &mut cp,
+        State::AwaitingApproval,
+        "step.awaiting_approval",
+        json!({ "head": head, "risk": risk, "files": files.len() }),
+        observer,
+    )?;
+    Ok(outcome(cp, files, diffstat, false))
+}
+
+fn outcome(
+    checkpoint: Checkpoint,
+    files: Vec<String>,
+    diffstat: String,
+    harness_failed: bool,
+) -> StepOutcome {
+    StepOutcome {
+        checkpoint,
+        files,
+        diffstat,
+        harness_failed,
+    }
+}
+
+/// Copies the configured ignored files and runs the setup command. Err is the reason.
+fn bootstrap(
+    ws: &Workspace,
+    worktree: &std::path::Path,
+    scratch: &std::path::Path,
+    env: &[(String, String)],
+) -> std::result::Result<(), String> {
+    for rel in &ws.config.worktree.copy {
+        let from = ws.layout.root.join(rel);
+        if !from.exists() {
+            continue;
+        }
+        let to = worktree.join(rel);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("copying {rel}: {e}"))?;
+        }
+        std::fs::copy(&from, &to).map_err(|e| format!("copying {rel}: {e}"))?;
+    }
+    if let Some(setup) = &ws.config.worktree.setup {
+        let timeout = ws.config.worktree.setup_timeout.unwrap_or(600);
+        let finished = process::run(
+            &Spawn {
+                program: "sh".into(),
+                args: vec!["-c".into(), setup.clone()],
+                cwd: worktree.to_owned(),
+                env: env.to_vec(),
+                stdin: None,
+                log: scratch.join("setup.log"),
+                timeout: Duration::from_secs(timeout),
+                idle_timeout: None,
+                grace: Duration::from_secs(2),
+            },
+            &mut |_, _| {},
+        )
+        .map_err(|e| format!("setup command: {e}"))?;
+        if finished.ended_by != EndedBy::Exited || finished.exit_code != Some(0) {
+            return Err(format!(
+                "setup command `{setup}` failed ({:?}, exit {:?})",
+                finished.ended_by, finished.exit_code
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,15 +1,19 @@
 //! Built-in adapters, one file per harness CLI. See ../shared/HARNESSES.md for the
-//! interfaces they follow.
+//! interfaces they follow; `common` holds what they share, and each file's tests feed it the
+//! captured output samples in `fixtures/harness-output/<preset>/`.
 
+pub mod claude;
 pub mod command;
+mod common;
 
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["command"];
+pub const NAMES: &[&str] = &["claude", "command"];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
+        "claude" => Some(&claude::Claude),
         "command" => Some(&command::Command),
         _ => None,
     }

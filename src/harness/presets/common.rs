@@ -1,0 +1,654 @@
+//! What the presets share: building the argv around `command` and `extra_args`, reading JSON
+//! lines defensively (single-line or pretty-printed, truncated, mixed with text), picking
+//! fields out of loose JSON, and telling auth errors and rate limits apart in error text.
+
+use std::sync::LazyLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::harness::adapter::{CommandSpec, Event, Invocation, Tokens};
+
+/// The argv: `inv.command` (when set and not empty) replaces the program and adds its leading
+/// arguments, then the preset's own arguments, then `inv.extra_args`.
+pub(super) fn spec(
+    inv: &Invocation,
+    default_program: &str,
+    preset_args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    env: &[(&str, &str)],
+) -> CommandSpec {
+    let (program, mut args) = match inv.command.as_deref() {
+        Some([first, rest @ ..]) if !first.is_empty() => (first.clone(), rest.to_vec()),
+        _ => (default_program.to_owned(), Vec::new()),
+    };
+    args.extend(preset_args);
+    args.extend(inv.extra_args.iter().cloned());
+    CommandSpec {
+        program,
+        args,
+        stdin,
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+/// A prompt passed as an argument must not look like an option to the CLI's parser: a
+/// leading space keeps `-x…` a value (and the model does not care).
+pub(super) fn prompt_arg(prompt: &str) -> String {
+    if prompt.starts_with('-') {
+        format!(" {prompt}")
+    } else {
+        prompt.to_owned()
+    }
+}
+
+pub(super) fn s(x: &str) -> String {
+    x.to_owned()
+}
+
+/// One line of output, classified.
+#[derive(Debug)]
+pub(super) enum Line {
+    /// A complete JSON object (possibly assembled from several pretty-printed lines).
+    Json(Value),
+    /// Not JSON (or JSON that is not an object): text for the preset to look at.
+    Text(String),
+    /// Nothing to look at: blank, part of a pretty-printed object, or a broken JSON line.
+    Nothing,
+}
+
+/// Largest pretty-printed object assembled from several lines; anything bigger is dropped.
+const MAX_BUFFER: usize = 16 << 20;
+
+/// Reads JSON lines defensively. A line starting with `{` is parsed on its own; a line that
+/// is exactly `{` starts a pretty-printed object (OpenHands, Gemini's stderr error) that is
+/// collected until its closing `}` in column 0. A JSON line cut short (a crash mid-write) is
+/// remembered as truncated and otherwise ignored; other lines come back as text.
+#[derive(Debug, Default)]
+pub(super) struct JsonLines {
+    buf: Option<String>,
+    /// The start of the last broken JSON line, if the output ended (or went on) without it.
+    pub truncated: Option<String>,
+}
+
+impl JsonLines {
+    pub fn push(&mut self, raw: &str) -> Line {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some(buf) = self.buf.as_mut() {
+            if line.starts_with('}') {
+                buf.push('\n');
+                buf.push_str(line);
+                match serde_json::from_str::<Value>(buf) {
+                    Ok(v) => {
+                        self.buf = None;
+                        return object_or_nothing(v);
+                    }
+                    Err(e) if e.is_eof() && buf.len() < MAX_BUFFER => return Line::Nothing,
+                    Err(_) => {
+                        self.note_truncated();
+                        return Line::Nothing;
+                    }
+                }
+            }
+            // Lines inside an indented object start with whitespace (or close an array).
+            if line.starts_with([' ', '\t', ']']) && buf.len() + line.len() < MAX_BUFFER {
+                buf.push('\n');
+                buf.push_str(line);
+                return Line::Nothing;
+            }
+            self.note_truncated();
+        }
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            return Line::Nothing;
+        }
+        if trimmed == "{" {
+            self.buf = Some(s("{"));
+            return Line::Nothing;
+        }
+        if trimmed.starts_with('{') {
+            return match serde_json::from_str::<Value>(trimmed) {
+                Ok(v) => object_or_nothing(v),
+                Err(e) if e.is_eof() => {
+                    self.truncated = Some(preview(trimmed, 80));
+                    Line::Nothing
+                }
+                // `{` followed by something that is not JSON: treat it as text.
+                Err(_) => Line::Text(strip_ansi(line)),
+            };
+        }
+        Line::Text(strip_ansi(line))
+    }
+
+    /// Call at the end of output: an object still being collected is truncated.
+    pub fn finish(&mut self) {
+        if self.buf.is_some() {
+            self.note_truncated();
+        }
+    }
+
+    fn note_truncated(&mut self) {
+        if let Some(buf) = self.buf.take() {
+            self.truncated = Some(preview(&buf.replace('\n', " "), 80));
+        }
+    }
+}
+
+fn object_or_nothing(v: Value) -> Line {
+    if v.is_object() {
+        Line::Json(v)
+    } else {
+        Line::Nothing
+    }
+}
+
+static ANSI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)").unwrap()
+});
+
+pub(super) fn strip_ansi(text: &str) -> String {
+    if text.contains('\x1b') {
+        ANSI.replace_all(text, "").into_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+pub(super) fn preview(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// The value at `path` in nested objects.
+pub(super) fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+pub(super) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    at(v, path)?.as_str()
+}
+
+/// A non-negative count: an integer, a float or a numeric string.
+pub(super) fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {
+    match at(v, path)? {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        Value::String(x) => x.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A finite, non-negative amount (money).
+pub(super) fn f64_at(v: &Value, path: &[&str]) -> Option<f64> {
+    let f = match at(v, path)? {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(x) => x.trim().parse().ok()?,
+        _ => return None,
+    };
+    (f.is_finite() && f >= 0.0).then_some(f)
+}
+
+/// An HTTP status found at `path`: a number or a numeric string.
+pub(super) fn status_at(v: &Value, path: &[&str]) -> Option<u16> {
+    u64_at(v, path).and_then(|n| u16::try_from(n).ok())
+}
+
+/// A short description of a tool's input: the path, command or pattern it works on.
+pub(super) fn tool_detail(input: Option<&Value>) -> String {
+    let Some(input) = input else {
+        return String::new();
+    };
+    if let Some(text) = input.as_str() {
+        return preview(text, 200);
+    }
+    for key in [
+        "file_path",
+        "filePath",
+        "path",
+        "absolute_path",
+        "command",
+        "cmd",
+        "pattern",
+        "url",
+        "query",
+        "description",
+    ] {
+        match input.get(key) {
+            Some(Value::String(x)) => return preview(x, 200),
+            Some(Value::Array(parts)) => {
+                let words: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+                if !words.is_empty() {
+                    return preview(&words.join(" "), 200);
+                }
+            }
+            _ => {}
+        }
+    }
+    if input.as_object().is_some_and(|o| o.is_empty()) || input.is_null() {
+        return String::new();
+    }
+    preview(&input.to_string(), 200)
+}
+
+/// Tokens as most harnesses report them. `input` must not include `cache_read`.
+pub(super) fn tokens(input: u64, output: u64, cache_read: u64, cache_write: u64) -> Tokens {
+    Tokens {
+        input,
+        output,
+        cache_read,
+        cache_write,
+        reported: true,
+    }
+}
+
+pub(super) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `2026-11-21T01:36:40.123Z` (or without fraction) to seconds since the epoch.
+pub(super) fn parse_iso_secs(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let head = text.get(..19)?;
+    let rest = &text[19..];
+    let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    if rest != "Z" && !rest.is_empty() {
+        return None;
+    }
+    crate::clock::parse_rfc3339(&format!("{head}Z"))
+}
+
+static AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat|invalid[ _-]?(api[ _-]?key|x-api-key|bearer|token)|incorrect api key|api key (is )?(not valid|invalid|missing)|no api key|permission_denied|unauthenticated|invalid_api_key|please run /login|not logged in|credentials",
+    )
+    .unwrap()
+});
+
+static RATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b429\b|rate[ _-]?limit|too many requests|quota|resource_exhausted|usage limit|hit your (session |weekly |daily |usage )?limit",
+    )
+    .unwrap()
+});
+
+/// Error text that says the credentials were refused.
+pub(super) fn is_auth(text: &str) -> bool {
+    AUTH.is_match(text)
+}
+
+/// Error text that says a rate limit or quota was hit.
+pub(super) fn is_rate_limit(text: &str) -> bool {
+    RATE.is_match(text)
+}
+
+/// Turns an error message (and an HTTP status when the format carries one) into the event
+/// that says most: auth error, rate limit with its reset time, or a plain error.
+pub(super) fn classify_error(message: &str, status: Option<u16>, now: i64) -> Event {
+    let message = if message.trim().is_empty() {
+        match status {
+            Some(code) => format!("HTTP {code}"),
+            None => s("unknown error"),
+        }
+    } else {
+        message.trim().to_owned()
+    };
+    let auth = matches!(status, Some(401 | 403));
+    let rate = status == Some(429);
+    if auth || (status.is_none() && is_auth(&message) && !is_rate_limit(&message)) {
+        Event::AuthError { message }
+    } else if rate || (status.is_none() && is_rate_limit(&message)) {
+        let reset_at = reset_from_text(&message, now);
+        Event::RateLimit { message, reset_at }
+    } else {
+        Event::Error { message }
+    }
+}
+
+/// A stderr line that is plain text: only lines that say they are errors become events.
+pub(super) fn stderr_text_event(line: &str, now: i64) -> Option<Event> {
+    let text = line.trim();
+    let lower = text.to_ascii_lowercase();
+    let looks_like_error = lower.starts_with("error")
+        || lower.starts_with("fatal")
+        || lower.starts_with("[api error")
+        || lower.contains(" error:")
+        || lower.contains("apierror");
+    looks_like_error.then(|| classify_error(text, None, now))
+}
+
+static RESET_EPOCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:limit reached\||resets?(?:_?at)?\W{0,3}|x-ratelimit-reset\W{0,3}|reset_at\W{0,3})(\d{10})\b")
+        .unwrap()
+});
+static RESET_ISO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:resets?|retry|try again|until|after)\D{0,12}(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)")
+        .unwrap()
+});
+static RESET_IN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:retry|try again|resets?|wait)(?:\s+(?:after|in))?\W{0,3}((?:\d+(?:\.\d+)?\s*(?:days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|ms)\b[\s,]*(?:and\s+)?)+)")
+        .unwrap()
+});
+static RESET_SECS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:retry[-_ ]?after(?:[-_]ms)?|retryDelay)"?\s*[:=]?\s*"?(\d+(?:\.\d+)?)(s|ms)?\b"#,
+    )
+    .unwrap()
+});
+static DURATION_PART: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|ms)\b",
+    )
+    .unwrap()
+});
+
+/// A rate limit's reset time, when the text carries one: an epoch (`…|1763700000`,
+/// `resetsAt: 1763700000`), an RFC 3339 instant, or a delay (`retry in 30.5s`,
+/// `try again in 2 days 3 hours`, `retry-after: 20`, `"retryDelay": "30s"`) added to `now`.
+/// Clock times without a date (`resets 3:45pm`) are left alone: their time zone is unknown.
+pub(super) fn reset_from_text(text: &str, now: i64) -> Option<i64> {
+    if let Some(c) = RESET_EPOCH.captures(text) {
+        return c[1].parse().ok();
+    }
+    if let Some(c) = RESET_ISO.captures(text) {
+        return parse_iso_secs(&c[1]);
+    }
+    if let Some(c) = RESET_IN.captures(text) {
+        let mut secs = 0.0;
+        for part in DURATION_PART.captures_iter(&c[1]) {
+            let n: f64 = part[1].parse().unwrap_or(0.0);
+            let unit = part[2].to_ascii_lowercase();
+            secs += n * match unit.as_str() {
+                "ms" => 0.001,
+                u if u.starts_with('d') => 86_400.0,
+                u if u.starts_with('h') => 3_600.0,
+                u if u.starts_with('m') => 60.0,
+                _ => 1.0,
+            };
+        }
+        if secs > 0.0 {
+            return Some(now + secs.ceil() as i64);
+        }
+    }
+    if let Some(c) = RESET_SECS.captures(text) {
+        let n: f64 = c[1].parse().ok()?;
+        let key = c
+            .get(0)
+            .map(|m| m.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        let secs = if c.get(2).is_some_and(|u| u.as_str() == "ms") || key.contains("ms") {
+            n / 1000.0
+        } else {
+            n
+        };
+        return Some(now + secs.ceil() as i64);
+    }
+    None
+}
+
+#[cfg(test)]
+pub(super) mod testing {
+    //! Feeding captured output samples to a preset's parser.
+
+    use std::path::{Path, PathBuf};
+
+    use crate::harness::adapter::{Adapter, Event, RunSummary, Stream};
+
+    pub fn dir(preset: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/harness-output")
+            .join(preset)
+    }
+
+    fn read_lines(path: &Path) -> Vec<String> {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        String::from_utf8_lossy(&bytes)
+            .split('\n')
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Feeds `<name>.jsonl` or `<name>.txt` as stdout and `<name>.stderr` as stderr (either may
+    /// be missing), then `finish`. Returns the events and the summary they add up to.
+    pub fn run(adapter: &dyn Adapter, name: &str) -> (Vec<Event>, RunSummary) {
+        let dir = dir(adapter.name());
+        let mut parser = adapter.parser();
+        let mut events = Vec::new();
+        let mut found = false;
+        for (file, stream) in [
+            (format!("{name}.jsonl"), Stream::Stdout),
+            (format!("{name}.txt"), Stream::Stdout),
+            (format!("{name}.stderr"), Stream::Stderr),
+        ] {
+            let path = dir.join(file);
+            if path.exists() {
+                found = true;
+                let lines = read_lines(&path);
+                let n = lines.len();
+                for (i, line) in lines.iter().enumerate() {
+                    // A file's last line has no newline after it: it is fed only if not empty.
+                    if i + 1 == n && line.is_empty() {
+                        continue;
+                    }
+                    events.extend(parser.line(stream, line));
+                }
+            }
+        }
+        assert!(found, "no fixture {name} in {}", dir.display());
+        events.extend(parser.finish());
+        let mut summary = RunSummary::default();
+        for e in &events {
+            summary.apply(e);
+        }
+        (events, summary)
+    }
+
+    /// Every sample of the preset, fed whole and cut at many points inside each line: no
+    /// panic, whatever arrives.
+    pub fn survives_every_prefix(adapter: &dyn Adapter) {
+        let dir = dir(adapter.name());
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        assert!(!entries.is_empty());
+        for path in entries {
+            let lines = read_lines(&path);
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let mut parser = adapter.parser();
+                for line in &lines {
+                    let cuts: Vec<usize> = line
+                        .char_indices()
+                        .map(|(i, _)| i)
+                        .step_by(7)
+                        .chain([line.len()])
+                        .collect();
+                    for cut in cuts {
+                        parser.line(stream, &line[..cut]);
+                    }
+                }
+                parser.finish();
+            }
+        }
+        let mut parser = adapter.parser();
+        for junk in [
+            "",
+            "{",
+            "}",
+            "{}",
+            "[]",
+            "null",
+            "{\"type\":null}",
+            "{\"type\":42,\"kind\":[]}",
+            "{\"type\":\"result\",\"usage\":\"lots\",\"total_cost_usd\":\"NaN\"}",
+            "{\"type\":\"step_finish\",\"part\":{\"tokens\":{\"input\":-1,\"output\":1e400}}}",
+            "\u{1b}[31mred\u{1b}[0m",
+            "Tokens: lots sent, many received. Cost: $$ message, $x session.",
+            "\u{0}\u{fffd}",
+        ] {
+            parser.line(Stream::Stdout, junk);
+            parser.line(Stream::Stderr, junk);
+        }
+        parser.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::adapter::Stream;
+
+    #[test]
+    fn command_replaces_the_program_and_keeps_its_arguments() {
+        let inv = Invocation {
+            command: Some(vec![s("npx"), s("claude")]),
+            extra_args: vec![s("--x")],
+            ..Default::default()
+        };
+        let spec = spec(&inv, "claude", vec![s("-p")], None, &[("A", "1")]);
+        assert_eq!(spec.program, "npx");
+        assert_eq!(spec.args, ["claude", "-p", "--x"]);
+        assert_eq!(spec.env, [(s("A"), s("1"))]);
+        let inv = Invocation {
+            command: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(spec_of(&inv).program, "claude");
+    }
+
+    fn spec_of(inv: &Invocation) -> CommandSpec {
+        spec(inv, "claude", vec![], None, &[])
+    }
+
+    #[test]
+    fn prompts_never_look_like_options() {
+        assert_eq!(prompt_arg("--help me"), " --help me");
+        assert_eq!(prompt_arg("fix it"), "fix it");
+    }
+
+    #[test]
+    fn json_lines_single_pretty_truncated_and_text() {
+        let mut j = JsonLines::default();
+        assert!(matches!(j.push(r#"{"a":1}"#), Line::Json(_)));
+        assert!(matches!(j.push("hello"), Line::Text(t) if t == "hello"));
+        assert!(matches!(j.push(r#"{"a":"#), Line::Nothing));
+        assert!(j.truncated.is_some());
+        j.truncated = None;
+        assert!(matches!(j.push("{"), Line::Nothing));
+        assert!(matches!(j.push("  \"a\": {"), Line::Nothing));
+        assert!(matches!(j.push("    \"b\": [1, 2]"), Line::Nothing));
+        assert!(matches!(j.push("  }"), Line::Nothing));
+        assert!(matches!(j.push("}"), Line::Json(v) if v["a"]["b"][1] == 2));
+        // A pretty object cut short by a text line: the text still counts.
+        assert!(matches!(j.push("{"), Line::Nothing));
+        assert!(matches!(j.push("  \"a\": 1,"), Line::Nothing));
+        assert!(matches!(j.push("Goodbye"), Line::Text(_)));
+        assert!(j.truncated.is_some());
+        assert!(matches!(j.push("\u{1b}[1mbold\u{1b}[0m\r"), Line::Text(t) if t == "bold"));
+        assert!(matches!(j.push("[1,2]"), Line::Text(_)));
+        assert!(matches!(j.push("{not json}"), Line::Text(_)));
+        let _ = Stream::Stdout;
+    }
+
+    #[test]
+    fn numbers_are_read_loosely() {
+        let v: Value = serde_json::from_str(
+            r#"{"a":{"n":5,"f":2.5,"s":"7","neg":-3,"bad":"x","cost":"0.25","nan":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(u64_at(&v, &["a", "n"]), Some(5));
+        assert_eq!(u64_at(&v, &["a", "f"]), Some(2));
+        assert_eq!(u64_at(&v, &["a", "s"]), Some(7));
+        assert_eq!(u64_at(&v, &["a", "neg"]), None);
+        assert_eq!(u64_at(&v, &["a", "bad"]), None);
+        assert_eq!(u64_at(&v, &["a", "missing"]), None);
+        assert_eq!(f64_at(&v, &["a", "cost"]), Some(0.25));
+        assert_eq!(f64_at(&v, &["a", "nan"]), None);
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let now = 1_000;
+        assert!(matches!(
+            classify_error("Invalid API key · Please run /login", None, now),
+            Event::AuthError { .. }
+        ));
+        assert!(matches!(
+            classify_error("boom", Some(401), now),
+            Event::AuthError { .. }
+        ));
+        assert!(matches!(
+            classify_error("x", Some(429), now),
+            Event::RateLimit { reset_at: None, .. }
+        ));
+        assert!(matches!(
+            classify_error("stream disconnected", None, now),
+            Event::Error { .. }
+        ));
+        // A quota message that mentions the key is a rate limit, not an auth error.
+        assert!(matches!(
+            classify_error("Quota exceeded for API key project", None, now),
+            Event::RateLimit { .. }
+        ));
+    }
+
+    #[test]
+    fn reset_times() {
+        let now = 1_000;
+        let r = |t: &str| reset_from_text(t, now);
+        assert_eq!(
+            r("Claude AI usage limit reached|1763700000"),
+            Some(1_763_700_000)
+        );
+        assert_eq!(r("resetsAt: 1763700000"), Some(1_763_700_000));
+        assert_eq!(
+            r("rate limited until 2026-11-21T02:00:00.000Z"),
+            Some(1_795_226_400)
+        );
+        assert_eq!(r("Please retry in 30.5s."), Some(1_031));
+        assert_eq!(
+            r("try again in 2 days 3 hours 4 minutes"),
+            Some(1_000 + 183_840)
+        );
+        assert_eq!(r("retry-after: 20"), Some(1_020));
+        assert_eq!(r(r#""retryDelay": "30s""#), Some(1_030));
+        assert_eq!(r("retry-after-ms: 1500"), Some(1_002));
+        assert_eq!(r("You've hit your session limit · resets 3:45pm"), None);
+        assert_eq!(r("rate limited"), None);
+    }
+
+    #[test]
+    fn iso_timestamps() {
+        assert_eq!(
+            parse_iso_secs("2026-11-21T01:36:40.123Z"),
+            Some(1_795_225_000)
+        );
+        assert_eq!(parse_iso_secs("2026-11-21T01:36:40Z"), Some(1_795_225_000));
+        assert_eq!(parse_iso_secs("2026-11-21T01:36:40+02:00"), None);
+        assert_eq!(parse_iso_secs("soon"), None);
+    }
+
+    #[test]
+    fn tool_details() {
+        let v: Value = serde_json::from_str(r#"{"file_path":"src/a.rs","old":"x"}"#).unwrap();
+        assert_eq!(tool_detail(Some(&v)), "src/a.rs");
+        let v: Value = serde_json::from_str(r#"{"command":["bash","-lc","ls"]}"#).unwrap();
+        assert_eq!(tool_detail(Some(&v)), "bash -lc ls");
+        let v: Value = serde_json::from_str(r#"{"x":1}"#).unwrap();
+        assert_eq!(tool_detail(Some(&v)), r#"{"x":1}"#);
+        assert_eq!(tool_detail(None), "");
+    }
+}

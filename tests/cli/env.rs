@@ -186,3 +186,39 @@ pub fn to_run(out: Output) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+impl TestEnv {
+    /// Appends to `.forge/config.toml` (the default config has no [[gates]] or harnesses).
+    pub fn configure(&self, toml: &str) {
+        let path = self.path(".forge/config.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Configures `[harness.NAME]` as a `command` preset running `sh -c SCRIPT`.
+    pub fn script_harness(&self, name: &str, script: &str) {
+        self.configure(&format!(
+            "[harness.{name}]\npreset = \"command\"\ncommand = [\"sh\", \"-c\", {}]\ntimeout = 30\n",
+            toml_string(script)
+        ));
+    }
+
+    /// Commits everything in the main working tree (so that tests start from a clean one).
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+}
+
+pub fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// A path under `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}

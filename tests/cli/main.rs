@@ -13,3 +13,4 @@ mod init;
 mod ledger;
 mod ready;
 mod secrets;
+mod step;

@@ -272,7 +272,7 @@ pub(super) fn parse_iso_secs(text: &str) -> Option<i64> {
 
 static AUTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat|invalid[ _-]?(api[ _-]?key|x-api-key|bearer|token)|incorrect api key|api key (is )?(not valid|invalid|missing)|no api key|permission_denied|unauthenticated|invalid_api_key|please run /login|not logged in|credentials",
+        r"(?i)\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat|invalid[ _-]?(api[ _-]?key|x-api-key|bearer|token)|incorrect api key|api key (is )?(not valid|invalid|missing)|no api key|permission_denied|unauthenticated|invalid_api_key|please run /login|not logged in|credentials|missing environment variable",
     )
     .unwrap()
 });

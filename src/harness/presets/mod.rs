@@ -3,17 +3,19 @@
 //! captured output samples in `fixtures/harness-output/<preset>/`.
 
 pub mod claude;
+pub mod codex;
 pub mod command;
 mod common;
 
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["claude", "command"];
+pub const NAMES: &[&str] = &["claude", "codex", "command"];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
         "claude" => Some(&claude::Claude),
+        "codex" => Some(&codex::Codex),
         "command" => Some(&command::Command),
         _ => None,
     }

@@ -1,0 +1,364 @@
+//! `codex`: Codex CLI's `exec --json`, the prompt on stdin (`-`), sandbox `workspace-write`
+//! (edits inside the worktree, no network, `.git` read-only: forge does the git work).
+//!
+//! Events are JSONL: `thread.started {thread_id}` (the session), `item.*` (messages, commands,
+//! file changes), `turn.completed {usage}` (ok) or `turn.failed {error}` (not ok), `error`.
+//! Codex reports no cost. Its usage is cumulative for the thread — after `exec resume` it
+//! includes the earlier runs of the same thread.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::common::{
+    JsonLines, Line, classify_error, now_secs, preview, s, spec, stderr_text_event, str_at, tokens,
+    tool_detail, u64_at,
+};
+use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
+
+pub struct Codex;
+
+impl Adapter for Codex {
+    fn name(&self) -> &'static str {
+        "codex"
+    }
+
+    fn default_program(&self) -> &'static str {
+        "codex"
+    }
+
+    /// `codex exec --json --sandbox workspace-write --skip-git-repo-check -c … [--model M]
+    /// [extra args] [resume ID] -`. Config `args` go before the `resume` subcommand: most of
+    /// `exec`'s options are not accepted after it.
+    fn command(&self, inv: &Invocation) -> CommandSpec {
+        let mut args = vec![
+            s("exec"),
+            s("--json"),
+            s("--sandbox"),
+            s("workspace-write"),
+            s("--skip-git-repo-check"),
+            // The quiet settings HARNESSES.md lists for config.toml, as overrides.
+            s("-c"),
+            s("check_for_update_on_startup=false"),
+            s("-c"),
+            s("analytics.enabled=false"),
+            s("-c"),
+            s("features.plugins=false"),
+        ];
+        if let Some(model) = &inv.model {
+            args.extend([s("--model"), model.clone()]);
+        }
+        let mut spec = spec(
+            inv,
+            "codex",
+            args,
+            Some(inv.prompt.clone().into_bytes()),
+            &[],
+        );
+        if let Some(id) = &inv.resume_session {
+            spec.args.extend([s("resume"), id.clone()]);
+        }
+        spec.args.push(s("-"));
+        spec
+    }
+
+    fn parser(&self) -> Box<dyn OutputParser> {
+        Box::<Parser>::default()
+    }
+
+    fn can_resume(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Default)]
+struct Parser {
+    json: JsonLines,
+    /// Items already counted as tool calls (each is reported started, then completed).
+    seen_items: HashSet<String>,
+    last_message: String,
+    saw_result: bool,
+    saw_error: bool,
+}
+
+impl Parser {
+    fn json(&mut self, v: &Value, out: &mut Vec<Event>) {
+        match str_at(v, &["type"]).unwrap_or_default() {
+            "thread.started" => {
+                if let Some(id) = str_at(v, &["thread_id"]).filter(|id| !id.is_empty()) {
+                    out.push(Event::Session { id: id.to_owned() });
+                }
+            }
+            "item.started" | "item.updated" | "item.completed" => {
+                if let Some(item) = v.get("item").filter(|i| i.is_object()) {
+                    let completed = str_at(v, &["type"]) == Some("item.completed");
+                    self.item(item, completed, out);
+                }
+            }
+            "turn.completed" => {
+                self.saw_result = true;
+                if let Some(usage) = v.get("usage").filter(|u| u.is_object()) {
+                    let n = |k: &str| u64_at(usage, &[k]).unwrap_or(0);
+                    let cached = n("cached_input_tokens");
+                    out.push(Event::Usage {
+                        tokens: tokens(
+                            n("input_tokens").saturating_sub(cached),
+                            n("output_tokens"),
+                            cached,
+                            0,
+                        ),
+                        cumulative: true,
+                    });
+                }
+                out.push(Event::Result {
+                    ok: true,
+                    text: self.last_message.clone(),
+                });
+            }
+            "turn.failed" => {
+                self.saw_result = true;
+                let message = str_at(v, &["error", "message"])
+                    .or(str_at(v, &["error"]))
+                    .unwrap_or("the turn failed")
+                    .to_owned();
+                self.error(&message, out);
+                out.push(Event::Result {
+                    ok: false,
+                    text: message,
+                });
+            }
+            "error" => {
+                let message = str_at(v, &["message"]).unwrap_or_default();
+                // "Reconnecting... 2/5 (…)" is Codex retrying: only an auth error or a rate
+                // limit inside it is news; the turn's end tells the rest.
+                if message.starts_with("Reconnecting") {
+                    match classify_error(message, None, now_secs()) {
+                        e @ (Event::AuthError { .. } | Event::RateLimit { .. }) => {
+                            self.saw_error = true;
+                            out.push(e);
+                        }
+                        _ => {}
+                    }
+                } else {
+                    self.error(message, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn error(&mut self, message: &str, out: &mut Vec<Event>) {
+        self.saw_error = true;
+        out.push(classify_error(message, None, now_secs()));
+    }
+
+    fn item(&mut self, item: &Value, completed: bool, out: &mut Vec<Event>) {
+        let kind = str_at(item, &["type"]).unwrap_or_default();
+        let call = match kind {
+            "agent_message" => {
+                if completed
+                    && let Some(text) = str_at(item, &["text"]).filter(|t| !t.trim().is_empty())
+                {
+                    self.last_message = text.to_owned();
+                    out.push(Event::Message {
+                        text: text.to_owned(),
+                    });
+                }
+                return;
+            }
+            "error" => {
+                if completed && let Some(message) = str_at(item, &["message"]) {
+                    self.error(message, out);
+                }
+                return;
+            }
+            "command_execution" => Some((s("shell"), tool_detail(item.get("command")))),
+            "file_change" => {
+                let paths: Vec<&str> = item
+                    .get("changes")
+                    .and_then(Value::as_array)
+                    .map(|c| c.iter().filter_map(|c| str_at(c, &["path"])).collect())
+                    .unwrap_or_default();
+                Some((s("file_change"), preview(&paths.join(", "), 200)))
+            }
+            "mcp_tool_call" => {
+                let server = str_at(item, &["server"]).unwrap_or("mcp");
+                let tool = str_at(item, &["tool"]).unwrap_or("tool");
+                Some((
+                    format!("{server}.{tool}"),
+                    tool_detail(item.get("arguments")),
+                ))
+            }
+            "web_search" => Some((s("web_search"), tool_detail(item.get("query")))),
+            _ => None,
+        };
+        if let Some((name, detail)) = call {
+            let fresh = match str_at(item, &["id"]) {
+                Some(id) => self.seen_items.insert(id.to_owned()),
+                None => true,
+            };
+            if fresh {
+                out.push(Event::ToolCall { name, detail });
+            }
+        }
+    }
+}
+
+impl OutputParser for Parser {
+    fn line(&mut self, stream: Stream, line: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        match (self.json.push(line), stream) {
+            (Line::Json(v), _) => self.json(&v, &mut out),
+            (Line::Text(t), Stream::Stderr) => {
+                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                    self.saw_error = true;
+                    out.push(e);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        self.json.finish();
+        if self.saw_result || self.saw_error {
+            return Vec::new();
+        }
+        let message = match &self.json.truncated {
+            Some(t) => {
+                format!("Codex ended without finishing its turn; its last line was cut: {t}")
+            }
+            None => s("Codex ended without finishing its turn"),
+        };
+        vec![Event::Error { message }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing;
+    use super::*;
+    use crate::harness::adapter::Verdict;
+
+    #[test]
+    fn argv_prompt_on_stdin_and_resume() {
+        let inv = Invocation {
+            prompt: s("--do the thing"),
+            model: Some(s("gpt-5.1-codex")),
+            extra_args: vec![s("--color"), s("never")],
+            ..Default::default()
+        };
+        let spec = Codex.command(&inv);
+        assert_eq!(spec.program, "codex");
+        assert_eq!(
+            &spec.args[..5],
+            [
+                "exec",
+                "--json",
+                "--sandbox",
+                "workspace-write",
+                "--skip-git-repo-check"
+            ]
+        );
+        assert_eq!(
+            &spec.args[spec.args.len() - 5..],
+            ["--model", "gpt-5.1-codex", "--color", "never", "-"]
+        );
+        assert_eq!(spec.stdin.as_deref(), Some(&b"--do the thing"[..]));
+        let inv = Invocation {
+            prompt: s("feedback"),
+            resume_session: Some(s("0199a213")),
+            command: Some(vec![s("fake-codex")]),
+            ..Default::default()
+        };
+        let spec = Codex.command(&inv);
+        assert_eq!(spec.program, "fake-codex");
+        assert_eq!(
+            &spec.args[spec.args.len() - 3..],
+            ["resume", "0199a213", "-"]
+        );
+        assert!(Codex.can_resume());
+    }
+
+    #[test]
+    fn success_with_an_edit() {
+        let (events, sum) = testing::run(&Codex, "success");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("0199a213-81c0-7800-8aa1-bbab2a035a53")
+        );
+        assert_eq!(sum.tool_calls, 2, "{events:?}");
+        assert!(events.contains(&Event::ToolCall {
+            name: s("file_change"),
+            detail: s("/work/repo/agent.txt")
+        }));
+        assert_eq!(sum.tokens, tokens(315, 122, 24_448, 0));
+        assert_eq!(sum.cost_usd, None, "codex reports no cost");
+        assert_eq!(sum.result, Some(true));
+        assert_eq!(
+            sum.result_text.as_deref(),
+            Some("Added `agent.txt` with the greeting.")
+        );
+        assert_eq!(Codex.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn resumed_thread_reports_cumulative_usage() {
+        let (_, sum) = testing::run(&Codex, "resume");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("0199a213-81c0-7800-8aa1-bbab2a035a53")
+        );
+        assert_eq!(sum.tokens, tokens(2_126, 301, 48_896, 0));
+        assert_eq!(Codex.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn auth_error() {
+        let (_, sum) = testing::run(&Codex, "auth");
+        assert_eq!(sum.result, Some(false));
+        assert!(sum.auth_error.as_deref().unwrap().contains("401"));
+        assert!(matches!(
+            Codex.judge(&sum, Some(1)),
+            Verdict::AuthFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn usage_limit_with_a_reset_time() {
+        let before = now_secs();
+        let (_, sum) = testing::run(&Codex, "ratelimit");
+        let (message, reset) = sum.rate_limit.clone().unwrap();
+        assert!(message.contains("usage limit"), "{message}");
+        let reset = reset.unwrap();
+        assert!((before + 7_500..=now_secs() + 7_500).contains(&reset));
+        assert!(matches!(
+            Codex.judge(&sum, Some(1)),
+            Verdict::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let (_, sum) = testing::run(&Codex, "garbage");
+        assert_eq!(sum.tool_calls, 1);
+        assert_eq!(sum.tokens, tokens(0, 7, 500, 0));
+        assert!(sum.errors.is_empty(), "{:?}", sum.errors);
+        assert_eq!(Codex.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn stderr_explains_a_failed_start() {
+        let (_, sum) = testing::run(&Codex, "noprompt");
+        assert!(matches!(
+            Codex.judge(&sum, Some(1)),
+            Verdict::Failed { reason } if reason.contains("No prompt")
+        ));
+    }
+
+    #[test]
+    fn survives_every_prefix() {
+        testing::survives_every_prefix(&Codex);
+    }
+}

@@ -132,12 +132,11 @@ impl Parser {
                 // "Reconnecting... 2/5 (…)" is Codex retrying: only an auth error or a rate
                 // limit inside it is news; the turn's end tells the rest.
                 if message.starts_with("Reconnecting") {
-                    match classify_error(message, None, now_secs()) {
-                        e @ (Event::AuthError { .. } | Event::RateLimit { .. }) => {
-                            self.saw_error = true;
-                            out.push(e);
-                        }
-                        _ => {}
+                    if let e @ (Event::AuthError { .. } | Event::RateLimit { .. }) =
+                        classify_error(message, None, now_secs())
+                    {
+                        self.saw_error = true;
+                        out.push(e);
                     }
                 } else {
                     self.error(message, out);

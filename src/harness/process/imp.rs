@@ -1,23 +1,51 @@
-//! Placeholder implementation: spawn, copy lines, wall timeout with a group kill. Being
-//! replaced by the full implementation (idle timeout, escaped descendants, read deadlines).
+//! The run loop: spawn, pump output, watch the clocks, and clean up the process tree.
 
-use std::io::{BufRead, BufReader, Write};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Instant;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+
+use super::lines::{MAX_LINE_BYTES, Splitter};
+use super::tree::{self, EnvCheck, Tracker};
 use super::{EndedBy, Finished, Spawn};
 use crate::error::{Error, Result};
 use crate::harness::adapter::Stream;
 
+/// How often the main loop wakes up to check the child and the clocks.
+const TICK: Duration = Duration::from_millis(50);
+/// How often the process tree is scanned while the harness runs (to learn its descendants
+/// before they can escape).
+const SCAN_EVERY: Duration = Duration::from_millis(200);
+/// After the harness exits, how long its output may take to reach end of file before the
+/// processes still holding the pipes are killed.
+pub const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
+/// After everything is killed, how long the readers get to deliver what is left.
+const FINAL_DRAIN: Duration = Duration::from_millis(250);
+/// How long killed processes get to die before forge stops waiting to reap them.
+const REAP_WAIT: Duration = Duration::from_secs(1);
+/// Pipe reads, and the depth of the channel in batches (memory stays bounded when the
+/// caller is slower than the harness: the harness then blocks on its writes).
+const READ_BUF: usize = 64 * 1024;
+const CHANNEL_DEPTH: usize = 8;
+
+enum Msg {
+    Lines(Stream, Vec<String>),
+    Eof,
+}
+
 pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finished> {
     let start = Instant::now();
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&spawn.log)
-        .map_err(|e| Error::io(&spawn.log, e))?;
+    let log = open_log(&spawn.log)?;
+    tree::become_subreaper();
+
     let mut cmd = Command::new(&spawn.program);
     cmd.args(&spawn.args)
         .current_dir(&spawn.cwd)
@@ -32,64 +60,373 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         .stderr(Stdio::piped())
         .process_group(0);
     let mut child = cmd.spawn().map_err(|e| Error::io(&spawn.program, e))?;
-    if let (Some(bytes), Some(mut stdin)) = (&spawn.stdin, child.stdin.take()) {
-        let _ = stdin.write_all(bytes);
+    let marker = spawn
+        .env
+        .iter()
+        .find(|(k, v)| k == "FORGE_STEP" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={v}").into_bytes());
+    let mut tracker = Tracker::new(child.id() as i32, marker);
+    tracker.scan(EnvCheck::Skip);
+
+    // Everything below must end with the tree cleaned up, so failures to start the helper
+    // threads are remembered and handled like a timeout.
+    let mut failure: Option<Error> = None;
+    if let (Some(bytes), Some(mut stdin)) = (spawn.stdin.clone(), child.stdin.take()) {
+        // A child that never reads stdin must not block forge: write from a thread, which
+        // ends with EPIPE once the child is gone. Dropping the pipe closes it.
+        let spawned = std::thread::Builder::new()
+            .name("forge-stdin".into())
+            .spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        if let Err(e) = spawned {
+            failure = Some(Error::io(&spawn.program, e));
+        }
     }
-    let (tx, rx) = mpsc::channel::<(Stream, String)>();
-    for (stream, pipe) in [
+    let activity = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::sync_channel::<Msg>(CHANNEL_DEPTH);
+    let mut open = 0;
+    let pipes: [(Stream, Option<Box<dyn Read + Send>>); 2] = [
         (
             Stream::Stdout,
             child
                 .stdout
                 .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
         ),
         (
             Stream::Stderr,
             child
                 .stderr
                 .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
         ),
-    ] {
-        let tx = tx.clone();
-        if let Some(pipe) = pipe {
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send((stream, line)).is_err() {
-                        break;
-                    }
-                }
-            });
+    ];
+    for (stream, pipe) in pipes {
+        let Some(pipe) = pipe else { continue };
+        let (tx, activity) = (tx.clone(), activity.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("forge-{stream:?}").to_lowercase())
+            .spawn(move || read_pipe(pipe, stream, &tx, &activity, start));
+        match spawned {
+            Ok(_) => open += 1,
+            Err(e) => failure = Some(Error::io(&spawn.program, e)),
         }
     }
     drop(tx);
-    let deadline = start + spawn.timeout;
+    let mut out = Output {
+        rx,
+        open,
+        log,
+        log_err: None,
+        on_line,
+    };
+
+    let wall = start + spawn.timeout;
+    let idle_ms = spawn.idle_timeout.map(|d| d.as_millis() as u64);
+    let mut next_scan = Instant::now() + SCAN_EVERY;
+    let mut status: Option<ExitStatus> = None;
     let mut ended_by = EndedBy::Exited;
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            ended_by = EndedBy::WallTimeout;
-            let pgid = rustix::process::Pid::from_child(&child);
-            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+    while failure.is_none() {
+        status = child.try_wait().ok().flatten();
+        if status.is_some() {
             break;
         }
-        match rx.recv_timeout(deadline - now) {
-            Ok((stream, line)) => {
-                let _ = writeln!(log, "{line}");
-                on_line(stream, &line);
+        let now = Instant::now();
+        if now >= wall {
+            ended_by = EndedBy::WallTimeout;
+            break;
+        }
+        let mut until = (now + TICK).min(wall);
+        if let Some(idle_ms) = idle_ms {
+            let last = start + Duration::from_millis(activity.load(Ordering::Relaxed));
+            let idle_deadline = last + Duration::from_millis(idle_ms);
+            if now >= idle_deadline {
+                ended_by = EndedBy::IdleTimeout;
+                break;
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            until = until.min(idle_deadline);
+        }
+        if now >= next_scan {
+            tracker.scan(EnvCheck::Orphans);
+            next_scan = now + SCAN_EVERY;
+        }
+        out.pump_until(until);
+    }
+
+    if ended_by == EndedBy::Exited && failure.is_none() {
+        // The harness is gone; give its output a moment to reach end of file. Anything still
+        // holding the pipes after that is killed below, and the readers are not waited for.
+        let exited = Instant::now();
+        let drain = (exited + DRAIN_AFTER_EXIT).min(wall.max(exited + TICK * 4));
+        while !out.closed() && Instant::now() < drain {
+            out.pump_until(drain);
         }
     }
-    let status = child.wait().map_err(|e| Error::io(&spawn.program, e))?;
+    let escaped_killed = clean_up(
+        &mut tracker,
+        &mut child,
+        &mut status,
+        &mut out,
+        spawn.grace,
+        ended_by == EndedBy::Exited && failure.is_none(),
+    );
+    let status = match status {
+        Some(s) => Some(s),
+        None => wait_child(&mut child, REAP_WAIT),
+    };
+    let end = Instant::now() + FINAL_DRAIN;
+    while !out.closed() && Instant::now() < end {
+        out.pump_until(end);
+    }
+    out.flush();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(e) = out.log_err.take() {
+        return Err(Error::io(&spawn.log, e));
+    }
     Ok(Finished {
-        exit_code: status.code(),
-        signal: status.signal(),
+        exit_code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
         ended_by,
         duration_ms: start.elapsed().as_millis() as u64,
-        escaped_killed: Vec::new(),
+        escaped_killed,
     })
+}
+
+/// Opens the log for appending, refusing any path inside a `.forge` directory: raw harness
+/// output may hold secrets, and `.forge/` is committed.
+fn open_log(path: &Path) -> Result<BufWriter<File>> {
+    if path.components().any(|c| c.as_os_str() == ".forge") {
+        return Err(Error::Refused {
+            message: format!(
+                "will not write the harness log {} inside .forge/",
+                path.display()
+            ),
+            hint: "harness logs may contain secrets; keep them under the git common directory"
+                .into(),
+        });
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(BufWriter::with_capacity(READ_BUF, file))
+}
+
+/// Stops the harness (if it still runs) and every process of its tree, and returns the
+/// pids of the processes that escaped: those outside the harness's process group, and, when
+/// the harness exited by itself (`left_behind`), every process it left running.
+///
+/// TERM goes to the group and to each escaped process; then forge waits up to `grace`
+/// (less when everything is gone sooner), pumping output so a child writing on its way out
+/// cannot block; then KILL goes to the group and, after a stop-the-world sweep, to every
+/// process of the run that is still alive; then the zombies are reaped.
+fn clean_up(
+    tracker: &mut Tracker,
+    child: &mut Child,
+    status: &mut Option<ExitStatus>,
+    out: &mut Output<'_>,
+    grace: Duration,
+    left_behind: bool,
+) -> Vec<u32> {
+    let root = tracker.root();
+    let root_pid = Pid::from_raw(root);
+    let mut escaped: BTreeSet<u32> = BTreeSet::new();
+    let note = |p: &tree::Proc, escaped: &mut BTreeSet<u32>| {
+        if p.pid != root && (left_behind || p.pgrp != root) {
+            escaped.insert(p.pid as u32);
+        }
+    };
+
+    let alive = |tracker: &mut Tracker, env| -> Vec<tree::Proc> {
+        tracker
+            .scan(env)
+            .into_iter()
+            .filter(|p| p.pid != root && p.alive())
+            .collect()
+    };
+    let survivors = alive(tracker, EnvCheck::All);
+    if status.is_some() && survivors.is_empty() {
+        tracker.reap(REAP_WAIT);
+        return Vec::new();
+    }
+
+    if let Some(pgid) = root_pid {
+        let _ = kill_process_group(pgid, Signal::TERM);
+        if status.is_none() {
+            // Not reaped yet, so the pid is still the harness's even if it left the group.
+            let _ = kill_process(pgid, Signal::TERM);
+        }
+    }
+    for p in &survivors {
+        if p.pgrp != root {
+            tree::signal(p, Signal::TERM);
+        }
+        note(p, &mut escaped);
+    }
+    let grace_end = Instant::now() + grace;
+    loop {
+        if status.is_none() {
+            *status = child.try_wait().ok().flatten();
+        }
+        let alive_now = alive(tracker, EnvCheck::Orphans);
+        if status.is_some() && alive_now.is_empty() {
+            break;
+        }
+        let now = Instant::now();
+        if now >= grace_end {
+            break;
+        }
+        out.pump_until((now + TICK).min(grace_end));
+    }
+
+    if let Some(pgid) = root_pid {
+        let _ = kill_process_group(pgid, Signal::KILL);
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    for p in tracker.sweep() {
+        note(&p, &mut escaped);
+    }
+    tracker.reap(REAP_WAIT);
+    escaped.into_iter().collect()
+}
+
+/// Waits for the (killed) harness to be reaped, up to `wait`. A process stuck in the kernel
+/// (uninterruptible sleep) may outlast it; it is then reported without a status.
+fn wait_child(child: &mut Child, wait: Duration) -> Option<ExitStatus> {
+    let until = Instant::now() + wait;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Reads one pipe into lines until end of file, sending them in batches (one per read).
+/// Ends early when nobody listens any more; forge never joins it, because a process that
+/// escaped every kill could hold the pipe open for ever.
+fn read_pipe(
+    mut pipe: Box<dyn Read + Send>,
+    stream: Stream,
+    tx: &SyncSender<Msg>,
+    activity: &AtomicU64,
+    start: Instant,
+) {
+    let mut buf = vec![0u8; READ_BUF];
+    let mut splitter = Splitter::new(MAX_LINE_BYTES);
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        activity.fetch_max(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let mut lines = Vec::new();
+        splitter.feed(&buf[..n], &mut lines);
+        if !lines.is_empty() && tx.send(Msg::Lines(stream, lines)).is_err() {
+            return;
+        }
+    }
+    let mut lines = Vec::new();
+    splitter.finish(&mut lines);
+    if !lines.is_empty() && tx.send(Msg::Lines(stream, lines)).is_err() {
+        return;
+    }
+    let _ = tx.send(Msg::Eof);
+}
+
+/// The calling thread's end of the output: the log and the caller's callback.
+struct Output<'a> {
+    rx: Receiver<Msg>,
+    /// Streams that have not reached end of file.
+    open: usize,
+    log: BufWriter<File>,
+    /// The first log write error; writing stops there, delivering does not.
+    log_err: Option<std::io::Error>,
+    on_line: &'a mut dyn FnMut(Stream, &str),
+}
+
+impl Output<'_> {
+    fn closed(&self) -> bool {
+        self.open == 0
+    }
+
+    /// Handles output until `until`. When both streams are closed it just sleeps, so the
+    /// caller's loop keeps its rhythm.
+    fn pump_until(&mut self, until: Instant) {
+        loop {
+            if self.closed() {
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                return;
+            }
+            let msg = match self.rx.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Disconnected) => {
+                    self.open = 0;
+                    continue;
+                }
+                Err(TryRecvError::Empty) => {
+                    // Nothing waiting: a good moment to make the log current for readers.
+                    self.flush();
+                    let now = Instant::now();
+                    if now >= until {
+                        return;
+                    }
+                    match self.rx.recv_timeout(until - now) {
+                        Ok(msg) => msg,
+                        Err(RecvTimeoutError::Timeout) => return,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            self.open = 0;
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.handle(msg);
+            if Instant::now() >= until {
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Eof => self.open = self.open.saturating_sub(1),
+            Msg::Lines(stream, lines) => {
+                for line in lines {
+                    if self.log_err.is_none() {
+                        let written = self
+                            .log
+                            .write_all(line.as_bytes())
+                            .and_then(|()| self.log.write_all(b"\n"));
+                        if let Err(e) = written {
+                            self.log_err = Some(e);
+                        }
+                    }
+                    (self.on_line)(stream, &line);
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.log_err.is_none()
+            && let Err(e) = self.log.flush()
+        {
+            self.log_err = Some(e);
+        }
+    }
 }

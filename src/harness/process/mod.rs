@@ -1,11 +1,24 @@
 //! Running a harness under forge's control.
 //!
-//! The child gets its own process group, stdin from /dev/null (or the bytes given), the
-//! environment it is handed and nothing else. Output lines are copied to a log file and
-//! handed to the caller as they arrive. A wall-clock timeout and an idle timeout stop it:
-//! TERM to the group, a grace period, KILL to the group, then any descendant that escaped
-//! the group. Reads have deadlines, so a child that escaped and holds the pipe cannot hang
-//! forge.
+//! The child gets its own process group, stdin from /dev/null (or the bytes given, written
+//! from a separate thread and then closed), the environment it is handed and nothing else.
+//! Output lines of both streams are appended to a log file in arrival order and handed to
+//! the caller as they arrive; a line longer than [`MAX_LINE_BYTES`] is split into pieces of
+//! at most that size (see `lines.rs`), so memory stays bounded whatever the harness prints.
+//!
+//! A wall-clock timeout and an idle timeout (no byte on either stream) stop it: TERM to the
+//! group and to every process that escaped it, up to `grace` of waiting, KILL to the group,
+//! then a sweep that stops and kills every remaining process of the run. When the harness
+//! exits by itself, its output gets [`DRAIN_AFTER_EXIT`] to reach end of file; whatever it
+//! left running (a daemon holding the pipe) then gets the same TERM, grace, KILL treatment.
+//! Reader threads are never joined, so a process holding the pipe cannot hang forge.
+//! `run` returns within `timeout + grace` plus about a second.
+//!
+//! Which processes belong to a run is decided in `tree.rs`: the harness's process group,
+//! its descendants as seen by scans of `/proc` while it runs (forge is a child subreaper, so
+//! orphans stay forge's descendants), and any process whose environment holds the run's
+//! `FORGE_STEP=...` entry. The marker must be unique to the run among runs that overlap in
+//! time: a run's clean-up kills every process carrying it that started after the run did.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,11 +33,14 @@ pub struct Spawn {
     pub program: String,
     pub args: Vec<String>,
     pub cwd: PathBuf,
-    /// The complete environment; nothing is inherited.
+    /// The complete environment; nothing is inherited. A `FORGE_STEP` entry marks the
+    /// run's processes (see the module documentation).
     pub env: Vec<(String, String)>,
     /// None: stdin is /dev/null.
     pub stdin: Option<Vec<u8>>,
-    /// Both streams are appended here, line by line, as they arrive.
+    /// Both streams are appended here, line by line, as they arrive (the file and its
+    /// directory are created). A path inside a `.forge` directory is refused: raw output
+    /// may hold secrets.
     pub log: PathBuf,
     pub timeout: Duration,
     pub idle_timeout: Option<Duration>,
@@ -47,7 +63,8 @@ pub struct Finished {
     pub signal: Option<i32>,
     pub ended_by: EndedBy,
     pub duration_ms: u64,
-    /// Processes that outlived the harness's own exit (or the group kill) and were killed.
+    /// Processes that outlived the harness's own exit (or, on a timeout, that had left its
+    /// process group) and that forge signalled one by one, in pid order.
     pub escaped_killed: Vec<u32>,
 }
 
@@ -57,3 +74,11 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
 }
 
 mod imp;
+mod lines;
+mod tree;
+
+pub use imp::DRAIN_AFTER_EXIT;
+pub use lines::MAX_LINE_BYTES;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,494 @@
+//! `run` against the fake processes in `fixtures/procs/`. Each fixture appends "PID
+//! STARTTIME" for every process it starts to `$PIDS_FILE`, so a test can check afterwards
+//! that none of them is alive (a zombie counts as dead: it holds no resources but a pid, and
+//! the machine may lack an init that reaps). Every run gets its own `FORGE_STEP` value,
+//! because tests run in parallel in one process and must never kill each other's processes.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::harness::adapter::Stream::{Stderr, Stdout};
+
+/// What forge may take beyond the bound it promises (scans, reaping, the final drain), on a
+/// loaded two-core machine running other tests at the same time.
+const MARGIN: Duration = Duration::from_millis(1500);
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/procs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    spawn: Spawn,
+}
+
+fn case(name: &str, args: &[&str]) -> Case {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    std::fs::write(&pids, "").unwrap();
+    let step = format!(
+        "test-{}-{}-{name}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    );
+    let spawn = Spawn {
+        program: fixture(name),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        cwd: dir.path().to_path_buf(),
+        env: vec![
+            ("PATH".into(), "/usr/bin:/bin".into()),
+            ("PIDS_FILE".into(), pids.display().to_string()),
+            ("FORGE_STEP".into(), step),
+        ],
+        stdin: None,
+        log: dir.path().join("logs/harness.log"),
+        timeout: Duration::from_secs(10),
+        idle_timeout: None,
+        grace: Duration::from_millis(500),
+    };
+    Case { dir, spawn }
+}
+
+impl Case {
+    fn pids_file(&self) -> PathBuf {
+        self.dir.path().join("pids")
+    }
+
+    /// (pid, start time) of every process the fixture recorded.
+    fn recorded(&self) -> Vec<(i32, u64)> {
+        std::fs::read_to_string(self.pids_file())
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (pid, start) = l.split_once(' ').unwrap();
+                (pid.parse().unwrap(), start.parse().unwrap())
+            })
+            .collect()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.spawn.log).unwrap()
+    }
+
+    fn without_marker(mut self) -> Self {
+        self.spawn.env.retain(|(k, _)| k != "FORGE_STEP");
+        self
+    }
+}
+
+struct Ran {
+    fin: Finished,
+    lines: Vec<(Stream, String)>,
+    elapsed: Duration,
+}
+
+fn go(c: &Case) -> Ran {
+    let t = Instant::now();
+    let mut lines = Vec::new();
+    let fin = run(&c.spawn, &mut |s, l| lines.push((s, l.to_owned()))).unwrap();
+    Ran {
+        fin,
+        lines,
+        elapsed: t.elapsed(),
+    }
+}
+
+impl Ran {
+    fn stdout(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(s, _)| *s == Stdout)
+            .map(|(_, l)| l.as_str())
+            .collect()
+    }
+}
+
+/// Recorded processes that are still alive: same pid, same start time, not a zombie.
+fn survivors(c: &Case) -> Vec<i32> {
+    c.recorded()
+        .into_iter()
+        .filter(|&(pid, start)| tree::read_stat(pid).is_some_and(|p| p.start == start && p.alive()))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+fn assert_no_survivors(c: &Case) {
+    let alive = survivors(c);
+    assert!(
+        alive.is_empty(),
+        "still alive: {alive:?} of {:?}",
+        c.recorded()
+    );
+}
+
+fn assert_within(ran: &Ran, bound: Duration) {
+    assert!(
+        ran.elapsed <= bound,
+        "took {:?}, more than {bound:?}",
+        ran.elapsed
+    );
+}
+
+#[test]
+fn lines_of_both_streams_reach_the_callback_and_the_log_in_order() {
+    let c = case("lines.sh", &[]);
+    let ran = go(&c);
+    let expected = [
+        (Stdout, "out 1"),
+        (Stderr, "err 1"),
+        (Stdout, "bad \u{fffd} bytes"),
+        (Stderr, "crlf line"),
+        (Stdout, "out 2"),
+    ];
+    let got: Vec<(Stream, &str)> = ran.lines.iter().map(|(s, l)| (*s, l.as_str())).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        c.log(),
+        "out 1\nerr 1\nbad \u{fffd} bytes\ncrlf line\nout 2\n"
+    );
+    assert_eq!(ran.fin.exit_code, Some(0));
+    assert_eq!(ran.fin.signal, None);
+    assert_eq!(ran.fin.ended_by, EndedBy::Exited);
+    assert!(ran.fin.escaped_killed.is_empty());
+    assert!(ran.fin.duration_ms >= 200, "{}", ran.fin.duration_ms);
+    assert_no_survivors(&c);
+    // The log is appended to, never truncated.
+    go(&c);
+    assert_eq!(c.log().lines().count(), 10);
+}
+
+#[test]
+fn exit_codes_and_signals_are_reported() {
+    let mut c = case("lines.sh", &[]);
+    c.spawn.env.push(("EXIT_CODE".into(), "3".into()));
+    let ran = go(&c);
+    assert_eq!((ran.fin.exit_code, ran.fin.signal), (Some(3), None));
+
+    let mut c = case("lines.sh", &[]);
+    c.spawn.program = "/bin/bash".into();
+    c.spawn.args = vec!["-c".into(), "echo bye; kill -KILL $$".into()];
+    let ran = go(&c);
+    assert_eq!((ran.fin.exit_code, ran.fin.signal), (None, Some(9)));
+    assert_eq!(ran.fin.ended_by, EndedBy::Exited);
+    assert_eq!(ran.stdout(), ["bye"]);
+}
+
+#[test]
+fn a_last_line_without_newline_is_delivered() {
+    let c = case("no_newline.sh", &[]);
+    let ran = go(&c);
+    assert_eq!(ran.stdout(), ["first", "last without newline"]);
+    assert_eq!(c.log(), "first\nlast without newline\n");
+}
+
+#[test]
+fn the_child_gets_exactly_its_environment_its_cwd_and_dev_null() {
+    let c = case("env_cwd.sh", &[]);
+    let ran = go(&c);
+    let out = ran.stdout();
+    let cwd = c.dir.path().canonicalize().unwrap();
+    assert_eq!(out[0], format!("cwd={}", cwd.display()));
+    assert_eq!(out[1], "stdin=/dev/null");
+    let mut env: Vec<String> = out[2..].iter().map(|l| l["env:".len()..].into()).collect();
+    let mut want: Vec<String> = c
+        .spawn
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    env.sort();
+    want.sort();
+    assert_eq!(env, want);
+}
+
+#[test]
+fn stdin_bytes_are_written_and_closed() {
+    let mut c = case("cat_stdin.sh", &[]);
+    c.spawn.stdin = Some(b"alpha\nbeta\ngamma".to_vec());
+    let ran = go(&c);
+    assert_eq!(ran.stdout(), ["in:alpha", "in:beta", "in:gamma", "eof"]);
+    assert_eq!(ran.fin.exit_code, Some(0));
+}
+
+#[test]
+fn a_child_that_never_reads_stdin_cannot_block_forge() {
+    // Far more than a pipe holds: a writer on forge's own thread would block for ever.
+    let mut c = case("ignore_stdin.sh", &[]);
+    c.spawn.stdin = Some(vec![b'x'; 16 << 20]);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::Exited);
+    assert_eq!(ran.fin.exit_code, Some(0));
+    assert_within(&ran, Duration::from_millis(200) + MARGIN);
+}
+
+#[test]
+fn the_wall_timeout_stops_a_hang_without_waiting_out_the_grace() {
+    let mut c = case("hang.sh", &[]);
+    c.spawn.timeout = Duration::from_secs(1);
+    c.spawn.grace = Duration::from_secs(5);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    // bash dies of the TERM: forge does not sit out the five seconds of grace.
+    assert_eq!(ran.fin.signal, Some(15));
+    assert!(ran.elapsed >= Duration::from_secs(1));
+    assert_within(&ran, Duration::from_secs(1) + MARGIN);
+    assert_eq!(ran.stdout(), ["started"]);
+    assert_eq!(c.recorded().len(), 2);
+    assert!(ran.fin.escaped_killed.is_empty());
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_harness_ignoring_term_is_killed_after_the_grace() {
+    let mut c = case("ignore_term.sh", &[]);
+    c.spawn.timeout = Duration::from_secs(1);
+    c.spawn.grace = Duration::from_secs(1);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    assert_eq!((ran.fin.exit_code, ran.fin.signal), (None, Some(9)));
+    assert!(ran.elapsed >= Duration::from_secs(2), "{:?}", ran.elapsed);
+    assert_within(&ran, Duration::from_secs(2) + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_forked_child_in_the_group_dies_with_the_harness_on_timeout() {
+    let mut c = case("fork_child.sh", &["hang"]);
+    c.spawn.timeout = Duration::from_secs(1);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    assert_eq!(c.recorded().len(), 2);
+    // The child never left the process group, so it did not escape.
+    assert!(ran.fin.escaped_killed.is_empty());
+    assert_within(&ran, Duration::from_millis(1500) + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_child_left_holding_the_pipe_after_a_normal_exit_is_killed_without_a_hang() {
+    let c = case("fork_child.sh", &["exit"]);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::Exited);
+    assert_eq!(ran.fin.exit_code, Some(0));
+    assert_eq!(ran.stdout().last(), Some(&"main exits"));
+    let child = c.recorded()[1].0 as u32;
+    assert_eq!(ran.fin.escaped_killed, [child]);
+    assert!(ran.elapsed >= DRAIN_AFTER_EXIT);
+    assert_within(&ran, DRAIN_AFTER_EXIT + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_setsid_daemon_is_killed_on_timeout() {
+    let mut c = case("daemon.sh", &["hang"]);
+    c.spawn.timeout = Duration::from_millis(1500);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    let recorded = c.recorded();
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    let daemon = recorded[1].0;
+    assert!(
+        ran.stdout()
+            .contains(&format!("daemon {daemon} up").as_str())
+    );
+    assert_eq!(ran.fin.escaped_killed, [daemon as u32]);
+    assert_within(&ran, Duration::from_secs(2) + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_setsid_daemon_that_ignores_term_is_killed_on_timeout() {
+    let mut c = case("daemon.sh", &["hang", "ignore-term"]);
+    c.spawn.timeout = Duration::from_millis(1500);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    assert_eq!(ran.fin.signal, Some(9));
+    assert!(ran.elapsed >= Duration::from_secs(2));
+    assert_within(&ran, Duration::from_secs(2) + MARGIN);
+    assert_eq!(ran.fin.escaped_killed, [c.recorded()[1].0 as u32]);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_daemon_orphaned_at_once_is_found_by_its_forge_step_marker() {
+    // The harness exits as soon as the daemon is up: the daemon is re-parented to forge
+    // before any periodic scan can have seen its ancestry.
+    let c = case("daemon.sh", &["exit"]);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::Exited);
+    assert_eq!(ran.fin.exit_code, Some(0));
+    let daemon = c.recorded()[1].0;
+    assert!(
+        ran.stdout()
+            .contains(&format!("daemon {daemon} up").as_str())
+    );
+    assert_eq!(ran.fin.escaped_killed, [daemon as u32]);
+    assert_within(&ran, DRAIN_AFTER_EXIT + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_daemon_that_ignores_term_after_a_normal_exit_gets_killed() {
+    let c = case("daemon.sh", &["exit", "ignore-term"]);
+    let ran = go(&c);
+    assert_eq!(ran.fin.exit_code, Some(0));
+    assert_eq!(ran.fin.escaped_killed, [c.recorded()[1].0 as u32]);
+    assert!(ran.elapsed >= DRAIN_AFTER_EXIT + c.spawn.grace);
+    assert_within(&ran, DRAIN_AFTER_EXIT + c.spawn.grace + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn a_daemon_that_clears_its_environment_is_found_by_ancestry() {
+    // No FORGE_STEP anywhere: only the scans made while the harness ran (and its child, the
+    // daemon's parent, was alive) know the daemon.
+    let c = case(
+        "daemon.sh",
+        &["exit", "clear-env", "single-fork", "linger=0.8"],
+    )
+    .without_marker();
+    let ran = go(&c);
+    assert_eq!(ran.fin.exit_code, Some(0));
+    assert_eq!(ran.fin.escaped_killed, [c.recorded()[1].0 as u32]);
+    assert_no_survivors(&c);
+
+    let mut c = case("daemon.sh", &["hang", "clear-env", "single-fork"]).without_marker();
+    c.spawn.timeout = Duration::from_millis(1500);
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::WallTimeout);
+    assert_eq!(ran.fin.escaped_killed, [c.recorded()[1].0 as u32]);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn the_idle_timeout_stops_a_silent_harness() {
+    let mut c = case("silent.sh", &[]);
+    c.spawn.idle_timeout = Some(Duration::from_millis(700));
+    let ran = go(&c);
+    assert_eq!(ran.fin.ended_by, EndedBy::IdleTimeout);
+    assert_eq!(ran.stdout(), ["one line"]);
+    assert!(ran.elapsed >= Duration::from_millis(700));
+    assert_within(&ran, Duration::from_millis(700) + MARGIN);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn steady_output_keeps_the_idle_timeout_away_even_without_newlines() {
+    for mode in ["lines", "dots"] {
+        let mut c = case("ticker.sh", &["10", "0.15", mode]);
+        c.spawn.idle_timeout = Some(Duration::from_millis(700));
+        let ran = go(&c);
+        assert_eq!(ran.fin.ended_by, EndedBy::Exited, "{mode}");
+        assert_eq!(ran.fin.exit_code, Some(0));
+        assert!(ran.elapsed >= Duration::from_millis(1500));
+        assert_eq!(ran.stdout().last(), Some(&"done"));
+    }
+}
+
+#[test]
+fn a_flood_of_output_does_not_delay_the_wall_timeout() {
+    let mut c = case("flood.sh", &[]);
+    c.spawn.timeout = Duration::from_secs(1);
+    let mut count = 0usize;
+    let t = Instant::now();
+    let fin = run(&c.spawn, &mut |_, l| {
+        assert_eq!(l, "flood");
+        count += 1;
+    })
+    .unwrap();
+    assert_eq!(fin.ended_by, EndedBy::WallTimeout);
+    assert!(count > 1000, "{count}");
+    assert!(t.elapsed() <= Duration::from_millis(1500) + MARGIN);
+    assert_no_survivors(&c);
+}
+
+/// Peak resident memory of this test process, in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[test]
+fn hundreds_of_megabytes_of_output_stream_through_in_bounded_memory() {
+    const LINES: usize = 2_000_000; // 100 bytes each: 200 MB
+    const LONG: usize = 3_000_000; // one line of 3 MB, delivered in three pieces
+    let lines = LINES.to_string();
+    let long = LONG.to_string();
+    let mut c = case("huge.sh", &[&lines, &long]);
+    c.spawn.timeout = Duration::from_secs(120);
+    let (mut count, mut bytes, mut longest, mut pieces) = (0usize, 0usize, 0usize, Vec::new());
+    let fin = run(&c.spawn, &mut |s, l| {
+        assert_eq!(s, Stdout);
+        count += 1;
+        bytes += l.len() + 1;
+        longest = longest.max(l.len());
+        if l.starts_with('y') {
+            pieces.push(l.len());
+        }
+    })
+    .unwrap();
+    assert_eq!(fin.ended_by, EndedBy::Exited);
+    assert_eq!(fin.exit_code, Some(0));
+    assert_eq!(count, LINES + 3 + 1);
+    assert_eq!(longest, MAX_LINE_BYTES);
+    assert_eq!(
+        pieces,
+        [MAX_LINE_BYTES, MAX_LINE_BYTES, LONG - 2 * MAX_LINE_BYTES]
+    );
+    let log_len = std::fs::metadata(&c.spawn.log).unwrap().len() as usize;
+    assert_eq!(log_len, LINES * 100 + LONG + 3 + "end\n".len());
+    assert_eq!(bytes, log_len);
+    // Buffering the output would need well over 200 MB; the whole test process (other
+    // tests included) stays far below.
+    let peak = peak_rss();
+    assert!(peak < 150 << 20, "peak RSS {} MiB", peak >> 20);
+    assert_no_survivors(&c);
+}
+
+#[test]
+fn concurrent_runs_only_kill_their_own_processes() {
+    // A runs a daemon for a while; B, at the same time, leaves a daemon behind and has it
+    // killed. B's clean-up must not touch A's daemon (both are re-parented to this process).
+    let mut a = case("daemon.sh", &["hang"]);
+    a.spawn.timeout = Duration::from_secs(4);
+    let a_spawn = a.spawn.clone();
+    let a_thread = std::thread::spawn(move || run(&a_spawn, &mut |_, _| {}).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while a.recorded().len() < 3 {
+        assert!(Instant::now() < deadline, "A did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let b = case("daemon.sh", &["exit"]);
+    let ran_b = go(&b);
+    assert_eq!(ran_b.fin.escaped_killed, [b.recorded()[1].0 as u32]);
+    assert_no_survivors(&b);
+    assert_eq!(survivors(&a).len(), 3, "B killed some of A's processes");
+    let fin_a = a_thread.join().unwrap();
+    assert_eq!(fin_a.ended_by, EndedBy::WallTimeout);
+    assert_eq!(fin_a.escaped_killed, [a.recorded()[1].0 as u32]);
+    assert_no_survivors(&a);
+}
+
+#[test]
+fn a_log_inside_dot_forge_is_refused_and_a_missing_program_is_an_error() {
+    let mut c = case("lines.sh", &[]);
+    c.spawn.log = c.dir.path().join(".forge/runs/x.log");
+    let err = run(&c.spawn, &mut |_, _| {}).unwrap_err();
+    assert_eq!(err.code(), "refused");
+    assert!(!c.dir.path().join(".forge").exists());
+    assert!(c.recorded().is_empty(), "the harness must not have started");
+
+    let mut c = case("lines.sh", &[]);
+    c.spawn.program = c.dir.path().join("no-such-harness").display().to_string();
+    let err = run(&c.spawn, &mut |_, _| {}).unwrap_err();
+    assert_eq!(err.code(), "io");
+}

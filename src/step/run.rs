@@ -218,7 +218,6 @@ pub fn run_step(
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
     let (harness_name, hc) = harness_config(ws, opts.harness.as_deref())?;
-    let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     let bead = pick_bead(ws, opts.bead.as_deref())?;
     let Some(_lease) = lease::try_take(&ws.layout, &bead.id)? else {
         return Err(Error::Refused {
@@ -302,63 +301,87 @@ pub fn run_step(
         json!({ "branch": branch, "base_ref": base_ref, "base_commit": base_commit }),
         observer,
     )?;
-    let forge_vars = vec![
-        ("FORGE_BEAD".to_owned(), bead.id.clone()),
-        ("FORGE_STEP".to_owned(), step.clone()),
-        ("FORGE_ATTEMPT".to_owned(), attempt.to_string()),
-        (
-            "FORGE_REPO".to_owned(),
-            ws.layout.root.display().to_string(),
-        ),
-    ];
-    let base_env = build_env(&EnvRequest {
-        parent: &ws.env_snapshot,
-        passthrough: &[],
-        set: &[],
-        scratch: &scratch,
-        forge: &forge_vars,
-    })
-    .map_err(|e| Error::io(&scratch, e))?;
+    let base_env = step_env(ws, &cp, &[], &[])?;
     if let Err(reason) = bootstrap(ws, &worktree, &scratch, &base_env) {
         fail(ws, &mut cp, reason, observer)?;
         return Ok(outcome(cp, Vec::new(), String::new(), false));
     }
 
-    // Run the harness.
     let template = match &ws.config.step.prompt_template {
         Some(rel) => Some(crate::store::parse::read_to_string(
             &ws.layout.forge.join(rel),
         )?),
         None => None,
     };
-    let prompt_text = prompt::render(template.as_deref(), &bead, &feedback(ws, &bead)?);
     let inv = Invocation {
-        prompt: prompt_text,
+        prompt: prompt::render(template.as_deref(), &bead, &feedback(ws, &bead)?),
         model: hc.model.clone(),
         extra_args: hc.args.clone(),
         resume_session: None,
         command: hc.command.clone(),
     };
-    let spec = adapter.command(&inv);
-    let mut set: Vec<(String, String)> = spec.env.clone();
-    set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let env = build_env(&EnvRequest {
+    execute(ws, &mut cp, &bead, &hc, inv, opts.timeout, observer)
+}
+
+/// The step directory layout and environment shared by a first run and a revision.
+fn step_env(
+    ws: &Workspace,
+    cp: &Checkpoint,
+    set: &[(String, String)],
+    passthrough: &[String],
+) -> Result<Vec<(String, String)>> {
+    let scratch = step_dir(&ws.layout, &cp.step);
+    let forge_vars = vec![
+        ("FORGE_BEAD".to_owned(), cp.bead.clone()),
+        ("FORGE_STEP".to_owned(), cp.step.clone()),
+        ("FORGE_ATTEMPT".to_owned(), cp.attempt.to_string()),
+        (
+            "FORGE_REPO".to_owned(),
+            ws.layout.root.display().to_string(),
+        ),
+    ];
+    build_env(&EnvRequest {
         parent: &ws.env_snapshot,
-        passthrough: &hc.pass_env,
-        set: &set,
+        passthrough,
+        set,
         scratch: &scratch,
         forge: &forge_vars,
     })
-    .map_err(|e| Error::io(&scratch, e))?;
+    .map_err(|e| Error::io(&scratch, e))
+}
+
+/// Runs the harness in the step's worktree, commits what it changed, runs the gates and
+/// leaves the step waiting for approval or failed. Used by a first run and by a revision.
+pub(crate) fn execute(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    bead: &Bead,
+    hc: &HarnessConfig,
+    inv: Invocation,
+    timeout: Option<u64>,
+    observer: &mut dyn Observer,
+) -> Result<StepOutcome> {
+    let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
+    let harness_name = cp.harness.clone();
+    let step = cp.step.clone();
+    let base_commit = cp.base_commit.clone();
+    let worktree = ws.layout.runtime.join(&cp.worktree);
+    let scratch = step_dir(&ws.layout, &step);
+    let base_env = step_env(ws, cp, &[], &[])?;
+    // Run the harness.
+    let spec = adapter.command(&inv);
+    let mut set: Vec<(String, String)> = spec.env.clone();
+    set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let env = step_env(ws, cp, &set, &hc.pass_env)?;
     transition(
         ws,
-        &mut cp,
+        cp,
         State::Running,
         "harness.started",
         json!({ "harness": harness_name, "preset": hc.preset, "program": spec.program }),
         observer,
     )?;
-    let timeout = opts.timeout.unwrap_or(hc.timeout);
+    let timeout = timeout.unwrap_or(hc.timeout);
     let mut parser = adapter.parser();
     let mut summary = RunSummary::default();
     let started = Instant::now();
@@ -386,11 +409,11 @@ pub fn run_step(
         Err(e) => {
             fail(
                 ws,
-                &mut cp,
+                cp,
                 format!("could not start the harness: {e}"),
                 observer,
             )?;
-            return Ok(outcome(cp, Vec::new(), String::new(), true));
+            return Ok(outcome(cp.clone(), Vec::new(), String::new(), true));
         }
     };
     for event in parser.finish() {
@@ -415,7 +438,7 @@ pub fn run_step(
     let duration_ms = cp.duration_ms;
     transition(
         ws,
-        &mut cp,
+        cp,
         State::Checking,
         "harness.finished",
         json!({
@@ -457,12 +480,12 @@ pub fn run_step(
             Verdict::RateLimited { reason, .. } => format!("rate limited: {reason}"),
             Verdict::Succeeded => unreachable!(),
         };
-        fail(ws, &mut cp, reason, observer)?;
-        return Ok(outcome(cp, files, diffstat, true));
+        fail(ws, cp, reason, observer)?;
+        return Ok(outcome(cp.clone(), files, diffstat, true));
     }
     if !changed {
-        fail(ws, &mut cp, "the harness changed nothing".into(), observer)?;
-        return Ok(outcome(cp, files, diffstat, false));
+        fail(ws, cp, "the harness changed nothing".into(), observer)?;
+        return Ok(outcome(cp.clone(), files, diffstat, false));
     }
 
     // Gates.
@@ -495,21 +518,21 @@ pub fn run_step(
     if !failed.is_empty() {
         fail(
             ws,
-            &mut cp,
+            cp,
             format!("gates failed: {}", failed.join("; ")),
             observer,
         )?;
-        return Ok(outcome(cp, files, diffstat, false));
+        return Ok(outcome(cp.clone(), files, diffstat, false));
     }
     transition(
         ws,
-        &mut cp,
+        cp,
         State::AwaitingApproval,
         "step.awaiting_approval",
         json!({ "head": head, "risk": risk, "files": files.len() }),
         observer,
     )?;
-    Ok(outcome(cp, files, diffstat, false))
+    Ok(outcome(cp.clone(), files, diffstat, false))
 }
 
 fn outcome(

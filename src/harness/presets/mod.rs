@@ -6,16 +6,18 @@ pub mod claude;
 pub mod codex;
 pub mod command;
 mod common;
+pub mod gemini;
 
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["claude", "codex", "command"];
+pub const NAMES: &[&str] = &["claude", "codex", "gemini", "command"];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
         "claude" => Some(&claude::Claude),
         "codex" => Some(&codex::Codex),
+        "gemini" => Some(&gemini::Gemini),
         "command" => Some(&command::Command),
         _ => None,
     }

@@ -1,0 +1,415 @@
+//! `gemini`: Gemini CLI headless with `-o stream-json`, approval mode `auto_edit` (edits are
+//! applied; in headless `default` mode the edit and shell tools are not even offered) and
+//! `--skip-trust` (an untrusted folder would force `default`).
+//!
+//! stdout carries `init`, `message` (assistant text arrives in `delta` chunks), `tool_use`,
+//! `tool_result`, `error` and a final `result {status, stats}`. No cost is reported. On an API
+//! error stdout may stay empty: the JSON error (pretty-printed over several lines) goes to
+//! stderr, and the exit code is the HTTP status truncated to 8 bits (401 → 145).
+
+use serde_json::Value;
+
+use super::common::{
+    JsonLines, Line, classify_error, now_secs, parse_iso_secs, preview, prompt_arg, s, spec,
+    stderr_text_event, str_at, tokens, tool_detail, u64_at,
+};
+use crate::harness::adapter::{
+    Adapter, CommandSpec, Event, Invocation, OutputParser, RunSummary, Stream, Verdict,
+    default_judge,
+};
+
+pub struct Gemini;
+
+impl Adapter for Gemini {
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn default_program(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn command(&self, inv: &Invocation) -> CommandSpec {
+        let mut args = vec![
+            s("-p"),
+            prompt_arg(&inv.prompt),
+            s("-o"),
+            s("stream-json"),
+            s("--approval-mode"),
+            s("auto_edit"),
+            s("--skip-trust"),
+        ];
+        if let Some(model) = &inv.model {
+            args.extend([s("--model"), model.clone()]);
+        }
+        if let Some(id) = &inv.resume_session {
+            args.extend([s("--resume"), id.clone()]);
+        }
+        spec(inv, "gemini", args, None, &[])
+    }
+
+    fn parser(&self) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            stdout: JsonLines::default(),
+            stderr: JsonLines::default(),
+            pending: String::new(),
+            saw_result: false,
+            saw_error: false,
+        })
+    }
+
+    fn can_resume(&self) -> bool {
+        true
+    }
+
+    /// The events first; when they say nothing, the exit code: 41 is Gemini's "auth not
+    /// configured", and an HTTP status shows up modulo 256 (401 → 145, 403 → 147, 429 → 173).
+    fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {
+        if summary.auth_error.is_none()
+            && summary.rate_limit.is_none()
+            && summary.result != Some(true)
+        {
+            let detail = summary
+                .errors
+                .last()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            match exit_code {
+                Some(41) => {
+                    return Verdict::AuthFailed {
+                        reason: format!(
+                            "Gemini authentication is not configured (exit 41){detail}"
+                        ),
+                    };
+                }
+                Some(c) if c == 401 & 255 || c == 403 & 255 => {
+                    return Verdict::AuthFailed {
+                        reason: format!(
+                            "HTTP {} (exit {c}){detail}",
+                            if c == 145 { 401 } else { 403 }
+                        ),
+                    };
+                }
+                Some(c) if c == 429 & 255 => {
+                    return Verdict::RateLimited {
+                        reason: format!("HTTP 429 (exit {c}){detail}"),
+                        reset_at: None,
+                    };
+                }
+                _ => {}
+            }
+        }
+        match default_judge(summary, exit_code) {
+            Verdict::Failed { reason } if reason.starts_with("exit status") => {
+                let what = match exit_code {
+                    Some(42) => " (input error)",
+                    Some(53) => " (turn limit reached)",
+                    _ => "",
+                };
+                Verdict::Failed {
+                    reason: format!("{reason}{what}"),
+                }
+            }
+            v => v,
+        }
+    }
+}
+
+struct Parser {
+    stdout: JsonLines,
+    stderr: JsonLines,
+    /// Assistant text arriving in `delta` chunks, emitted as one message.
+    pending: String,
+    saw_result: bool,
+    saw_error: bool,
+}
+
+impl Parser {
+    fn flush(&mut self, out: &mut Vec<Event>) {
+        let text = std::mem::take(&mut self.pending);
+        if !text.trim().is_empty() {
+            out.push(Event::Message {
+                text: text.trim().to_owned(),
+            });
+        }
+    }
+
+    fn error(&mut self, message: &str, status: Option<u16>, now: i64, out: &mut Vec<Event>) {
+        self.saw_error = true;
+        out.push(classify_error(message, status, now));
+    }
+
+    fn json(&mut self, v: &Value, out: &mut Vec<Event>) {
+        let now = str_at(v, &["timestamp"])
+            .and_then(parse_iso_secs)
+            .unwrap_or_else(now_secs);
+        let kind = str_at(v, &["type"]).unwrap_or_default();
+        if kind != "message" {
+            self.flush(out);
+        }
+        match kind {
+            "init" => {
+                if let Some(id) = str_at(v, &["session_id"]).filter(|id| !id.is_empty()) {
+                    out.push(Event::Session { id: id.to_owned() });
+                }
+                if let Some(model) = str_at(v, &["model"]).filter(|m| !m.is_empty()) {
+                    out.push(Event::Model {
+                        name: model.to_owned(),
+                    });
+                }
+            }
+            "message" => {
+                if str_at(v, &["role"]) != Some("assistant") {
+                    return;
+                }
+                let Some(text) = str_at(v, &["content"]) else {
+                    return;
+                };
+                if v.get("delta").and_then(Value::as_bool) == Some(true) {
+                    self.pending.push_str(text);
+                } else {
+                    self.flush(out);
+                    self.pending.push_str(text);
+                    self.flush(out);
+                }
+            }
+            "tool_use" => out.push(Event::ToolCall {
+                name: str_at(v, &["tool_name"]).unwrap_or("tool").to_owned(),
+                detail: tool_detail(v.get("parameters")),
+            }),
+            "error" if str_at(v, &["severity"]) != Some("warning") => {
+                let message = str_at(v, &["message"]).unwrap_or("Gemini reported an error");
+                self.error(message, None, now, out);
+            }
+            "result" => {
+                self.saw_result = true;
+                if let Some(stats) = v.get("stats").filter(|s| s.is_object()) {
+                    let n = |k: &str| u64_at(stats, &[k]);
+                    let cached = n("cached").unwrap_or(0);
+                    let input = n("input")
+                        .unwrap_or_else(|| n("input_tokens").unwrap_or(0).saturating_sub(cached));
+                    out.push(Event::Usage {
+                        tokens: tokens(input, n("output_tokens").unwrap_or(0), cached, 0),
+                        cumulative: true,
+                    });
+                }
+                let ok = str_at(v, &["status"]) == Some("success");
+                let mut text = String::new();
+                if !ok {
+                    text = str_at(v, &["error", "message"])
+                        .or(str_at(v, &["error"]))
+                        .unwrap_or("Gemini reported an error")
+                        .to_owned();
+                    self.error(&text, None, now, out);
+                }
+                out.push(Event::Result { ok, text });
+            }
+            "" => {
+                // `{"error": {type, message, code}}` from the JSON error path (stderr), or
+                // `{"session_id", "response", "stats"}` from `-o json`.
+                if let Some(id) = str_at(v, &["session_id"]).filter(|id| !id.is_empty()) {
+                    out.push(Event::Session { id: id.to_owned() });
+                }
+                if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+                    let message = str_at(err, &["message"])
+                        .or(err.as_str())
+                        .unwrap_or("Gemini reported an error")
+                        .to_owned();
+                    let status = u64_at(err, &["code"])
+                        .filter(|c| (400..600).contains(c))
+                        .map(|c| c as u16);
+                    self.saw_result = true;
+                    self.error(&message, status, now, out);
+                    out.push(Event::Result {
+                        ok: false,
+                        text: message,
+                    });
+                } else if let Some(response) = str_at(v, &["response"]) {
+                    self.saw_result = true;
+                    out.push(Event::Message {
+                        text: response.to_owned(),
+                    });
+                    out.push(Event::Result {
+                        ok: true,
+                        text: response.to_owned(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl OutputParser for Parser {
+    fn line(&mut self, stream: Stream, line: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        let reader = match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        };
+        match (reader.push(line), stream) {
+            (Line::Json(v), _) => self.json(&v, &mut out),
+            (Line::Text(t), Stream::Stderr) => {
+                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                    self.saw_error = true;
+                    out.push(e);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        self.flush(&mut out);
+        self.stdout.finish();
+        self.stderr.finish();
+        if !self.saw_result && !self.saw_error {
+            let cut = self
+                .stdout
+                .truncated
+                .as_ref()
+                .or(self.stderr.truncated.as_ref());
+            out.push(Event::Error {
+                message: match cut {
+                    Some(t) => format!(
+                        "Gemini ended without a result; its last line was cut: {}",
+                        preview(t, 80)
+                    ),
+                    None => s("Gemini ended without a result"),
+                },
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing;
+    use super::*;
+
+    #[test]
+    fn argv() {
+        let inv = Invocation {
+            prompt: s("add tests"),
+            model: Some(s("gemini-2.5-pro")),
+            resume_session: Some(s("7a1b")),
+            ..Default::default()
+        };
+        let spec = Gemini.command(&inv);
+        assert_eq!(spec.program, "gemini");
+        assert_eq!(
+            spec.args,
+            [
+                "-p",
+                "add tests",
+                "-o",
+                "stream-json",
+                "--approval-mode",
+                "auto_edit",
+                "--skip-trust",
+                "--model",
+                "gemini-2.5-pro",
+                "--resume",
+                "7a1b"
+            ]
+        );
+        assert_eq!(spec.stdin, None);
+    }
+
+    #[test]
+    fn success_with_an_edit() {
+        let (events, sum) = testing::run(&Gemini, "success");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+        );
+        assert_eq!(sum.model.as_deref(), Some("gemini-2.5-pro"));
+        assert!(events.contains(&Event::Message {
+            text: s("I'll create `agent.txt` with the greeting.")
+        }));
+        assert!(events.contains(&Event::ToolCall {
+            name: s("write_file"),
+            detail: s("/work/repo/agent.txt")
+        }));
+        assert_eq!(sum.tokens, tokens(4_800, 120, 4_000, 0));
+        assert_eq!(sum.cost_usd, None, "gemini reports no cost");
+        assert_eq!(
+            sum.last_message.as_deref(),
+            Some("Done: agent.txt now holds the greeting.")
+        );
+        assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn auth_error_on_stderr_with_empty_stdout() {
+        let (_, sum) = testing::run(&Gemini, "auth");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a")
+        );
+        assert!(
+            sum.auth_error
+                .as_deref()
+                .unwrap()
+                .contains("API key not valid")
+        );
+        assert!(matches!(
+            Gemini.judge(&sum, Some(145)),
+            Verdict::AuthFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn exit_codes_speak_when_the_events_do_not() {
+        let empty = RunSummary::default();
+        assert!(matches!(
+            Gemini.judge(&empty, Some(145)),
+            Verdict::AuthFailed { reason } if reason.contains("401")
+        ));
+        assert!(matches!(
+            Gemini.judge(&empty, Some(41)),
+            Verdict::AuthFailed { .. }
+        ));
+        assert!(matches!(
+            Gemini.judge(&empty, Some(173)),
+            Verdict::RateLimited { .. }
+        ));
+        assert!(matches!(
+            Gemini.judge(&empty, Some(53)),
+            Verdict::Failed { reason } if reason.contains("turn limit")
+        ));
+        assert!(matches!(Gemini.judge(&empty, None), Verdict::Failed { .. }));
+    }
+
+    #[test]
+    fn quota_error_with_retry_delay() {
+        let (_, sum) = testing::run(&Gemini, "ratelimit");
+        let (message, reset) = sum.rate_limit.clone().unwrap();
+        assert!(message.contains("quota"), "{message}");
+        // 01:40:09 plus 41.5 s, rounded up.
+        assert_eq!(reset, Some(1_795_225_209 + 42));
+        assert_eq!(sum.result, Some(false));
+        assert!(matches!(
+            Gemini.judge(&sum, Some(1)),
+            Verdict::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let (_, sum) = testing::run(&Gemini, "garbage");
+        assert_eq!(sum.model.as_deref(), Some("gemini-2.5-flash"));
+        assert_eq!(sum.tool_calls, 1);
+        assert_eq!(sum.tokens, tokens(50, 5, 0, 0));
+        assert!(sum.errors.is_empty(), "{:?}", sum.errors);
+        assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn survives_every_prefix() {
+        testing::survives_every_prefix(&Gemini);
+    }
+}

@@ -347,6 +347,7 @@ static RESET_SECS: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
+static LETTER_DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([a-zA-Z])(\d)").unwrap());
 static DURATION_PART: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|ms)\b",
@@ -365,7 +366,9 @@ pub(super) fn reset_from_text(text: &str, now: i64) -> Option<i64> {
     if let Some(c) = RESET_ISO.captures(text) {
         return parse_iso_secs(&c[1]);
     }
-    if let Some(c) = RESET_IN.captures(text) {
+    // `7m12s` reads as `7m 12s`.
+    let spaced = LETTER_DIGIT.replace_all(text, "$1 $2");
+    if let Some(c) = RESET_IN.captures(&spaced) {
         let mut secs = 0.0;
         for part in DURATION_PART.captures_iter(&c[1]) {
             let n: f64 = part[1].parse().unwrap_or(0.0);
@@ -624,6 +627,8 @@ mod tests {
             Some(1_000 + 183_840)
         );
         assert_eq!(r("retry-after: 20"), Some(1_020));
+        assert_eq!(r("Please try again in 7m12s."), Some(1_432));
+        assert_eq!(r("retry in 1h2m3s"), Some(1_000 + 3_723));
         assert_eq!(r(r#""retryDelay": "30s""#), Some(1_030));
         assert_eq!(r("retry-after-ms: 1500"), Some(1_002));
         assert_eq!(r("You've hit your session limit · resets 3:45pm"), None);

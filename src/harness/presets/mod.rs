@@ -2,6 +2,7 @@
 //! interfaces they follow; `common` holds what they share, and each file's tests feed it the
 //! captured output samples in `fixtures/harness-output/<preset>/`.
 
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod command;
@@ -11,13 +12,14 @@ pub mod gemini;
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["claude", "codex", "gemini", "command"];
+pub const NAMES: &[&str] = &["claude", "codex", "gemini", "aider", "command"];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
         "claude" => Some(&claude::Claude),
         "codex" => Some(&codex::Codex),
         "gemini" => Some(&gemini::Gemini),
+        "aider" => Some(&aider::Aider),
         "command" => Some(&command::Command),
         _ => None,
     }

@@ -1,0 +1,390 @@
+//! `aider`: one `--message`, answers yes to everything, never commits (forge does), no update
+//! check, no analytics, plain output. `--no-gitignore` keeps aider from adding `.aider*` to
+//! the repository's `.gitignore` (it still leaves `.aider.*` history files in the worktree),
+//! and `--no-show-model-warnings` skips the "open the docs?" question for unknown models.
+//!
+//! aider prints no JSON and has no session to resume. Its text is read line by line: the
+//! model from `Model: … with … edit format`, usage from `Tokens: 2.3k sent, 45 received.`
+//! (counts rounded to aider's `1.2k` form) and `Cost: $0.0071 message, $0.0071 session.`,
+//! edits from `Applied edit to FILE`, and errors from litellm's exception lines. aider exits 0
+//! on authentication errors, so those lines decide.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::common::{classify_error, now_secs, prompt_arg, s, spec, strip_ansi, tokens};
+use crate::harness::adapter::{
+    Adapter, CommandSpec, Event, Invocation, OutputParser, RunSummary, Stream, Verdict,
+    default_judge,
+};
+
+pub struct Aider;
+
+const ENV: &[(&str, &str)] = &[("PYTHONUNBUFFERED", "1"), ("PYTHONIOENCODING", "utf-8")];
+
+impl Adapter for Aider {
+    fn name(&self) -> &'static str {
+        "aider"
+    }
+
+    fn default_program(&self) -> &'static str {
+        "aider"
+    }
+
+    fn command(&self, inv: &Invocation) -> CommandSpec {
+        let mut args = vec![
+            s("--message"),
+            prompt_arg(&inv.prompt),
+            s("--yes-always"),
+            s("--no-auto-commits"),
+            s("--no-check-update"),
+            s("--analytics-disable"),
+            s("--no-pretty"),
+            s("--no-gitignore"),
+            s("--no-show-model-warnings"),
+        ];
+        if let Some(model) = &inv.model {
+            args.extend([s("--model"), model.clone()]);
+        }
+        spec(inv, "aider", args, None, ENV)
+    }
+
+    fn parser(&self) -> Box<dyn OutputParser> {
+        Box::<Parser>::default()
+    }
+
+    fn can_resume(&self) -> bool {
+        false
+    }
+
+    /// aider exits 0 whatever happened. Besides the error lines, a run that printed no token
+    /// report never got an answer from the model, so it did nothing.
+    fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {
+        match default_judge(summary, exit_code) {
+            Verdict::Succeeded if !summary.tokens.reported && summary.tool_calls == 0 => {
+                Verdict::Failed {
+                    reason: s("aider printed no token report: no answer came from the model"),
+                }
+            }
+            v => v,
+        }
+    }
+}
+
+static MODEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:Main )?[Mm]odel: (\S+)(?: with|$)").unwrap());
+static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"Tokens: ([\d.]+[kKmM]?) sent(?:, ([\d.]+[kKmM]?) cache write)?(?:, ([\d.]+[kKmM]?) cache hit)?, ([\d.]+[kKmM]?) received",
+    )
+    .unwrap()
+});
+static COST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Cost: \$([\d.]+) message, \$([\d.]+) session").unwrap());
+static APPLIED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Applied edit to (.+?)\s*$").unwrap());
+static LITELLM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^litellm\.\w+(Error|Exception)\b").unwrap());
+
+/// Lines aider prints about itself rather than the model's answer.
+const META: &[&str] = &[
+    "Aider v",
+    "Model:",
+    "Main model:",
+    "Weak model:",
+    "Editor model:",
+    "Git repo:",
+    "Repo-map:",
+    "Added ",
+    "Retrying in ",
+    "Warning",
+    "https://aider.chat",
+    "Use /help",
+    "Scanning repo",
+    "Initial repo scan",
+    "Create new file",
+    "Cost estimates",
+    "Did not apply edit",
+    "Cost:",
+];
+
+#[derive(Default)]
+struct Parser {
+    model_seen: bool,
+    /// Lines of the model's answer since the last report, emitted as one message.
+    pending: Vec<String>,
+    last_reset: Option<i64>,
+}
+
+impl Parser {
+    fn flush(&mut self, out: &mut Vec<Event>) {
+        while self.pending.last().is_some_and(|l| l.trim().is_empty()) {
+            self.pending.pop();
+        }
+        let start = self
+            .pending
+            .iter()
+            .position(|l| !l.trim().is_empty())
+            .unwrap_or(self.pending.len());
+        if start < self.pending.len() {
+            out.push(Event::Message {
+                text: self.pending[start..].join("\n"),
+            });
+        }
+        self.pending.clear();
+    }
+
+    fn error(&mut self, text: &str, out: &mut Vec<Event>) {
+        let event = match classify_error(text, None, now_secs()) {
+            Event::RateLimit { message, reset_at } => {
+                // "…rate limited you. Try again later" follows the line that had the delay.
+                self.last_reset = reset_at.or(self.last_reset);
+                Event::RateLimit {
+                    message,
+                    reset_at: self.last_reset,
+                }
+            }
+            e => e,
+        };
+        out.push(event);
+    }
+}
+
+/// `2.3k` → 2300, `12k` → 12000, `1.5M` → 1500000.
+fn count(text: &str) -> Option<u64> {
+    let (num, scale) = match text.chars().last()? {
+        'k' | 'K' => (&text[..text.len() - 1], 1e3),
+        'm' | 'M' => (&text[..text.len() - 1], 1e6),
+        _ => (text, 1.0),
+    };
+    let n: f64 = num.parse().ok()?;
+    let n = (n * scale).round();
+    (n.is_finite() && (0.0..1e18).contains(&n)).then_some(n as u64)
+}
+
+impl OutputParser for Parser {
+    fn line(&mut self, stream: Stream, line: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        let line = strip_ansi(line.strip_suffix('\r').unwrap_or(line));
+        let text = line.trim();
+        // Only aider's own error lines count: the model's answer may well quote errors.
+        if text.starts_with("litellm.AuthenticationError")
+            || text.starts_with("AuthenticationError:")
+            || text.contains("provider is not able to authenticate you")
+        {
+            out.push(Event::AuthError {
+                message: text.to_owned(),
+            });
+            return out;
+        }
+        if text.contains("API provider has rate limited you") || LITELLM.is_match(text) {
+            self.error(text, &mut out);
+            return out;
+        }
+        if stream == Stream::Stderr {
+            return out;
+        }
+        if let Some(c) = TOKENS.captures(text) {
+            self.flush(&mut out);
+            let n = |i: usize| c.get(i).and_then(|m| count(m.as_str())).unwrap_or(0);
+            let (sent, write, hit, received) = (n(1), n(2), n(3), n(4));
+            // "sent" counts the cached prompt too.
+            out.push(Event::Usage {
+                tokens: tokens(sent.saturating_sub(write + hit), received, hit, write),
+                cumulative: false,
+            });
+        }
+        if let Some(c) = COST.captures(text) {
+            self.flush(&mut out);
+            if let Ok(usd) = c[2].parse::<f64>()
+                && usd.is_finite()
+            {
+                out.push(Event::Cost {
+                    usd,
+                    cumulative: true,
+                });
+            }
+            return out;
+        }
+        if TOKENS.is_match(text) || text.starts_with("Tokens:") {
+            return out;
+        }
+        if let Some(c) = APPLIED.captures(text) {
+            self.flush(&mut out);
+            out.push(Event::ToolCall {
+                name: s("edit"),
+                detail: c[1].to_owned(),
+            });
+            return out;
+        }
+        if !self.model_seen
+            && let Some(c) = MODEL.captures(text)
+        {
+            self.model_seen = true;
+            out.push(Event::Model {
+                name: c[1].to_owned(),
+            });
+            return out;
+        }
+        if META.iter().any(|m| text.starts_with(m)) {
+            return out;
+        }
+        if !text.is_empty() || !self.pending.is_empty() {
+            self.pending.push(line.trim_end().to_owned());
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        self.flush(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing;
+    use super::*;
+
+    #[test]
+    fn argv_has_no_resume() {
+        let inv = Invocation {
+            prompt: s("-fix"),
+            model: Some(s("openai/qwen")),
+            resume_session: Some(s("ignored")),
+            ..Default::default()
+        };
+        let spec = Aider.command(&inv);
+        assert_eq!(spec.program, "aider");
+        assert_eq!(
+            spec.args,
+            [
+                "--message",
+                " -fix",
+                "--yes-always",
+                "--no-auto-commits",
+                "--no-check-update",
+                "--analytics-disable",
+                "--no-pretty",
+                "--no-gitignore",
+                "--no-show-model-warnings",
+                "--model",
+                "openai/qwen"
+            ]
+        );
+        assert!(!Aider.can_resume());
+        assert!(spec.env.contains(&(s("PYTHONUNBUFFERED"), s("1"))));
+    }
+
+    #[test]
+    fn success_with_an_edit() {
+        let (events, sum) = testing::run(&Aider, "success");
+        assert_eq!(sum.model.as_deref(), Some("openai/qwen2.5-coder-32b"));
+        assert_eq!(sum.session_id, None, "aider has no sessions");
+        assert_eq!(sum.tokens, tokens(2_300, 45, 0, 0));
+        assert_eq!(sum.cost_usd, Some(0.0071));
+        assert!(events.contains(&Event::ToolCall {
+            name: s("edit"),
+            detail: s("agent.txt")
+        }));
+        let msg = sum.last_message.unwrap();
+        assert!(
+            msg.starts_with("I'll create") && msg.ends_with("```"),
+            "{msg}"
+        );
+        assert!(sum.errors.is_empty());
+        assert_eq!(
+            Aider.judge(&events_summary(&events), Some(0)),
+            Verdict::Succeeded
+        );
+    }
+
+    fn events_summary(events: &[Event]) -> RunSummary {
+        let mut s = RunSummary::default();
+        events.iter().for_each(|e| s.apply(e));
+        s
+    }
+
+    #[test]
+    fn two_calls_add_up_and_the_session_cost_wins() {
+        let (_, sum) = testing::run(&Aider, "twocalls");
+        assert_eq!(sum.model.as_deref(), Some("anthropic/claude-sonnet-4-5"));
+        assert_eq!(
+            sum.tokens,
+            tokens(12_000 - 3_100 + 14_000 - 12_000, 405, 14_000, 1_100)
+        );
+        assert_eq!(sum.cost_usd, Some(0.06));
+        assert_eq!(sum.tool_calls, 2);
+        assert_eq!(Aider.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn auth_error_with_exit_zero() {
+        let (_, sum) = testing::run(&Aider, "auth");
+        assert!(sum.auth_error.is_some());
+        assert!(matches!(
+            Aider.judge(&sum, Some(0)),
+            Verdict::AuthFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn rate_limit_keeps_the_delay_from_the_error_line() {
+        let before = now_secs();
+        let (_, sum) = testing::run(&Aider, "ratelimit");
+        let (_, reset) = sum.rate_limit.clone().unwrap();
+        let reset = reset.unwrap();
+        assert!(
+            (before + 431..=now_secs() + 432).contains(&reset),
+            "{reset}"
+        );
+        assert!(matches!(
+            Aider.judge(&sum, Some(0)),
+            Verdict::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn noop_without_cost() {
+        let (_, sum) = testing::run(&Aider, "noop");
+        assert_eq!(sum.tokens, tokens(1_900, 14, 0, 0));
+        assert_eq!(sum.cost_usd, None);
+        assert_eq!(
+            sum.last_message.as_deref(),
+            Some("Nothing needs to change: the greeting is already there.")
+        );
+        assert_eq!(Aider.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn no_model_call_is_a_failure() {
+        let (_, sum) = testing::run(&Aider, "nocall");
+        assert!(matches!(Aider.judge(&sum, Some(0)), Verdict::Failed { .. }));
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let (_, sum) = testing::run(&Aider, "garbage");
+        assert_eq!(sum.cost_usd, None);
+        assert!(sum.errors.is_empty());
+        assert!(sum.last_message.unwrap().ends_with("Some reply text"));
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count("2.3k"), Some(2_300));
+        assert_eq!(count("12k"), Some(12_000));
+        assert_eq!(count("1.5M"), Some(1_500_000));
+        assert_eq!(count("45"), Some(45));
+        assert_eq!(count("k"), None);
+        assert_eq!(count(""), None);
+        assert_eq!(count("99999999999999999999k"), None);
+    }
+
+    #[test]
+    fn survives_every_prefix() {
+        testing::survives_every_prefix(&Aider);
+    }
+}

@@ -8,11 +8,12 @@ pub mod codex;
 pub mod command;
 mod common;
 pub mod gemini;
+pub mod opencode;
 
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["claude", "codex", "gemini", "aider", "command"];
+pub const NAMES: &[&str] = &["claude", "codex", "gemini", "aider", "opencode", "command"];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
@@ -20,6 +21,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
         "codex" => Some(&codex::Codex),
         "gemini" => Some(&gemini::Gemini),
         "aider" => Some(&aider::Aider),
+        "opencode" => Some(&opencode::OpenCode),
         "command" => Some(&command::Command),
         _ => None,
     }

@@ -9,11 +9,20 @@ pub mod command;
 mod common;
 pub mod gemini;
 pub mod opencode;
+pub mod openhands;
 
 use super::adapter::Adapter;
 
 /// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &["claude", "codex", "gemini", "aider", "opencode", "command"];
+pub const NAMES: &[&str] = &[
+    "claude",
+    "codex",
+    "gemini",
+    "aider",
+    "opencode",
+    "openhands",
+    "command",
+];
 
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
     match name {
@@ -22,7 +31,23 @@ pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
         "gemini" => Some(&gemini::Gemini),
         "aider" => Some(&aider::Aider),
         "opencode" => Some(&opencode::OpenCode),
+        "openhands" => Some(&openhands::OpenHands),
         "command" => Some(&command::Command),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_has_its_adapter() {
+        for name in NAMES {
+            let adapter = by_name(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(adapter.name(), *name);
+            assert!(!adapter.default_program().is_empty());
+        }
+        assert!(by_name("nope").is_none());
     }
 }

@@ -1,0 +1,398 @@
+//! `openhands`: OpenHands CLI with `--headless --json -t <task>` (headless always
+//! auto-approves) and `--override-with-envs`, so that `LLM_MODEL`, `LLM_API_KEY` and
+//! `LLM_BASE_URL` from the harness's environment configure the model (each run has a fresh
+//! HOME with no saved settings). The model from config is passed as `LLM_MODEL`.
+//!
+//! stdout mixes text with events. OpenHands CLI prints each event as a `--JSON Event--` line
+//! followed by the event pretty-printed over many lines; HARNESSES.md describes single-line
+//! events: both are read. Events have a `kind`: `MessageEvent`, `ActionEvent` (the `finish`
+//! tool ends the run), `ObservationEvent`, `ConversationErrorEvent` (the run failed — OpenHands
+//! still exits 0, on authentication errors too). The session is the `Conversation ID:` (and
+//! `--resume <uuid>` hint) printed at the end. Tokens and cost are only kept in
+//! `~/.openhands/conversations/<id>/base_state.json`, which the parser cannot see; a
+//! `ConversationStateUpdateEvent` carrying stats is used if one ever appears.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::common::{
+    JsonLines, Line, classify_error, f64_at, now_secs, preview, prompt_arg, s, spec, str_at,
+    tokens, tool_detail, u64_at,
+};
+use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
+
+pub struct OpenHands;
+
+impl Adapter for OpenHands {
+    fn name(&self) -> &'static str {
+        "openhands"
+    }
+
+    fn default_program(&self) -> &'static str {
+        "openhands"
+    }
+
+    fn command(&self, inv: &Invocation) -> CommandSpec {
+        let mut args = vec![
+            s("--headless"),
+            s("--json"),
+            s("--override-with-envs"),
+            s("-t"),
+            prompt_arg(&inv.prompt),
+        ];
+        if let Some(id) = &inv.resume_session {
+            args.extend([s("--resume"), id.clone()]);
+        }
+        let mut env = vec![
+            ("PYTHONUNBUFFERED", "1"),
+            ("PYTHONIOENCODING", "utf-8"),
+            ("OPENHANDS_SUPPRESS_BANNER", "1"),
+        ];
+        if let Some(model) = &inv.model {
+            env.push(("LLM_MODEL", model.as_str()));
+        }
+        spec(inv, "openhands", args, None, &env)
+    }
+
+    fn parser(&self) -> Box<dyn OutputParser> {
+        Box::<Parser>::default()
+    }
+
+    fn can_resume(&self) -> bool {
+        true
+    }
+}
+
+static CONVERSATION_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:Conversation ID:|--resume)\s+([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})\b")
+        .unwrap()
+});
+
+#[derive(Default)]
+struct Parser {
+    json: JsonLines,
+    session: Option<String>,
+    /// Any event from the agent (a message or an action) was seen.
+    agent_spoke: bool,
+    failed: bool,
+    saw_error: bool,
+}
+
+impl Parser {
+    fn json(&mut self, v: &Value, out: &mut Vec<Event>) {
+        let source = str_at(v, &["source"]).unwrap_or_default();
+        match str_at(v, &["kind"]).unwrap_or_default() {
+            "MessageEvent" if source == "agent" => {
+                self.agent_spoke = true;
+                if let Some(text) =
+                    content_text(v.get("llm_message").and_then(|m| m.get("content")))
+                {
+                    out.push(Event::Message { text });
+                }
+            }
+            "ActionEvent" => {
+                self.agent_spoke = true;
+                if let Some(text) = content_text(v.get("thought")) {
+                    out.push(Event::Message { text });
+                }
+                let tool = str_at(v, &["tool_name"])
+                    .or(str_at(v, &["action", "kind"]))
+                    .unwrap_or("tool");
+                let action = v.get("action").filter(|a| a.is_object());
+                if tool == "finish" || str_at(v, &["action", "kind"]) == Some("FinishAction") {
+                    let text = action
+                        .and_then(|a| str_at(a, &["message"]))
+                        .unwrap_or_default()
+                        .to_owned();
+                    if !text.trim().is_empty() {
+                        out.push(Event::Message { text: text.clone() });
+                    }
+                    if !self.failed {
+                        out.push(Event::Result { ok: true, text });
+                    }
+                } else {
+                    out.push(Event::ToolCall {
+                        name: tool.to_owned(),
+                        detail: tool_detail(action),
+                    });
+                }
+            }
+            "ConversationErrorEvent" => {
+                let code = str_at(v, &["code"]).unwrap_or_default();
+                let detail = str_at(v, &["detail"]).unwrap_or_default();
+                let message = match (code.is_empty(), detail.trim().is_empty()) {
+                    (_, false) => detail.trim().to_owned(),
+                    (false, true) => code.to_owned(),
+                    (true, true) => s("OpenHands conversation error"),
+                };
+                let cause = str_at(v, &["classification", "cause"]).unwrap_or_default();
+                let now = now_secs();
+                let event = if cause == "authentication" || code == "LLMAuthenticationError" {
+                    Event::AuthError {
+                        message: message.clone(),
+                    }
+                } else if matches!(cause, "rate_limit" | "quota") || code == "LLMRateLimitError" {
+                    classify_error(&message, Some(429), now)
+                } else {
+                    classify_error(&message, None, now)
+                };
+                self.failed = true;
+                self.saw_error = true;
+                out.push(event);
+                out.push(Event::Result {
+                    ok: false,
+                    text: message,
+                });
+            }
+            "ConversationStateUpdateEvent" => self.state(v, out),
+            _ => {}
+        }
+    }
+
+    fn state(&mut self, v: &Value, out: &mut Vec<Event>) {
+        let value = v.get("value").unwrap_or(&Value::Null);
+        let (status, stats) = match str_at(v, &["key"]).unwrap_or_default() {
+            "execution_status" => (value.as_str(), None),
+            "stats" => (None, Some(value)),
+            "full_state" => {
+                if let Some(id) = str_at(value, &["id"]) {
+                    self.session(id, out);
+                }
+                (str_at(value, &["execution_status"]), value.get("stats"))
+            }
+            _ => (None, None),
+        };
+        if let Some(status @ ("error" | "stuck")) = status
+            && !self.failed
+        {
+            self.failed = true;
+            self.saw_error = true;
+            let message = format!("OpenHands stopped: the conversation is {status}");
+            out.push(Event::Error {
+                message: message.clone(),
+            });
+            out.push(Event::Result {
+                ok: false,
+                text: message,
+            });
+        }
+        let Some(metrics) = stats
+            .and_then(|s| s.get("usage_to_metrics"))
+            .and_then(Value::as_object)
+        else {
+            return;
+        };
+        let mut total = tokens(0, 0, 0, 0);
+        let mut cost = None;
+        for m in metrics.values() {
+            let u = |k: &str| u64_at(m, &["accumulated_token_usage", k]).unwrap_or(0);
+            let read = u("cache_read_tokens");
+            total.input += u("prompt_tokens").saturating_sub(read);
+            total.output += u("completion_tokens");
+            total.cache_read += read;
+            total.cache_write += u("cache_write_tokens");
+            if let Some(usd) = f64_at(m, &["accumulated_cost"]) {
+                cost = Some(cost.unwrap_or(0.0) + usd);
+            }
+        }
+        out.push(Event::Usage {
+            tokens: total,
+            cumulative: true,
+        });
+        if let Some(usd) = cost {
+            out.push(Event::Cost {
+                usd,
+                cumulative: true,
+            });
+        }
+    }
+
+    fn session(&mut self, id: &str, out: &mut Vec<Event>) {
+        if self.session.as_deref() != Some(id) {
+            self.session = Some(id.to_owned());
+            out.push(Event::Session { id: id.to_owned() });
+        }
+    }
+
+    fn text(&mut self, text: &str, stream: Stream, out: &mut Vec<Event>) {
+        if let Some(c) = CONVERSATION_ID.captures(text) {
+            self.session(&c[1], out);
+            return;
+        }
+        let t = text.trim();
+        // The CLI's own failure path: `Error: …` and a traceback, then a nonzero exit.
+        if t.starts_with("Error: ") || (stream == Stream::Stderr && t.starts_with("Error")) {
+            self.saw_error = true;
+            out.push(classify_error(t, None, now_secs()));
+        }
+    }
+}
+
+/// The text of a message's `content`: a string or a list of `{type: "text", text}` parts.
+fn content_text(content: Option<&Value>) -> Option<String> {
+    let text = match content? {
+        Value::String(t) => t.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter(|p| str_at(p, &["type"]).is_none_or(|t| t == "text"))
+            .filter_map(|p| str_at(p, &["text"]))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => return None,
+    };
+    (!text.trim().is_empty()).then(|| text.trim().to_owned())
+}
+
+impl OutputParser for Parser {
+    fn line(&mut self, stream: Stream, line: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        match self.json.push(line) {
+            Line::Json(v) => self.json(&v, &mut out),
+            Line::Text(t) => self.text(&t, stream, &mut out),
+            Line::Nothing => {}
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        self.json.finish();
+        if self.agent_spoke || self.saw_error {
+            return Vec::new();
+        }
+        let message = match &self.json.truncated {
+            Some(t) => format!(
+                "OpenHands printed no agent event; its last event was cut: {}",
+                preview(t, 80)
+            ),
+            None => s("OpenHands printed no agent event"),
+        };
+        vec![Event::Error { message }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing;
+    use super::*;
+    use crate::harness::adapter::{RunSummary, Verdict};
+
+    #[test]
+    fn argv_and_model_in_the_environment() {
+        let inv = Invocation {
+            prompt: s("add a test"),
+            model: Some(s("openai/qwen")),
+            resume_session: Some(s("3f2a9c40-7b18-4c6d-9e51-8a2b1d4f0c73")),
+            ..Default::default()
+        };
+        let spec = OpenHands.command(&inv);
+        assert_eq!(spec.program, "openhands");
+        assert_eq!(
+            spec.args,
+            [
+                "--headless",
+                "--json",
+                "--override-with-envs",
+                "-t",
+                "add a test",
+                "--resume",
+                "3f2a9c40-7b18-4c6d-9e51-8a2b1d4f0c73"
+            ]
+        );
+        assert!(spec.env.contains(&(s("LLM_MODEL"), s("openai/qwen"))));
+        assert!(OpenHands.can_resume());
+    }
+
+    #[test]
+    fn success_pretty_printed() {
+        let (events, sum) = testing::run(&OpenHands, "success");
+        check_success(&events, &sum);
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("3f2a9c40-7b18-4c6d-9e51-8a2b1d4f0c73"),
+            "the --resume hint wins over the bare hex id"
+        );
+    }
+
+    #[test]
+    fn success_single_line() {
+        let (events, sum) = testing::run(&OpenHands, "compact");
+        check_success(&events, &sum);
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("3f2a9c407b184c6d9e518a2b1d4f0c73")
+        );
+    }
+
+    fn check_success(events: &[Event], sum: &RunSummary) {
+        assert!(events.contains(&Event::ToolCall {
+            name: s("file_editor"),
+            detail: s("/work/repo/agent.txt")
+        }));
+        assert_eq!(sum.tool_calls, 1);
+        assert_eq!(sum.result, Some(true));
+        assert_eq!(
+            sum.result_text.as_deref(),
+            Some("I created agent.txt with the greeting.")
+        );
+        assert!(!sum.tokens.reported, "tokens are unknown, not zero");
+        assert_eq!(sum.cost_usd, None);
+        assert_eq!(OpenHands.judge(sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn auth_error_with_exit_zero() {
+        let (_, sum) = testing::run(&OpenHands, "auth");
+        assert!(sum.auth_error.as_deref().unwrap().contains("401"));
+        assert_eq!(sum.result, Some(false));
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+        );
+        assert!(matches!(
+            OpenHands.judge(&sum, Some(0)),
+            Verdict::AuthFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn rate_limit_with_exit_zero() {
+        let before = now_secs();
+        let (_, sum) = testing::run(&OpenHands, "ratelimit");
+        let (_, reset) = sum.rate_limit.clone().unwrap();
+        assert!((before + 20..=now_secs() + 20).contains(&reset.unwrap()));
+        assert!(matches!(
+            OpenHands.judge(&sum, Some(0)),
+            Verdict::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let (_, sum) = testing::run(&OpenHands, "garbage");
+        assert_eq!(sum.session_id, None);
+        assert_eq!(sum.tool_calls, 1);
+        assert_eq!(sum.last_message.as_deref(), Some("All done."));
+        assert_eq!(sum.tokens, tokens(600, 50, 400, 0));
+        assert_eq!(sum.cost_usd, Some(0.0123));
+        assert!(sum.errors.is_empty(), "{:?}", sum.errors);
+        assert_eq!(OpenHands.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    #[test]
+    fn no_agent_event_is_a_failure() {
+        let mut p = OpenHands.parser();
+        p.line(Stream::Stdout, "Initializing agent...");
+        p.line(Stream::Stdout, "--JSON Event--");
+        p.line(Stream::Stdout, "{");
+        p.line(Stream::Stdout, "  \"kind\": \"MessageEvent\",");
+        let events = p.finish();
+        assert!(matches!(&events[..], [Event::Error { message }] if message.contains("cut")));
+    }
+
+    #[test]
+    fn survives_every_prefix() {
+        testing::survives_every_prefix(&OpenHands);
+    }
+}

@@ -29,7 +29,12 @@ impl Adapter for Command {
     }
 
     fn command(&self, inv: &Invocation) -> CommandSpec {
-        let argv = inv.command.clone().unwrap_or_else(|| vec!["sh".into()]);
+        // An empty `command = []` must not panic: it means the default, like no command.
+        let argv = inv
+            .command
+            .clone()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| vec!["sh".into()]);
         let uses_placeholder = argv.iter().any(|a| a.contains("{prompt}"));
         let mut args: Vec<String> = argv[1..]
             .iter()
@@ -73,5 +78,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Command.command(&inv).stdin.as_deref(), Some(&b"do it"[..]));
+        let inv = Invocation {
+            prompt: "do it".into(),
+            command: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(Command.command(&inv).program, "sh");
     }
 }

@@ -42,6 +42,10 @@ complete -c forge -n "__fish_forge_needs_command" -f -a "steps" -d 'List steps a
 complete -c forge -n "__fish_forge_needs_command" -f -a "log" -d 'Show a step\'s harness output'
 complete -c forge -n "__fish_forge_needs_command" -f -a "status" -d 'Summarise the work: ready, running, waiting for approval, failed'
 complete -c forge -n "__fish_forge_needs_command" -f -a "gc" -d 'Remove worktrees of finished steps, keeping their state in refs/forge/attic/'
+complete -c forge -n "__fish_forge_needs_command" -f -a "approve" -d 'Approve a step and merge it into its base branch'
+complete -c forge -n "__fish_forge_needs_command" -f -a "reject" -d 'Reject a waiting step: keep its work in the attic, reopen the bead with the reason'
+complete -c forge -n "__fish_forge_needs_command" -f -a "revise" -d 'Send feedback on a step to its harness, commit the changes, rerun the gates'
+complete -c forge -n "__fish_forge_needs_command" -f -a "rollback" -d 'Undo a step: revert a merged one, discard a pending one; the bead reopens'
 complete -c forge -n "__fish_forge_needs_command" -f -a "ledger" -d 'Read and check the append-only run ledger'
 complete -c forge -n "__fish_forge_needs_command" -f -a "generate" -d 'Write man pages and shell completions (for packagers and the repository\'s own copies)'
 complete -c forge -n "__fish_forge_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -199,6 +203,7 @@ complete -c forge -n "__fish_forge_using_subcommand show" -s h -l help -d 'Print
 complete -c forge -n "__fish_forge_using_subcommand show" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand step" -l harness -d 'The [harness.NAME] to run (default: [step] harness in config)' -r
 complete -c forge -n "__fish_forge_using_subcommand step" -l timeout -d 'Wall-clock limit in seconds (default: the harness\'s `timeout`)' -r
+complete -c forge -n "__fish_forge_using_subcommand step" -l rebase -d 'Replay this waiting step on the current tip of its base branch and rerun the gates' -r
 complete -c forge -n "__fish_forge_using_subcommand step" -s C -d 'Run as if forge was started in DIR' -r -F
 complete -c forge -n "__fish_forge_using_subcommand step" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
 always\t''
@@ -241,6 +246,43 @@ complete -c forge -n "__fish_forge_using_subcommand gc" -l json -d 'Print the re
 complete -c forge -n "__fish_forge_using_subcommand gc" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forge -n "__fish_forge_using_subcommand gc" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand approve" -l head -d 'Approve only if the step\'s head is this commit (what you reviewed)' -r
+complete -c forge -n "__fish_forge_using_subcommand approve" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand approve" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand approve" -l yes -d 'Approve STEP without asking (the ledger records that a flag approved it)'
+complete -c forge -n "__fish_forge_using_subcommand approve" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand approve" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand approve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand approve" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand reject" -l reason -d 'Why (the next attempt\'s prompt includes it); asked for on a terminal' -r
+complete -c forge -n "__fish_forge_using_subcommand reject" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand reject" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand reject" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand reject" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand reject" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand reject" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand revise" -l feedback -d 'What should change; asked for on a terminal' -r
+complete -c forge -n "__fish_forge_using_subcommand revise" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand revise" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand revise" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand revise" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand revise" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand revise" -s V -l version -d 'Print version'
+complete -c forge -n "__fish_forge_using_subcommand rollback" -l reason -d 'Why (recorded, and given to the next attempt)' -r
+complete -c forge -n "__fish_forge_using_subcommand rollback" -s C -d 'Run as if forge was started in DIR' -r -F
+complete -c forge -n "__fish_forge_using_subcommand rollback" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c forge -n "__fish_forge_using_subcommand rollback" -l json -d 'Print the report as JSON on stdout'
+complete -c forge -n "__fish_forge_using_subcommand rollback" -s q -l quiet -d 'Print only the report, no status lines'
+complete -c forge -n "__fish_forge_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c forge -n "__fish_forge_using_subcommand rollback" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -s C -d 'Run as if forge was started in DIR' -r -F
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show verify help" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
 always\t''
@@ -283,19 +325,23 @@ complete -c forge -n "__fish_forge_using_subcommand generate" -l json -d 'Print 
 complete -c forge -n "__fish_forge_using_subcommand generate" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c forge -n "__fish_forge_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "init" -d 'Create .forge/ and the runtime directory (idempotent)'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "bead" -d 'Create, list, show and change beads (work items)'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "ready" -d 'List beads that are ready to work on, most urgent first'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "blocked" -d 'List open beads that are not ready, each with what blocks it'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "step" -d 'Run one bead through a harness on its own worktree branch'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "steps" -d 'List steps and their states'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "log" -d 'Show a step\'s harness output'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "status" -d 'Summarise the work: ready, running, waiting for approval, failed'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "gc" -d 'Remove worktrees of finished steps, keeping their state in refs/forge/attic/'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "ledger" -d 'Read and check the append-only run ledger'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "generate" -d 'Write man pages and shell completions (for packagers and the repository\'s own copies)'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc ledger generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "init" -d 'Create .forge/ and the runtime directory (idempotent)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "bead" -d 'Create, list, show and change beads (work items)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "ready" -d 'List beads that are ready to work on, most urgent first'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "blocked" -d 'List open beads that are not ready, each with what blocks it'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "step" -d 'Run one bead through a harness on its own worktree branch'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "steps" -d 'List steps and their states'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "log" -d 'Show a step\'s harness output'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "status" -d 'Summarise the work: ready, running, waiting for approval, failed'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "gc" -d 'Remove worktrees of finished steps, keeping their state in refs/forge/attic/'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "approve" -d 'Approve a step and merge it into its base branch'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "reject" -d 'Reject a waiting step: keep its work in the attic, reopen the bead with the reason'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "revise" -d 'Send feedback on a step to its harness, commit the changes, rerun the gates'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "rollback" -d 'Undo a step: revert a merged one, discard a pending one; the bead reopens'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "ledger" -d 'Read and check the append-only run ledger'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "generate" -d 'Write man pages and shell completions (for packagers and the repository\'s own copies)'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback ledger generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "create" -d 'Create a bead (with -q, print only its id)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "show" -d 'Show one bead in full'

@@ -80,6 +80,9 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String },
 
+    #[error("{message}")]
+    NeedsHuman { message: String, hint: String },
+
     #[error("ledger verification failed: {count} problem(s), the first at {first}")]
     VerifyFailed { count: usize, first: String },
 
@@ -123,6 +126,7 @@ impl Error {
             Error::UnknownId { .. } | Error::AmbiguousId { .. } => exit::NOT_FOUND,
             Error::Cycle { .. } | Error::Refused { .. } => exit::REFUSED,
             Error::Usage { .. } => exit::USAGE,
+            Error::NeedsHuman { .. } => exit::NEEDS_HUMAN,
             Error::VerifyFailed { .. } => exit::VERIFY_FAILED,
             Error::Io { .. } | Error::Git(_) | Error::GitCommand { .. } => exit::FAILURE,
         }
@@ -143,6 +147,7 @@ impl Error {
             Error::Cycle { .. } => "cycle",
             Error::Refused { .. } => "refused",
             Error::Usage { .. } => "usage",
+            Error::NeedsHuman { .. } => "needs_human",
             Error::VerifyFailed { .. } => "verify_failed",
             Error::Io { .. } => "io",
             Error::Git(_) | Error::GitCommand { .. } => "git",
@@ -179,7 +184,9 @@ impl Error {
             Error::Cycle { .. } => vec![
                 "remove one of the dependencies in the cycle first (`forge bead dep rm`)".into(),
             ],
-            Error::Refused { hint, .. } if !hint.is_empty() => vec![hint.clone()],
+            Error::Refused { hint, .. } | Error::NeedsHuman { hint, .. } if !hint.is_empty() => {
+                vec![hint.clone()]
+            }
             Error::VerifyFailed { .. } => vec![
                 "ledger files are append-only: restore the damaged files from git history (`git log -p -- .forge/ledger`)".into(),
             ],

@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod approval;
 pub mod bead;
 pub mod cli;
 pub mod clock;

@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod progress;
+pub mod prompt;
 pub mod render;
 pub mod ui;
 

@@ -233,3 +233,126 @@ impl Git {
         Ok(commit.trim().to_owned())
     }
 }
+
+/// The outcome of a merge computed without touching any working tree.
+#[derive(Debug, Clone)]
+pub struct MergeTree {
+    pub tree: String,
+    /// Conflicted paths; empty when the merge is clean.
+    pub conflicts: Vec<String>,
+}
+
+impl Git {
+    /// Merges `theirs` into `ours` in memory (`git merge-tree --write-tree`). With
+    /// `merge_base`, that commit is used as the base (a revert is a merge whose base is the
+    /// commit being reverted).
+    pub fn merge_tree(
+        &self,
+        ours: &str,
+        theirs: &str,
+        merge_base: Option<&str>,
+    ) -> Result<MergeTree> {
+        let mut args = vec!["merge-tree", "--write-tree", "--name-only", "--no-messages"];
+        let base_arg;
+        if let Some(base) = merge_base {
+            base_arg = format!("--merge-base={base}");
+            args.push(&base_arg);
+        }
+        args.push(ours);
+        args.push(theirs);
+        let out = self
+            .command(&args)
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = stdout.lines();
+        let tree = lines.next().unwrap_or("").trim().to_owned();
+        match out.status.code() {
+            Some(0) => Ok(MergeTree {
+                tree,
+                conflicts: Vec::new(),
+            }),
+            Some(1) => Ok(MergeTree {
+                tree,
+                conflicts: lines.filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            }),
+            _ => Err(Error::GitCommand {
+                command: format!("git {}", args.join(" ")),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            }),
+        }
+    }
+
+    /// A commit of `tree` with `parents`, made with the user's identity and signing settings
+    /// (`commit-tree` honours `commit.gpgSign`).
+    pub fn commit_tree(&self, tree: &str, parents: &[&str], message: &str) -> Result<String> {
+        let mut args = vec!["commit-tree", tree];
+        for p in parents {
+            args.push("-p");
+            args.push(p);
+        }
+        args.push("-m");
+        args.push(message);
+        Ok(self.run(&args)?.trim().to_owned())
+    }
+
+    /// The working tree where `branch` (a full ref) is checked out, if any.
+    pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<PathBuf>> {
+        let listing = self.run(&["worktree", "list", "--porcelain"])?;
+        let mut current: Option<PathBuf> = None;
+        for line in listing.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                current = Some(PathBuf::from(p));
+            } else if line.strip_prefix("branch ") == Some(branch) {
+                return Ok(current);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Paths with uncommitted changes (staged, unstaged or untracked), and whether anything
+    /// is staged.
+    pub fn dirty_paths(&self) -> Result<(Vec<String>, bool)> {
+        let out = self.run(&["status", "--porcelain=v1", "-z", "--untracked-files=all"])?;
+        let mut paths = Vec::new();
+        let mut staged = false;
+        let mut entries = out.split('\0').filter(|e| !e.is_empty());
+        while let Some(entry) = entries.next() {
+            let (code, path) = entry.split_at(3.min(entry.len()));
+            let x = code.as_bytes().first().copied().unwrap_or(b' ');
+            if x != b' ' && x != b'?' {
+                staged = true;
+            }
+            paths.push(path.to_owned());
+            if x == b'R' || x == b'C' {
+                // Renames carry the old path as a second entry.
+                if let Some(old) = entries.next() {
+                    paths.push(old.to_owned());
+                }
+            }
+        }
+        Ok((paths, staged))
+    }
+
+    /// `git merge --no-ff` of `commit` into the branch checked out here, with the user's own
+    /// configuration (identity, signing, hooks).
+    pub fn merge_no_ff(&self, commit: &str, message: &str) -> Result<()> {
+        self.run(&[
+            "merge",
+            "--no-ff",
+            "--no-edit",
+            "--quiet",
+            "-m",
+            message,
+            commit,
+        ])?;
+        Ok(())
+    }
+
+    /// `git revert -m 1` of a merge commit into the branch checked out here.
+    pub fn revert_merge(&self, merge: &str, message: &str) -> Result<()> {
+        self.run(&["revert", "--no-commit", "-m", "1", merge])?;
+        self.run(&["commit", "--quiet", "-m", message])?;
+        Ok(())
+    }
+}

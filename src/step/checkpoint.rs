@@ -120,6 +120,16 @@ pub struct Checkpoint {
     pub risk: String,
     #[serde(default)]
     pub gates: Vec<GateResult>,
+    /// Who approved, how (prompt, flag, policy) and the merge commit, once merged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub approved_by: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub approved_how: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub merge_commit: String,
+    /// The revert commit, once a merged step was rolled back.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub revert_commit: String,
     #[serde(flatten)]
     pub extra: toml::Table,
 }

@@ -5,6 +5,7 @@ pub mod gates;
 pub mod gc;
 pub mod lease;
 pub mod prompt;
+pub mod revise;
 pub mod run;
 
 pub use checkpoint::{Checkpoint, State};

@@ -143,7 +143,7 @@ fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
 }
 
 /// Saves the checkpoint under the store lock and records the transition.
-fn transition(
+pub(crate) fn transition(
     ws: &mut Workspace,
     cp: &mut Checkpoint,
     state: State,
@@ -274,6 +274,10 @@ pub fn run_step(
         cost_usd: None,
         risk: String::new(),
         gates: Vec::new(),
+        approved_by: String::new(),
+        approved_how: String::new(),
+        merge_commit: String::new(),
+        revert_commit: String::new(),
         extra: toml::Table::new(),
     };
     transition(
@@ -366,9 +370,6 @@ pub(crate) fn execute(
     let step = cp.step.clone();
     let base_commit = cp.base_commit.clone();
     let worktree = ws.layout.runtime.join(&cp.worktree);
-    let scratch = step_dir(&ws.layout, &step);
-    let base_env = step_env(ws, cp, &[], &[])?;
-    // Run the harness.
     let spec = adapter.command(&inv);
     let mut set: Vec<(String, String)> = spec.env.clone();
     set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -488,11 +489,26 @@ pub(crate) fn execute(
         return Ok(outcome(cp.clone(), files, diffstat, false));
     }
 
-    // Gates.
+    check_and_wait(ws, cp, bead, files, diffstat, observer)
+}
+
+/// Runs the gates on the step's commits and leaves it waiting for approval or failed.
+pub(crate) fn check_and_wait(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    bead: &Bead,
+    files: Vec<String>,
+    diffstat: String,
+    observer: &mut dyn Observer,
+) -> Result<StepOutcome> {
+    let step = cp.step.clone();
     let head = cp.head.clone();
+    let scratch = step_dir(&ws.layout, &step);
+    let base_env = step_env(ws, cp, &[], &[])?;
+    let wt = Git::new(&ws.layout.runtime.join(&cp.worktree));
     let ctx = GateContext {
         git: &wt,
-        base: &base_commit,
+        base: &cp.base_commit,
         head: &head,
         config: &ws.config,
         redactor: &ws.redactor,
@@ -524,6 +540,7 @@ pub(crate) fn execute(
         )?;
         return Ok(outcome(cp.clone(), files, diffstat, false));
     }
+    cp.reason.clear();
     transition(
         ws,
         cp,

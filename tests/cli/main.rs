@@ -3,6 +3,7 @@
 
 mod env;
 
+mod approve;
 mod bad_input;
 mod beads;
 mod cache;

@@ -1,6 +1,7 @@
 //! One file per command, one folder per command group. Each holds its clap `Args` (the doc
 //! comments are the help text) and a `run(ui, ctx, args)` with the same signature.
 
+pub mod approve;
 pub mod bead;
 pub mod blocked;
 pub mod gc;
@@ -9,6 +10,9 @@ pub mod init;
 pub mod ledger;
 pub mod log;
 pub mod ready;
+pub mod reject;
+pub mod revise;
+pub mod rollback;
 pub mod show;
 pub mod status;
 pub mod step;
@@ -32,6 +36,10 @@ pub enum Command {
     Log(log::Args),
     Status(status::Args),
     Gc(gc::Args),
+    Approve(approve::Args),
+    Reject(reject::Args),
+    Revise(revise::Args),
+    Rollback(rollback::Args),
     #[command(subcommand)]
     Ledger(ledger::Command),
     #[command(hide = true)]
@@ -50,6 +58,10 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Log(args) => log::run(ui, ctx, args),
         Command::Status(args) => status::run(ui, ctx, args),
         Command::Gc(args) => gc::run(ui, ctx, args),
+        Command::Approve(args) => approve::run(ui, ctx, args),
+        Command::Reject(args) => reject::run(ui, ctx, args),
+        Command::Revise(args) => revise::run(ui, ctx, args),
+        Command::Rollback(args) => rollback::run(ui, ctx, args),
         Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
         Command::Generate(args) => generate::run(ui, ctx, args),
     }

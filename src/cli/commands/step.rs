@@ -22,24 +22,34 @@ pub struct Args {
     /// Wall-clock limit in seconds (default: the harness's `timeout`)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Replay this waiting step on the current tip of its base branch and rerun the gates
+    #[arg(long, value_name = "STEP", conflicts_with_all = ["bead", "harness", "timeout"])]
+    pub rebase: Option<String>,
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
     let mut progress = StepProgress::new(ui.json, ui.quiet);
-    let result = run_step(
-        &mut ws,
-        &StepOptions {
-            bead: args.bead,
-            harness: args.harness,
-            timeout: args.timeout,
-        },
-        &mut progress,
-    );
+    let result = match &args.rebase {
+        Some(step) => crate::step::revise::rebase(&mut ws, step, &mut progress),
+        None => run_step(
+            &mut ws,
+            &StepOptions {
+                bead: args.bead,
+                harness: args.harness,
+                timeout: args.timeout,
+            },
+            &mut progress,
+        ),
+    };
     progress.finish();
-    let outcome = result?;
+    render(ui, &result?)
+}
+
+/// Prints a step's outcome and returns the exit code it implies.
+pub fn render(ui: &Ui, outcome: &crate::step::StepOutcome) -> CommandResult {
     let cp = &outcome.checkpoint;
-    ui.report(&outcome, |out| {
+    ui.report(outcome, |out| {
         writeln!(
             out,
             "{} {} ({})",

@@ -1,0 +1,167 @@
+//! Merging an approved step into its base branch, and reverting it.
+//!
+//! If the base branch is checked out in a working tree, the merge happens there with the
+//! user's own git (identity, signing, hooks), after checking that it would overwrite none of
+//! their uncommitted work; forge never stashes. Otherwise the merge is computed in memory
+//! and the branch is moved with a compare-and-swap, touching no working tree.
+
+use std::path::PathBuf;
+
+use super::{How, short};
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::step::checkpoint::Checkpoint;
+use crate::workspace::Workspace;
+
+pub struct Merged {
+    pub commit: String,
+    pub worktree: Option<PathBuf>,
+}
+
+fn message(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> String {
+    let title = crate::bead::repo::BeadRepo::new(&ws.layout)
+        .load(&cp.bead)
+        .map(|b| b.title)
+        .unwrap_or_default();
+    format!(
+        "Merge forge step {}: {title}\n\nForge-Step: {}\nForge-Bead: {}\nForge-Approved-By: {approver}\nForge-Approval: {}\n",
+        cp.step,
+        cp.step,
+        cp.bead,
+        how.as_str()
+    )
+}
+
+/// Refuses when the merge would touch uncommitted work in `worktree`.
+fn check_clean_for(worktree: &Git, touched: &[String]) -> Result<()> {
+    let (dirty, staged) = worktree.dirty_paths()?;
+    if staged {
+        return Err(Error::Refused {
+            message: format!(
+                "{} has staged changes, and a merge would mix them into its commit",
+                worktree.dir().display()
+            ),
+            hint: "commit or unstage them first; forge never stashes your work".into(),
+        });
+    }
+    let clash: Vec<&String> = dirty.iter().filter(|d| touched.contains(d)).collect();
+    if !clash.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "the merge would overwrite uncommitted changes in {}: {}",
+                worktree.dir().display(),
+                clash
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            hint: "commit or move those changes first; forge never stashes your work".into(),
+        });
+    }
+    Ok(())
+}
+
+fn conflict_error(cp: &Checkpoint, base_ref: &str, conflicts: &[String]) -> Error {
+    Error::Refused {
+        message: format!(
+            "{} conflicts with {base_ref}: {}",
+            cp.step,
+            conflicts.join(", ")
+        ),
+        hint: format!(
+            "the step still waits; replay it on the new base with `forge step --rebase {}`",
+            cp.step
+        ),
+    }
+}
+
+pub fn merge_step(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> Result<Merged> {
+    let main = Git::new(&ws.layout.root);
+    let base_tip = main.rev_parse(&cp.base_ref)?;
+    let merged = main.merge_tree(&base_tip, &cp.head, None)?;
+    if !merged.conflicts.is_empty() {
+        return Err(conflict_error(cp, &cp.base_ref, &merged.conflicts));
+    }
+    let msg = message(ws, cp, approver, how);
+    match main.worktree_of_branch(&cp.base_ref)? {
+        Some(dir) => {
+            let wt = Git::new(&dir);
+            let touched = main.changed_files(&base_tip, &cp.head)?;
+            check_clean_for(&wt, &touched)?;
+            wt.merge_no_ff(&cp.head, &msg)?;
+            let commit = wt.rev_parse("HEAD")?;
+            check_parents(&wt, &commit, &base_tip, &cp.head)?;
+            Ok(Merged {
+                commit,
+                worktree: Some(dir),
+            })
+        }
+        None => {
+            let commit = main.commit_tree(&merged.tree, &[&base_tip, &cp.head], &msg)?;
+            // Compare-and-swap: if the base moved since we read it, nothing changes.
+            main.update_ref(&cp.base_ref, &commit, Some(&base_tip))
+                .map_err(|_| Error::Refused {
+                    message: format!("{} moved while merging; nothing was merged", cp.base_ref),
+                    hint: format!("run `forge approve {}` again", cp.step),
+                })?;
+            Ok(Merged {
+                commit,
+                worktree: None,
+            })
+        }
+    }
+}
+
+fn check_parents(git: &Git, commit: &str, first: &str, second: &str) -> Result<()> {
+    let parents = git.run(&["rev-list", "--parents", "-n", "1", commit])?;
+    let parents: Vec<&str> = parents.split_whitespace().skip(1).collect();
+    if parents != [first, second] {
+        return Err(Error::Refused {
+            message: format!(
+                "the merge commit {} does not have the expected parents {} and {}",
+                short(commit),
+                short(first),
+                short(second)
+            ),
+            hint: "inspect the base branch; a hook may have changed the merge".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Reverts a merged step on its base branch; returns the revert commit.
+pub fn revert_step(ws: &Workspace, cp: &Checkpoint, reason: &str) -> Result<String> {
+    let main = Git::new(&ws.layout.root);
+    let tip = main.rev_parse(&cp.base_ref)?;
+    let first_parent = main.rev_parse(&format!("{}^1", cp.merge_commit))?;
+    let msg = format!(
+        "Revert forge step {}: {reason}\n\nThis reverts merge {}.\n\nForge-Step: {}\nForge-Bead: {}\nForge-Rollback-By: {}\n",
+        cp.step, cp.merge_commit, cp.step, cp.bead, ws.actor
+    );
+    let reverted = main.merge_tree(&tip, &first_parent, Some(&cp.merge_commit))?;
+    if !reverted.conflicts.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "reverting {} conflicts with later changes: {}",
+                cp.step,
+                reverted.conflicts.join(", ")
+            ),
+            hint: format!("revert {} by hand with `git revert -m 1`", cp.merge_commit),
+        });
+    }
+    match main.worktree_of_branch(&cp.base_ref)? {
+        Some(dir) => {
+            let wt = Git::new(&dir);
+            let touched = main.changed_files(&first_parent, &cp.merge_commit)?;
+            check_clean_for(&wt, &touched)?;
+            wt.revert_merge(&cp.merge_commit, &msg)?;
+            wt.rev_parse("HEAD")
+        }
+        None => {
+            let commit = main.commit_tree(&reverted.tree, &[&tip], &msg)?;
+            main.update_ref(&cp.base_ref, &commit, Some(&tip))?;
+            Ok(commit)
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Approvals: no change an agent made reaches a base branch unless a person approved that
+//! exact commit (or a policy they wrote allowed it), and the ledger says which.
+//!
+//! Every decision is recorded before it is acted on, bound to the step's head commit. A
+//! checkpoint is only trusted when the ledger agrees with it: a hand-edited checkpoint that
+//! claims to await approval, or a ledger that does not verify, refuses the merge.
+
+pub mod evidence;
+pub mod merge;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::bead::{Status, ops};
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::step::checkpoint::{self, Checkpoint, State};
+use crate::step::gc;
+use crate::step::run::transition;
+use crate::workspace::Workspace;
+
+/// How an approval was given; recorded with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// Answered at the interactive prompt.
+    Prompt,
+    /// `--yes` on the command line.
+    Flag,
+    /// Allowed by the approval policy in config.
+    Policy,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Prompt => "prompt",
+            How::Flag => "flag",
+            How::Policy => "policy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Approved {
+    pub step: String,
+    pub bead: String,
+    pub head: String,
+    pub base_ref: String,
+    pub merge_commit: String,
+    pub approved_by: String,
+    pub how: How,
+    /// Whether the merge happened in a checked-out working tree.
+    pub in_worktree: Option<String>,
+}
+
+pub fn load_step(ws: &Workspace, step: &str) -> Result<Checkpoint> {
+    checkpoint::resolve(&checkpoint::load_all(&ws.layout)?, step)
+}
+
+/// Steps waiting for approval, oldest first.
+pub fn waiting(ws: &Workspace) -> Result<Vec<Checkpoint>> {
+    let mut v: Vec<Checkpoint> = checkpoint::load_all(&ws.layout)?
+        .into_iter()
+        .filter(|c| c.state == State::AwaitingApproval)
+        .collect();
+    v.sort_by(|a, b| a.updated.cmp(&b.updated).then_with(|| a.step.cmp(&b.step)));
+    Ok(v)
+}
+
+fn require_waiting(cp: &Checkpoint) -> Result<()> {
+    if cp.state != State::AwaitingApproval {
+        return Err(Error::Refused {
+            message: format!("{} is {}, not waiting for approval", cp.step, cp.state),
+            hint: "see `forge steps`".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Approves `step` at `expected_head` (the commit the approver reviewed; None means the
+/// checkpoint's head) and merges it into its base branch.
+pub fn approve(
+    ws: &mut Workspace,
+    step: &str,
+    expected_head: Option<&str>,
+    how: How,
+) -> Result<Approved> {
+    let mut cp = load_step(ws, step)?;
+    require_waiting(&cp)?;
+    let main = Git::new(&ws.layout.root);
+    let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
+    let reviewed = expected_head.unwrap_or(&cp.head).to_owned();
+    if branch_head != cp.head || reviewed != cp.head {
+        return Err(Error::Refused {
+            message: format!(
+                "{} moved: its branch is at {}, the step recorded {}, the approval was for {}",
+                cp.step,
+                short(&branch_head),
+                short(&cp.head),
+                short(&reviewed)
+            ),
+            hint: "review the step again: nothing was merged".into(),
+        });
+    }
+    evidence::check(ws, &cp)?;
+
+    // The approval is recorded, bound to the commit, before anything is merged.
+    let approver = ws.actor.clone();
+    ws.record(
+        "step.approved",
+        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "approved_by": approver, "how": how }),
+    )?;
+    let result = merge::merge_step(ws, &cp, &approver, how);
+    let merged = match result {
+        Ok(m) => m,
+        Err(e) => {
+            ws.record(
+                "step.merge_refused",
+                json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "reason": e.to_string() }),
+            )?;
+            return Err(e);
+        }
+    };
+    cp.approved_by = approver.clone();
+    cp.approved_how = how.as_str().to_owned();
+    cp.merge_commit = merged.commit.clone();
+    cp.finished = ws.clock.now();
+    let data = json!({ "head": cp.head, "merge_commit": merged.commit, "base_ref": cp.base_ref });
+    transition(ws, &mut cp, State::Merged, "step.merged", data, &mut ())?;
+    ops::set_status(
+        ws,
+        &cp.bead,
+        Status::Closed,
+        &format!("merged in {} ({})", short(&merged.commit), cp.step),
+    )?;
+    Ok(Approved {
+        step: cp.step.clone(),
+        bead: cp.bead.clone(),
+        head: cp.head.clone(),
+        base_ref: cp.base_ref.clone(),
+        merge_commit: merged.commit,
+        approved_by: approver,
+        how,
+        in_worktree: merged.worktree.map(|p| p.display().to_string()),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub step: String,
+    pub bead: String,
+    pub reason: String,
+    /// `refs/forge/attic/<step>` keeps the branch and anything left in the worktree.
+    pub attic: String,
+}
+
+/// Rejects a waiting step: the work goes to the attic, the worktree and branch go, and the
+/// bead reopens with the reason as feedback for the next attempt.
+pub fn reject(ws: &mut Workspace, step: &str, reason: &str) -> Result<Rejected> {
+    if reason.trim().is_empty() {
+        return Err(Error::usage("a rejection needs a reason (--reason TEXT)"));
+    }
+    let mut cp = load_step(ws, step)?;
+    require_waiting(&cp)?;
+    ws.record(
+        "step.rejected",
+        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "reason": reason, "by": ws.actor }),
+    )?;
+    let attic = discard(ws, &cp)?;
+    cp.reason = reason.to_owned();
+    cp.finished = ws.clock.now();
+    transition(
+        ws,
+        &mut cp,
+        State::Rejected,
+        "step.discarded",
+        json!({ "attic": attic }),
+        &mut (),
+    )?;
+    ops::set_status(ws, &cp.bead, Status::Open, &format!("rejected: {reason}"))?;
+    Ok(Rejected {
+        step: cp.step,
+        bead: cp.bead,
+        reason: reason.to_owned(),
+        attic,
+    })
+}
+
+/// Saves the step's worktree and branch to the attic, then removes both. Returns the attic
+/// commit.
+fn discard(ws: &Workspace, cp: &Checkpoint) -> Result<String> {
+    let worktree = ws.layout.runtime.join(&cp.worktree);
+    let main = Git::new(&ws.layout.root);
+    let attic = if worktree.exists() {
+        gc::remove_worktree(&ws.layout, cp)?.attic
+    } else {
+        let head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
+        main.update_ref(&format!("refs/forge/attic/{}", cp.step), &head, None)?;
+        head
+    };
+    // The attic commit descends from the branch head, so deleting the branch loses nothing.
+    if main.rev_parse(&format!("refs/heads/{}", cp.branch)).is_ok() {
+        main.run(&["branch", "-D", "--quiet", &cp.branch])?;
+    }
+    Ok(attic)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RolledBack {
+    pub step: String,
+    pub bead: String,
+    /// The revert commit, when the step had been merged.
+    pub revert_commit: Option<String>,
+    /// The attic commit, when a pending step was discarded.
+    pub attic: Option<String>,
+}
+
+/// Undoes a merged step with a revert commit, or discards a pending one; either way the
+/// bead reopens and the work stays reachable.
+pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBack> {
+    let mut cp = load_step(ws, step)?;
+    let reason = if reason.is_empty() {
+        "rolled back"
+    } else {
+        reason
+    };
+    let out = match cp.state {
+        State::Merged => {
+            ws.record(
+                "step.rollback",
+                json!({ "step": cp.step, "bead": cp.bead, "merge_commit": cp.merge_commit, "reason": reason, "by": ws.actor }),
+            )?;
+            let revert = merge::revert_step(ws, &cp, reason)?;
+            cp.revert_commit = revert.clone();
+            RolledBack {
+                step: cp.step.clone(),
+                bead: cp.bead.clone(),
+                revert_commit: Some(revert),
+                attic: None,
+            }
+        }
+        State::AwaitingApproval | State::Failed | State::Interrupted => {
+            ws.record(
+                "step.rollback",
+                json!({ "step": cp.step, "bead": cp.bead, "reason": reason, "by": ws.actor }),
+            )?;
+            let attic = discard(ws, &cp)?;
+            RolledBack {
+                step: cp.step.clone(),
+                bead: cp.bead.clone(),
+                revert_commit: None,
+                attic: Some(attic),
+            }
+        }
+        other => {
+            return Err(Error::Refused {
+                message: format!("{} is {other}; there is nothing to roll back", cp.step),
+                hint: "see `forge steps`".into(),
+            });
+        }
+    };
+    cp.reason = reason.to_owned();
+    transition(
+        ws,
+        &mut cp,
+        State::RolledBack,
+        "step.rolled_back",
+        json!({ "revert_commit": out.revert_commit, "attic": out.attic }),
+        &mut (),
+    )?;
+    ops::set_status(
+        ws,
+        &cp.bead,
+        Status::Open,
+        &format!("rolled back: {reason}"),
+    )?;
+    Ok(out)
+}
+
+pub fn short(commit: &str) -> &str {
+    &commit[..12.min(commit.len())]
+}

@@ -1,0 +1,193 @@
+use std::io::Write;
+
+use crate::approval::{self, How};
+use crate::cli::progress::StepProgress;
+use crate::cli::prompt::{interactive, page, select, text};
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::{Error, exit};
+use crate::git::cli::Git;
+use crate::step::Checkpoint;
+use crate::step::revise::revise;
+use crate::workspace::Workspace;
+
+/// Approve a step and merge it into its base branch
+///
+/// On a terminal, shows each step waiting for approval (bead, harness, cost, gates, risk,
+/// diffstat) and asks: approve, reject, revise, view the diff, or skip. Without a terminal
+/// nothing is approved unless --yes names the step explicitly; otherwise exits 3. The
+/// approval is bound to the step's head commit and recorded in the ledger before the merge.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Step id (fg-3k9x.1) or bead id; default: choose among the waiting steps
+    pub step: Option<String>,
+    /// Approve STEP without asking (the ledger records that a flag approved it)
+    #[arg(long, requires = "step")]
+    pub yes: bool,
+    /// Approve only if the step's head is this commit (what you reviewed)
+    #[arg(long, value_name = "COMMIT")]
+    pub head: Option<String>,
+}
+
+pub fn needs_human(what: &str, flag: &str) -> Error {
+    Error::NeedsHuman {
+        message: format!("{what} needs a human, and there is no terminal to ask on"),
+        hint: format!("pass {flag} to decide explicitly"),
+    }
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    if args.yes {
+        let step = args.step.as_deref().expect("clap requires STEP with --yes");
+        let head = match &args.head {
+            Some(h) => Some(Git::new(&ws.layout.root).rev_parse(h)?),
+            None => None,
+        };
+        let approved = approval::approve(&mut ws, step, head.as_deref(), How::Flag)?;
+        ui.report(&approved, |out| merged_line(ui, out, &approved))?;
+        return Ok(exit::OK);
+    }
+    if !interactive(ui) {
+        let target = args.step.unwrap_or_else(|| "STEP".into());
+        return Err(needs_human(
+            "approving a step",
+            &format!("`forge approve {target} --yes`"),
+        )
+        .into());
+    }
+    let mut queue: Vec<Checkpoint> = match &args.step {
+        Some(s) => vec![approval::load_step(&ws, s)?],
+        None => approval::waiting(&ws)?,
+    };
+    if queue.is_empty() {
+        ui.status("No step is waiting for approval.");
+        return Ok(exit::OK);
+    }
+    if args.step.is_none() && queue.len() > 1 {
+        let items: Vec<String> = queue
+            .iter()
+            .map(|c| format!("{}  {}", c.step, title(&ws, c)))
+            .collect();
+        match select("Which step?", &items)? {
+            Some(i) => queue = vec![queue.swap_remove(i)],
+            None => return Ok(exit::OK),
+        }
+    }
+    let mut cp = queue.remove(0);
+    loop {
+        show(&ws, &cp)?;
+        let choices = [
+            "approve and merge",
+            "reject",
+            "revise (send feedback)",
+            "view the diff",
+            "skip",
+        ];
+        let items: Vec<String> = choices.iter().map(|s| s.to_string()).collect();
+        match select(&format!("{}:", cp.step), &items)? {
+            Some(0) => {
+                let approved = approval::approve(&mut ws, &cp.step, Some(&cp.head), How::Prompt)?;
+                ui.report(&approved, |out| merged_line(ui, out, &approved))?;
+                return Ok(exit::OK);
+            }
+            Some(1) => {
+                let reason = text("Why reject it? (the next attempt sees this)")?;
+                let rejected = approval::reject(&mut ws, &cp.step, &reason)?;
+                ui.report(&rejected, |out| {
+                    writeln!(
+                        out,
+                        "Rejected {}; the work is kept in {}",
+                        ui.id(&rejected.step),
+                        rejected.attic
+                    )
+                })?;
+                return Ok(exit::OK);
+            }
+            Some(2) => {
+                let feedback = text("What should change?")?;
+                let mut progress = StepProgress::new(false, false);
+                let outcome = revise(&mut ws, &cp.step, &feedback, &mut progress);
+                progress.finish();
+                let outcome = outcome?;
+                cp = outcome.checkpoint;
+                if cp.state != crate::step::State::AwaitingApproval {
+                    ui.report(&cp, |out| {
+                        writeln!(out, "{} {}: {}", ui.id(&cp.step), cp.state, cp.reason)
+                    })?;
+                    return Ok(exit::FAILURE);
+                }
+            }
+            Some(3) => {
+                let diff = Git::new(&ws.layout.root).diff(&cp.base_commit, &cp.head)?;
+                page(&diff);
+            }
+            _ => {
+                ui.status(&format!("Skipped {}; it still waits.", cp.step));
+                return Ok(exit::OK);
+            }
+        }
+    }
+}
+
+fn title(ws: &Workspace, cp: &Checkpoint) -> String {
+    crate::bead::repo::BeadRepo::new(&ws.layout)
+        .load(&cp.bead)
+        .map(|b| b.title)
+        .unwrap_or_default()
+}
+
+fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Merged {} into {} as {} (approved by {} via {})",
+        ui.id(&a.step),
+        a.base_ref.trim_start_matches("refs/heads/"),
+        approval::short(&a.merge_commit),
+        a.approved_by,
+        a.how.as_str()
+    )
+}
+
+/// The review summary, on stderr next to the prompt.
+fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
+    let git = Git::new(&ws.layout.root);
+    let stat = git.diffstat(&cp.base_commit, &cp.head)?;
+    let tokens = if cp.tokens.reported {
+        cp.tokens.total().to_string()
+    } else {
+        "unknown".into()
+    };
+    let cost = cp.cost_usd.map_or("unknown".into(), |c| format!("${c:.4}"));
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "\n{}  {}", cp.step, title(ws, cp));
+    let _ = writeln!(
+        e,
+        "  harness: {} ({}{})",
+        cp.harness,
+        cp.preset,
+        if cp.model.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", cp.model)
+        }
+    );
+    let _ = writeln!(
+        e,
+        "  duration: {:.1}s  tokens: {tokens}  cost: {cost}  risk: {}",
+        cp.duration_ms as f64 / 1000.0,
+        cp.risk
+    );
+    for g in &cp.gates {
+        let _ = writeln!(
+            e,
+            "  gate {} {} {}",
+            if g.ok { "ok  " } else { "FAIL" },
+            g.name,
+            g.detail
+        );
+    }
+    let _ = writeln!(e, "  head: {}  branch: {}", cp.head, cp.branch);
+    let _ = write!(e, "{stat}");
+    Ok(())
+}

@@ -1,0 +1,38 @@
+use crate::approval;
+use crate::cli::prompt::{interactive, text};
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::workspace::Workspace;
+
+/// Reject a waiting step: keep its work in the attic, reopen the bead with the reason
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Step id (fg-3k9x.1) or bead id
+    pub step: String,
+    /// Why (the next attempt's prompt includes it); asked for on a terminal
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let reason = match args.reason {
+        Some(r) => r,
+        None if interactive(ui) => text("Why reject it? (the next attempt sees this)")?,
+        None => {
+            return Err(super::approve::needs_human("rejecting a step", "--reason TEXT").into());
+        }
+    };
+    let rejected = approval::reject(&mut ws, &args.step, &reason)?;
+    ui.report(&rejected, |out| {
+        writeln!(
+            out,
+            "Rejected {}; the work is kept in refs/forge/attic/{} ({})",
+            ui.id(&rejected.step),
+            rejected.step,
+            approval::short(&rejected.attic)
+        )
+    })?;
+    Ok(exit::OK)
+}

@@ -7,6 +7,8 @@
 //! error stdout may stay empty: the JSON error (pretty-printed over several lines) goes to
 //! stderr, and the exit code is the HTTP status truncated to 8 bits (401 → 145).
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::common::{
@@ -53,6 +55,7 @@ impl Adapter for Gemini {
             stdout: JsonLines::default(),
             stderr: JsonLines::default(),
             pending: String::new(),
+            tools: HashMap::new(),
             saw_result: false,
             saw_error: false,
         })
@@ -120,6 +123,8 @@ struct Parser {
     stderr: JsonLines,
     /// Assistant text arriving in `delta` chunks, emitted as one message.
     pending: String,
+    /// Tool names by `tool_id`, for the results that name only the id.
+    tools: HashMap<String, String>,
     saw_result: bool,
     saw_error: bool,
 }
@@ -173,10 +178,33 @@ impl Parser {
                     self.flush(out);
                 }
             }
-            "tool_use" => out.push(Event::ToolCall {
-                name: str_at(v, &["tool_name"]).unwrap_or("tool").to_owned(),
-                detail: tool_detail(v.get("parameters")),
-            }),
+            "tool_use" => {
+                let name = str_at(v, &["tool_name"]).unwrap_or("tool").to_owned();
+                if let Some(id) = str_at(v, &["tool_id"]) {
+                    self.tools.insert(id.to_owned(), name.clone());
+                }
+                out.push(Event::ToolCall {
+                    name,
+                    detail: tool_detail(v.get("parameters")),
+                });
+            }
+            // A tool refused by policy (or by a user nobody asked) is a denial.
+            "tool_result" if str_at(v, &["status"]) == Some("error") => {
+                let kind = str_at(v, &["error", "type"]).unwrap_or_default();
+                let text = str_at(v, &["error", "message"])
+                    .unwrap_or_default()
+                    .to_lowercase();
+                if kind.contains("denied")
+                    || text.contains("denied")
+                    || text.contains("not allowed")
+                {
+                    let tool = str_at(v, &["tool_id"])
+                        .and_then(|id| self.tools.get(id))
+                        .cloned()
+                        .unwrap_or_else(|| s("tool"));
+                    out.push(Event::PermissionDenied { tool });
+                }
+            }
             "error" if str_at(v, &["severity"]) != Some("warning") => {
                 let message = str_at(v, &["message"]).unwrap_or("Gemini reported an error");
                 self.error(message, None, now, out);
@@ -395,6 +423,16 @@ mod tests {
         assert!(matches!(
             Gemini.judge(&sum, Some(1)),
             Verdict::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn denied_tool() {
+        let (_, sum) = testing::run(&Gemini, "denied");
+        assert_eq!(sum.permission_denials, ["run_shell_command"]);
+        assert!(matches!(
+            Gemini.judge(&sum, Some(0)),
+            Verdict::Failed { reason } if reason.contains("run_shell_command")
         ));
     }
 

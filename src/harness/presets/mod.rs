@@ -7,6 +7,8 @@ pub mod claude;
 pub mod codex;
 pub mod command;
 mod common;
+#[cfg(test)]
+mod fakes;
 pub mod gemini;
 pub mod opencode;
 pub mod openhands;

@@ -1,7 +1,9 @@
 //! `aider`: one `--message`, answers yes to everything, never commits (forge does), no update
 //! check, no analytics, plain output. `--no-gitignore` keeps aider from adding `.aider*` to
-//! the repository's `.gitignore` (it still leaves `.aider.*` history files in the worktree),
-//! and `--no-show-model-warnings` skips the "open the docs?" question for unknown models.
+//! the repository's `.gitignore`, the chat and input histories go to /dev/null instead of
+//! `.aider.*.history` files in the worktree (forge's log has the chat anyway), and
+//! `--no-show-model-warnings` skips the "open the docs?" question for unknown models. aider
+//! still leaves its repo-map cache (`.aider.tags.cache.v4/`) in the worktree.
 //!
 //! aider prints no JSON and has no session to resume. Its text is read line by line: the
 //! model from `Model: … with … edit format`, usage from `Tokens: 2.3k sent, 45 received.`
@@ -43,6 +45,10 @@ impl Adapter for Aider {
             s("--no-pretty"),
             s("--no-gitignore"),
             s("--no-show-model-warnings"),
+            s("--chat-history-file"),
+            s("/dev/null"),
+            s("--input-history-file"),
+            s("/dev/null"),
         ];
         if let Some(model) = &inv.model {
             args.extend([s("--model"), model.clone()]);
@@ -270,6 +276,10 @@ mod tests {
                 "--no-pretty",
                 "--no-gitignore",
                 "--no-show-model-warnings",
+                "--chat-history-file",
+                "/dev/null",
+                "--input-history-file",
+                "/dev/null",
                 "--model",
                 "openai/qwen"
             ]

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 
+use super::cgroup::Cgroup;
 use super::lines::{MAX_LINE_BYTES, Splitter};
 use super::tree::{self, EnvCheck, Tracker};
 use super::{EndedBy, Finished, Spawn};
@@ -27,10 +29,12 @@ const SCAN_EVERY: Duration = Duration::from_millis(200);
 /// After the harness exits, how long its output may take to reach end of file before the
 /// processes still holding the pipes are killed.
 pub const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
-/// After everything is killed, how long the readers get to deliver what is left.
+/// After everything is killed, the readers deliver what is left while it keeps coming: until
+/// nothing arrived for `FINAL_DRAIN`, and at most for `FINAL_DRAIN_CAP`.
 const FINAL_DRAIN: Duration = Duration::from_millis(250);
+const FINAL_DRAIN_CAP: Duration = Duration::from_secs(1);
 /// How long killed processes get to die before forge stops waiting to reap them.
-const REAP_WAIT: Duration = Duration::from_secs(1);
+const REAP_WAIT: Duration = Duration::from_millis(500);
 /// Pipe reads, and the depth of the channel in batches (memory stays bounded when the
 /// caller is slower than the harness: the harness then blocks on its writes).
 const READ_BUF: usize = 64 * 1024;
@@ -65,7 +69,8 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         .iter()
         .find(|(k, v)| k == "FORGE_STEP" && !v.is_empty())
         .map(|(k, v)| format!("{k}={v}").into_bytes());
-    let mut tracker = Tracker::new(child.id() as i32, marker);
+    let cgroup = Cgroup::create(child.id() as i32);
+    let mut tracker = Tracker::new(child.id() as i32, marker, cgroup);
     tracker.scan(EnvCheck::Skip);
 
     // Everything below must end with the tree cleaned up, so failures to start the helper
@@ -120,6 +125,8 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         log,
         log_err: None,
         on_line,
+        panic: None,
+        last_msg: Instant::now(),
     };
 
     let wall = start + spawn.timeout;
@@ -127,7 +134,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     let mut next_scan = Instant::now() + SCAN_EVERY;
     let mut status: Option<ExitStatus> = None;
     let mut ended_by = EndedBy::Exited;
-    while failure.is_none() {
+    while failure.is_none() && out.panic.is_none() {
         status = child.try_wait().ok().flatten();
         if status.is_some() {
             break;
@@ -151,10 +158,13 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
             tracker.scan(EnvCheck::Orphans);
             next_scan = now + SCAN_EVERY;
         }
-        out.pump_until(until);
+        out.wait_until(until);
     }
 
-    if ended_by == EndedBy::Exited && failure.is_none() {
+    // A panic in `on_line` or a failure to start a thread: stop everything as on a timeout
+    // (the panic is resumed once the tree is dead).
+    let broken = failure.is_some() || out.panic.is_some();
+    if ended_by == EndedBy::Exited && !broken {
         // The harness is gone; give its output a moment to reach end of file. Anything still
         // holding the pipes after that is killed below, and the readers are not waited for.
         let exited = Instant::now();
@@ -169,17 +179,27 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         &mut status,
         &mut out,
         spawn.grace,
-        ended_by == EndedBy::Exited && failure.is_none(),
+        ended_by == EndedBy::Exited && !broken,
     );
     let status = match status {
         Some(s) => Some(s),
         None => wait_child(&mut child, REAP_WAIT),
     };
-    let end = Instant::now() + FINAL_DRAIN;
-    while !out.closed() && Instant::now() < end {
-        out.pump_until(end);
+    // Everything is dead now, so what is left in the pipes is finite: read it while it
+    // keeps coming (a slow `on_line` must not lose the last lines), within a cap, since a
+    // process forge could not kill might still hold a pipe.
+    let cap = Instant::now() + FINAL_DRAIN_CAP;
+    while !out.closed() {
+        let until = (out.last_msg + FINAL_DRAIN).min(cap);
+        if Instant::now() >= until {
+            break;
+        }
+        out.pump_until(until);
     }
     out.flush();
+    if let Some(payload) = out.panic.take() {
+        std::panic::resume_unwind(payload);
+    }
     if let Some(e) = failure {
         return Err(e);
     }
@@ -257,12 +277,17 @@ fn clean_up(
         return Vec::new();
     }
 
-    if let Some(pgid) = root_pid {
+    // Once the harness is reaped its pid, and so its group id, is only reserved while a
+    // member is left: signal the group only then, so a reused id is never hit.
+    let group = root_pid.filter(|_| status.is_none() || survivors.iter().any(|p| p.pgrp == root));
+    if let Some(pgid) = group {
         let _ = kill_process_group(pgid, Signal::TERM);
-        if status.is_none() {
-            // Not reaped yet, so the pid is still the harness's even if it left the group.
-            let _ = kill_process(pgid, Signal::TERM);
-        }
+    }
+    if let Some(pid) = root_pid
+        && status.is_none()
+    {
+        // Not reaped yet, so the pid is still the harness's even if it left the group.
+        let _ = kill_process(pid, Signal::TERM);
     }
     for p in &survivors {
         if p.pgrp != root {
@@ -283,10 +308,10 @@ fn clean_up(
         if now >= grace_end {
             break;
         }
-        out.pump_until((now + TICK).min(grace_end));
+        out.wait_until((now + TICK).min(grace_end));
     }
 
-    if let Some(pgid) = root_pid {
+    if let Some(pgid) = group {
         let _ = kill_process_group(pgid, Signal::KILL);
     }
     if status.is_none() {
@@ -357,6 +382,10 @@ struct Output<'a> {
     /// The first log write error; writing stops there, delivering does not.
     log_err: Option<std::io::Error>,
     on_line: &'a mut dyn FnMut(Stream, &str),
+    /// A panic of `on_line`: no more calls; the run is stopped and the panic resumed.
+    panic: Option<Box<dyn std::any::Any + Send>>,
+    /// When the last message was handled.
+    last_msg: Instant,
 }
 
 impl Output<'_> {
@@ -364,12 +393,10 @@ impl Output<'_> {
         self.open == 0
     }
 
-    /// Handles output until `until`. When both streams are closed it just sleeps, so the
-    /// caller's loop keeps its rhythm.
+    /// Handles output until `until`, or until both streams are closed.
     fn pump_until(&mut self, until: Instant) {
         loop {
             if self.closed() {
-                std::thread::sleep(until.saturating_duration_since(Instant::now()));
                 return;
             }
             let msg = match self.rx.try_recv() {
@@ -402,6 +429,13 @@ impl Output<'_> {
         }
     }
 
+    /// Handles output until `until`, sleeping out the rest once both streams are closed:
+    /// the rhythm of a polling loop.
+    fn wait_until(&mut self, until: Instant) {
+        self.pump_until(until);
+        std::thread::sleep(until.saturating_duration_since(Instant::now()));
+    }
+
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Eof => self.open = self.open.saturating_sub(1),
@@ -416,10 +450,16 @@ impl Output<'_> {
                             self.log_err = Some(e);
                         }
                     }
-                    (self.on_line)(stream, &line);
+                    if self.panic.is_none() {
+                        let on_line = &mut self.on_line;
+                        let called = catch_unwind(AssertUnwindSafe(|| on_line(stream, &line)));
+                        self.panic = called.err();
+                    }
                 }
             }
         }
+        // Measured after the work: a slow `on_line` is not a quiet pipe.
+        self.last_msg = Instant::now();
     }
 
     fn flush(&mut self) {

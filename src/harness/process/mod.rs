@@ -7,17 +7,22 @@
 //! at most that size (see `lines.rs`), so memory stays bounded whatever the harness prints.
 //!
 //! A wall-clock timeout and an idle timeout (no byte on either stream) stop it: TERM to the
-//! group and to every process that escaped it, up to `grace` of waiting, KILL to the group,
-//! then a sweep that stops and kills every remaining process of the run. When the harness
-//! exits by itself, its output gets [`DRAIN_AFTER_EXIT`] to reach end of file; whatever it
-//! left running (a daemon holding the pipe) then gets the same TERM, grace, KILL treatment.
-//! Reader threads are never joined, so a process holding the pipe cannot hang forge.
-//! `run` returns within `timeout + grace` plus about a second.
+//! group and to every process that escaped it, up to `grace` of waiting (less once all are
+//! gone), KILL to the group, then a sweep that stops and kills every remaining process of
+//! the run, and reaping. When the harness exits by itself, its output gets
+//! [`DRAIN_AFTER_EXIT`] to reach end of file; whatever it left running (a daemon holding the
+//! pipe) then gets the same TERM, grace, KILL treatment. Reader threads are never joined,
+//! so a process holding a pipe cannot hang forge. `run` returns a few hundred milliseconds
+//! after `timeout + grace` at worst in practice; processes that refuse to die even on KILL
+//! (stuck in the kernel) and output that keeps coming from a process forge cannot kill can
+//! add up to about 1.5 s more. If `on_line` panics, the run is stopped the same way and the
+//! panic is resumed once the tree is dead.
 //!
 //! Which processes belong to a run is decided in `tree.rs`: the harness's process group,
 //! its descendants as seen by scans of `/proc` while it runs (forge is a child subreaper, so
 //! orphans stay forge's descendants), and any process whose environment holds the run's
-//! `FORGE_STEP=...` entry. The marker must be unique to the run among runs that overlap in
+//! `FORGE_STEP=...` entry; where cgroup v2 is writable, also every member of a cgroup made
+//! for the run (`cgroup.rs`). The marker must be unique to the run among runs that overlap in
 //! time: a run's clean-up kills every process carrying it that started after the run did.
 
 use std::path::PathBuf;
@@ -73,6 +78,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     imp::run(spawn, on_line)
 }
 
+mod cgroup;
 mod imp;
 mod lines;
 mod tree;

@@ -10,6 +10,7 @@
 //!   pid and start time, so the memory survives re-parenting but not pid reuse);
 //! - every process whose initial environment holds the run's `FORGE_STEP=...` entry (the
 //!   second net, for orphans that were born and re-parented between two scans);
+//! - every member of the run's cgroup, where there is one (see `cgroup.rs`);
 //! - and all descendants of any of the above.
 //!
 //! Only processes started no earlier than the harness are considered, so forge itself,
@@ -22,6 +23,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
+
+use super::cgroup::Cgroup;
 use rustix::process::{
     Pid, PidfdFlags, Signal, WaitOptions, kill_process, pidfd_open, pidfd_send_signal, waitpid,
 };
@@ -131,12 +134,14 @@ pub(super) struct Tracker {
     marker: Option<Vec<u8>>,
     /// Processes known to belong to the run: pid to start time.
     known: HashMap<i32, u64>,
+    cgroup: Option<Cgroup>,
 }
 
 impl Tracker {
     /// `root` is the harness's pid (also its process group id); `marker` the
-    /// `FORGE_STEP=value` environment entry unique to this run, if there is one.
-    pub(super) fn new(root: i32, marker: Option<Vec<u8>>) -> Self {
+    /// `FORGE_STEP=value` environment entry unique to this run, if there is one; `cgroup`
+    /// the run's own cgroup, if it has one.
+    pub(super) fn new(root: i32, marker: Option<Vec<u8>>, cgroup: Option<Cgroup>) -> Self {
         let root_start = read_stat(root).map_or(0, |p| p.start);
         Tracker {
             me: std::process::id() as i32,
@@ -144,6 +149,7 @@ impl Tracker {
             root_start,
             marker,
             known: HashMap::from([(root, root_start)]),
+            cgroup,
         }
     }
 
@@ -158,9 +164,17 @@ impl Tracker {
             .into_iter()
             .filter(|p| p.start >= self.root_start && p.pid != self.me)
             .collect();
+        let members: HashSet<i32> = self
+            .cgroup
+            .as_ref()
+            .map(|c| c.pids())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let mut ours: HashSet<i32> = HashSet::new();
         for p in &procs {
             let seed = self.known.get(&p.pid) == Some(&p.start)
+                || members.contains(&p.pid)
                 || p.pgrp == self.root
                 || self.marked(p, env);
             if seed {
@@ -222,12 +236,17 @@ impl Tracker {
             .into_values()
             .filter(|p| signal(p, Signal::KILL))
             .collect();
+        if let Some(cgroup) = &self.cgroup {
+            // Whatever forked past the scans: the kernel kills every member.
+            cgroup.kill();
+        }
         killed.sort_by_key(|p| p.pid);
         killed
     }
 
     /// Reaps the run's zombies that were re-parented to forge, waiting up to `wait` for
-    /// killed processes to finish dying. The harness itself is left to its `Child`.
+    /// killed processes to finish dying, and removes the run's cgroup. The harness itself
+    /// is left to its `Child`.
     pub(super) fn reap(&mut self, wait: Duration) {
         let until = Instant::now() + wait;
         loop {
@@ -247,9 +266,12 @@ impl Tracker {
                 }
             }
             if !dying || Instant::now() >= until {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(cgroup) = self.cgroup.take() {
+            cgroup.remove(until.saturating_duration_since(Instant::now()));
         }
     }
 }

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, f64_at, now_secs, preview, prompt_arg, s, spec, status_at,
-    stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, now_secs, prompt_arg, s,
+    spec, status_at, stderr_text_event, str_at, tokens, tool_detail, u64_at,
 };
 use crate::harness::adapter::{
     Adapter, CommandSpec, Event, Invocation, OutputParser, Stream, Tokens,
@@ -85,6 +85,7 @@ struct Parser {
     reset_at: Option<i64>,
     saw_result: bool,
     saw_error: bool,
+    last_stderr: Option<String>,
 }
 
 impl Parser {
@@ -307,6 +308,7 @@ impl OutputParser for Parser {
         match (self.json.push(line), stream) {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
+                keep_stderr(&mut self.last_stderr, &t);
                 if let Some(e) = stderr_text_event(&t, now_secs()) {
                     self.error(e, &mut out);
                 }
@@ -321,13 +323,11 @@ impl OutputParser for Parser {
         if self.saw_result || self.saw_error {
             return Vec::new();
         }
-        let message = match &self.json.truncated {
-            Some(t) => format!("Claude Code ended without a result; its last line was cut: {t}"),
-            None => s("Claude Code ended without a result line"),
-        };
-        vec![Event::Error {
-            message: preview(&message, 300),
-        }]
+        vec![ended_early(
+            "Claude Code ended without a result line",
+            self.json.truncated.as_deref(),
+            self.last_stderr.as_deref(),
+        )]
     }
 }
 

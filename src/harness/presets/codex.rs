@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, now_secs, preview, s, spec, stderr_text_event, str_at, tokens,
-    tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, keep_stderr, now_secs, preview, s, spec,
+    stderr_text_event, str_at, tokens, tool_detail, u64_at,
 };
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
@@ -79,6 +79,7 @@ struct Parser {
     last_message: String,
     saw_result: bool,
     saw_error: bool,
+    last_stderr: Option<String>,
 }
 
 impl Parser {
@@ -209,6 +210,7 @@ impl OutputParser for Parser {
         match (self.json.push(line), stream) {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
+                keep_stderr(&mut self.last_stderr, &t);
                 if let Some(e) = stderr_text_event(&t, now_secs()) {
                     self.saw_error = true;
                     out.push(e);
@@ -224,13 +226,11 @@ impl OutputParser for Parser {
         if self.saw_result || self.saw_error {
             return Vec::new();
         }
-        let message = match &self.json.truncated {
-            Some(t) => {
-                format!("Codex ended without finishing its turn; its last line was cut: {t}")
-            }
-            None => s("Codex ended without finishing its turn"),
-        };
-        vec![Event::Error { message }]
+        vec![ended_early(
+            "Codex ended without finishing its turn",
+            self.json.truncated.as_deref(),
+            self.last_stderr.as_deref(),
+        )]
     }
 }
 

@@ -317,6 +317,31 @@ pub(super) fn classify_error(message: &str, status: Option<u16>, now: i64) -> Ev
     }
 }
 
+/// The error for output that ended before the harness gave its verdict, with what may explain
+/// it: the start of a line cut short, and the last thing said on stderr.
+pub(super) fn ended_early(what: &str, truncated: Option<&str>, stderr: Option<&str>) -> Event {
+    let mut message = what.to_owned();
+    if let Some(t) = truncated {
+        message.push_str("; its last line was cut: ");
+        message.push_str(t);
+    }
+    if let Some(e) = stderr {
+        message.push_str("; stderr: ");
+        message.push_str(e);
+    }
+    Event::Error {
+        message: preview(&message, 400),
+    }
+}
+
+/// The last non-empty stderr line, kept to explain an early end.
+pub(super) fn keep_stderr(slot: &mut Option<String>, line: &str) {
+    let line = line.trim();
+    if !line.is_empty() {
+        *slot = Some(preview(line, 200));
+    }
+}
+
 /// A stderr line that is plain text: only lines that say they are errors become events.
 pub(super) fn stderr_text_event(line: &str, now: i64) -> Option<Event> {
     let text = line.trim();

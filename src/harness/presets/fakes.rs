@@ -242,3 +242,25 @@ fn resume_reuses_the_session_and_records_the_feedback() {
         }
     }
 }
+
+#[test]
+fn a_session_resumes_only_from_the_home_that_started_it() {
+    if !tools_present() {
+        return;
+    }
+    for &preset in PRESETS {
+        let adapter = by_name(preset).unwrap();
+        if !adapter.can_resume() {
+            continue;
+        }
+        let first = run(adapter, "edit", None, None);
+        let id = first.summary.session_id.clone().unwrap();
+        // A fresh directory means a fresh HOME: the session is unknown there.
+        let elsewhere = run(adapter, "edit", Some(&id), None);
+        assert!(
+            matches!(&elsewhere.verdict, Verdict::Failed { reason } if reason.contains("found")),
+            "{preset}: {:?}",
+            elsewhere.verdict
+        );
+    }
+}

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, now_secs, parse_iso_secs, preview, prompt_arg, s, spec,
-    stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, keep_stderr, now_secs, parse_iso_secs,
+    prompt_arg, s, spec, stderr_text_event, str_at, tokens, tool_detail, u64_at,
 };
 use crate::harness::adapter::{
     Adapter, CommandSpec, Event, Invocation, OutputParser, RunSummary, Stream, Verdict,
@@ -58,6 +58,7 @@ impl Adapter for Gemini {
             tools: HashMap::new(),
             saw_result: false,
             saw_error: false,
+            last_stderr: None,
         })
     }
 
@@ -127,6 +128,7 @@ struct Parser {
     tools: HashMap<String, String>,
     saw_result: bool,
     saw_error: bool,
+    last_stderr: Option<String>,
 }
 
 impl Parser {
@@ -278,6 +280,7 @@ impl OutputParser for Parser {
         match (reader.push(line), stream) {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
+                keep_stderr(&mut self.last_stderr, &t);
                 if let Some(e) = stderr_text_event(&t, now_secs()) {
                     self.saw_error = true;
                     out.push(e);
@@ -299,15 +302,11 @@ impl OutputParser for Parser {
                 .truncated
                 .as_ref()
                 .or(self.stderr.truncated.as_ref());
-            out.push(Event::Error {
-                message: match cut {
-                    Some(t) => format!(
-                        "Gemini ended without a result; its last line was cut: {}",
-                        preview(t, 80)
-                    ),
-                    None => s("Gemini ended without a result"),
-                },
-            });
+            out.push(ended_early(
+                "Gemini ended without a result",
+                cut.map(String::as_str),
+                self.last_stderr.as_deref(),
+            ));
         }
         out
     }

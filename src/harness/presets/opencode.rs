@@ -11,8 +11,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, at, classify_error, f64_at, now_secs, parse_iso_secs, prompt_arg,
-    reset_from_text, s, spec, status_at, stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, at, classify_error, ended_early, f64_at, keep_stderr, now_secs,
+    parse_iso_secs, prompt_arg, reset_from_text, s, spec, status_at, stderr_text_event, str_at,
+    tokens, tool_detail, u64_at,
 };
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
@@ -62,6 +63,7 @@ struct Parser {
     /// The last error event's message: the run failed.
     failed: Option<String>,
     saw_error: bool,
+    last_stderr: Option<String>,
 }
 
 impl Parser {
@@ -218,6 +220,7 @@ impl OutputParser for Parser {
         match (self.json.push(line), stream) {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
+                keep_stderr(&mut self.last_stderr, &t);
                 if let Some(e) = stderr_text_event(&t, now_secs()) {
                     self.saw_error = true;
                     out.push(e);
@@ -245,11 +248,11 @@ impl OutputParser for Parser {
         if self.saw_error {
             return Vec::new();
         }
-        let message = match &self.json.truncated {
-            Some(t) => format!("opencode finished no step; its last line was cut: {t}"),
-            None => s("opencode finished no step"),
-        };
-        vec![Event::Error { message }]
+        vec![ended_early(
+            "opencode finished no step",
+            self.json.truncated.as_deref(),
+            self.last_stderr.as_deref(),
+        )]
     }
 }
 

@@ -18,8 +18,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, f64_at, now_secs, preview, prompt_arg, s, spec, str_at,
-    tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, now_secs, prompt_arg, s,
+    spec, str_at, tokens, tool_detail, u64_at,
 };
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
@@ -78,6 +78,7 @@ struct Parser {
     agent_spoke: bool,
     failed: bool,
     saw_error: bool,
+    last_stderr: Option<String>,
 }
 
 impl Parser {
@@ -250,7 +251,12 @@ impl OutputParser for Parser {
         let mut out = Vec::new();
         match self.json.push(line) {
             Line::Json(v) => self.json(&v, &mut out),
-            Line::Text(t) => self.text(&t, stream, &mut out),
+            Line::Text(t) => {
+                if stream == Stream::Stderr {
+                    keep_stderr(&mut self.last_stderr, &t);
+                }
+                self.text(&t, stream, &mut out)
+            }
             Line::Nothing => {}
         }
         out
@@ -261,14 +267,11 @@ impl OutputParser for Parser {
         if self.agent_spoke || self.saw_error {
             return Vec::new();
         }
-        let message = match &self.json.truncated {
-            Some(t) => format!(
-                "OpenHands printed no agent event; its last event was cut: {}",
-                preview(t, 80)
-            ),
-            None => s("OpenHands printed no agent event"),
-        };
-        vec![Event::Error { message }]
+        vec![ended_early(
+            "OpenHands printed no agent event",
+            self.json.truncated.as_deref(),
+            self.last_stderr.as_deref(),
+        )]
     }
 }
 

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod approval;
+pub mod assumption;
 pub mod bead;
 pub mod cli;
 pub mod clock;

@@ -23,6 +23,16 @@ pub struct Environment {
     pub vars: Vec<(String, String)>,
     /// Who is acting, when not the git identity.
     pub actor: Option<String>,
+    /// Set when forge runs inside a step's harness (FORGE_STEP, FORGE_BEAD, FORGE_REPO):
+    /// commands that record things then write to the main working tree's `.forge/`.
+    pub step: Option<StepContext>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepContext {
+    pub step: String,
+    pub bead: String,
+    pub repo: std::path::PathBuf,
 }
 
 pub struct Workspace {

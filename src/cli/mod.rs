@@ -76,7 +76,21 @@ fn environment() -> Environment {
         .ok()
         .and_then(|s| crate::clock::parse_rfc3339(&s));
     let actor = std::env::var("FORGE_ACTOR").ok().filter(|s| !s.is_empty());
-    Environment { now, vars, actor }
+    let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+    let step = match (var("FORGE_STEP"), var("FORGE_BEAD"), var("FORGE_REPO")) {
+        (Some(step), Some(bead), Some(repo)) => Some(crate::workspace::StepContext {
+            step,
+            bead,
+            repo: repo.into(),
+        }),
+        _ => None,
+    };
+    Environment {
+        now,
+        vars,
+        actor,
+        step,
+    }
 }
 
 pub fn main() -> ExitCode {

@@ -4,6 +4,7 @@
 mod env;
 
 mod approve;
+mod assume;
 mod bad_input;
 mod beads;
 mod cache;

@@ -187,6 +187,23 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
             g.detail
         );
     }
+    let raised: Vec<_> = crate::assumption::load_all(&ws.layout)?
+        .into_iter()
+        .filter(|a| a.step == cp.step)
+        .collect();
+    if !raised.is_empty() {
+        let _ = writeln!(e, "  assumptions the step raised:");
+        for a in raised {
+            let _ = writeln!(
+                e,
+                "    {} ({} risk, {}): {}",
+                a.id,
+                a.risk,
+                a.status.as_str(),
+                a.text
+            );
+        }
+    }
     let _ = writeln!(e, "  head: {}  branch: {}", cp.head, cp.branch);
     let _ = write!(e, "{stat}");
     Ok(())

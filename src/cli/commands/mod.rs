@@ -2,6 +2,8 @@
 //! comments are the help text) and a `run(ui, ctx, args)` with the same signature.
 
 pub mod approve;
+pub mod assume;
+pub mod assumptions;
 pub mod bead;
 pub mod blocked;
 pub mod gc;
@@ -40,6 +42,10 @@ pub enum Command {
     Reject(reject::Args),
     Revise(revise::Args),
     Rollback(rollback::Args),
+    Assume(assume::Args),
+    Assumptions(assumptions::ListArgs),
+    #[command(subcommand)]
+    Assumption(assumptions::Command),
     #[command(subcommand)]
     Ledger(ledger::Command),
     #[command(hide = true)]
@@ -62,6 +68,9 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Reject(args) => reject::run(ui, ctx, args),
         Command::Revise(args) => revise::run(ui, ctx, args),
         Command::Rollback(args) => rollback::run(ui, ctx, args),
+        Command::Assume(args) => assume::run(ui, ctx, args),
+        Command::Assumptions(args) => assumptions::list(ui, ctx, args),
+        Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),
         Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
         Command::Generate(args) => generate::run(ui, ctx, args),
     }

@@ -1,0 +1,56 @@
+use crate::assumption::ops::{NewAssumption, raise};
+use crate::bead::Risk;
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::workspace::Workspace;
+
+use super::bead::create::parse;
+
+/// Record an assumption: something guessed that someone should check
+///
+/// Inside a step (FORGE_STEP, FORGE_BEAD and FORGE_REPO set by forge for the harness), the
+/// assumption goes to the main working tree's registry, attributed to that step and its
+/// bead, and the approver sees it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What was assumed
+    pub text: String,
+    /// The bead that rests on it (default inside a step: the step's bead)
+    #[arg(long, value_name = "ID")]
+    pub bead: Option<String>,
+    /// How bad it would be if it were wrong (default: medium)
+    #[arg(long, value_parser = parse::<Risk>)]
+    pub risk: Option<Risk>,
+    /// How to reduce the risk
+    #[arg(long, value_name = "TEXT")]
+    pub mitigation: Option<String>,
+    /// Also create a bead that would check or remove the assumption
+    #[arg(long)]
+    pub mitigate: bool,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let step = ctx.env.step.clone();
+    let root = step.as_ref().map_or(ctx.cwd.clone(), |s| s.repo.clone());
+    let mut ws = Workspace::open(&root, &ctx.env)?;
+    let a = raise(
+        &mut ws,
+        NewAssumption {
+            text: args.text,
+            bead: args.bead.or_else(|| step.as_ref().map(|s| s.bead.clone())),
+            risk: args.risk,
+            mitigation: args.mitigation,
+            mitigate: args.mitigate,
+            step: step.map(|s| s.step),
+        },
+    )?;
+    ui.report(&a, |out| {
+        write!(out, "Recorded {} ({} risk)", ui.id(&a.id), a.risk)?;
+        if !a.mitigation_bead.is_empty() {
+            write!(out, "; check it in {}", ui.id(&a.mitigation_bead))?;
+        }
+        writeln!(out)
+    })?;
+    Ok(exit::OK)
+}

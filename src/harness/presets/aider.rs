@@ -23,6 +23,9 @@ use crate::harness::adapter::{
 
 pub struct Aider;
 
+/// Longest answer held back before it is emitted as a message.
+const MAX_PENDING: usize = 64 << 10;
+
 const ENV: &[(&str, &str)] = &[("PYTHONUNBUFFERED", "1"), ("PYTHONIOENCODING", "utf-8")];
 
 impl Adapter for Aider {
@@ -120,6 +123,7 @@ struct Parser {
     model_seen: bool,
     /// Lines of the model's answer since the last report, emitted as one message.
     pending: Vec<String>,
+    pending_bytes: usize,
     last_reset: Option<i64>,
 }
 
@@ -139,6 +143,7 @@ impl Parser {
             });
         }
         self.pending.clear();
+        self.pending_bytes = 0;
     }
 
     fn error(&mut self, text: &str, out: &mut Vec<Event>) {
@@ -237,7 +242,12 @@ impl OutputParser for Parser {
             return out;
         }
         if !text.is_empty() || !self.pending.is_empty() {
+            self.pending_bytes += line.len();
             self.pending.push(line.trim_end().to_owned());
+            // A long answer is reported in pieces rather than held whole.
+            if self.pending_bytes > MAX_PENDING {
+                self.flush(&mut out);
+            }
         }
         out
     }

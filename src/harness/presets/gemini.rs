@@ -22,6 +22,9 @@ use crate::harness::adapter::{
 
 pub struct Gemini;
 
+/// Longest assistant text held back before it is emitted as a message.
+const MAX_PENDING: usize = 64 << 10;
+
 impl Adapter for Gemini {
     fn name(&self) -> &'static str {
         "gemini"
@@ -174,6 +177,10 @@ impl Parser {
                 };
                 if v.get("delta").and_then(Value::as_bool) == Some(true) {
                     self.pending.push_str(text);
+                    // A long answer is reported in pieces rather than held whole.
+                    if self.pending.len() > MAX_PENDING {
+                        self.flush(out);
+                    }
                 } else {
                     self.flush(out);
                     self.pending.push_str(text);

@@ -28,6 +28,13 @@ pub struct HarnessConfig {
     /// Seconds without output before the run is stopped.
     #[serde(default)]
     pub idle_timeout: Option<u64>,
+    /// Seconds between asking the harness to stop (TERM) and killing it.
+    #[serde(default = "default_grace")]
+    pub grace: u64,
+}
+
+fn default_grace() -> u64 {
+    5
 }
 
 fn default_timeout() -> u64 {

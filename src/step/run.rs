@@ -396,7 +396,7 @@ pub(crate) fn execute(
             log: log_path(&ws.layout, &step),
             timeout: Duration::from_secs(timeout),
             idle_timeout: hc.idle_timeout.map(Duration::from_secs),
-            grace: Duration::from_secs(5),
+            grace: Duration::from_secs(hc.grace),
         },
         &mut |stream, line| {
             for event in parser.line(stream, line) {

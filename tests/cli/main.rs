@@ -11,6 +11,7 @@ mod cache;
 mod concurrency;
 mod crash;
 mod docs;
+mod harnesses;
 mod init;
 mod ledger;
 mod ready;

@@ -74,6 +74,10 @@ pub struct Finished {
 }
 
 /// Runs `spawn` to completion, calling `on_line` for each line of output on this thread.
+///
+/// Errors: the log cannot be opened (or lies inside `.forge/`), the program cannot be
+/// started, or the log could not be written (reported after the run, whose lines were still
+/// delivered and whose process tree was cleaned up as always).
 pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finished> {
     imp::run(spawn, on_line)
 }

@@ -601,3 +601,15 @@ fn a_log_inside_dot_forge_is_refused_and_a_missing_program_is_an_error() {
     let err = run(&c.spawn, &mut |_, _| {}).unwrap_err();
     assert_eq!(err.code(), "io");
 }
+
+#[test]
+fn a_log_write_failure_is_reported_after_a_complete_run() {
+    let mut c = case("lines.sh", &[]);
+    c.spawn.log = "/dev/full".into();
+    let mut lines = 0;
+    let err = run(&c.spawn, &mut |_, _| lines += 1).unwrap_err();
+    assert_eq!(err.code(), "io");
+    assert!(err.to_string().contains("/dev/full"), "{err}");
+    assert_eq!(lines, 5);
+    assert_no_survivors(&c);
+}

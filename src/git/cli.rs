@@ -142,6 +142,22 @@ impl Git {
         Ok(())
     }
 
+    /// Stages everything except paths matching `excluded` (glob pathspecs).
+    pub fn add_all_except(&self, excluded: &[&str]) -> Result<()> {
+        let mut args = vec!["add".to_owned(), "--all".to_owned(), "--".to_owned(), ".".to_owned()];
+        args.extend(excluded.iter().map(|p| format!(":(exclude,glob){p}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args)?;
+        if !excluded.is_empty() {
+            // Some harnesses stage files themselves (aider `git add`s what it creates).
+            let mut reset = vec!["reset".to_owned(), "-q".to_owned(), "--".to_owned()];
+            reset.extend(excluded.iter().map(|p| format!(":(glob){p}")));
+            let reset: Vec<&str> = reset.iter().map(String::as_str).collect();
+            self.run(&reset)?;
+        }
+        Ok(())
+    }
+
     pub fn has_staged_changes(&self) -> Result<bool> {
         Ok(!self.succeeds(&["diff", "--cached", "--quiet"])?)
     }

@@ -197,6 +197,11 @@ pub trait Adapter: Send + Sync {
     fn parser(&self) -> Box<dyn OutputParser>;
     /// Whether `Invocation::resume_session` is honoured.
     fn can_resume(&self) -> bool;
+    /// Files the harness leaves behind that are never the agent's work (glob pathspecs,
+    /// relative to the worktree): forge does not commit them.
+    fn never_commit(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Judges the run. `exit_code` is None when the process was killed by a signal.
     /// The default: any auth error, rate limit, error verdict or nonzero exit fails.
     fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {

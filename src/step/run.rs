@@ -420,13 +420,19 @@ pub(crate) fn execute(
     for event in parser.finish() {
         summary.apply(&event);
     }
+    // A harness stopped by a timeout may have said why it was stuck (retrying a 401 or a
+    // rate limit for minutes): that is the better reason.
+    let stuck_because = match adapter.judge(&summary, None) {
+        v @ (Verdict::AuthFailed { .. } | Verdict::RateLimited { .. }) => Some(v),
+        _ => None,
+    };
     let verdict = match finished.ended_by {
-        EndedBy::WallTimeout => Verdict::Failed {
+        EndedBy::WallTimeout => stuck_because.unwrap_or(Verdict::Failed {
             reason: format!("timed out after {timeout}s"),
-        },
-        EndedBy::IdleTimeout => Verdict::Failed {
+        }),
+        EndedBy::IdleTimeout => stuck_because.unwrap_or(Verdict::Failed {
             reason: format!("no output for {}s", hc.idle_timeout.unwrap_or_default()),
-        },
+        }),
         EndedBy::Exited => adapter.judge(&summary, finished.exit_code),
     };
     cp.session_id = summary.session_id.clone().unwrap_or_default();
@@ -455,7 +461,7 @@ pub(crate) fn execute(
 
     // Commit whatever the agent changed, even after a failure: no work is ever lost.
     let wt = Git::new(&worktree);
-    wt.add_all()?;
+    wt.add_all_except(adapter.never_commit())?;
     let changed = wt.has_staged_changes()?;
     let mut files = Vec::new();
     let mut diffstat = String::new();

@@ -64,6 +64,10 @@ fn every_preset_edits_and_reports_its_session_and_usage() {
             &format!("forge/{bead}/1"),
         ]);
         assert!(files.contains("agent.txt"), "{preset}: {files}");
+        assert!(
+            !files.contains(".aider"),
+            "{preset}: harness bookkeeping was committed: {files}"
+        );
         // Money only where the CLI reports it; never a made-up zero.
         match preset {
             "claude" | "opencode" | "aider" => {

@@ -67,6 +67,11 @@ impl Adapter for Aider {
         false
     }
 
+    /// Chat histories, the repo-map cache: aider's bookkeeping, never the agent's work.
+    fn never_commit(&self) -> &'static [&'static str] {
+        &["**/.aider*", "**/.aider*/**"]
+    }
+
     /// aider exits 0 whatever happened. Besides the error lines, a run that printed no token
     /// report never got an answer from the model, so it did nothing.
     fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {

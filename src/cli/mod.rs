@@ -93,7 +93,26 @@ fn environment() -> Environment {
     }
 }
 
+/// Ctrl-C, SIGTERM and SIGHUP set the interrupt flag, which stops a running harness (and
+/// everything it started) cleanly; a second signal ends forge at once.
+fn install_signal_handlers() {
+    let flag = crate::harness::process::interrupt_flag();
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(exit::INTERRUPTED),
+            flag.clone(),
+        );
+        let _ = signal_hook::flag::register(signal, flag.clone());
+    }
+}
+
 pub fn main() -> ExitCode {
+    install_signal_handlers();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -49,7 +49,13 @@ impl Git {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(&self.dir).args(args).stdin(Stdio::null());
+        // A detached `gc --auto` would outlive the call and, forge being a child subreaper
+        // while it runs harnesses, become forge's zombie.
+        cmd.arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "gc.autoDetach=false"])
+            .args(args)
+            .stdin(Stdio::null());
         for var in GIT_LOCATION_VARS {
             cmd.env_remove(var);
         }
@@ -144,7 +150,12 @@ impl Git {
 
     /// Stages everything except paths matching `excluded` (glob pathspecs).
     pub fn add_all_except(&self, excluded: &[&str]) -> Result<()> {
-        let mut args = vec!["add".to_owned(), "--all".to_owned(), "--".to_owned(), ".".to_owned()];
+        let mut args = vec![
+            "add".to_owned(),
+            "--all".to_owned(),
+            "--".to_owned(),
+            ".".to_owned(),
+        ];
         args.extend(excluded.iter().map(|p| format!(":(exclude,glob){p}")));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args)?;

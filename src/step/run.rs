@@ -48,6 +48,8 @@ pub struct StepOutcome {
     pub diffstat: String,
     /// Why the harness run failed, when it did (as opposed to the gates or a no-op).
     pub harness_failed: bool,
+    /// forge was asked to stop (Ctrl-C, SIGTERM) while the harness ran.
+    pub interrupted: bool,
 }
 
 fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
@@ -433,6 +435,9 @@ pub(crate) fn execute(
         EndedBy::IdleTimeout => stuck_because.unwrap_or(Verdict::Failed {
             reason: format!("no output for {}s", hc.idle_timeout.unwrap_or_default()),
         }),
+        EndedBy::Interrupted => Verdict::Failed {
+            reason: "interrupted: forge was asked to stop".into(),
+        },
         EndedBy::Exited => adapter.judge(&summary, finished.exit_code),
     };
     cp.session_id = summary.session_id.clone().unwrap_or_default();
@@ -478,6 +483,22 @@ pub(crate) fn execute(
             "step.committed",
             json!({ "step": step, "bead": bead.id, "head": head, "files": files.len() }),
         )?;
+    }
+    if finished.ended_by == EndedBy::Interrupted {
+        cp.reason = "interrupted: forge was asked to stop; the work so far is on the branch".into();
+        cp.finished = ws.clock.now();
+        let reason = cp.reason.clone();
+        transition(
+            ws,
+            cp,
+            State::Interrupted,
+            "step.interrupted",
+            json!({ "reason": reason }),
+            observer,
+        )?;
+        let mut out = outcome(cp.clone(), files, diffstat, true);
+        out.interrupted = true;
+        return Ok(out);
     }
     let harness_failed = verdict != Verdict::Succeeded;
     if harness_failed {
@@ -569,6 +590,7 @@ fn outcome(
         files,
         diffstat,
         harness_failed,
+        interrupted: false,
     }
 }
 

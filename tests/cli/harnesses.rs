@@ -267,3 +267,49 @@ fn huge_output_is_handled() {
     let (code, cp, _) = step(&env, "opencode", "huge");
     assert_eq!(code, 0, "{cp}");
 }
+
+#[test]
+fn ctrl_c_stops_the_harness_and_marks_the_step_interrupted() {
+    let (env, bead) = with_fake("claude", 60);
+    let pids = env.repo.parent().unwrap().join("pids.txt");
+    let child = env
+        .command(&["--json", "step", "--harness", "claude", &bead])
+        .env("FAKE_SCENARIO", "hang")
+        .env("FAKE_PIDS_FILE", &pids)
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let child = child.unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(&pids).map_or(0, |s| s.lines().count()) < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the fake never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        survivors(&pids),
+        Vec::<u32>::new(),
+        "processes outlived the interruption"
+    );
+    let steps = env.forge(&["--json", "steps"]).ok().json();
+    let states: Vec<&str> = steps["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"interrupted"), "{states:?}");
+}

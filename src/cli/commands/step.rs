@@ -96,6 +96,7 @@ pub fn render(ui: &Ui, outcome: &crate::step::StepOutcome) -> CommandResult {
         Ok(())
     })?;
     Ok(match cp.state {
+        _ if outcome.interrupted => exit::INTERRUPTED,
         State::AwaitingApproval => exit::OK,
         _ if outcome.harness_failed => exit::HARNESS_FAILED,
         _ => exit::FAILURE,

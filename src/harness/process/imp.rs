@@ -134,9 +134,14 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     let mut next_scan = Instant::now() + SCAN_EVERY;
     let mut status: Option<ExitStatus> = None;
     let mut ended_by = EndedBy::Exited;
+    let interrupt = super::interrupt_flag();
     while failure.is_none() && out.panic.is_none() {
         status = child.try_wait().ok().flatten();
         if status.is_some() {
+            break;
+        }
+        if interrupt.load(Ordering::Relaxed) {
+            ended_by = EndedBy::Interrupted;
             break;
         }
         let now = Instant::now();

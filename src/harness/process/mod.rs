@@ -59,6 +59,16 @@ pub enum EndedBy {
     Exited,
     WallTimeout,
     IdleTimeout,
+    /// forge itself was asked to stop (Ctrl-C, SIGTERM, SIGHUP): see [`interrupt_flag`].
+    Interrupted,
+}
+
+/// Set (by the CLI's signal handler) when forge is asked to stop. A running harness is then
+/// stopped like on a timeout, so that no process outlives forge's interruption.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    static FLAG: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+        std::sync::OnceLock::new();
+    FLAG.get_or_init(Default::default).clone()
 }
 
 #[derive(Debug, Clone, Serialize)]

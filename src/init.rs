@@ -13,8 +13,9 @@ use crate::store::{StoreLock, atomic_write};
 use crate::workspace::{Environment, actor_of, clock_of, open_repo, redactor_of};
 
 /// Temp files and torn-line quarantine files never belong in a commit.
-pub const GITIGNORE: &str = "# Written by forge init: temp files and quarantined torn ledger lines.
+pub const GITIGNORE: &str = "# Written by forge init: temp files, staged batches and quarantined torn ledger lines.
 .tmp-*
+.staged-*
 *.torn
 ";
 

@@ -81,6 +81,7 @@ impl Workspace {
         if !layout.config().exists() {
             return Err(Error::NotInitialised(layout.root.clone()));
         }
+        crate::store::journal::recover(&layout)?;
         let config = Config::load(&layout.config())?;
         let clock = clock_of(env);
         let actor = actor_of(&repo, env);

@@ -11,7 +11,7 @@ use crate::bead::Risk;
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 use crate::store::parse::{check_schema, parse_toml, read_to_string};
-use crate::store::{Layout, atomic_write, is_temp_name};
+use crate::store::{Layout, atomic_write, is_scratch_name};
 
 pub const PREFIX: &str = "as-";
 
@@ -104,7 +104,7 @@ pub fn load_all(layout: &Layout) -> Result<Vec<Assumption>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".toml") && !is_temp_name(&name) {
+        if name.ends_with(".toml") && !is_scratch_name(&name) {
             out.push(Assumption::load(&entry.path())?);
         }
     }

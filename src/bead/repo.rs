@@ -7,7 +7,8 @@ use super::cache::{Cache, Entry, Stamp};
 use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
-use crate::store::{Layout, atomic_write, is_temp_name, sweep_temp_files};
+use crate::store::journal::sweep_staged;
+use crate::store::{Layout, atomic_write, is_scratch_name, is_temp_name, sweep_temp_files};
 
 /// Above this many files, stat and parse in parallel.
 const PARALLEL_THRESHOLD: usize = 2048;
@@ -36,7 +37,7 @@ impl BeadRepo {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let name = entry.file_name();
             if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".toml"))
-                && !is_temp_name(id)
+                && !is_scratch_name(id)
             {
                 ids.push(id.to_owned());
             }
@@ -102,17 +103,23 @@ impl BeadRepo {
         let dir = self.layout.beads();
         let mut names = Vec::new();
         let mut saw_temp = false;
+        let mut saw_staged = false;
         for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if is_temp_name(&name) {
                 saw_temp = true;
+            } else if is_scratch_name(&name) {
+                saw_staged |= name.starts_with(".staged-");
             } else if name.ends_with(".toml") {
                 names.push(name);
             }
         }
         if saw_temp {
             sweep_temp_files(&dir);
+        }
+        if saw_staged {
+            sweep_staged(&self.layout, &dir);
         }
         names.sort_unstable();
 

@@ -34,6 +34,7 @@ pub fn layout(ctx: &Context) -> crate::Result<Layout> {
         return Err(crate::Error::NotInitialised(layout.root.clone()));
     }
     crate::config::Config::load(&layout.config())?;
+    crate::store::journal::recover(&layout)?;
     Ok(layout)
 }
 

@@ -43,6 +43,9 @@ pub struct Assumption {
     /// The bead that rests on it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub bead: String,
+    /// Further beads that rest on it (a plan's items).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beads: Vec<String>,
     /// The step that raised it, when an agent did.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub step: String,
@@ -84,11 +87,15 @@ impl Assumption {
         Ok(a)
     }
 
-    pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
+    /// The file text, redacted.
+    pub fn text(&self, redactor: &Redactor) -> String {
         let mut value = toml::Value::try_from(self).expect("an assumption always serialises");
         redactor.redact_toml(&mut value);
-        let text = toml::to_string(&value).expect("a TOML table always serialises");
-        atomic_write(&path(layout, &self.id), text.as_bytes())
+        toml::to_string(&value).expect("a TOML table always serialises")
+    }
+
+    pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
+        atomic_write(&path(layout, &self.id), self.text(redactor).as_bytes())
     }
 }
 

@@ -49,6 +49,7 @@ pub fn raise(ws: &mut Workspace, new: NewAssumption) -> Result<Assumption> {
             status: AssumptionStatus::Open,
             risk: new.risk.unwrap_or(Risk::Medium),
             bead: bead.clone(),
+            beads: Vec::new(),
             step: new.step.clone().unwrap_or_default(),
             mitigation: new.mitigation.clone().unwrap_or_default(),
             mitigation_bead: String::new(),
@@ -138,17 +139,22 @@ pub fn resolve_one(
         a
     };
     let mut flagged = Vec::new();
-    if status == AssumptionStatus::Invalidated && !a.bead.is_empty() {
-        let (_, changes) = bead_ops::update(
-            ws,
-            &a.bead,
-            BeadChanges {
-                add_labels: vec![REVIEW_LABEL.into()],
-                ..BeadChanges::default()
-            },
-        )?;
-        if !changes.is_empty() {
-            flagged.push(a.bead.clone());
+    if status == AssumptionStatus::Invalidated {
+        let resting = std::iter::once(&a.bead)
+            .chain(&a.beads)
+            .filter(|b| !b.is_empty());
+        for bead in resting.cloned().collect::<Vec<_>>() {
+            let (_, changes) = bead_ops::update(
+                ws,
+                &bead,
+                BeadChanges {
+                    add_labels: vec![REVIEW_LABEL.into()],
+                    ..BeadChanges::default()
+                },
+            )?;
+            if !changes.is_empty() {
+                flagged.push(bead);
+            }
         }
     }
     Ok(Resolved {

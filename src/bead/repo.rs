@@ -89,12 +89,19 @@ impl BeadRepo {
         }
     }
 
-    /// Writes a bead through the redactor, atomically. Call under the store lock.
-    pub fn write(&self, bead: &Bead, redactor: &Redactor) -> Result<()> {
+    /// The file text of a bead, redacted.
+    pub fn text(bead: &Bead, redactor: &Redactor) -> String {
         let mut value = bead.to_toml_value();
         redactor.redact_toml(&mut value);
-        let text = toml::to_string(&value).expect("a TOML table always serialises");
-        atomic_write(&self.layout.bead(&bead.id), text.as_bytes())
+        toml::to_string(&value).expect("a TOML table always serialises")
+    }
+
+    /// Writes a bead through the redactor, atomically. Call under the store lock.
+    pub fn write(&self, bead: &Bead, redactor: &Redactor) -> Result<()> {
+        atomic_write(
+            &self.layout.bead(&bead.id),
+            Self::text(bead, redactor).as_bytes(),
+        )
     }
 
     /// Summaries of every bead, sorted by id, from the cache where it is provably current.

@@ -7,3 +7,4 @@ pub mod config;
 pub mod env;
 pub mod presets;
 pub mod process;
+pub mod run;

@@ -19,6 +19,7 @@ use crate::harness::config::HarnessConfig;
 use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::process::{self, EndedBy, Spawn};
+use crate::harness::run::{HarnessRun, Ran};
 use crate::store::SCHEMA_VERSION;
 use crate::workspace::Workspace;
 
@@ -384,31 +385,25 @@ pub(crate) fn execute(
         json!({ "harness": harness_name, "preset": hc.preset, "program": spec.program }),
         observer,
     )?;
-    let timeout = timeout.unwrap_or(hc.timeout);
-    let mut parser = adapter.parser();
-    let mut summary = RunSummary::default();
     let started = Instant::now();
-    let finished = process::run(
-        &Spawn {
-            program: spec.program.clone(),
-            args: spec.args.clone(),
+    let ran = crate::harness::run::run(
+        HarnessRun {
+            adapter,
+            config: hc,
+            spec: spec.clone(),
             cwd: worktree.clone(),
             env,
-            stdin: spec.stdin.clone(),
             log: log_path(&ws.layout, &step),
-            timeout: Duration::from_secs(timeout),
-            idle_timeout: hc.idle_timeout.map(Duration::from_secs),
-            grace: Duration::from_secs(hc.grace),
+            timeout,
         },
-        &mut |stream, line| {
-            for event in parser.line(stream, line) {
-                summary.apply(&event);
-                observer.harness_event(&event, &summary);
-            }
-        },
+        &mut |event, summary| observer.harness_event(event, summary),
     );
-    let finished = match finished {
-        Ok(f) => f,
+    let Ran {
+        finished,
+        summary,
+        verdict,
+    } = match ran {
+        Ok(r) => r,
         Err(e) => {
             fail(
                 ws,
@@ -418,27 +413,6 @@ pub(crate) fn execute(
             )?;
             return Ok(outcome(cp.clone(), Vec::new(), String::new(), true));
         }
-    };
-    for event in parser.finish() {
-        summary.apply(&event);
-    }
-    // A harness stopped by a timeout may have said why it was stuck (retrying a 401 or a
-    // rate limit for minutes): that is the better reason.
-    let stuck_because = match adapter.judge(&summary, None) {
-        v @ (Verdict::AuthFailed { .. } | Verdict::RateLimited { .. }) => Some(v),
-        _ => None,
-    };
-    let verdict = match finished.ended_by {
-        EndedBy::WallTimeout => stuck_because.unwrap_or(Verdict::Failed {
-            reason: format!("timed out after {timeout}s"),
-        }),
-        EndedBy::IdleTimeout => stuck_because.unwrap_or(Verdict::Failed {
-            reason: format!("no output for {}s", hc.idle_timeout.unwrap_or_default()),
-        }),
-        EndedBy::Interrupted => Verdict::Failed {
-            reason: "interrupted: forge was asked to stop".into(),
-        },
-        EndedBy::Exited => adapter.judge(&summary, finished.exit_code),
     };
     cp.session_id = summary.session_id.clone().unwrap_or_default();
     cp.tokens = summary.tokens;

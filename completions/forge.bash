@@ -52,6 +52,9 @@ _forge() {
             forge,log)
                 cmd="forge__subcmd__log"
                 ;;
+            forge,plan)
+                cmd="forge__subcmd__plan"
+                ;;
             forge,ready)
                 cmd="forge__subcmd__ready"
                 ;;
@@ -202,6 +205,9 @@ _forge() {
             forge__subcmd__help,log)
                 cmd="forge__subcmd__help__subcmd__log"
                 ;;
+            forge__subcmd__help,plan)
+                cmd="forge__subcmd__help__subcmd__plan"
+                ;;
             forge__subcmd__help,ready)
                 cmd="forge__subcmd__help__subcmd__ready"
                 ;;
@@ -290,7 +296,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback assume assumptions assumption ledger generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan assume assumptions assumption ledger generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1212,7 +1218,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback assume assumptions assumption ledger generate help"
+            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan assume assumptions assumption ledger generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,6 +1581,20 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__ready)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1850,6 +1870,36 @@ _forge() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__plan)
+            opts="-C -q -h -V --from --harness --yes --dry-run --schema --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --harness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

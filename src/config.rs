@@ -85,6 +85,14 @@ pub struct StepConfig {
     pub prompt_template: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// The harness `forge plan` runs (default: [step] harness).
+    #[serde(default)]
+    pub harness: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub schema: i64,
@@ -92,6 +100,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     #[serde(default)]
     pub step: StepConfig,
+    #[serde(default)]
+    pub plan: PlanConfig,
     #[serde(default)]
     pub harness: std::collections::BTreeMap<String, crate::harness::config::HarnessConfig>,
     #[serde(default)]
@@ -133,6 +143,10 @@ env = []
 # base = "main"
 # A prompt template under .forge/ ({title}, {description}, {acceptance}, {feedback}, ...).
 # prompt_template = "prompt.md"
+
+[plan]
+# The harness `forge plan` asks for a plan (default: the [step] harness).
+# harness = "claude"
 
 # A harness: preset is one of claude, codex, gemini, aider, opencode, openhands, command.
 # [harness.claude]

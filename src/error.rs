@@ -83,6 +83,15 @@ pub enum Error {
     #[error("{message}")]
     NeedsHuman { message: String, hint: String },
 
+    #[error("{message}")]
+    HarnessFailed { message: String },
+
+    #[error("the plan from {source_name} is invalid:\n  - {}", problems.join("\n  - "))]
+    InvalidPlan {
+        source_name: String,
+        problems: Vec<String>,
+    },
+
     #[error("ledger verification failed: {count} problem(s), the first at {first}")]
     VerifyFailed { count: usize, first: String },
 
@@ -127,6 +136,8 @@ impl Error {
             Error::Cycle { .. } | Error::Refused { .. } => exit::REFUSED,
             Error::Usage { .. } => exit::USAGE,
             Error::NeedsHuman { .. } => exit::NEEDS_HUMAN,
+            Error::HarnessFailed { .. } => exit::HARNESS_FAILED,
+            Error::InvalidPlan { .. } => exit::REFUSED,
             Error::VerifyFailed { .. } => exit::VERIFY_FAILED,
             Error::Io { .. } | Error::Git(_) | Error::GitCommand { .. } => exit::FAILURE,
         }
@@ -148,6 +159,8 @@ impl Error {
             Error::Refused { .. } => "refused",
             Error::Usage { .. } => "usage",
             Error::NeedsHuman { .. } => "needs_human",
+            Error::HarnessFailed { .. } => "harness_failed",
+            Error::InvalidPlan { .. } => "invalid_plan",
             Error::VerifyFailed { .. } => "verify_failed",
             Error::Io { .. } => "io",
             Error::Git(_) | Error::GitCommand { .. } => "git",
@@ -181,6 +194,9 @@ impl Error {
                 None => vec!["list beads with `forge bead list --all`".into()],
             },
             Error::AmbiguousId { .. } => vec!["give more characters of the id".into()],
+            Error::InvalidPlan { .. } => vec![
+                "nothing was created; fix the plan (`forge plan --schema` prints the format) and try again".into(),
+            ],
             Error::Cycle { .. } => vec![
                 "remove one of the dependencies in the cycle first (`forge bead dep rm`)".into(),
             ],

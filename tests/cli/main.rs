@@ -14,6 +14,7 @@ mod docs;
 mod harnesses;
 mod init;
 mod ledger;
+mod plan;
 mod ready;
 mod secrets;
 mod step;

@@ -11,6 +11,7 @@ pub mod generate;
 pub mod init;
 pub mod ledger;
 pub mod log;
+pub mod plan;
 pub mod ready;
 pub mod reject;
 pub mod revise;
@@ -42,6 +43,7 @@ pub enum Command {
     Reject(reject::Args),
     Revise(revise::Args),
     Rollback(rollback::Args),
+    Plan(plan::Args),
     Assume(assume::Args),
     Assumptions(assumptions::ListArgs),
     #[command(subcommand)]
@@ -68,6 +70,7 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Reject(args) => reject::run(ui, ctx, args),
         Command::Revise(args) => revise::run(ui, ctx, args),
         Command::Rollback(args) => rollback::run(ui, ctx, args),
+        Command::Plan(args) => plan::run(ui, ctx, args),
         Command::Assume(args) => assume::run(ui, ctx, args),
         Command::Assumptions(args) => assumptions::list(ui, ctx, args),
         Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),

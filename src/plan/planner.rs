@@ -1,0 +1,267 @@
+//! Running the planner harness: in a throwaway worktree (it may read the code; whatever it
+//! changes is discarded), asked to write a plan file; one repair round if the plan is invalid.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::format::{self, EXAMPLE, Plan};
+use super::validate::{Problem, validate};
+use crate::bead::Status;
+use crate::bead::repo::BeadRepo;
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::harness::adapter::{Invocation, RunSummary, Verdict};
+use crate::harness::env::{EnvRequest, build as build_env};
+use crate::harness::presets;
+use crate::harness::run::{HarnessRun, run};
+use crate::step::Observer;
+use crate::step::run::harness_config;
+use crate::workspace::Workspace;
+
+/// Where the planner is asked to write its plan, relative to its worktree.
+pub const PLAN_FILE: &str = "forge-plan.toml";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub plan: Plan,
+    pub harness: String,
+    pub rounds: u32,
+    /// What was wrong with the first plan, if a repair round was needed.
+    pub repaired: Vec<Problem>,
+    pub tokens: crate::harness::adapter::Tokens,
+    pub cost_usd: Option<f64>,
+}
+
+/// Existing beads a plan may depend on: resolved by full id or unique prefix.
+pub fn existing_resolver(ws: &Workspace) -> impl Fn(&str) -> Option<String> + '_ {
+    let repo = BeadRepo::new(&ws.layout);
+    move |dep: &str| {
+        dep.starts_with(crate::bead::id::PREFIX)
+            .then(|| repo.resolve(dep).ok())
+            .flatten()
+    }
+}
+
+/// Every dependency of the plan that names an existing bead, mapped to its full id.
+pub fn existing_deps(ws: &Workspace, plan: &Plan) -> HashMap<String, String> {
+    let resolve = existing_resolver(ws);
+    let keys: Vec<&str> = plan.items.iter().map(|i| i.key.as_str()).collect();
+    plan.items
+        .iter()
+        .flat_map(|i| &i.depends_on)
+        .filter(|d| !keys.contains(&d.as_str()))
+        .filter_map(|d| resolve(d).map(|id| (d.clone(), id)))
+        .collect()
+}
+
+fn first_prompt(ws: &Workspace, goal: &str) -> Result<String> {
+    let index = BeadRepo::new(&ws.layout).index()?;
+    let open: String = index
+        .iter()
+        .filter(|b| b.status == Status::Open)
+        .take(50)
+        .map(|b| format!("- {}: {}\n", b.id, b.title))
+        .collect();
+    let open = if open.is_empty() {
+        "(none)\n".to_owned()
+    } else {
+        open
+    };
+    Ok(format!(
+        "You are planning work in this git repository. Read the code as much as you need, but do not change it.\n\n\
+         Goal: {goal}\n\n\
+         Break the goal into small items, each doable in one focused session, with the dependencies between them \
+         and the assumptions the plan rests on (anything you had to guess). Every item needs acceptance criteria. \
+         Sizes are xs, s, m or l; split anything larger.\n\n\
+         Write the plan as TOML to the file `{PLAN_FILE}` at the root of this working tree, in exactly this format:\n\n\
+         ```toml\n{EXAMPLE}```\n\n\
+         Existing open beads (items may depend on them by id):\n{open}\n\
+         When the file is written, reply with one line saying so."
+    ))
+}
+
+fn repair_prompt(problems: &[Problem]) -> String {
+    let list: String = problems.iter().map(|p| format!("- {p}\n")).collect();
+    format!(
+        "The plan in `{PLAN_FILE}` has these problems:\n\n{list}\n\
+         Fix all of them and write the whole corrected plan to `{PLAN_FILE}` again, in the same format."
+    )
+}
+
+/// Reads the plan the harness wrote (or, failing that, one in its last message).
+fn read_plan(worktree: &Path, summary: &RunSummary) -> std::result::Result<Plan, Vec<Problem>> {
+    let problem = |message: String| {
+        vec![Problem {
+            place: PLAN_FILE.into(),
+            message,
+        }]
+    };
+    let file = worktree.join(PLAN_FILE);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(_) => match [&summary.result_text, &summary.last_message]
+            .into_iter()
+            .flatten()
+            .find_map(|m| format::extract_from_text(m))
+        {
+            Some(t) => t,
+            None => return Err(problem(format!("no plan was written to {PLAN_FILE}"))),
+        },
+    };
+    format::parse(Path::new(PLAN_FILE), &text).map_err(|e| problem(e.to_string()))
+}
+
+pub fn plan_with_harness(
+    ws: &mut Workspace,
+    goal: &str,
+    harness: Option<&str>,
+    observer: &mut dyn Observer,
+) -> Result<Planned> {
+    let name = harness
+        .map(str::to_owned)
+        .or_else(|| ws.config.plan.harness.clone())
+        .or_else(|| ws.config.step.harness.clone());
+    let (name, hc) = harness_config(ws, name.as_deref())?;
+    let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
+    let run_id = ws.run_id().replace(['.', ':'], "-");
+    let dir = ws.layout.runtime.join("plans").join(&run_id);
+    let worktree = dir.join("worktree");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let main = Git::new(&ws.layout.root);
+    main.run(&[
+        "worktree",
+        "add",
+        "--quiet",
+        "--detach",
+        &worktree.to_string_lossy(),
+        "HEAD",
+    ])?;
+    let result = rounds(ws, goal, &name, &hc, adapter, &dir, &worktree, observer);
+    // The planner's changes are discarded by design; only the plan is kept.
+    let _ = main.worktree_remove(&worktree);
+    let _ = main.run(&["worktree", "prune"]);
+    let planned = result?;
+    ws.record(
+        "plan.run",
+        json!({ "goal": goal, "harness": name, "rounds": planned.rounds, "repaired": planned.repaired,
+                "items": planned.plan.items.len(), "tokens": planned.tokens, "cost_usd": planned.cost_usd }),
+    )?;
+    Ok(planned)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rounds(
+    ws: &mut Workspace,
+    goal: &str,
+    name: &str,
+    hc: &crate::harness::config::HarnessConfig,
+    adapter: &dyn crate::harness::adapter::Adapter,
+    dir: &Path,
+    worktree: &Path,
+    observer: &mut dyn Observer,
+) -> Result<Planned> {
+    let forge_vars = vec![
+        ("FORGE_PLAN".to_owned(), "1".to_owned()),
+        (
+            "FORGE_REPO".to_owned(),
+            ws.layout.root.display().to_string(),
+        ),
+        ("FORGE_STEP".to_owned(), format!("plan-{}", ws.run_id())),
+    ];
+    let mut set: Vec<(String, String)> = Vec::new();
+    let mut prompt = first_prompt(ws, goal)?;
+    let mut session: Option<String> = None;
+    let mut repaired = Vec::new();
+    let mut tokens = crate::harness::adapter::Tokens::default();
+    let mut cost: Option<f64> = None;
+    for round in 1..=2u32 {
+        let inv = Invocation {
+            prompt: prompt.clone(),
+            model: hc.model.clone(),
+            extra_args: hc.args.clone(),
+            resume_session: session.clone().filter(|_| adapter.can_resume()),
+            command: hc.command.clone(),
+        };
+        let spec = adapter.command(&inv);
+        set.clear();
+        set.extend(spec.env.clone());
+        set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let env = build_env(&EnvRequest {
+            parent: &ws.env_snapshot,
+            passthrough: &hc.pass_env,
+            set: &set,
+            scratch: dir,
+            forge: &forge_vars,
+        })
+        .map_err(|e| Error::io(dir, e))?;
+        let _ = std::fs::remove_file(worktree.join(PLAN_FILE));
+        observer.phase(
+            "plan",
+            crate::step::State::Running,
+            &format!("{name}, round {round}"),
+        );
+        let ran = run(
+            HarnessRun {
+                adapter,
+                config: hc,
+                spec,
+                cwd: worktree.to_owned(),
+                env,
+                log: dir.join(format!("planner-{round}.log")),
+                timeout: None,
+            },
+            &mut |e, s| observer.harness_event(e, s),
+        )?;
+        tokens.input += ran.summary.tokens.input;
+        tokens.output += ran.summary.tokens.output;
+        tokens.cache_read += ran.summary.tokens.cache_read;
+        tokens.cache_write += ran.summary.tokens.cache_write;
+        tokens.reported |= ran.summary.tokens.reported;
+        if let Some(c) = ran.summary.cost_usd {
+            cost = Some(cost.unwrap_or(0.0) + c);
+        }
+        if let Verdict::Failed { reason }
+        | Verdict::AuthFailed { reason }
+        | Verdict::RateLimited { reason, .. } = &ran.verdict
+        {
+            return Err(Error::HarnessFailed {
+                message: format!("the planner ({name}) failed: {reason}"),
+            });
+        }
+        session = ran.summary.session_id.clone();
+        let problems = match read_plan(worktree, &ran.summary) {
+            Ok(plan) => {
+                let resolve = existing_resolver(ws);
+                let problems = validate(&plan, &resolve);
+                if problems.is_empty() {
+                    return Ok(Planned {
+                        plan,
+                        harness: name.to_owned(),
+                        rounds: round,
+                        repaired,
+                        tokens,
+                        cost_usd: cost,
+                    });
+                }
+                problems
+            }
+            Err(problems) => problems,
+        };
+        if round == 2 {
+            let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            return Err(Error::InvalidPlan {
+                source_name: format!("the planner ({name}), after a repair round"),
+                problems: list,
+            });
+        }
+        prompt = repair_prompt(&problems);
+        if !adapter.can_resume() || session.is_none() {
+            prompt = format!("{}\n\n{}", first_prompt(ws, goal)?, prompt);
+        }
+        repaired = problems;
+    }
+    unreachable!("the loop returns in round 2")
+}

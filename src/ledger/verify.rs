@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::ledger_files;
-use super::line::decode;
+use super::line::check;
 use super::reader::{quarantine_torn, read_file, writer_alive};
 use crate::error::Result;
 
@@ -41,6 +41,78 @@ impl VerifyReport {
     }
 }
 
+/// Where one file's hash chain stands after some of its lines: enough to check lines
+/// appended later without reading the earlier ones again.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    run: String,
+    /// Complete lines checked so far.
+    pub lines: usize,
+    /// Of those, lines that verified.
+    pub good: usize,
+    prev: String,
+}
+
+impl Chain {
+    /// The start of the chain of the file of run `run`.
+    pub fn new(run: &str) -> Chain {
+        Chain {
+            run: run.to_owned(),
+            lines: 0,
+            good: 0,
+            prev: String::new(),
+        }
+    }
+
+    /// The chain of the ledger file at `path`, whose name is its run id.
+    pub fn for_path(path: &Path) -> Chain {
+        let run = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Chain::new(&run)
+    }
+
+    /// Checks the next complete line (without its newline); returns what is wrong with it.
+    pub fn push(&mut self, text: &str) -> Option<String> {
+        let i = self.lines;
+        self.lines += 1;
+        let head = match check(text) {
+            Ok(h) => h,
+            Err(e) => {
+                // Chain the next line to whatever this one claimed, so one bad line is
+                // reported once rather than twice.
+                self.prev = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("hash").and_then(|h| h.as_str()).map(str::to_owned))
+                    .unwrap_or_default();
+                return Some(e.to_string());
+            }
+        };
+        let problem = if head.run != self.run {
+            Some(format!(
+                "record of run '{}' in the file of run '{}'",
+                head.run, self.run
+            ))
+        } else if head.seq != i as u64 {
+            Some(format!(
+                "sequence number {} where {i} was expected (a line was deleted, inserted or moved)",
+                head.seq
+            ))
+        } else if head.prev != self.prev {
+            Some(
+                "does not chain to the line before it (a line was deleted, inserted or moved)"
+                    .into(),
+            )
+        } else {
+            self.good += 1;
+            None
+        };
+        self.prev = head.hash.into_owned();
+        problem
+    }
+}
+
 /// Checks one file's chain; returns the number of good events, the torn tail if any, and the
 /// number of complete lines.
 pub fn verify_file(
@@ -48,59 +120,17 @@ pub fn verify_file(
     problems: &mut Vec<Problem>,
 ) -> Result<(usize, Option<Vec<u8>>, usize)> {
     let file = read_file(path)?;
-    let run = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut prev = String::new();
-    let mut good = 0;
-    let mut problem = |line: usize, message: String| {
-        problems.push(Problem {
-            file: path.to_owned(),
-            line,
-            message,
-        })
-    };
-    for (i, text) in file.lines.iter().enumerate() {
-        let n = i + 1;
-        let event = match decode(text) {
-            Ok(e) => e,
-            Err(e) => {
-                problem(n, e.to_string());
-                // Chain the next line to whatever this one claimed, so one bad line is
-                // reported once rather than twice.
-                prev = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
-                    .and_then(|v| v.get("hash").and_then(|h| h.as_str()).map(str::to_owned))
-                    .unwrap_or_default();
-                continue;
-            }
-        };
-        if event.run != run {
-            problem(
-                n,
-                format!("record of run '{}' in the file of run '{run}'", event.run),
-            );
-        } else if event.seq != i as u64 {
-            problem(
-                n,
-                format!(
-                    "sequence number {} where {i} was expected (a line was deleted, inserted or moved)",
-                    event.seq
-                ),
-            );
-        } else if event.prev != prev {
-            problem(
-                n,
-                "does not chain to the line before it (a line was deleted, inserted or moved)"
-                    .into(),
-            );
-        } else {
-            good += 1;
+    let mut chain = Chain::for_path(path);
+    for text in &file.lines {
+        if let Some(message) = chain.push(text) {
+            problems.push(Problem {
+                file: path.to_owned(),
+                line: chain.lines,
+                message,
+            });
         }
-        prev = event.hash;
     }
-    Ok((good, file.torn, file.lines.len()))
+    Ok((chain.good, file.torn, file.lines.len()))
 }
 
 /// Verifies every ledger file. A torn tail of a dead run is quarantined and reported when

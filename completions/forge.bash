@@ -34,6 +34,9 @@ _forge() {
             forge,blocked)
                 cmd="forge__subcmd__blocked"
                 ;;
+            forge,cron)
+                cmd="forge__subcmd__cron"
+                ;;
             forge,gc)
                 cmd="forge__subcmd__gc"
                 ;;
@@ -52,6 +55,9 @@ _forge() {
             forge,log)
                 cmd="forge__subcmd__log"
                 ;;
+            forge,pause)
+                cmd="forge__subcmd__pause"
+                ;;
             forge,plan)
                 cmd="forge__subcmd__plan"
                 ;;
@@ -60,6 +66,9 @@ _forge() {
                 ;;
             forge,reject)
                 cmd="forge__subcmd__reject"
+                ;;
+            forge,resume)
+                cmd="forge__subcmd__resume"
                 ;;
             forge,revise)
                 cmd="forge__subcmd__revise"
@@ -78,6 +87,9 @@ _forge() {
                 ;;
             forge,steps)
                 cmd="forge__subcmd__steps"
+                ;;
+            forge,tick)
+                cmd="forge__subcmd__tick"
                 ;;
             forge__subcmd__assumption,help)
                 cmd="forge__subcmd__assumption__subcmd__help"
@@ -169,6 +181,30 @@ _forge() {
             forge__subcmd__bead__subcmd__help__subcmd__dep,rm)
                 cmd="forge__subcmd__bead__subcmd__help__subcmd__dep__subcmd__rm"
                 ;;
+            forge__subcmd__cron,help)
+                cmd="forge__subcmd__cron__subcmd__help"
+                ;;
+            forge__subcmd__cron,install)
+                cmd="forge__subcmd__cron__subcmd__install"
+                ;;
+            forge__subcmd__cron,show)
+                cmd="forge__subcmd__cron__subcmd__show"
+                ;;
+            forge__subcmd__cron,uninstall)
+                cmd="forge__subcmd__cron__subcmd__uninstall"
+                ;;
+            forge__subcmd__cron__subcmd__help,help)
+                cmd="forge__subcmd__cron__subcmd__help__subcmd__help"
+                ;;
+            forge__subcmd__cron__subcmd__help,install)
+                cmd="forge__subcmd__cron__subcmd__help__subcmd__install"
+                ;;
+            forge__subcmd__cron__subcmd__help,show)
+                cmd="forge__subcmd__cron__subcmd__help__subcmd__show"
+                ;;
+            forge__subcmd__cron__subcmd__help,uninstall)
+                cmd="forge__subcmd__cron__subcmd__help__subcmd__uninstall"
+                ;;
             forge__subcmd__help,approve)
                 cmd="forge__subcmd__help__subcmd__approve"
                 ;;
@@ -186,6 +222,9 @@ _forge() {
                 ;;
             forge__subcmd__help,blocked)
                 cmd="forge__subcmd__help__subcmd__blocked"
+                ;;
+            forge__subcmd__help,cron)
+                cmd="forge__subcmd__help__subcmd__cron"
                 ;;
             forge__subcmd__help,gc)
                 cmd="forge__subcmd__help__subcmd__gc"
@@ -205,6 +244,9 @@ _forge() {
             forge__subcmd__help,log)
                 cmd="forge__subcmd__help__subcmd__log"
                 ;;
+            forge__subcmd__help,pause)
+                cmd="forge__subcmd__help__subcmd__pause"
+                ;;
             forge__subcmd__help,plan)
                 cmd="forge__subcmd__help__subcmd__plan"
                 ;;
@@ -213,6 +255,9 @@ _forge() {
                 ;;
             forge__subcmd__help,reject)
                 cmd="forge__subcmd__help__subcmd__reject"
+                ;;
+            forge__subcmd__help,resume)
+                cmd="forge__subcmd__help__subcmd__resume"
                 ;;
             forge__subcmd__help,revise)
                 cmd="forge__subcmd__help__subcmd__revise"
@@ -231,6 +276,9 @@ _forge() {
                 ;;
             forge__subcmd__help,steps)
                 cmd="forge__subcmd__help__subcmd__steps"
+                ;;
+            forge__subcmd__help,tick)
+                cmd="forge__subcmd__help__subcmd__tick"
                 ;;
             forge__subcmd__help__subcmd__assumption,resolve)
                 cmd="forge__subcmd__help__subcmd__assumption__subcmd__resolve"
@@ -265,6 +313,15 @@ _forge() {
             forge__subcmd__help__subcmd__bead__subcmd__dep,rm)
                 cmd="forge__subcmd__help__subcmd__bead__subcmd__dep__subcmd__rm"
                 ;;
+            forge__subcmd__help__subcmd__cron,install)
+                cmd="forge__subcmd__help__subcmd__cron__subcmd__install"
+                ;;
+            forge__subcmd__help__subcmd__cron,show)
+                cmd="forge__subcmd__help__subcmd__cron__subcmd__show"
+                ;;
+            forge__subcmd__help__subcmd__cron,uninstall)
+                cmd="forge__subcmd__help__subcmd__cron__subcmd__uninstall"
+                ;;
             forge__subcmd__help__subcmd__ledger,show)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__show"
                 ;;
@@ -296,7 +353,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan assume assumptions assumption ledger generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1169,6 +1226,172 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__cron)
+            opts="-C -q -h -V --json --color --quiet --help --version install uninstall show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__help)
+            opts="install uninstall show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__install)
+            opts="-C -q -h -V --every --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__show)
+            opts="-C -q -h -V --every --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__cron__subcmd__uninstall)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__gc)
             opts="-C -q -h -V --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1218,7 +1441,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan assume assumptions assumption ledger generate help"
+            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1469,6 +1692,62 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__cron)
+            opts="install uninstall show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__cron__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__cron__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__cron__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1581,6 +1860,20 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1610,6 +1903,20 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1694,6 +2001,20 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__steps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__tick)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1885,6 +2206,32 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__pause)
+            opts="-C -q -h -V --reason --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__plan)
             opts="-C -q -h -V --from --harness --yes --dry-run --schema --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1956,6 +2303,28 @@ _forge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__resume)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2109,6 +2478,32 @@ _forge() {
             fi
             case "${prev}" in
                 --bead)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__tick)
+            opts="-C -q -h -V --harness --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --harness)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

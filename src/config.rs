@@ -41,6 +41,10 @@ pub struct PolicyConfig {
     /// Most added plus removed lines a step may produce.
     #[serde(default = "default_max_diff_lines")]
     pub max_diff_lines: u64,
+    /// Risk tiers whose steps merge without a person (by policy; the ledger says so).
+    /// Empty: every step waits for a human.
+    #[serde(default)]
+    pub auto_approve: Vec<crate::bead::Risk>,
 }
 
 fn default_max_diff_lines() -> u64 {
@@ -52,6 +56,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             protected_paths: Vec::new(),
             max_diff_lines: default_max_diff_lines(),
+            auto_approve: Vec::new(),
         }
     }
 }
@@ -93,6 +98,68 @@ pub struct PlanConfig {
     pub harness: Option<String>,
 }
 
+/// `forge tick`: unattended operation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickConfig {
+    /// Most steps one tick runs.
+    #[serde(default = "one")]
+    pub steps: u32,
+    /// Seconds after which a tick starts no new step.
+    #[serde(default)]
+    pub wall_time: Option<u64>,
+    /// Commit forge's own `.forge/` changes after each tick (only `.forge/` paths, through a
+    /// separate index).
+    #[serde(default)]
+    pub commit: bool,
+    /// A remote to push step branches to after each tick.
+    #[serde(default)]
+    pub push: Option<String>,
+    /// Consecutive failed steps that trip the circuit breaker (pausing forge); 0 disables.
+    #[serde(default = "three")]
+    pub breaker: u32,
+    /// A command run with `sh -c`, given a JSON description on stdin, whenever something
+    /// needs a human (an approval waits, the breaker tripped, a budget ran out).
+    #[serde(default)]
+    pub notify: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn three() -> u32 {
+    3
+}
+
+impl Default for TickConfig {
+    fn default() -> Self {
+        TickConfig {
+            steps: 1,
+            wall_time: None,
+            commit: false,
+            push: None,
+            breaker: 3,
+            notify: None,
+        }
+    }
+}
+
+/// Limits on spending; unset means unlimited.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// US dollars per UTC day, as reported by harnesses.
+    #[serde(default)]
+    pub money_per_day: Option<f64>,
+    /// Tokens per UTC day.
+    #[serde(default)]
+    pub tokens_per_day: Option<u64>,
+    /// Attempts (steps) per bead before tick leaves it to a person.
+    #[serde(default)]
+    pub attempts_per_bead: Option<u32>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub schema: i64,
@@ -102,6 +169,10 @@ pub struct Config {
     pub step: StepConfig,
     #[serde(default)]
     pub plan: PlanConfig,
+    #[serde(default)]
+    pub tick: TickConfig,
+    #[serde(default)]
+    pub budget: BudgetConfig,
     #[serde(default)]
     pub harness: std::collections::BTreeMap<String, crate::harness::config::HarnessConfig>,
     #[serde(default)]
@@ -174,6 +245,28 @@ env = []
 protected_paths = []
 # The most lines (added plus removed) one step may change.
 max_diff_lines = 2000
+# Risk tiers (low, medium, high) whose steps merge without a person. The ledger records
+# such approvals as given by policy. Empty: every step waits for a human.
+auto_approve = []
+
+[tick]
+# forge tick, for cron: steps per tick, and seconds after which no new step starts.
+steps = 1
+# wall_time = 3600
+# Commit forge's own .forge/ changes after each tick (nothing else is ever touched).
+commit = false
+# Push step branches to this remote after each tick.
+# push = "origin"
+# Consecutive failed steps that pause forge (0: never).
+breaker = 3
+# Run with a JSON description on stdin whenever something needs a human.
+# notify = "notify-send forge \"$(jq -r .message)\""
+
+[budget]
+# Limits per UTC day, from what harnesses report; unset means unlimited.
+# money_per_day = 20.0
+# tokens_per_day = 5000000
+# attempts_per_bead = 3
 
 [worktree]
 # Ignored files copied from this working tree into each step's worktree.

@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod plan;
 pub mod redact;
 pub mod step;
+pub mod tick;
 pub mod store;
 pub mod workspace;
 

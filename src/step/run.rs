@@ -51,6 +51,9 @@ pub struct StepOutcome {
     pub harness_failed: bool,
     /// forge was asked to stop (Ctrl-C, SIGTERM) while the harness ran.
     pub interrupted: bool,
+    /// The harness hit a rate limit or quota; `rate_limit_reset` is when it lifts, if said.
+    pub rate_limited: bool,
+    pub rate_limit_reset: Option<i64>,
 }
 
 fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
@@ -483,7 +486,12 @@ pub(crate) fn execute(
             Verdict::Succeeded => unreachable!(),
         };
         fail(ws, cp, reason, observer)?;
-        return Ok(outcome(cp.clone(), files, diffstat, true));
+        let mut out = outcome(cp.clone(), files, diffstat, true);
+        if let Verdict::RateLimited { reset_at, .. } = verdict {
+            out.rate_limited = true;
+            out.rate_limit_reset = reset_at;
+        }
+        return Ok(out);
     }
     if !changed {
         fail(ws, cp, "the harness changed nothing".into(), observer)?;
@@ -565,6 +573,8 @@ fn outcome(
         diffstat,
         harness_failed,
         interrupted: false,
+        rate_limited: false,
+        rate_limit_reset: None,
     }
 }
 

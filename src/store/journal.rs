@@ -34,17 +34,24 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// Writes every (path, contents) pair, all or nothing. Call under the store lock.
 pub fn write_all(layout: &Layout, files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let mut nonce = [0u8; 4];
-    getrandom::fill(&mut nonce).map_err(|e| Error::io(&layout.runtime, std::io::Error::other(e)))?;
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::io(&layout.runtime, std::io::Error::other(e)))?;
     let batch = format!("{}-{:08x}", std::process::id(), u32::from_le_bytes(nonce));
     let mut pairs = Vec::with_capacity(files.len());
     let mut dirs: Vec<PathBuf> = Vec::new();
     for (path, contents) in files {
-        let dir = path.parent().expect("state files live in a directory").to_owned();
+        let dir = path
+            .parent()
+            .expect("state files live in a directory")
+            .to_owned();
         let name = path.file_name().expect("a file name").to_string_lossy();
         let staged = dir.join(format!("{STAGED_PREFIX}{batch}-{name}"));
         (|| -> std::io::Result<()> {
             use std::io::Write;
-            let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&staged)?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&staged)?;
             f.write_all(contents)?;
             f.sync_all()
         })()
@@ -130,8 +137,13 @@ pub fn sweep_staged(layout: &Layout, dir: &Path) {
         let Some(pid) = staged_owner(&name) else {
             continue;
         };
-        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
-        let batch: String = name[STAGED_PREFIX.len()..].splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
+        let alive = pid
+            .is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        let batch: String = name[STAGED_PREFIX.len()..]
+            .splitn(3, '-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("-");
         let journaled = journal_dir(layout).join(format!("{batch}.json")).exists();
         if !alive && !journaled {
             let _ = fs::remove_file(entry.path());
@@ -159,7 +171,11 @@ mod tests {
             (l.bead("fg-b"), b"b".to_vec()),
         ];
         write_all(&l, &files).unwrap();
-        let mut names: Vec<String> = fs::read_dir(l.beads()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = fs::read_dir(l.beads())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["fg-a.toml", "fg-b.toml"]);
         assert!(fs::read_dir(journal_dir(&l)).unwrap().next().is_none());
@@ -171,8 +187,14 @@ mod tests {
         let staged = l.beads().join(".staged-999999999-00000000-fg-a.toml");
         fs::write(&staged, "a").unwrap();
         fs::create_dir_all(journal_dir(&l)).unwrap();
-        let j = Journal { pairs: vec![(staged.clone(), l.bead("fg-a"))] };
-        fs::write(journal_dir(&l).join("999999999-00000000.json"), serde_json::to_vec(&j).unwrap()).unwrap();
+        let j = Journal {
+            pairs: vec![(staged.clone(), l.bead("fg-a"))],
+        };
+        fs::write(
+            journal_dir(&l).join("999999999-00000000.json"),
+            serde_json::to_vec(&j).unwrap(),
+        )
+        .unwrap();
         sweep_staged(&l, &l.beads());
         assert!(staged.exists(), "a journaled staged file was swept");
         recover(&l).unwrap();

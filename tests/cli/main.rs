@@ -18,3 +18,4 @@ mod plan;
 mod ready;
 mod secrets;
 mod step;
+mod tick;

@@ -5,12 +5,14 @@ pub mod approve;
 pub mod assume;
 pub mod assumptions;
 pub mod bead;
+pub mod cron;
 pub mod blocked;
 pub mod gc;
 pub mod generate;
 pub mod init;
 pub mod ledger;
 pub mod log;
+pub mod pause;
 pub mod plan;
 pub mod ready;
 pub mod reject;
@@ -20,6 +22,7 @@ pub mod show;
 pub mod status;
 pub mod step;
 pub mod steps;
+pub mod tick;
 
 use clap::Subcommand;
 
@@ -44,6 +47,11 @@ pub enum Command {
     Revise(revise::Args),
     Rollback(rollback::Args),
     Plan(plan::Args),
+    Tick(tick::Args),
+    Pause(pause::PauseArgs),
+    Resume(pause::ResumeArgs),
+    #[command(subcommand)]
+    Cron(cron::Command),
     Assume(assume::Args),
     Assumptions(assumptions::ListArgs),
     #[command(subcommand)]
@@ -71,6 +79,10 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Revise(args) => revise::run(ui, ctx, args),
         Command::Rollback(args) => rollback::run(ui, ctx, args),
         Command::Plan(args) => plan::run(ui, ctx, args),
+        Command::Tick(args) => tick::run(ui, ctx, args),
+        Command::Pause(args) => pause::run_pause(ui, ctx, args),
+        Command::Resume(args) => pause::run_resume(ui, ctx, args),
+        Command::Cron(cmd) => cron::run(ui, ctx, cmd),
         Command::Assume(args) => assume::run(ui, ctx, args),
         Command::Assumptions(args) => assumptions::list(ui, ctx, args),
         Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),

@@ -1,0 +1,43 @@
+
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::tick::pause::{pause, resume};
+use crate::workspace::Workspace;
+
+/// Stop `forge tick` from starting new work until `forge resume`
+#[derive(Debug, clap::Args)]
+pub struct PauseArgs {
+    /// Why (shown by every tick while paused)
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+/// Let `forge tick` work again (also resets the circuit breaker)
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {}
+
+pub fn run_pause(ui: &Ui, ctx: &Context, args: PauseArgs) -> CommandResult {
+    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let (p, changed) = pause(&mut ws, &args.reason)?;
+    let report = serde_json::json!({ "paused": p, "changed": changed });
+    ui.report(&report, |out| {
+        if changed {
+            writeln!(out, "Paused: {}", p.reason)
+        } else {
+            writeln!(out, "Already paused since {} by {}: {}", p.at, p.by, p.reason)
+        }
+    })?;
+    Ok(exit::OK)
+}
+
+pub fn run_resume(ui: &Ui, ctx: &Context, _args: ResumeArgs) -> CommandResult {
+    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let ended = resume(&mut ws)?;
+    let report = serde_json::json!({ "resumed": ended.is_some(), "was": ended });
+    ui.report(&report, |out| match &ended {
+        Some(p) => writeln!(out, "Resumed (was paused: {})", p.reason),
+        None => writeln!(out, "forge was not paused; nothing changed"),
+    })?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,46 @@
+
+use crate::cli::progress::StepProgress;
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::error::exit;
+use crate::tick::{TickOptions, tick};
+use crate::workspace::Workspace;
+
+/// Do one round of unattended work (for cron)
+///
+/// Never prompts and never overlaps another tick on the same repository (a second one exits
+/// 0 at once). Honours `forge pause`; reclaims steps whose owner died; runs up to
+/// [tick] steps ready beads within the [budget] limits; trips the circuit breaker after
+/// [tick] breaker consecutive failures; leaves each step waiting for approval unless
+/// [policy] auto_approve allows its risk tier. Prints one summary line.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The [harness.NAME] to run (default: [step] harness)
+    #[arg(long, value_name = "NAME")]
+    pub harness: Option<String>,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    // A tick's steps are not watched by a person: one plain line per event at most.
+    let mut progress = StepProgress::new(ui.json, ui.quiet);
+    let result = tick(&mut ws, &TickOptions { harness: args.harness }, &mut progress);
+    progress.finish();
+    let r = result?;
+    ui.report(&r, |out| {
+        let ran: Vec<String> = r.ran.iter().map(|s| format!("{} {}", s.step, s.state)).collect();
+        let spent = &r.spent_today;
+        writeln!(
+            out,
+            "tick: {}; ran {}{}; reclaimed {}; awaiting approval {}; today ${:.2}, {} tokens",
+            r.reason,
+            r.ran.len(),
+            if ran.is_empty() { String::new() } else { format!(" ({})", ran.join(", ")) },
+            r.reclaimed.len(),
+            r.awaiting_approval.len(),
+            spent.money,
+            spent.tokens
+        )
+    })?;
+    Ok(exit::OK)
+}

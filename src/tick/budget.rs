@@ -1,0 +1,76 @@
+//! Budgets: what harnesses spent today, from the ledger, against the limits in config.
+
+use serde::Serialize;
+
+use crate::clock::format_rfc3339;
+use crate::config::BudgetConfig;
+use crate::error::Result;
+use crate::ledger::line::decode;
+use crate::ledger::{ledger_files, read_file};
+use crate::store::Layout;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Spent {
+    /// UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Dollars reported by harnesses today (runs that reported none add nothing).
+    pub money: f64,
+    pub tokens: u64,
+    pub steps: u32,
+}
+
+/// What `harness.finished` events dated today add up to. Only ledger files of runs that
+/// started today or yesterday can hold today's events, so only those are read.
+pub fn spent_today(layout: &Layout, now_secs: i64) -> Result<Spent> {
+    let day = format_rfc3339(now_secs)[..10].to_owned();
+    let yesterday = format_rfc3339(now_secs - 86_400)[..10].to_owned();
+    let prefixes = [day.replace('-', ""), yesterday.replace('-', "")];
+    let mut spent = Spent {
+        day: day.clone(),
+        ..Spent::default()
+    };
+    for path in ledger_files(&layout.ledger()) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+            continue;
+        }
+        for line in read_file(&path)?.lines {
+            if !line.contains("\"harness.finished\"") {
+                continue;
+            }
+            let Ok(e) = decode(&line) else { continue };
+            if e.kind != "harness.finished" || !e.ts.starts_with(&day) {
+                continue;
+            }
+            spent.steps += 1;
+            spent.money += e.data["cost_usd"].as_f64().unwrap_or(0.0);
+            let t = &e.data["tokens"];
+            spent.tokens += ["input", "output", "cache_read", "cache_write"]
+                .iter()
+                .map(|k| t[k].as_u64().unwrap_or(0))
+                .sum::<u64>();
+        }
+    }
+    Ok(spent)
+}
+
+/// The first limit `spent` has reached, as a reason.
+pub fn exhausted(spent: &Spent, budget: &BudgetConfig) -> Option<String> {
+    if let Some(limit) = budget.money_per_day
+        && spent.money >= limit
+    {
+        return Some(format!(
+            "money budget for {} used: ${:.2} of ${limit:.2}",
+            spent.day, spent.money
+        ));
+    }
+    if let Some(limit) = budget.tokens_per_day
+        && spent.tokens >= limit
+    {
+        return Some(format!(
+            "token budget for {} used: {} of {limit}",
+            spent.day, spent.tokens
+        ));
+    }
+    None
+}

@@ -1,0 +1,243 @@
+//! `forge tick`: one safe, idempotent unit of unattended work, for cron. See DESIGN.md §4.
+//!
+//! A tick never prompts and never overlaps another tick on the same repository. It reclaims
+//! steps whose owner died, then runs ready beads one after another within the budgets, and
+//! leaves everything that needs a person as a pending approval (or a notification).
+
+pub mod budget;
+pub mod commit;
+pub mod cron;
+pub mod notify;
+pub mod pause;
+pub mod reclaim;
+pub mod state;
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::approval::{self, How};
+use crate::bead::graph::Graph;
+use crate::bead::repo::BeadRepo;
+use crate::error::Result;
+use crate::step::checkpoint::{self, State};
+use crate::step::run::busy_beads;
+use crate::step::{Observer, StepOptions, run_step};
+use crate::store::StoreLock;
+use crate::workspace::Workspace;
+use state::{Pause, TickState};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ran {
+    pub step: String,
+    pub bead: String,
+    pub state: State,
+    pub reason: String,
+    /// Merged by the approval policy.
+    pub merged: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stopped {
+    /// Another tick holds the lock.
+    AnotherTick,
+    Paused,
+    NothingReady,
+    StepLimit,
+    WallTime,
+    Budget,
+    Breaker,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TickReport {
+    pub stopped: Stopped,
+    pub reason: String,
+    pub reclaimed: Vec<reclaim::Reclaimed>,
+    pub ran: Vec<Ran>,
+    /// Steps waiting for a person's approval after this tick.
+    pub awaiting_approval: Vec<String>,
+    /// Beads waiting out a rate limit, with the time it lifts.
+    pub rate_limited: Vec<(String, String)>,
+    pub paused: Option<Pause>,
+    pub spent_today: budget::Spent,
+    pub consecutive_failures: u32,
+    pub committed: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TickOptions {
+    pub harness: Option<String>,
+}
+
+fn report(stopped: Stopped, reason: String) -> TickReport {
+    TickReport {
+        stopped,
+        reason,
+        reclaimed: Vec::new(),
+        ran: Vec::new(),
+        awaiting_approval: Vec::new(),
+        rate_limited: Vec::new(),
+        paused: None,
+        spent_today: budget::Spent::default(),
+        consecutive_failures: 0,
+        committed: None,
+    }
+}
+
+/// The next bead to run: ready, not busy, not waiting out a rate limit, under the attempt
+/// limit.
+fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Result<Option<String>> {
+    let index = BeadRepo::new(&ws.layout).index()?;
+    let graph = Graph::new(&index);
+    let busy = busy_beads(&ws.layout)?;
+    let now = ws.clock.now_secs();
+    let attempts = |bead: &str| -> Result<u32> {
+        Ok(checkpoint::load_all(&ws.layout)?.iter().filter(|c| c.bead == bead).count() as u32)
+    };
+    for b in graph.ready() {
+        if busy.contains(&b.id) || tried.contains(&b.id) || state.waits.get(&b.id).is_some_and(|&t| t > now) {
+            continue;
+        }
+        if let Some(limit) = ws.config.budget.attempts_per_bead
+            && attempts(&b.id)? >= limit
+        {
+            continue;
+        }
+        return Ok(Some(b.id.clone()));
+    }
+    Ok(None)
+}
+
+pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer) -> Result<TickReport> {
+    std::fs::create_dir_all(&ws.layout.runtime).map_err(|e| crate::Error::io(&ws.layout.runtime, e))?;
+    let Some(_tick_lock) = StoreLock::try_acquire(&ws.layout.runtime.join("tick.lock"))? else {
+        return Ok(report(Stopped::AnotherTick, "another tick is running on this repository".into()));
+    };
+    let started = Instant::now();
+    let mut state = TickState::load(&ws.layout)?;
+    if let Some(p) = &state.paused {
+        let mut r = report(Stopped::Paused, format!("paused: {}", p.reason));
+        r.paused = Some(p.clone());
+        r.consecutive_failures = state.consecutive_failures;
+        r.awaiting_approval = approval::waiting(ws)?.into_iter().map(|c| c.step).collect();
+        return Ok(r);
+    }
+    let reclaimed = reclaim::reclaim(ws)?;
+    let mut ran = Vec::new();
+    let mut tried = HashSet::new();
+    let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
+    for n in 0.. {
+        if n >= ws.config.tick.steps {
+            stopped = (Stopped::StepLimit, format!("ran the {} step(s) a tick may run", ws.config.tick.steps));
+            break;
+        }
+        if let Some(limit) = ws.config.tick.wall_time
+            && started.elapsed().as_secs() >= limit
+        {
+            stopped = (Stopped::WallTime, format!("the tick's wall time ({limit}s) is used"));
+            break;
+        }
+        let Some(bead) = next_bead(ws, &state, &tried)? else {
+            break;
+        };
+        let spent = budget::spent_today(&ws.layout, ws.clock.now_secs())?;
+        if let Some(why) = budget::exhausted(&spent, &ws.config.budget) {
+            ws.record("budget.exhausted", json!({ "reason": why, "spent": spent }))?;
+            notify::send(ws, "budget_exhausted", &why, json!({ "spent": spent }));
+            stopped = (Stopped::Budget, why);
+            break;
+        }
+        tried.insert(bead.clone());
+        let outcome = run_step(
+            ws,
+            &StepOptions {
+                bead: Some(bead.clone()),
+                harness: opts.harness.clone(),
+                timeout: None,
+            },
+            observer,
+        )?;
+        let cp = &outcome.checkpoint;
+        let mut merged = None;
+        match cp.state {
+            State::AwaitingApproval => {
+                state.consecutive_failures = 0;
+                let risk: Option<crate::bead::Risk> = cp.risk.parse().ok();
+                if risk.is_some_and(|r| ws.config.policy.auto_approve.contains(&r)) {
+                    let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
+                    merged = Some(done.merge_commit);
+                } else {
+                    notify::send(ws, "approval_waiting", &format!("{} waits for approval", cp.step), json!({ "step": cp.step, "bead": cp.bead, "risk": cp.risk }));
+                }
+            }
+            _ if outcome.rate_limited => {
+                // Waiting is not failing: the bead rests until the limit lifts.
+                let until = outcome.rate_limit_reset.unwrap_or(ws.clock.now_secs() + 15 * 60);
+                state.waits.insert(bead.clone(), until);
+                ws.record("bead.waiting", json!({ "bead": bead, "step": cp.step, "until": crate::clock::format_rfc3339(until), "reason": cp.reason }))?;
+            }
+            _ => state.consecutive_failures += 1,
+        }
+        ran.push(Ran {
+            step: cp.step.clone(),
+            bead: cp.bead.clone(),
+            state: cp.state,
+            reason: cp.reason.clone(),
+            merged,
+        });
+        {
+            let _lock = ws.lock()?;
+            state.save(&ws.layout)?;
+        }
+        let limit = ws.config.tick.breaker;
+        if limit > 0 && state.consecutive_failures >= limit {
+            let why = format!("circuit breaker: {} consecutive failed steps", state.consecutive_failures);
+            ws.record("breaker.tripped", json!({ "failures": state.consecutive_failures, "reason": why }))?;
+            pause::pause(ws, &why)?;
+            state = TickState::load(&ws.layout)?;
+            notify::send(ws, "breaker_tripped", &why, json!({ "failures": state.consecutive_failures }));
+            stopped = (Stopped::Breaker, why);
+            break;
+        }
+        if outcome.interrupted {
+            break;
+        }
+    }
+    // Forget waits that have passed.
+    let now = ws.clock.now_secs();
+    if state.waits.values().any(|&t| t <= now) {
+        state.waits.retain(|_, t| *t > now);
+        let _lock = ws.lock()?;
+        state.save(&ws.layout)?;
+    }
+    let awaiting_approval = approval::waiting(ws)?.into_iter().map(|c| c.step).collect();
+    let mut r = report(stopped.0, stopped.1);
+    r.reclaimed = reclaimed;
+    r.ran = ran;
+    r.awaiting_approval = awaiting_approval;
+    r.rate_limited = state
+        .waits
+        .iter()
+        .map(|(b, t)| (b.clone(), crate::clock::format_rfc3339(*t)))
+        .collect();
+    r.paused = state.paused.clone();
+    r.spent_today = budget::spent_today(&ws.layout, ws.clock.now_secs())?;
+    r.consecutive_failures = state.consecutive_failures;
+    ws.record(
+        "tick",
+        json!({ "stopped": r.stopped, "reason": r.reason, "ran": r.ran.len(), "reclaimed": r.reclaimed.len(),
+                "awaiting_approval": r.awaiting_approval.len() }),
+    )?;
+    if let Some(remote) = ws.config.tick.push.clone() {
+        commit::push_branches(ws, &remote)?;
+    }
+    // Last, so that the commit holds everything this tick recorded.
+    if ws.config.tick.commit {
+        r.committed = commit::commit_state(ws, &format!("forge tick: {} step(s)", r.ran.len()))?;
+    }
+    Ok(r)
+}

@@ -1,0 +1,88 @@
+//! Reclaiming steps whose owner died (a `kill -9`, a reboot): their processes are stopped,
+//! their worktree is saved to the attic, and they are marked interrupted.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::Result;
+use crate::step::checkpoint::{self, State};
+use crate::step::gc::save_to_attic;
+use crate::step::lease;
+use crate::step::run::transition;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reclaimed {
+    pub step: String,
+    pub bead: String,
+    pub attic: Option<String>,
+    /// Leftover harness processes that were killed.
+    pub killed: Vec<u32>,
+    pub session_id: String,
+}
+
+/// Processes whose environment carries `FORGE_STEP=<step>`: what a dead owner's harness
+/// left running.
+fn stray_processes(step: &str) -> Vec<u32> {
+    let marker = format!("FORGE_STEP={step}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != std::process::id())
+        .filter(|pid| {
+            std::fs::read(Path::new("/proc").join(pid.to_string()).join("environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == marker.as_bytes()))
+        })
+        .collect()
+}
+
+fn kill(pids: &[u32]) {
+    for &pid in pids {
+        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Every active step whose bead's lease nobody holds.
+pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
+    let mut out = Vec::new();
+    for mut cp in checkpoint::load_all(&ws.layout)? {
+        if !cp.state.is_active() {
+            continue;
+        }
+        // Holding the lease ourselves both proves the owner is gone and keeps a new step of
+        // the bead from starting while we clean up.
+        let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
+            continue;
+        };
+        let killed = stray_processes(&cp.step);
+        kill(&killed);
+        let worktree = ws.layout.runtime.join(&cp.worktree);
+        let attic = if worktree.is_dir() {
+            save_to_attic(&ws.layout, &cp).ok()
+        } else {
+            None
+        };
+        cp.reason = format!(
+            "interrupted: the process running it ({}) is gone",
+            cp.owner_pid
+        );
+        cp.finished = ws.clock.now();
+        let data = json!({ "owner_pid": cp.owner_pid, "attic": attic, "killed": killed, "was": cp.state });
+        transition(ws, &mut cp, State::Interrupted, "step.reclaimed", data, &mut ())?;
+        out.push(Reclaimed {
+            step: cp.step.clone(),
+            bead: cp.bead.clone(),
+            attic,
+            killed,
+            session_id: cp.session_id.clone(),
+        });
+    }
+    Ok(out)
+}

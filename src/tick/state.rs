@@ -1,0 +1,57 @@
+//! Tick's operational state under the runtime dir (never committed): whether forge is
+//! paused, the circuit breaker's count, and beads waiting out a rate limit.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::store::{Layout, atomic_write};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pause {
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TickState {
+    #[serde(default)]
+    pub paused: Option<Pause>,
+    /// Failed steps in a row, across ticks.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Bead id -> seconds since the epoch before which tick leaves it alone.
+    #[serde(default)]
+    pub waits: BTreeMap<String, i64>,
+}
+
+fn path(layout: &Layout) -> PathBuf {
+    layout.runtime.join("tick-state.json")
+}
+
+impl TickState {
+    /// The state, or the default when there is none; a damaged file is an error naming it
+    /// (it may say forge is paused).
+    pub fn load(layout: &Layout) -> Result<TickState> {
+        let p = path(layout);
+        match std::fs::read(&p) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
+                path: p.clone(),
+                message: format!("not valid tick state: {e}"),
+                hint: format!("inspect it, or delete {} to reset pause and breaker state", p.display()),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TickState::default()),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+
+    /// Saves atomically. Call under the store lock.
+    pub fn save(&self, layout: &Layout) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).expect("tick state serialises");
+        std::fs::create_dir_all(&layout.runtime).map_err(|e| Error::io(&layout.runtime, e))?;
+        atomic_write(&path(layout), &bytes)
+    }
+}

@@ -96,10 +96,16 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     let busy = busy_beads(&ws.layout)?;
     let now = ws.clock.now_secs();
     let attempts = |bead: &str| -> Result<u32> {
-        Ok(checkpoint::load_all(&ws.layout)?.iter().filter(|c| c.bead == bead).count() as u32)
+        Ok(checkpoint::load_all(&ws.layout)?
+            .iter()
+            .filter(|c| c.bead == bead)
+            .count() as u32)
     };
     for b in graph.ready() {
-        if busy.contains(&b.id) || tried.contains(&b.id) || state.waits.get(&b.id).is_some_and(|&t| t > now) {
+        if busy.contains(&b.id)
+            || tried.contains(&b.id)
+            || state.waits.get(&b.id).is_some_and(|&t| t > now)
+        {
             continue;
         }
         if let Some(limit) = ws.config.budget.attempts_per_bead
@@ -112,10 +118,18 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     Ok(None)
 }
 
-pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer) -> Result<TickReport> {
-    std::fs::create_dir_all(&ws.layout.runtime).map_err(|e| crate::Error::io(&ws.layout.runtime, e))?;
+pub fn tick(
+    ws: &mut Workspace,
+    opts: &TickOptions,
+    observer: &mut dyn Observer,
+) -> Result<TickReport> {
+    std::fs::create_dir_all(&ws.layout.runtime)
+        .map_err(|e| crate::Error::io(&ws.layout.runtime, e))?;
     let Some(_tick_lock) = StoreLock::try_acquire(&ws.layout.runtime.join("tick.lock"))? else {
-        return Ok(report(Stopped::AnotherTick, "another tick is running on this repository".into()));
+        return Ok(report(
+            Stopped::AnotherTick,
+            "another tick is running on this repository".into(),
+        ));
     };
     let started = Instant::now();
     let mut state = TickState::load(&ws.layout)?;
@@ -132,13 +146,19 @@ pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer)
     let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
     for n in 0.. {
         if n >= ws.config.tick.steps {
-            stopped = (Stopped::StepLimit, format!("ran the {} step(s) a tick may run", ws.config.tick.steps));
+            stopped = (
+                Stopped::StepLimit,
+                format!("ran the {} step(s) a tick may run", ws.config.tick.steps),
+            );
             break;
         }
         if let Some(limit) = ws.config.tick.wall_time
             && started.elapsed().as_secs() >= limit
         {
-            stopped = (Stopped::WallTime, format!("the tick's wall time ({limit}s) is used"));
+            stopped = (
+                Stopped::WallTime,
+                format!("the tick's wall time ({limit}s) is used"),
+            );
             break;
         }
         let Some(bead) = next_bead(ws, &state, &tried)? else {
@@ -171,12 +191,19 @@ pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer)
                     let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
                     merged = Some(done.merge_commit);
                 } else {
-                    notify::send(ws, "approval_waiting", &format!("{} waits for approval", cp.step), json!({ "step": cp.step, "bead": cp.bead, "risk": cp.risk }));
+                    notify::send(
+                        ws,
+                        "approval_waiting",
+                        &format!("{} waits for approval", cp.step),
+                        json!({ "step": cp.step, "bead": cp.bead, "risk": cp.risk }),
+                    );
                 }
             }
             _ if outcome.rate_limited => {
                 // Waiting is not failing: the bead rests until the limit lifts.
-                let until = outcome.rate_limit_reset.unwrap_or(ws.clock.now_secs() + 15 * 60);
+                let until = outcome
+                    .rate_limit_reset
+                    .unwrap_or(ws.clock.now_secs() + 15 * 60);
                 state.waits.insert(bead.clone(), until);
                 ws.record("bead.waiting", json!({ "bead": bead, "step": cp.step, "until": crate::clock::format_rfc3339(until), "reason": cp.reason }))?;
             }
@@ -195,11 +222,22 @@ pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer)
         }
         let limit = ws.config.tick.breaker;
         if limit > 0 && state.consecutive_failures >= limit {
-            let why = format!("circuit breaker: {} consecutive failed steps", state.consecutive_failures);
-            ws.record("breaker.tripped", json!({ "failures": state.consecutive_failures, "reason": why }))?;
+            let why = format!(
+                "circuit breaker: {} consecutive failed steps",
+                state.consecutive_failures
+            );
+            ws.record(
+                "breaker.tripped",
+                json!({ "failures": state.consecutive_failures, "reason": why }),
+            )?;
             pause::pause(ws, &why)?;
             state = TickState::load(&ws.layout)?;
-            notify::send(ws, "breaker_tripped", &why, json!({ "failures": state.consecutive_failures }));
+            notify::send(
+                ws,
+                "breaker_tripped",
+                &why,
+                json!({ "failures": state.consecutive_failures }),
+            );
             stopped = (Stopped::Breaker, why);
             break;
         }
@@ -227,11 +265,17 @@ pub fn tick(ws: &mut Workspace, opts: &TickOptions, observer: &mut dyn Observer)
     r.paused = state.paused.clone();
     r.spent_today = budget::spent_today(&ws.layout, ws.clock.now_secs())?;
     r.consecutive_failures = state.consecutive_failures;
-    ws.record(
-        "tick",
-        json!({ "stopped": r.stopped, "reason": r.reason, "ran": r.ran.len(), "reclaimed": r.reclaimed.len(),
-                "awaiting_approval": r.awaiting_approval.len() }),
-    )?;
+    // A tick that did nothing leaves no trace: cron runs it every few minutes, and a ledger
+    // file per idle tick would bury the ones that matter.
+    let idle =
+        r.ran.is_empty() && r.reclaimed.is_empty() && matches!(r.stopped, Stopped::NothingReady);
+    if !idle {
+        ws.record(
+            "tick",
+            json!({ "stopped": r.stopped, "reason": r.reason, "ran": r.ran.len(), "reclaimed": r.reclaimed.len(),
+                    "awaiting_approval": r.awaiting_approval.len() }),
+        )?;
+    }
     if let Some(remote) = ws.config.tick.push.clone() {
         commit::push_branches(ws, &remote)?;
     }

@@ -362,3 +362,31 @@ fn no_harness_configured_is_a_usage_error() {
     assert!(run.stderr.contains("--harness"), "{}", run.stderr);
     env.forge(&["step", "--harness", "nope"]).fails_with(2);
 }
+
+#[test]
+fn log_follow_prints_output_until_the_step_ends() {
+    let (env, bead) = setup("echo first; sleep 1; echo second; echo x > x.txt");
+    let mut child = env
+        .command(&["step"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = env.path(&format!(".git/forge/steps/{bead}.1/harness.log"));
+    let started = std::time::Instant::now();
+    while !log.exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let followed = env.forge(&["log", &bead, "--follow"]).ok().stdout;
+    assert!(
+        followed.contains("first") && followed.contains("second"),
+        "{followed}"
+    );
+    assert!(child.wait().unwrap().success());
+    let json = env
+        .forge(&["--json", "log", &format!("{bead}.1")])
+        .ok()
+        .json();
+    assert!(json["log"].as_str().unwrap().contains("second"));
+}

@@ -32,7 +32,11 @@ fn with_claude(timeout: u64) -> TestEnv {
 }
 
 fn tick(env: &TestEnv) -> Value {
-    let out = env.command(&["--json", "tick"]).env_remove("FORGE_NOW").output().unwrap();
+    let out = env
+        .command(&["--json", "tick"])
+        .env_remove("FORGE_NOW")
+        .output()
+        .unwrap();
     to_run(out).ok().json()
 }
 
@@ -55,7 +59,12 @@ fn eight_ticks_at_once_exactly_one_works() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             let started = Instant::now();
-            let child = env.command(&["--json", "tick"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+            let child = env
+                .command(&["--json", "tick"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
             (started, child)
         })
         .collect();
@@ -90,7 +99,10 @@ fn eight_ticks_at_once_exactly_one_works() {
     assert_eq!(worked, 1, "exactly one tick works");
     assert_eq!(quick.len(), 7);
     for took in quick {
-        assert!(took < Duration::from_secs(1), "a refused tick took {took:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "a refused tick took {took:?}"
+        );
     }
 }
 
@@ -119,14 +131,26 @@ fn the_breaker_pauses_after_consecutive_failures() {
     set(&env, "steps = 1", "steps = 5");
     set(&env, "breaker = 3", "breaker = 2");
     let notes = env.repo.parent().unwrap().join("notes.jsonl");
-    set(&env, "# notify = ", &format!("notify = {}\n# was: ", toml_string(&format!("cat >> '{}'", notes.display()))));
+    set(
+        &env,
+        "# notify = ",
+        &format!(
+            "notify = {}\n# was: ",
+            toml_string(&format!("cat >> '{}'", notes.display()))
+        ),
+    );
     for i in 0..4 {
         env.create(&[&format!("bead {i}")]);
     }
     let r = tick(&env);
     assert_eq!(r["stopped"], "breaker");
     assert_eq!(r["ran"].as_array().unwrap().len(), 2);
-    assert!(r["paused"]["reason"].as_str().unwrap().contains("2 consecutive failed steps"));
+    assert!(
+        r["paused"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2 consecutive failed steps")
+    );
     assert!(kinds(&env).contains(&"breaker.tripped".to_owned()));
     let note = std::fs::read_to_string(&notes).unwrap();
     assert!(note.contains("\"kind\":\"breaker_tripped\""), "{note}");
@@ -142,7 +166,14 @@ fn an_exhausted_budget_stops_new_work_and_says_why() {
     let env = with_claude(60);
     set(&env, "# tokens_per_day = 5000000", "tokens_per_day = 10");
     let notes = env.repo.parent().unwrap().join("notes.jsonl");
-    set(&env, "# notify = ", &format!("notify = {}\n# was: ", toml_string(&format!("cat >> '{}'", notes.display()))));
+    set(
+        &env,
+        "# notify = ",
+        &format!(
+            "notify = {}\n# was: ",
+            toml_string(&format!("cat >> '{}'", notes.display()))
+        ),
+    );
     env.create(&["one"]);
     env.create(&["two"]);
     let first = tick(&env);
@@ -150,22 +181,32 @@ fn an_exhausted_budget_stops_new_work_and_says_why() {
     assert!(first["spent_today"]["tokens"].as_u64().unwrap() > 10);
     let second = tick(&env);
     assert_eq!(second["stopped"], "budget");
-    assert!(second["reason"].as_str().unwrap().contains("token budget"), "{second}");
+    assert!(
+        second["reason"].as_str().unwrap().contains("token budget"),
+        "{second}"
+    );
     assert!(second["ran"].as_array().unwrap().is_empty());
     assert!(kinds(&env).contains(&"budget.exhausted".to_owned()));
     let notes = std::fs::read_to_string(&notes).unwrap();
-    assert!(notes.contains("budget_exhausted") && notes.contains("approval_waiting"), "{notes}");
+    assert!(
+        notes.contains("budget_exhausted") && notes.contains("approval_waiting"),
+        "{notes}"
+    );
 }
 
 #[test]
 fn a_rate_limited_bead_waits_instead_of_failing() {
     let mut env = with_claude(60);
-    env.extra_env.push(("FAKE_SCENARIO".into(), "ratelimit".into()));
+    env.extra_env
+        .push(("FAKE_SCENARIO".into(), "ratelimit".into()));
     set(&env, "breaker = 3", "breaker = 1");
     let bead = env.create(&["limited"]);
     let r = tick(&env);
     assert_eq!(r["ran"][0]["state"], "failed");
-    assert_eq!(r["consecutive_failures"], 0, "a rate limit is not a failure");
+    assert_eq!(
+        r["consecutive_failures"], 0,
+        "a rate limit is not a failure"
+    );
     assert_eq!(r["stopped"], "step_limit");
     assert_eq!(r["rate_limited"][0][0], bead.as_str());
     // Still waiting: the next tick leaves the bead alone.
@@ -183,7 +224,12 @@ fn the_approval_policy_can_merge_low_risk_steps() {
     let r = tick(&env);
     assert!(r["ran"][0]["merged"].is_string(), "{r}");
     let approvals: Vec<Value> = env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
-        .as_array().unwrap().iter().filter(|e| e["kind"] == "step.approved").cloned().collect();
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "step.approved")
+        .cloned()
+        .collect();
     assert_eq!(approvals[0]["data"]["how"], "policy");
     let message = env.git(&["log", "-1", "--format=%B", "main"]);
     assert!(message.contains("Forge-Approval: policy"), "{message}");
@@ -213,15 +259,25 @@ fn state_commits_touch_only_forge_paths() {
 
 #[test]
 fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
-    let env = with_script("echo partial > \"$FORGE_BEAD.txt\"; echo started > \"$FORGE_REPO/../started\"; sleep 60");
+    let env = with_script(
+        "echo partial > \"$FORGE_BEAD.txt\"; echo started > \"$FORGE_REPO/../started\"; sleep 60",
+    );
     set(&env, "timeout = 30", "timeout = 120");
     let bead = env.create(&["long work"]);
     env.commit_all("set up");
     let marker = env.repo.parent().unwrap().join("started");
-    let mut child = env.command(&["tick"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = env
+        .command(&["tick"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while !marker.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the harness never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the harness never started"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
@@ -235,13 +291,24 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     let r = tick(&env);
     let reclaimed = &r["reclaimed"][0];
     assert_eq!(reclaimed["step"], format!("{bead}.1"));
-    assert!(!reclaimed["killed"].as_array().unwrap().is_empty(), "the orphaned harness was not killed");
+    assert!(
+        !reclaimed["killed"].as_array().unwrap().is_empty(),
+        "the orphaned harness was not killed"
+    );
     let attic = format!("refs/forge/attic/{bead}.1");
-    assert_eq!(env.git(&["show", &format!("{attic}:{bead}.txt")]), "partial\n");
+    assert_eq!(
+        env.git(&["show", &format!("{attic}:{bead}.txt")]),
+        "partial\n"
+    );
     // Requeued: the same tick ran the bead again, as attempt 2, after the reclaim.
     assert_eq!(r["ran"][0]["step"], format!("{bead}.2"));
     let steps = env.forge(&["--json", "steps"]).ok().json();
-    let states: Vec<&str> = steps["steps"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = steps["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["interrupted", "awaiting-approval"]);
 }
 
@@ -251,19 +318,35 @@ fn cron_install_show_and_uninstall() {
     let table = env.repo.parent().unwrap().join("crontab.txt");
     std::fs::write(&table, "MAILTO=me\n0 1 * * * backup\n").unwrap();
     let bin = fixture("bin");
-    env.extra_env.push(("PATH".into(), format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())));
-    env.extra_env.push(("CRONTAB_FILE".into(), table.display().to_string()));
-    let show = env.forge(&["--json", "cron", "show", "--every", "10"]).ok().json();
+    env.extra_env.push((
+        "PATH".into(),
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    ));
+    env.extra_env
+        .push(("CRONTAB_FILE".into(), table.display().to_string()));
+    let show = env
+        .forge(&["--json", "cron", "show", "--every", "10"])
+        .ok()
+        .json();
     assert!(show["entry"].as_str().unwrap().contains("*/10 * * * * cd "));
     let first = env.forge(&["--json", "cron", "install"]).ok().json();
     assert_eq!(first["changed"], true);
     let installed = std::fs::read_to_string(&table).unwrap();
-    assert!(installed.starts_with("MAILTO=me\n0 1 * * * backup\n"), "{installed}");
+    assert!(
+        installed.starts_with("MAILTO=me\n0 1 * * * backup\n"),
+        "{installed}"
+    );
     assert!(installed.contains("tick -q >>"), "{installed}");
-    assert_eq!(env.forge(&["--json", "cron", "install"]).ok().json()["changed"], false);
+    assert_eq!(
+        env.forge(&["--json", "cron", "install"]).ok().json()["changed"],
+        false
+    );
     assert_eq!(std::fs::read_to_string(&table).unwrap(), installed);
     env.forge(&["cron", "uninstall"]).ok();
-    assert_eq!(std::fs::read_to_string(&table).unwrap().trim_end(), "MAILTO=me\n0 1 * * * backup");
+    assert_eq!(
+        std::fs::read_to_string(&table).unwrap().trim_end(),
+        "MAILTO=me\n0 1 * * * backup"
+    );
 }
 
 /// The soak test: many ticks over many beads with a harness that randomly succeeds, fails,
@@ -272,8 +355,14 @@ fn cron_install_show_and_uninstall() {
 /// FORGE_SOAK_TICKS and FORGE_SOAK_BEADS for the long run (scripts/soak).
 #[test]
 fn soak() {
-    let ticks: usize = std::env::var("FORGE_SOAK_TICKS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
-    let n_beads: usize = std::env::var("FORGE_SOAK_BEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let ticks: usize = std::env::var("FORGE_SOAK_TICKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let n_beads: usize = std::env::var("FORGE_SOAK_BEADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
     let env = TestEnv::new();
     env.configure(&format!(
         "[harness.chaos]\npreset = \"claude\"\ncommand = [{}]\ntimeout = 2\ngrace = 1\npass_env = [\"CHAOS_LOG\"]\n",
@@ -282,10 +371,18 @@ fn soak() {
     set(&env, "# harness = \"claude\"", "harness = \"chaos\"");
     set(&env, "steps = 1", "steps = 3");
     set(&env, "# attempts_per_bead = 3", "attempts_per_bead = 4");
-    let beads: Vec<String> = (0..n_beads).map(|i| env.create(&[&format!("soak bead {i}")])).collect();
+    let beads: Vec<String> = (0..n_beads)
+        .map(|i| env.create(&[&format!("soak bead {i}")]))
+        .collect();
     env.commit_all("set up");
-    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let mut seed: u64 = std::env::var("FORGE_SOAK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_cafe);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut seed: u64 = std::env::var("FORGE_SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_cafe);
     eprintln!("soak: {ticks} ticks over {n_beads} beads, seed {seed}");
     let mut rand = move || {
         seed ^= seed << 13;
@@ -303,7 +400,9 @@ fn soak() {
         let now = start + (i as i64) * 3700;
         let now = forge::clock::format_rfc3339(now);
         let mut cmd = env.command(&["--json", "tick"]);
-        cmd.env("FORGE_NOW", &now).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.env("FORGE_NOW", &now)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let kill = i < ticks && rand() % 4 == 0;
         let before = env.forge(&["--json", "status"]).ok().stdout;
         if kill {
@@ -314,7 +413,11 @@ fn soak() {
             killed += 1;
         } else {
             let out = cmd.output().unwrap();
-            assert!(out.status.success(), "tick {i} failed: {}", String::from_utf8_lossy(&out.stdout));
+            assert!(
+                out.status.success(),
+                "tick {i} failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
             let r: Value = serde_json::from_slice(&out.stdout).unwrap();
             if r["stopped"] == "breaker" || r["stopped"] == "paused" {
                 // A person looks and lets it go on.
@@ -327,10 +430,15 @@ fn soak() {
         let mut live = std::collections::HashMap::new();
         for s in steps["steps"].as_array().unwrap() {
             if s["live"] == true {
-                *live.entry(s["bead"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+                *live
+                    .entry(s["bead"].as_str().unwrap().to_owned())
+                    .or_insert(0) += 1;
             }
         }
-        assert!(live.values().all(|&n| n <= 1), "two live steps of one bead: {live:?}");
+        assert!(
+            live.values().all(|&n| n <= 1),
+            "two live steps of one bead: {live:?}"
+        );
         // A person approves whatever waits.
         for s in steps["steps"].as_array().unwrap() {
             if s["state"] == "awaiting-approval" {
@@ -340,7 +448,11 @@ fn soak() {
             }
         }
         let after = env.forge(&["--json", "status"]).ok().stdout;
-        quiet_rounds = if i >= ticks && before == after { quiet_rounds + 1 } else { 0 };
+        quiet_rounds = if i >= ticks && before == after {
+            quiet_rounds + 1
+        } else {
+            0
+        };
         i += 1;
     }
     // Every bead is closed or waits on a named human decision (its attempts are used up).
@@ -357,18 +469,37 @@ fn soak() {
             open_undecided.push((bead.clone(), attempts));
         }
     }
-    assert!(open_undecided.is_empty(), "beads neither closed nor waiting on a person: {open_undecided:?}");
+    assert!(
+        open_undecided.is_empty(),
+        "beads neither closed nor waiting on a person: {open_undecided:?}"
+    );
     // No work was lost: every head a step produced is reachable from a ref.
     for s in steps {
         if let Some(head) = s["head"].as_str().filter(|h| !h.is_empty()) {
             let refs = env.git(&["for-each-ref", "--contains", head, "--format=%(refname)"]);
-            assert!(!refs.trim().is_empty(), "{} head {head} is not reachable", s["step"]);
+            assert!(
+                !refs.trim().is_empty(),
+                "{} head {head} is not reachable",
+                s["step"]
+            );
         }
     }
     env.forge(&["ledger", "verify"]).ok();
-    let closed = beads.iter().filter(|b| env.forge(&["--json", "show", b]).ok().json()["status"] == "closed").count();
+    let closed = beads
+        .iter()
+        .filter(|b| env.forge(&["--json", "show", b]).ok().json()["status"] == "closed")
+        .count();
     eprintln!(
         "soak: {i} ticks ({killed} killed), {} steps, {merged} merged, {closed}/{n_beads} beads closed, {resumed} resumes",
         steps.len()
     );
+}
+
+#[test]
+fn an_idle_tick_changes_nothing() {
+    let env = with_script("echo x > x.txt");
+    let before = env.snapshot();
+    let r = tick(&env);
+    assert_eq!(r["stopped"], "nothing_ready");
+    assert_eq!(before, env.snapshot(), "an idle tick wrote to .forge/");
 }

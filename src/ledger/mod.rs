@@ -6,9 +6,19 @@
 //! previous line of the same file (empty for the first), and `hash` is the SHA-256 of the
 //! line's text up to (not including) `,"hash":`. So a changed byte breaks the line's own hash,
 //! and a deleted, inserted or reordered line breaks `seq` or `prev`.
+//!
+//! Reading: `reader` (a working-tree file, torn tails), `verify` (chains in the working
+//! tree), `history` (files as committed, ranges of commits), `growth` (committed files only
+//! ever grew), `review` (what a range of commits added, per bead and step), `render` (that
+//! review as Markdown), `cost` (tokens and money, with a price table for estimates).
 
+pub mod cost;
+pub mod growth;
+pub mod history;
 pub mod line;
 pub mod reader;
+pub mod render;
+pub mod review;
 pub mod verify;
 pub mod writer;
 
@@ -32,4 +42,21 @@ pub fn ledger_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Every event in the ledger directory whose line verifies on its own, in ledger order
+/// (time, run, sequence number), and how many lines were left out because they do not.
+pub fn read_events(dir: &Path) -> crate::Result<(Vec<Event>, usize)> {
+    let mut events = Vec::new();
+    let mut skipped = 0;
+    for path in ledger_files(dir) {
+        for text in &read_file(&path)?.lines {
+            match line::decode(text) {
+                Ok(e) => events.push(e),
+                Err(_) => skipped += 1,
+            }
+        }
+    }
+    events.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
+    Ok((events, skipped))
 }

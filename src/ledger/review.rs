@@ -1,0 +1,578 @@
+//! What the ledger gained in a range of commits, arranged for a reviewer: totals, then per
+//! bead and step the harness, model, time, tokens, cost, gates, approvals, rejections,
+//! rollbacks and failures, and the assumption, budget and breaker events beside them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use git2::Repository;
+use serde::Serialize;
+
+use super::cost::{Prices, RunUsage, Usage};
+use super::history::{self, Range};
+use super::line::{Event, decode};
+use crate::error::Result;
+
+/// Events a range added to one ledger file.
+#[derive(Debug, Clone)]
+pub struct GainedFile {
+    pub path: String,
+    pub events: Vec<Event>,
+}
+
+/// Everything a range added to the ledger, and what looked wrong while reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Gained {
+    pub commits: usize,
+    pub files: Vec<GainedFile>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the lines each ledger file gained between the range's base and head. A file that
+/// did not only grow is read whole and named in a warning (`forge ledger verify --range`
+/// says exactly what happened); lines that do not verify are skipped and counted.
+pub fn gained(repo: &Repository, range: &Range) -> Result<Gained> {
+    let commits = history::commits(repo, range)?.len();
+    let base = range
+        .base_oid()
+        .map(|b| history::ledger_tree(repo, b))
+        .transpose()?
+        .flatten();
+    let head = history::ledger_tree(repo, range.head_oid())?;
+    let mut out = Gained {
+        commits,
+        ..Gained::default()
+    };
+    for change in history::changes(repo, base.as_ref(), head.as_ref())? {
+        let Some(new) = change.new else {
+            out.warnings.push(format!(
+                "{} was deleted in this range; run `forge ledger verify --range`",
+                change.path
+            ));
+            continue;
+        };
+        let bytes = history::blob(repo, new)?;
+        let old = change.old.map(|o| history::blob(repo, o)).transpose()?;
+        let start = match &old {
+            Some(old) if bytes.starts_with(old) => {
+                // Resume after the base's last complete line: a torn line the base had
+                // committed is whole now, and counts as gained.
+                old.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+            }
+            Some(_) => {
+                out.warnings.push(format!(
+                    "{} was rewritten in this range, not only appended to; run `forge ledger verify --range`",
+                    change.path
+                ));
+                0
+            }
+            None => 0,
+        };
+        let (lines, _torn) = history::split_lines(&bytes[start..]);
+        let mut events = Vec::with_capacity(lines.len());
+        let mut bad = 0;
+        for line in lines {
+            match decode(&String::from_utf8_lossy(line)) {
+                Ok(e) => events.push(e),
+                Err(_) => bad += 1,
+            }
+        }
+        if bad > 0 {
+            out.warnings.push(format!(
+                "{bad} line(s) of {} do not verify and are left out; run `forge ledger verify --range`",
+                change.path
+            ));
+        }
+        out.files.push(GainedFile {
+            path: change.path,
+            events,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub beads: usize,
+    pub steps: usize,
+    pub merged: usize,
+    pub failed: usize,
+    pub rejected: usize,
+    pub rolled_back: usize,
+    /// Steps whose last recorded state is waiting for approval.
+    pub waiting: usize,
+    /// Harness runs, summed.
+    pub duration_ms: u64,
+    #[serde(flatten)]
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    pub name: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub ts: String,
+    pub by: String,
+    /// prompt, flag or policy.
+    pub how: String,
+    /// The commit approved.
+    pub head: String,
+    /// The merge it led to, if it was merged.
+    pub merge_commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub ts: String,
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepReview {
+    pub step: String,
+    pub attempt: Option<u64>,
+    pub harness: Option<String>,
+    pub model: Option<String>,
+    /// Harness runs (a revision runs the harness again).
+    pub runs: usize,
+    pub duration_ms: u64,
+    #[serde(flatten)]
+    pub usage: Usage,
+    /// The latest result of each gate.
+    pub gates: Vec<Gate>,
+    /// The last state the ledger recorded.
+    pub state: Option<String>,
+    pub head: Option<String>,
+    pub approvals: Vec<Approval>,
+    pub merge_commit: Option<String>,
+    pub rejected: Option<Decision>,
+    pub rolled_back: Option<Decision>,
+    pub revert_commit: Option<String>,
+    pub failures: Vec<String>,
+}
+
+/// One line of a bead's story, in time order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub ts: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BeadReview {
+    pub bead: String,
+    pub title: Option<String>,
+    pub steps: Vec<StepReview>,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    pub range: Range,
+    pub commits: usize,
+    /// Ledger files that gained events.
+    pub files: usize,
+    pub events: usize,
+    pub totals: Totals,
+    pub beads: Vec<BeadReview>,
+    /// Assumption events not about a bead.
+    pub assumptions: Vec<Note>,
+    /// `budget.*` and `breaker.*` events.
+    pub budget: Vec<Note>,
+    /// Counts of the other kinds of events, by kind.
+    pub other: BTreeMap<String, usize>,
+    pub warnings: Vec<String>,
+}
+
+fn s(v: &serde_json::Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+/// The first 12 characters of a commit id.
+pub fn short(commit: &str) -> &str {
+    &commit[..12.min(commit.len())]
+}
+
+/// Bead of a step id `fg-3k9x.2`.
+fn bead_of_step(step: &str) -> &str {
+    step.rsplit_once('.').map_or(step, |(b, _)| b)
+}
+
+/// `key=value` pairs of an event's data, for kinds forge does not know in detail.
+fn summarise(data: &serde_json::Value, skip: &[&str]) -> String {
+    let Some(map) = data.as_object() else {
+        return String::new();
+    };
+    map.iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Default)]
+struct Builder {
+    beads: Vec<BeadReview>,
+    bead_index: HashMap<String, usize>,
+    step_index: HashMap<String, (usize, usize)>,
+    /// Per run: the bead of the step its previous event was about, to tell a bead status
+    /// change forge made as part of an approval, rejection or rollback from one a person made.
+    last_step_bead: HashMap<String, Option<String>>,
+    review_assumptions: Vec<Note>,
+    budget: Vec<Note>,
+    other: BTreeMap<String, usize>,
+}
+
+impl Builder {
+    fn bead(&mut self, id: &str) -> &mut BeadReview {
+        let i = *self.bead_index.entry(id.to_owned()).or_insert_with(|| {
+            self.beads.push(BeadReview {
+                bead: id.to_owned(),
+                title: None,
+                steps: Vec::new(),
+                notes: Vec::new(),
+            });
+            self.beads.len() - 1
+        });
+        &mut self.beads[i]
+    }
+
+    fn step(&mut self, bead: &str, step: &str) -> &mut StepReview {
+        if let Some(&(b, s)) = self.step_index.get(step) {
+            return &mut self.beads[b].steps[s];
+        }
+        let b = {
+            self.bead(bead);
+            self.bead_index[bead]
+        };
+        self.beads[b].steps.push(StepReview {
+            step: step.to_owned(),
+            ..StepReview::default()
+        });
+        let s = self.beads[b].steps.len() - 1;
+        self.step_index.insert(step.to_owned(), (b, s));
+        &mut self.beads[b].steps[s]
+    }
+
+    fn note(&mut self, bead: &str, e: &Event, step: Option<&str>, text: String) {
+        self.bead(bead).notes.push(Note {
+            ts: e.ts.clone(),
+            kind: e.kind.clone(),
+            step: step.map(str::to_owned),
+            text,
+        });
+    }
+
+    fn event(&mut self, e: &Event, prices: &Prices) {
+        let d = &e.data;
+        let step_id = s(&d["step"]);
+        let bead = s(&d["bead"]).or(step_id.map(bead_of_step));
+        let after_step_of = self
+            .last_step_bead
+            .insert(e.run.clone(), step_id.and(bead).map(str::to_owned));
+        let kind = e.kind.as_str();
+        if kind.starts_with("step.") || kind.starts_with("harness.") || kind == "gate.result" {
+            match (step_id, bead) {
+                (Some(id), Some(b)) => self.step_event(e, b, id, prices),
+                _ => *self.other.entry(e.kind.clone()).or_default() += 1,
+            }
+            return;
+        }
+        let family = kind.split('.').next().unwrap_or("");
+        match (family, bead) {
+            ("assumption", _) => {
+                let what = kind.strip_prefix("assumption.").unwrap_or(kind);
+                let id = s(&d["assumption"]).or(s(&d["id"]));
+                let mut line = what.to_owned();
+                if let Some(id) = id {
+                    line.push_str(&format!(" {id}"));
+                }
+                if let Some(risk) = s(&d["risk"]) {
+                    line.push_str(&format!(" ({risk} risk)"));
+                }
+                if let Some(t) = s(&d["text"]) {
+                    line.push_str(&format!(": {t}"));
+                }
+                // `forge assumption resolve`: validated or invalidated, with a note.
+                if let Some(status) = s(&d["status"]) {
+                    line.push_str(&format!(" → {status}"));
+                }
+                if let Some(note) = s(&d["note"]) {
+                    line.push_str(&format!(": {note}"));
+                }
+                let note = Note {
+                    ts: e.ts.clone(),
+                    kind: e.kind.clone(),
+                    step: step_id.map(str::to_owned),
+                    text: line,
+                };
+                match bead {
+                    Some(b) => self.bead(b).notes.push(note),
+                    None => self.review_assumptions.push(note),
+                }
+            }
+            ("budget" | "breaker", _) => self.budget.push(Note {
+                ts: e.ts.clone(),
+                kind: e.kind.clone(),
+                step: step_id.map(str::to_owned),
+                text: summarise(d, &[]),
+            }),
+            ("bead" | "dep", Some(b)) => {
+                let consequence = after_step_of.flatten().as_deref() == Some(b);
+                self.bead_event(e, b, consequence);
+            }
+            _ => *self.other.entry(e.kind.clone()).or_default() += 1,
+        }
+    }
+
+    fn bead_event(&mut self, e: &Event, b: &str, consequence: bool) {
+        let d = &e.data;
+        let reason = s(&d["reason"]).unwrap_or("");
+        let with_reason = |what: &str| {
+            if reason.is_empty() {
+                what.to_owned()
+            } else {
+                format!("{what}: {reason}")
+            }
+        };
+        let text = match e.kind.as_str() {
+            "bead.created" => {
+                let title = s(&d["title"]).map(str::to_owned);
+                self.bead(b).title = title.clone();
+                format!("created by {}", e.actor)
+            }
+            "bead.updated" => {
+                let fields: Vec<&str> = d["changes"]
+                    .as_array()
+                    .map(|cs| cs.iter().filter_map(|c| s(&c["field"])).collect())
+                    .unwrap_or_default();
+                if let Some(c) = d["changes"]
+                    .as_array()
+                    .and_then(|cs| cs.iter().find(|c| c["field"] == "title"))
+                {
+                    self.bead(b).title = s(&c["new"]).map(str::to_owned);
+                }
+                format!("updated ({}) by {}", fields.join(", "), e.actor)
+            }
+            // Closing after a merge, reopening after a rejection or rollback: the step's
+            // own line already says so.
+            "bead.closed" | "bead.reopened" | "bead.deferred" if consequence => return,
+            "bead.closed" => with_reason(&format!("closed by {}", e.actor)),
+            "bead.reopened" => with_reason(&format!("reopened by {}", e.actor)),
+            "bead.deferred" => with_reason(&format!("deferred by {}", e.actor)),
+            "dep.added" => format!(
+                "now depends on {} ({})",
+                s(&d["dep"]).unwrap_or("?"),
+                s(&d["type"]).unwrap_or("blocks")
+            ),
+            "dep.removed" => format!("no longer depends on {}", s(&d["dep"]).unwrap_or("?")),
+            _ => {
+                *self.other.entry(e.kind.clone()).or_default() += 1;
+                return;
+            }
+        };
+        self.note(b, e, None, text);
+    }
+
+    fn step_event(&mut self, e: &Event, bead: &str, id: &str, prices: &Prices) {
+        let d = &e.data;
+        let by = s(&d["by"]).unwrap_or(&e.actor).to_owned();
+        let reason = s(&d["reason"]).unwrap_or("").to_owned();
+        let step = self.step(bead, id);
+        if let Some(state) = s(&d["state"]) {
+            step.state = Some(state.to_owned());
+        }
+        let note = match e.kind.as_str() {
+            "step.claimed" => {
+                step.attempt = d["attempt"].as_u64();
+                step.harness = s(&d["harness"]).map(str::to_owned);
+                None
+            }
+            "harness.started" => {
+                if let Some(h) = s(&d["harness"]) {
+                    step.harness = Some(h.to_owned());
+                }
+                None
+            }
+            "harness.finished" => {
+                let run = RunUsage::from_event(e);
+                step.runs += 1;
+                step.duration_ms += run.duration_ms.unwrap_or(0);
+                if let Some(m) = &run.model {
+                    step.model = Some(m.clone());
+                }
+                step.usage.add(&run, prices);
+                None
+            }
+            "step.committed" | "step.awaiting_approval" => {
+                if let Some(h) = s(&d["head"]) {
+                    step.head = Some(h.to_owned());
+                }
+                None
+            }
+            "gate.result" => {
+                let gate = Gate {
+                    name: s(&d["gate"]).unwrap_or("?").to_owned(),
+                    ok: d["ok"].as_bool().unwrap_or(false),
+                    detail: s(&d["detail"]).unwrap_or("").to_owned(),
+                };
+                match step.gates.iter_mut().find(|g| g.name == gate.name) {
+                    Some(g) => *g = gate,
+                    None => step.gates.push(gate),
+                }
+                None
+            }
+            "step.failed" => {
+                step.failures.push(reason.clone());
+                Some(format!("failed: {reason}"))
+            }
+            "step.approved" => {
+                let a = Approval {
+                    ts: e.ts.clone(),
+                    by: s(&d["approved_by"]).unwrap_or(&e.actor).to_owned(),
+                    how: s(&d["how"]).unwrap_or("?").to_owned(),
+                    head: s(&d["head"]).unwrap_or("").to_owned(),
+                    merge_commit: None,
+                };
+                let text = format!("approved by {} ({}) at {}", a.by, a.how, short(&a.head));
+                step.approvals.push(a);
+                Some(text)
+            }
+            "step.merged" => {
+                let m = s(&d["merge_commit"]).unwrap_or("").to_owned();
+                step.merge_commit = Some(m.clone());
+                if let Some(a) = step.approvals.last_mut() {
+                    a.merge_commit = Some(m.clone());
+                }
+                let text = format!(", merged as {}", short(&m));
+                let notes = &mut self.bead(bead).notes;
+                match notes
+                    .iter_mut()
+                    .rev()
+                    .find(|n| n.kind == "step.approved" && n.step.as_deref() == Some(id))
+                {
+                    Some(n) => {
+                        n.text.push_str(&text);
+                        None
+                    }
+                    None => Some(format!("merged as {}", short(&m))),
+                }
+            }
+            "step.merge_refused" => Some(format!("merge refused: {reason}")),
+            "step.rejected" => {
+                step.rejected = Some(Decision {
+                    ts: e.ts.clone(),
+                    by: by.clone(),
+                    reason: reason.clone(),
+                });
+                Some(format!("rejected by {by}: {reason}"))
+            }
+            "step.revise" => Some(format!(
+                "revision asked by {by}: {}",
+                s(&d["feedback"]).unwrap_or("")
+            )),
+            "step.rebased" => Some(format!(
+                "rebased onto {}",
+                short(s(&d["onto"]).unwrap_or(""))
+            )),
+            "step.rollback" => {
+                step.rolled_back = Some(Decision {
+                    ts: e.ts.clone(),
+                    by: by.clone(),
+                    reason: reason.clone(),
+                });
+                Some(format!("rolled back by {by}: {reason}"))
+            }
+            "step.rolled_back" => {
+                let revert = s(&d["revert_commit"]).map(str::to_owned);
+                step.revert_commit = revert.clone();
+                let tail = match (revert, s(&d["attic"])) {
+                    (Some(r), _) => format!(" (revert {})", short(&r)),
+                    (None, Some(a)) => format!(" (discarded; kept in the attic at {})", short(a)),
+                    (None, None) => String::new(),
+                };
+                if let Some(n) = self
+                    .bead(bead)
+                    .notes
+                    .iter_mut()
+                    .rev()
+                    .find(|n| n.kind == "step.rollback" && n.step.as_deref() == Some(id))
+                {
+                    n.text.push_str(&tail);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(text) = note {
+            self.note(bead, e, Some(id), text);
+        }
+    }
+}
+
+/// Builds the review of `gained`. `title` looks up the title of a bead the range did not
+/// create (from its file at the head of the range).
+pub fn build(
+    range: Range,
+    gained: Gained,
+    prices: &Prices,
+    title: &dyn Fn(&str) -> Option<String>,
+) -> Review {
+    let files = gained.files.iter().filter(|f| !f.events.is_empty()).count();
+    let mut events: Vec<Event> = gained.files.into_iter().flat_map(|f| f.events).collect();
+    events.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
+    let mut b = Builder::default();
+    for e in &events {
+        b.event(e, prices);
+    }
+    let mut totals = Totals {
+        beads: b.beads.len(),
+        ..Totals::default()
+    };
+    for bead in &mut b.beads {
+        if bead.title.is_none() {
+            bead.title = title(&bead.bead);
+        }
+        for st in &bead.steps {
+            totals.steps += 1;
+            totals.merged += usize::from(st.merge_commit.is_some());
+            totals.failed += usize::from(!st.failures.is_empty());
+            totals.rejected += usize::from(st.rejected.is_some());
+            totals.rolled_back += usize::from(st.rolled_back.is_some());
+            totals.waiting += usize::from(st.state.as_deref() == Some("awaiting-approval"));
+            totals.duration_ms += st.duration_ms;
+            totals.usage.merge(&st.usage);
+        }
+    }
+    Review {
+        range,
+        commits: gained.commits,
+        files,
+        events: events.len(),
+        totals,
+        beads: b.beads,
+        assumptions: b.review_assumptions,
+        budget: b.budget,
+        other: b.other,
+        warnings: gained.warnings,
+    }
+}
+
+/// A bead's title from its file at `commit`, if it has one there.
+pub fn title_at(repo: &Repository, commit: git2::Oid, bead: &str) -> Option<String> {
+    let bytes = history::file_at(repo, commit, &format!(".forge/beads/{bead}.toml")).ok()??;
+    let table: toml::Table = toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    table.get("title")?.as_str().map(str::to_owned)
+}

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::bead::Risk;
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
-use crate::store::parse::{check_schema, parse_toml, read_to_string};
-use crate::store::{Layout, atomic_write, is_scratch_name};
+use crate::store::document::{self, Document};
+use crate::store::{Layout, atomic_write};
 
 pub const PREFIX: &str = "as-";
 
@@ -70,28 +70,24 @@ pub fn path(layout: &Layout, id: &str) -> std::path::PathBuf {
     layout.assumptions().join(format!("{id}.toml"))
 }
 
+impl Document for Assumption {
+    const WHAT: &'static str = "assumption";
+    fn schema(&self) -> i64 {
+        self.schema
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Assumption {
     pub fn load(path: &Path) -> Result<Assumption> {
-        let text = read_to_string(path)?;
-        let a: Assumption = parse_toml(path, &text)?;
-        check_schema(path, a.schema)?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if stem != a.id {
-            return Err(Error::InvalidFile {
-                path: path.to_owned(),
-                message: format!("the file is named {stem} but holds assumption '{}'", a.id),
-                hint: "rename the file to <id>.toml or restore it from git; forge changed nothing"
-                    .into(),
-            });
-        }
-        Ok(a)
+        document::load(path)
     }
 
     /// The file text, redacted.
     pub fn text(&self, redactor: &Redactor) -> String {
-        let mut value = toml::Value::try_from(self).expect("an assumption always serialises");
-        redactor.redact_toml(&mut value);
-        toml::to_string(&value).expect("a TOML table always serialises")
+        document::render(self, redactor)
     }
 
     pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
@@ -101,20 +97,10 @@ impl Assumption {
 
 /// Every assumption, oldest first.
 pub fn load_all(layout: &Layout) -> Result<Vec<Assumption>> {
-    let dir = layout.assumptions();
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io(&dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".toml") && !is_scratch_name(&name) {
-            out.push(Assumption::load(&entry.path())?);
-        }
-    }
+    let mut out = document::list(&layout.assumptions())?
+        .iter()
+        .map(|p| Assumption::load(p))
+        .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }

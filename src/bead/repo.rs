@@ -91,9 +91,7 @@ impl BeadRepo {
 
     /// The file text of a bead, redacted.
     pub fn text(bead: &Bead, redactor: &Redactor) -> String {
-        let mut value = bead.to_toml_value();
-        redactor.redact_toml(&mut value);
-        toml::to_string(&value).expect("a TOML table always serialises")
+        crate::store::document::render(bead, redactor)
     }
 
     /// Writes a bead through the redactor, atomically. Call under the store lock.

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::harness::adapter::Tokens;
 use crate::redact::Redactor;
-use crate::store::parse::{check_schema, parse_toml, read_to_string};
-use crate::store::{Layout, atomic_write, is_scratch_name};
+use crate::store::document::{self, Document};
+use crate::store::{Layout, atomic_write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -138,48 +138,35 @@ pub fn path(layout: &Layout, step: &str) -> std::path::PathBuf {
     layout.checkpoints().join(format!("{step}.toml"))
 }
 
+impl Document for Checkpoint {
+    const WHAT: &'static str = "step";
+    fn schema(&self) -> i64 {
+        self.schema
+    }
+    fn id(&self) -> &str {
+        &self.step
+    }
+}
+
 impl Checkpoint {
     pub fn load(path: &Path) -> Result<Checkpoint> {
-        let text = read_to_string(path)?;
-        let cp: Checkpoint = parse_toml(path, &text)?;
-        check_schema(path, cp.schema)?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if stem != cp.step {
-            return Err(Error::InvalidFile {
-                path: path.to_owned(),
-                message: format!("the file is named {stem} but holds step '{}'", cp.step),
-                hint:
-                    "rename the file to <step>.toml or restore it from git; forge changed nothing"
-                        .into(),
-            });
-        }
-        Ok(cp)
+        document::load(path)
     }
 
     pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
-        let mut value = toml::Value::try_from(self).expect("a checkpoint always serialises");
-        redactor.redact_toml(&mut value);
-        let text = toml::to_string(&value).expect("a TOML table always serialises");
-        atomic_write(&path(layout, &self.step), text.as_bytes())
+        atomic_write(
+            &path(layout, &self.step),
+            document::render(self, redactor).as_bytes(),
+        )
     }
 }
 
 /// Every checkpoint, sorted by step id. A file that does not parse is an error naming it.
 pub fn load_all(layout: &Layout) -> Result<Vec<Checkpoint>> {
-    let dir = layout.checkpoints();
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io(&dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".toml") && !is_scratch_name(&name) {
-            out.push(Checkpoint::load(&entry.path())?);
-        }
-    }
+    let mut out = document::list(&layout.checkpoints())?
+        .iter()
+        .map(|p| Checkpoint::load(p))
+        .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| a.step.cmp(&b.step));
     Ok(out)
 }

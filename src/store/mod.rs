@@ -1,6 +1,7 @@
 //! The `.forge/` store: where files live, how they are written atomically, locked and parsed.
 
 pub mod atomic;
+pub mod document;
 pub mod journal;
 pub mod layout;
 pub mod lock;

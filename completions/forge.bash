@@ -34,6 +34,9 @@ _forge() {
             forge,blocked)
                 cmd="forge__subcmd__blocked"
                 ;;
+            forge,cost)
+                cmd="forge__subcmd__cost"
+                ;;
             forge,cron)
                 cmd="forge__subcmd__cron"
                 ;;
@@ -223,6 +226,9 @@ _forge() {
             forge__subcmd__help,blocked)
                 cmd="forge__subcmd__help__subcmd__blocked"
                 ;;
+            forge__subcmd__help,cost)
+                cmd="forge__subcmd__help__subcmd__cost"
+                ;;
             forge__subcmd__help,cron)
                 cmd="forge__subcmd__help__subcmd__cron"
                 ;;
@@ -322,6 +328,9 @@ _forge() {
             forge__subcmd__help__subcmd__cron,uninstall)
                 cmd="forge__subcmd__help__subcmd__cron__subcmd__uninstall"
                 ;;
+            forge__subcmd__help__subcmd__ledger,render)
+                cmd="forge__subcmd__help__subcmd__ledger__subcmd__render"
+                ;;
             forge__subcmd__help__subcmd__ledger,show)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__show"
                 ;;
@@ -331,6 +340,9 @@ _forge() {
             forge__subcmd__ledger,help)
                 cmd="forge__subcmd__ledger__subcmd__help"
                 ;;
+            forge__subcmd__ledger,render)
+                cmd="forge__subcmd__ledger__subcmd__render"
+                ;;
             forge__subcmd__ledger,show)
                 cmd="forge__subcmd__ledger__subcmd__show"
                 ;;
@@ -339,6 +351,9 @@ _forge() {
                 ;;
             forge__subcmd__ledger__subcmd__help,help)
                 cmd="forge__subcmd__ledger__subcmd__help__subcmd__help"
+                ;;
+            forge__subcmd__ledger__subcmd__help,render)
+                cmd="forge__subcmd__ledger__subcmd__help__subcmd__render"
                 ;;
             forge__subcmd__ledger__subcmd__help,show)
                 cmd="forge__subcmd__ledger__subcmd__help__subcmd__show"
@@ -353,7 +368,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1226,6 +1241,36 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__cost)
+            opts="-C -q -h -V --by --since --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --by)
+                    COMPREPLY=($(compgen -W "bead step day harness" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__cron)
             opts="-C -q -h -V --json --color --quiet --help --version install uninstall show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1441,7 +1486,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger generate help"
+            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1692,6 +1737,20 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__cost)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__cron)
             opts="install uninstall show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1805,8 +1864,22 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__ledger)
-            opts="show verify"
+            opts="show render verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__ledger__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2051,7 +2124,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__ledger)
-            opts="-C -q -h -V --json --color --quiet --help --version show verify help"
+            opts="-C -q -h -V --json --color --quiet --help --version show render verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2073,7 +2146,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__ledger__subcmd__help)
-            opts="show verify help"
+            opts="show render verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2087,6 +2160,20 @@ _forge() {
             return 0
             ;;
         forge__subcmd__ledger__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__ledger__subcmd__help__subcmd__render)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2121,6 +2208,36 @@ _forge() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__ledger__subcmd__render)
+            opts="-C -q -h -V --range --format --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "markdown json" -- "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2163,12 +2280,16 @@ _forge() {
             return 0
             ;;
         forge__subcmd__ledger__subcmd__verify)
-            opts="-C -q -h -V --no-quarantine --json --color --quiet --help --version"
+            opts="-C -q -h -V --no-quarantine --range --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

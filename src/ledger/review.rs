@@ -323,11 +323,14 @@ impl Builder {
                     None => self.review_assumptions.push(note),
                 }
             }
+            // `forge tick` says why in `reason`; anything else is shown as it is.
             ("budget" | "breaker", _) => self.budget.push(Note {
                 ts: e.ts.clone(),
                 kind: e.kind.clone(),
                 step: step_id.map(str::to_owned),
-                text: summarise(d, &[]),
+                text: s(&d["reason"])
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| summarise(d, &[])),
             }),
             ("bead" | "dep", Some(b)) => {
                 let consequence = after_step_of.flatten().as_deref() == Some(b);
@@ -378,6 +381,10 @@ impl Builder {
                 s(&d["type"]).unwrap_or("blocks")
             ),
             "dep.removed" => format!("no longer depends on {}", s(&d["dep"]).unwrap_or("?")),
+            // A rate-limited harness: the bead waits for the reset instead of failing.
+            "bead.waiting" => {
+                with_reason(&format!("waits until {}", s(&d["until"]).unwrap_or("?")))
+            }
             _ => {
                 *self.other.entry(e.kind.clone()).or_default() += 1;
                 return;

@@ -16,6 +16,7 @@ mod init;
 mod ledger;
 mod plan;
 mod ready;
+mod review;
 mod secrets;
 mod step;
 mod tick;

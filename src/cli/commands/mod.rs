@@ -7,6 +7,7 @@ pub mod assumptions;
 pub mod bead;
 pub mod cron;
 pub mod blocked;
+pub mod cost;
 pub mod gc;
 pub mod generate;
 pub mod init;
@@ -58,6 +59,7 @@ pub enum Command {
     Assumption(assumptions::Command),
     #[command(subcommand)]
     Ledger(ledger::Command),
+    Cost(cost::Args),
     #[command(hide = true)]
     Generate(generate::Args),
 }
@@ -87,6 +89,7 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Assumptions(args) => assumptions::list(ui, ctx, args),
         Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),
         Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
+        Command::Cost(args) => cost::run(ui, ctx, args),
         Command::Generate(args) => generate::run(ui, ctx, args),
     }
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Step overhead: `forge step` + `forge rollback` against the same work done by hand with
+the git CLI (worktree add, add -A, commit, worktree remove), on a repository of 20,000
+files, with a harness that edits one file and exits. Prints median and min wall times.
+
+Usage: python3 bench/step.py [--files N] [--runs N] [--bin PATH]
+Target: forge <= 1.3x the git CLI.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(args, cwd, env, check=True):
+    return subprocess.run(args, cwd=cwd, env=env, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--bin", default=None)
+    a = ap.parse_args()
+    forge = a.bin
+    if not forge:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        forge = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "forge")
+    tmp = tempfile.mkdtemp(prefix="forge-bench-step-")
+    home = os.path.join(tmp, "home")
+    os.makedirs(home)
+    with open(os.path.join(home, ".gitconfig"), "w") as f:
+        f.write("[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n")
+    env = {"PATH": os.environ["PATH"], "HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "NO_COLOR": "1"}
+    repo = os.path.join(tmp, "repo")
+    os.makedirs(repo)
+    sh(["git", "init", "-q"], repo, env)
+    for i in range(a.files):
+        d = os.path.join(repo, "src", f"d{i // 500:03}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"f{i:05}.txt"), "w") as f:
+            f.write(f"file {i}\n" * 5)
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-q", "-m", "files"], repo, env)
+    sh([forge, "init", "-q"], repo, env)
+    with open(os.path.join(repo, ".forge", "config.toml"), "a") as f:
+        f.write('\n[harness.edit]\npreset = "command"\ncommand = ["sh", "-c", "echo edit >> src/d000/f00000.txt"]\n')
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-q", "-m", "forge"], repo, env)
+
+    forge_times, git_times = [], []
+    for run in range(a.runs):
+        bead = sh([forge, "-q", "bead", "create", f"bench {run}"], repo, env).stdout.strip()
+        t = time.perf_counter()
+        out = sh([forge, "--json", "step", bead, "--harness", "edit"], repo, env)
+        step = __import__("json").loads(out.stdout)["checkpoint"]["step"]
+        sh([forge, "-q", "rollback", step], repo, env)
+        forge_times.append(time.perf_counter() - t)
+
+        wt = os.path.join(tmp, f"wt{run}")
+        t = time.perf_counter()
+        sh(["git", "worktree", "add", "-q", "-b", f"by-hand/{run}", wt, "HEAD"], repo, env)
+        with open(os.path.join(wt, "src", "d000", "f00000.txt"), "a") as f:
+            f.write("edit\n")
+        sh(["git", "add", "-A"], wt, env)
+        sh(["git", "commit", "-q", "-m", "by hand"], wt, env)
+        sh(["git", "worktree", "remove", "--force", wt], repo, env)
+        git_times.append(time.perf_counter() - t)
+
+    fm, gm = statistics.median(forge_times), statistics.median(git_times)
+    print(f"repository: {a.files} files, {a.runs} runs")
+    print(f"{'':28} {'median':>9} {'min':>9}")
+    print(f"{'forge step + rollback':28} {fm*1000:8.0f}ms {min(forge_times)*1000:8.0f}ms")
+    print(f"{'git CLI by hand':28} {gm*1000:8.0f}ms {min(git_times)*1000:8.0f}ms")
+    ratio = fm / gm
+    print(f"ratio: {ratio:.2f}x (target <= 1.30x): {'met' if ratio <= 1.3 else 'MISSED'}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,10 @@ use crate::workspace::Workspace;
 
 fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
     let cp = crate::approval::load_step(ws, step)?;
-    if !matches!(cp.state, State::AwaitingApproval | State::Failed | State::Interrupted) {
+    if !matches!(
+        cp.state,
+        State::AwaitingApproval | State::Failed | State::Interrupted
+    ) {
         return Err(Error::Refused {
             message: format!(
                 "{} is {}; only a waiting, failed or interrupted step can be revised",

@@ -30,7 +30,10 @@ pub fn spent_today(layout: &Layout, now_secs: i64) -> Result<Spent> {
         ..Spent::default()
     };
     for path in ledger_files(&layout.ledger()) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
             continue;
         }

@@ -17,12 +17,17 @@ pub fn commit_state(ws: &Workspace, message: &str) -> Result<Option<String>> {
     };
     let index = ws.layout.runtime.join("tick-index");
     let _ = std::fs::remove_file(&index);
-    let scratch = main.clone().with_env("GIT_INDEX_FILE", &index.to_string_lossy());
+    let scratch = main
+        .clone()
+        .with_env("GIT_INDEX_FILE", &index.to_string_lossy());
     scratch.run(&["read-tree", &head])?;
     scratch.run(&["add", "--all", "--", ".forge"])?;
     let tree = scratch.run(&["write-tree"])?.trim().to_owned();
     let _ = std::fs::remove_file(&index);
-    let head_tree = main.run(&["rev-parse", &format!("{head}^{{tree}}")])?.trim().to_owned();
+    let head_tree = main
+        .run(&["rev-parse", &format!("{head}^{{tree}}")])?
+        .trim()
+        .to_owned();
     if tree == head_tree {
         return Ok(None);
     }
@@ -43,7 +48,10 @@ pub fn push_branches(ws: &mut Workspace, remote: &str) -> Result<()> {
     if branches.is_empty() {
         return Ok(());
     }
-    ws.record("branches.push", json!({ "remote": remote, "refs": branches }))?;
+    ws.record(
+        "branches.push",
+        json!({ "remote": remote, "refs": branches }),
+    )?;
     let mut args = vec!["push", "--quiet", remote];
     args.extend(branches.iter().map(String::as_str));
     Git::new(&ws.layout.root).run(&args)?;

@@ -68,7 +68,12 @@ mod tests {
     #[test]
     fn install_is_idempotent_and_uninstall_restores() {
         let repo = Path::new("/src/app");
-        let b = block(repo, Path::new("/usr/bin/forge"), Path::new("/src/app/.git/forge/tick.log"), 15);
+        let b = block(
+            repo,
+            Path::new("/usr/bin/forge"),
+            Path::new("/src/app/.git/forge/tick.log"),
+            15,
+        );
         let user = "MAILTO=me\n0 1 * * * backup\n";
         let once = with(user, repo, &b);
         assert_eq!(with(&once, repo, &b), once);
@@ -80,7 +85,11 @@ mod tests {
     fn other_repositories_blocks_are_kept() {
         let a = Path::new("/a");
         let b = Path::new("/b");
-        let both = with(&with("", a, &block(a, Path::new("f"), Path::new("l"), 5)), b, &block(b, Path::new("f"), Path::new("l"), 5));
+        let both = with(
+            &with("", a, &block(a, Path::new("f"), Path::new("l"), 5)),
+            b,
+            &block(b, Path::new("f"), Path::new("l"), 5),
+        );
         let only_b = without(&both, a);
         assert!(!only_b.contains("/a") && only_b.contains("/b"));
     }

@@ -13,7 +13,11 @@ pub fn pause(ws: &mut Workspace, reason: &str) -> Result<(Pause, bool)> {
         return Ok((p.clone(), false));
     }
     let p = Pause {
-        reason: if reason.is_empty() { "paused by hand".into() } else { reason.to_owned() },
+        reason: if reason.is_empty() {
+            "paused by hand".into()
+        } else {
+            reason.to_owned()
+        },
         by: ws.actor.clone(),
         at: ws.clock.now(),
     };

@@ -74,8 +74,16 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
             cp.owner_pid
         );
         cp.finished = ws.clock.now();
-        let data = json!({ "owner_pid": cp.owner_pid, "attic": attic, "killed": killed, "was": cp.state });
-        transition(ws, &mut cp, State::Interrupted, "step.reclaimed", data, &mut ())?;
+        let data =
+            json!({ "owner_pid": cp.owner_pid, "attic": attic, "killed": killed, "was": cp.state });
+        transition(
+            ws,
+            &mut cp,
+            State::Interrupted,
+            "step.reclaimed",
+            data,
+            &mut (),
+        )?;
         out.push(Reclaimed {
             step: cp.step.clone(),
             bead: cp.bead.clone(),

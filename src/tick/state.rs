@@ -41,7 +41,10 @@ impl TickState {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
                 path: p.clone(),
                 message: format!("not valid tick state: {e}"),
-                hint: format!("inspect it, or delete {} to reset pause and breaker state", p.display()),
+                hint: format!(
+                    "inspect it, or delete {} to reset pause and breaker state",
+                    p.display()
+                ),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TickState::default()),
             Err(e) => Err(Error::io(&p, e)),

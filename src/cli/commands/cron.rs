@@ -32,7 +32,11 @@ fn crontab_list() -> crate::Result<String> {
         .output()
         .map_err(cron_missing)?;
     // "no crontab for user" is an empty crontab, not an error.
-    Ok(if out.status.success() { String::from_utf8_lossy(&out.stdout).into_owned() } else { String::new() })
+    Ok(if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::new()
+    })
 }
 
 fn cron_missing(e: std::io::Error) -> Error {
@@ -82,13 +86,21 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
             if changed {
                 crontab_write(&next)?;
             }
-            ui.report(&serde_json::json!({ "entry": b, "changed": changed }), |out| {
-                if changed {
-                    writeln!(out, "Installed: forge tick every {} minute(s), logging to {}", e.every, log.display())
-                } else {
-                    writeln!(out, "Already installed; nothing changed")
-                }
-            })?;
+            ui.report(
+                &serde_json::json!({ "entry": b, "changed": changed }),
+                |out| {
+                    if changed {
+                        writeln!(
+                            out,
+                            "Installed: forge tick every {} minute(s), logging to {}",
+                            e.every,
+                            log.display()
+                        )
+                    } else {
+                        writeln!(out, "Already installed; nothing changed")
+                    }
+                },
+            )?;
         }
         Command::Uninstall => {
             let current = crontab_list()?;
@@ -98,7 +110,15 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
                 crontab_write(&next)?;
             }
             ui.report(&serde_json::json!({ "changed": changed }), |out| {
-                writeln!(out, "{}", if changed { "Removed this repository's forge tick entry" } else { "No entry for this repository; nothing changed" })
+                writeln!(
+                    out,
+                    "{}",
+                    if changed {
+                        "Removed this repository's forge tick entry"
+                    } else {
+                        "No entry for this repository; nothing changed"
+                    }
+                )
             })?;
         }
     }

@@ -1,4 +1,3 @@
-
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
@@ -25,7 +24,11 @@ pub fn run_pause(ui: &Ui, ctx: &Context, args: PauseArgs) -> CommandResult {
         if changed {
             writeln!(out, "Paused: {}", p.reason)
         } else {
-            writeln!(out, "Already paused since {} by {}: {}", p.at, p.by, p.reason)
+            writeln!(
+                out,
+                "Already paused since {} by {}: {}",
+                p.at, p.by, p.reason
+            )
         }
     })?;
     Ok(exit::OK)

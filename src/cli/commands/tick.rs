@@ -1,4 +1,3 @@
-
 use crate::cli::progress::StepProgress;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
@@ -24,18 +23,32 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
     // A tick's steps are not watched by a person: one plain line per event at most.
     let mut progress = StepProgress::new(ui.json, ui.quiet);
-    let result = tick(&mut ws, &TickOptions { harness: args.harness }, &mut progress);
+    let result = tick(
+        &mut ws,
+        &TickOptions {
+            harness: args.harness,
+        },
+        &mut progress,
+    );
     progress.finish();
     let r = result?;
     ui.report(&r, |out| {
-        let ran: Vec<String> = r.ran.iter().map(|s| format!("{} {}", s.step, s.state)).collect();
+        let ran: Vec<String> = r
+            .ran
+            .iter()
+            .map(|s| format!("{} {}", s.step, s.state))
+            .collect();
         let spent = &r.spent_today;
         writeln!(
             out,
             "tick: {}; ran {}{}; reclaimed {}; awaiting approval {}; today ${:.2}, {} tokens",
             r.reason,
             r.ran.len(),
-            if ran.is_empty() { String::new() } else { format!(" ({})", ran.join(", ")) },
+            if ran.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ran.join(", "))
+            },
             r.reclaimed.len(),
             r.awaiting_approval.len(),
             spent.money,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::clock::format_rfc3339;
 use crate::config::BudgetConfig;
 use crate::error::Result;
+use crate::ledger::cost::{Prices, RunUsage, Usage};
 use crate::ledger::line::decode;
 use crate::ledger::{ledger_files, read_file};
 use crate::store::Layout;
@@ -13,22 +14,24 @@ use crate::store::Layout;
 pub struct Spent {
     /// UTC day, `YYYY-MM-DD`.
     pub day: String,
-    /// Dollars reported by harnesses today (runs that reported none add nothing).
+    /// Dollars reported by harnesses today, plus estimates from `[prices]` for runs that
+    /// reported tokens but no cost.
     pub money: f64,
+    /// Runs today whose cost is unknown (neither reported nor computable): the money
+    /// figure is a lower bound when this is not zero.
+    pub unknown_cost_runs: usize,
     pub tokens: u64,
     pub steps: u32,
 }
 
 /// What `harness.finished` events dated today add up to. Only ledger files of runs that
 /// started today or yesterday can hold today's events, so only those are read.
-pub fn spent_today(layout: &Layout, now_secs: i64) -> Result<Spent> {
+pub fn spent_today(layout: &Layout, prices: &Prices, now_secs: i64) -> Result<Spent> {
     let day = format_rfc3339(now_secs)[..10].to_owned();
     let yesterday = format_rfc3339(now_secs - 86_400)[..10].to_owned();
     let prefixes = [day.replace('-', ""), yesterday.replace('-', "")];
-    let mut spent = Spent {
-        day: day.clone(),
-        ..Spent::default()
-    };
+    let mut usage = Usage::default();
+    let mut steps = 0;
     for path in ledger_files(&layout.ledger()) {
         let name = path
             .file_name()
@@ -45,16 +48,17 @@ pub fn spent_today(layout: &Layout, now_secs: i64) -> Result<Spent> {
             if e.kind != "harness.finished" || !e.ts.starts_with(&day) {
                 continue;
             }
-            spent.steps += 1;
-            spent.money += e.data["cost_usd"].as_f64().unwrap_or(0.0);
-            let t = &e.data["tokens"];
-            spent.tokens += ["input", "output", "cache_read", "cache_write"]
-                .iter()
-                .map(|k| t[k].as_u64().unwrap_or(0))
-                .sum::<u64>();
+            steps += 1;
+            usage.add(&RunUsage::from_event(&e), prices);
         }
     }
-    Ok(spent)
+    Ok(Spent {
+        day,
+        money: usage.cost.reported_usd.unwrap_or(0.0) + usage.cost.estimated_usd.unwrap_or(0.0),
+        unknown_cost_runs: usage.cost.unknown_runs,
+        tokens: usage.tokens.total,
+        steps,
+    })
 }
 
 /// The first limit `spent` has reached, as a reason.

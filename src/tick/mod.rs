@@ -140,6 +140,7 @@ pub fn tick(
         r.awaiting_approval = approval::waiting(ws)?.into_iter().map(|c| c.step).collect();
         return Ok(r);
     }
+    let prices = crate::ledger::cost::Prices::from_config(&ws.config, &ws.layout.config())?;
     let reclaimed = reclaim::reclaim(ws)?;
     let mut ran = Vec::new();
     let mut tried = HashSet::new();
@@ -164,7 +165,7 @@ pub fn tick(
         let Some(bead) = next_bead(ws, &state, &tried)? else {
             break;
         };
-        let spent = budget::spent_today(&ws.layout, ws.clock.now_secs())?;
+        let spent = budget::spent_today(&ws.layout, &prices, ws.clock.now_secs())?;
         if let Some(why) = budget::exhausted(&spent, &ws.config.budget) {
             ws.record("budget.exhausted", json!({ "reason": why, "spent": spent }))?;
             notify::send(ws, "budget_exhausted", &why, json!({ "spent": spent }));
@@ -263,7 +264,7 @@ pub fn tick(
         .map(|(b, t)| (b.clone(), crate::clock::format_rfc3339(*t)))
         .collect();
     r.paused = state.paused.clone();
-    r.spent_today = budget::spent_today(&ws.layout, ws.clock.now_secs())?;
+    r.spent_today = budget::spent_today(&ws.layout, &prices, ws.clock.now_secs())?;
     r.consecutive_failures = state.consecutive_failures;
     // A tick that did nothing leaves no trace: cron runs it every few minutes, and a ledger
     // file per idle tick would bury the ones that matter.

@@ -171,6 +171,52 @@ pub fn load_all(layout: &Layout) -> Result<Vec<Checkpoint>> {
     Ok(out)
 }
 
+/// The `bead` and `state` of every checkpoint, read without parsing whole files: `forge
+/// ready` needs them on every call, and steps accumulate. forge writes both as top-level
+/// `key = "value"` lines before any table; a file where they cannot be found that way is
+/// parsed in full (which also reports it if it is broken).
+pub fn bead_states(layout: &Layout) -> Result<Vec<(String, State)>> {
+    let mut out = Vec::new();
+    for path in document::list(&layout.checkpoints())? {
+        let text = crate::store::parse::read_to_string(&path)?;
+        match quick_bead_state(&text) {
+            Some(found) => out.push(found),
+            None => {
+                let cp = Checkpoint::load(&path)?;
+                out.push((cp.bead, cp.state));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn quick_bead_state(text: &str) -> Option<(String, State)> {
+    if crate::store::parse::find_conflict_marker(text).is_some() {
+        return None;
+    }
+    let (mut bead, mut state) = (None, None);
+    for line in text.lines() {
+        if line.starts_with('[') {
+            break;
+        }
+        let value = |key: &str| {
+            let rest = line
+                .strip_prefix(key)?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
+            let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
+            (!inner.contains(['"', '\\'])).then(|| inner.to_owned())
+        };
+        if let Some(v) = value("bead") {
+            bead = Some(v);
+        } else if let Some(v) = value("state") {
+            state = serde_json::from_value::<State>(serde_json::Value::String(v)).ok();
+        }
+    }
+    Some((bead?, state?))
+}
+
 /// Step ids are `<bead>.<attempt>`, e.g. `fg-3k9x.2`.
 pub fn step_id(bead: &str, attempt: u32) -> String {
     format!("{bead}.{attempt}")
@@ -197,5 +243,31 @@ pub fn resolve(all: &[Checkpoint], input: &str) -> Result<Checkpoint> {
             prefix: input.to_owned(),
             candidates: many.iter().map(|c| c.step.clone()).collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_scan_reads_forge_written_files_and_gives_up_on_odd_ones() {
+        let text = "schema = 1\nstep = \"fg-a.1\"\nbead = \"fg-a\"\nattempt = 1\nstate = \"awaiting-approval\"\n\n[tokens]\nstate = \"x\"\n";
+        assert_eq!(
+            quick_bead_state(text),
+            Some(("fg-a".into(), State::AwaitingApproval))
+        );
+        assert_eq!(
+            quick_bead_state("bead = \"fg-a\"\n[t]\nstate = \"running\"\n"),
+            None
+        );
+        assert_eq!(
+            quick_bead_state("bead = 'fg-a'\nstate = \"running\"\n"),
+            None
+        );
+        assert_eq!(
+            quick_bead_state("<<<<<<< HEAD\nbead = \"fg-a\"\nstate = \"running\"\n"),
+            None
+        );
     }
 }

@@ -102,10 +102,10 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
 /// Beads with a step that is active or waiting for a human: not ready, whatever their
 /// dependencies say.
 pub fn busy_beads(layout: &crate::store::Layout) -> Result<HashSet<String>> {
-    Ok(checkpoint::load_all(layout)?
+    Ok(checkpoint::bead_states(layout)?
         .into_iter()
-        .filter(|c| c.state.is_active() || c.state == State::AwaitingApproval)
-        .map(|c| c.bead)
+        .filter(|(_, state)| state.is_active() || *state == State::AwaitingApproval)
+        .map(|(bead, _)| bead)
         .collect())
 }
 

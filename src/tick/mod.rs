@@ -95,12 +95,10 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     let graph = Graph::new(&index);
     let busy = busy_beads(&ws.layout)?;
     let now = ws.clock.now_secs();
-    let attempts = |bead: &str| -> Result<u32> {
-        Ok(checkpoint::load_all(&ws.layout)?
-            .iter()
-            .filter(|c| c.bead == bead)
-            .count() as u32)
-    };
+    let mut attempts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for (bead, _) in checkpoint::bead_states(&ws.layout)? {
+        *attempts.entry(bead).or_default() += 1;
+    }
     for b in graph.ready() {
         if busy.contains(&b.id)
             || tried.contains(&b.id)
@@ -109,7 +107,7 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
             continue;
         }
         if let Some(limit) = ws.config.budget.attempts_per_bead
-            && attempts(&b.id)? >= limit
+            && attempts.get(&b.id).copied().unwrap_or(0) >= limit
         {
             continue;
         }

@@ -31,6 +31,7 @@ pub mod git;
 pub mod harness;
 pub mod init;
 pub mod ledger;
+pub mod merge;
 pub mod plan;
 pub mod redact;
 pub mod step;

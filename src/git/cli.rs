@@ -383,3 +383,227 @@ impl Git {
         Ok(())
     }
 }
+
+/// What `git diff --cached --name-status` says happened to a staged path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StagedChange {
+    Added,
+    Modified,
+    Deleted,
+    /// Type changes and anything else git may report.
+    Other,
+}
+
+/// One entry of `git ls-files -u`: a path with unmerged stages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmergedEntry {
+    /// 1 base, 2 ours, 3 theirs.
+    pub stage: u8,
+    pub oid: String,
+    pub path: String,
+}
+
+/// One entry of `git worktree list --porcelain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeEntry {
+    pub path: PathBuf,
+    /// git's own judgement that the directory is gone.
+    pub prunable: bool,
+}
+
+// Hooks, the merge driver, pre-commit checks and doctor.
+impl Git {
+    /// A value from git's configuration, or None if it is not set.
+    pub fn config_get(&self, key: &str) -> Result<Option<String>> {
+        let out = self
+            .command(["config", "--get", key])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        match out.status.code() {
+            Some(0) => Ok(Some(
+                String::from_utf8_lossy(&out.stdout)
+                    .trim_end_matches('\n')
+                    .to_owned(),
+            )),
+            Some(1) => Ok(None),
+            _ => self.check(&["config", "--get", key], out).map(|_| None),
+        }
+    }
+
+    /// Sets a value in the repository's own configuration (shared by its worktrees).
+    pub fn config_set(&self, key: &str, value: &str) -> Result<()> {
+        self.run(&["config", "--local", key, value])?;
+        Ok(())
+    }
+
+    /// `git rev-parse --git-path NAME`, made absolute: where git looks for `hooks`, for
+    /// example (this honours `core.hooksPath` and linked worktrees).
+    pub fn git_path(&self, name: &str) -> Result<PathBuf> {
+        let out = self.run(&["rev-parse", "--git-path", name])?;
+        let path = PathBuf::from(out.trim_end_matches('\n'));
+        Ok(if path.is_absolute() {
+            path
+        } else {
+            self.dir.join(path)
+        })
+    }
+
+    /// Staged changes under `pathspec` compared with HEAD (with every staged file as added
+    /// before the first commit), without rename detection.
+    pub fn staged_changes(&self, pathspec: &str) -> Result<Vec<(StagedChange, String)>> {
+        let out = self.run(&[
+            "diff",
+            "--cached",
+            "--name-status",
+            "--no-renames",
+            "-z",
+            "--",
+            pathspec,
+        ])?;
+        let mut fields = out.split('\0').filter(|s| !s.is_empty());
+        let mut changes = Vec::new();
+        while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+            let change = match status.as_bytes().first() {
+                Some(b'A') => StagedChange::Added,
+                Some(b'M') => StagedChange::Modified,
+                Some(b'D') => StagedChange::Deleted,
+                _ => StagedChange::Other,
+            };
+            changes.push((change, path.to_owned()));
+        }
+        Ok(changes)
+    }
+
+    /// The contents of several objects in one `git cat-file --batch`: `:path` for the
+    /// index, `HEAD:path`, a blob id. None for an object that does not exist.
+    pub fn cat_file_batch(&self, specs: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        use std::io::{Read, Write};
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut child = self
+            .command(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("git", e))?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input: String = specs.iter().map(|s| format!("{s}\n")).collect();
+        // Written from a thread: git answers while it reads, and a large answer would fill
+        // the stdout pipe while we were still writing.
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let mut out = Vec::new();
+        child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_to_end(&mut out)
+            .map_err(|e| Error::io("git", e))?;
+        let status = child.wait().map_err(|e| Error::io("git", e))?;
+        let _ = writer.join();
+        if !status.success() {
+            return Err(Error::GitCommand {
+                command: "git cat-file --batch".into(),
+                message: format!("exited with {status}"),
+            });
+        }
+        let mut result = Vec::with_capacity(specs.len());
+        let mut rest = &out[..];
+        for spec in specs {
+            let nl = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
+            rest = rest.get(nl + 1..).unwrap_or_default();
+            if header.ends_with(" missing") || header.ends_with(" ambiguous") {
+                result.push(None);
+                continue;
+            }
+            let size: usize = header
+                .rsplit(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| Error::GitCommand {
+                    command: "git cat-file --batch".into(),
+                    message: format!("unexpected answer for {spec}: {header}"),
+                })?;
+            let body = rest.get(..size).unwrap_or(rest).to_vec();
+            rest = rest.get(size + 1..).unwrap_or_default();
+            result.push(Some(body));
+        }
+        Ok(result)
+    }
+
+    /// The full id and the trailers (`Key: value` lines, unfolded) of a commit's message.
+    pub fn commit_trailers(&self, rev: &str) -> Result<(String, Vec<(String, String)>)> {
+        let out = self.run(&[
+            "show",
+            "-s",
+            "--format=%H%x00%(trailers:only,unfold)",
+            rev,
+            "--",
+        ])?;
+        let (id, trailers) = out.split_once('\0').unwrap_or((out.as_str(), ""));
+        let trailers = trailers
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Ok((id.trim().to_owned(), trailers))
+    }
+
+    /// Unmerged index entries under `pathspec`.
+    pub fn unmerged(&self, pathspec: &str) -> Result<Vec<UnmergedEntry>> {
+        let out = self.run(&["ls-files", "-u", "-z", "--", pathspec])?;
+        Ok(out
+            .split('\0')
+            .filter_map(|entry| {
+                let (meta, path) = entry.split_once('\t')?;
+                let mut parts = meta.split(' ');
+                let _mode = parts.next()?;
+                let oid = parts.next()?.to_owned();
+                let stage = parts.next()?.parse().ok()?;
+                Some(UnmergedEntry {
+                    stage,
+                    oid,
+                    path: path.to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// The best common ancestor of two commits, if they have one.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>> {
+        let out = self
+            .command(["merge-base", a, b])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    }
+
+    /// Every registered worktree, with git's judgement of whether it is gone.
+    pub fn worktree_entries(&self) -> Result<Vec<WorktreeEntry>> {
+        let mut entries: Vec<WorktreeEntry> = Vec::new();
+        for line in self.run(&["worktree", "list", "--porcelain"])?.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                entries.push(WorktreeEntry {
+                    path: PathBuf::from(p),
+                    prunable: false,
+                });
+            } else if line.starts_with("prunable")
+                && let Some(last) = entries.last_mut()
+            {
+                last.prunable = true;
+            }
+        }
+        Ok(entries)
+    }
+
+    /// `git worktree prune`: forgets worktrees whose directory is gone.
+    pub fn worktree_prune(&self) -> Result<()> {
+        self.run(&["worktree", "prune"])?;
+        Ok(())
+    }
+}

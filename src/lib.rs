@@ -29,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod git;
 pub mod harness;
+pub mod hooks;
 pub mod init;
 pub mod ledger;
 pub mod merge;

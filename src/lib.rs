@@ -26,6 +26,7 @@ pub mod bead;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod git;
 pub mod harness;

@@ -40,6 +40,9 @@ _forge() {
             forge,cron)
                 cmd="forge__subcmd__cron"
                 ;;
+            forge,doctor)
+                cmd="forge__subcmd__doctor"
+                ;;
             forge,gc)
                 cmd="forge__subcmd__gc"
                 ;;
@@ -49,6 +52,12 @@ _forge() {
             forge,help)
                 cmd="forge__subcmd__help"
                 ;;
+            forge,hook)
+                cmd="forge__subcmd__hook"
+                ;;
+            forge,hooks)
+                cmd="forge__subcmd__hooks"
+                ;;
             forge,init)
                 cmd="forge__subcmd__init"
                 ;;
@@ -57,6 +66,9 @@ _forge() {
                 ;;
             forge,log)
                 cmd="forge__subcmd__log"
+                ;;
+            forge,merge-driver)
+                cmd="forge__subcmd__merge__subcmd__driver"
                 ;;
             forge,pause)
                 cmd="forge__subcmd__pause"
@@ -69,6 +81,9 @@ _forge() {
                 ;;
             forge,reject)
                 cmd="forge__subcmd__reject"
+                ;;
+            forge,resolve)
+                cmd="forge__subcmd__resolve"
                 ;;
             forge,resume)
                 cmd="forge__subcmd__resume"
@@ -232,6 +247,9 @@ _forge() {
             forge__subcmd__help,cron)
                 cmd="forge__subcmd__help__subcmd__cron"
                 ;;
+            forge__subcmd__help,doctor)
+                cmd="forge__subcmd__help__subcmd__doctor"
+                ;;
             forge__subcmd__help,gc)
                 cmd="forge__subcmd__help__subcmd__gc"
                 ;;
@@ -241,6 +259,12 @@ _forge() {
             forge__subcmd__help,help)
                 cmd="forge__subcmd__help__subcmd__help"
                 ;;
+            forge__subcmd__help,hook)
+                cmd="forge__subcmd__help__subcmd__hook"
+                ;;
+            forge__subcmd__help,hooks)
+                cmd="forge__subcmd__help__subcmd__hooks"
+                ;;
             forge__subcmd__help,init)
                 cmd="forge__subcmd__help__subcmd__init"
                 ;;
@@ -249,6 +273,9 @@ _forge() {
                 ;;
             forge__subcmd__help,log)
                 cmd="forge__subcmd__help__subcmd__log"
+                ;;
+            forge__subcmd__help,merge-driver)
+                cmd="forge__subcmd__help__subcmd__merge__subcmd__driver"
                 ;;
             forge__subcmd__help,pause)
                 cmd="forge__subcmd__help__subcmd__pause"
@@ -261,6 +288,9 @@ _forge() {
                 ;;
             forge__subcmd__help,reject)
                 cmd="forge__subcmd__help__subcmd__reject"
+                ;;
+            forge__subcmd__help,resolve)
+                cmd="forge__subcmd__help__subcmd__resolve"
                 ;;
             forge__subcmd__help,resume)
                 cmd="forge__subcmd__help__subcmd__resume"
@@ -328,6 +358,21 @@ _forge() {
             forge__subcmd__help__subcmd__cron,uninstall)
                 cmd="forge__subcmd__help__subcmd__cron__subcmd__uninstall"
                 ;;
+            forge__subcmd__help__subcmd__hook,post-commit)
+                cmd="forge__subcmd__help__subcmd__hook__subcmd__post__subcmd__commit"
+                ;;
+            forge__subcmd__help__subcmd__hook,pre-commit)
+                cmd="forge__subcmd__help__subcmd__hook__subcmd__pre__subcmd__commit"
+                ;;
+            forge__subcmd__help__subcmd__hooks,install)
+                cmd="forge__subcmd__help__subcmd__hooks__subcmd__install"
+                ;;
+            forge__subcmd__help__subcmd__hooks,status)
+                cmd="forge__subcmd__help__subcmd__hooks__subcmd__status"
+                ;;
+            forge__subcmd__help__subcmd__hooks,uninstall)
+                cmd="forge__subcmd__help__subcmd__hooks__subcmd__uninstall"
+                ;;
             forge__subcmd__help__subcmd__ledger,render)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__render"
                 ;;
@@ -336,6 +381,48 @@ _forge() {
                 ;;
             forge__subcmd__help__subcmd__ledger,verify)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__verify"
+                ;;
+            forge__subcmd__hook,help)
+                cmd="forge__subcmd__hook__subcmd__help"
+                ;;
+            forge__subcmd__hook,post-commit)
+                cmd="forge__subcmd__hook__subcmd__post__subcmd__commit"
+                ;;
+            forge__subcmd__hook,pre-commit)
+                cmd="forge__subcmd__hook__subcmd__pre__subcmd__commit"
+                ;;
+            forge__subcmd__hook__subcmd__help,help)
+                cmd="forge__subcmd__hook__subcmd__help__subcmd__help"
+                ;;
+            forge__subcmd__hook__subcmd__help,post-commit)
+                cmd="forge__subcmd__hook__subcmd__help__subcmd__post__subcmd__commit"
+                ;;
+            forge__subcmd__hook__subcmd__help,pre-commit)
+                cmd="forge__subcmd__hook__subcmd__help__subcmd__pre__subcmd__commit"
+                ;;
+            forge__subcmd__hooks,help)
+                cmd="forge__subcmd__hooks__subcmd__help"
+                ;;
+            forge__subcmd__hooks,install)
+                cmd="forge__subcmd__hooks__subcmd__install"
+                ;;
+            forge__subcmd__hooks,status)
+                cmd="forge__subcmd__hooks__subcmd__status"
+                ;;
+            forge__subcmd__hooks,uninstall)
+                cmd="forge__subcmd__hooks__subcmd__uninstall"
+                ;;
+            forge__subcmd__hooks__subcmd__help,help)
+                cmd="forge__subcmd__hooks__subcmd__help__subcmd__help"
+                ;;
+            forge__subcmd__hooks__subcmd__help,install)
+                cmd="forge__subcmd__hooks__subcmd__help__subcmd__install"
+                ;;
+            forge__subcmd__hooks__subcmd__help,status)
+                cmd="forge__subcmd__hooks__subcmd__help__subcmd__status"
+                ;;
+            forge__subcmd__hooks__subcmd__help,uninstall)
+                cmd="forge__subcmd__hooks__subcmd__help__subcmd__uninstall"
                 ;;
             forge__subcmd__ledger,help)
                 cmd="forge__subcmd__ledger__subcmd__help"
@@ -368,7 +455,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1437,6 +1524,28 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__doctor)
+            opts="-C -q -h -V --fix --theirs --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__gc)
             opts="-C -q -h -V --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1486,7 +1595,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost generate help"
+            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1807,6 +1916,20 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1838,6 +1961,104 @@ _forge() {
         forge__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hook)
+            opts="pre-commit post-commit"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hook__subcmd__post__subcmd__commit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hook__subcmd__pre__subcmd__commit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hooks)
+            opts="install uninstall status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hooks__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hooks__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__hooks__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1933,6 +2154,20 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__help__subcmd__merge__subcmd__driver)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__help__subcmd__pause)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1976,6 +2211,20 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__resolve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2094,6 +2343,290 @@ _forge() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook)
+            opts="-C -q -h -V --json --color --quiet --help --version pre-commit post-commit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__help)
+            opts="pre-commit post-commit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__help__subcmd__post__subcmd__commit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__help__subcmd__pre__subcmd__commit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__post__subcmd__commit)
+            opts="-C -q -h -V --rev --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rev)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hook__subcmd__pre__subcmd__commit)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks)
+            opts="-C -q -h -V --json --color --quiet --help --version install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__help)
+            opts="install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__install)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__status)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__hooks__subcmd__uninstall)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2327,6 +2860,28 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__merge__subcmd__driver)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__pause)
             opts="-C -q -h -V --reason --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2424,6 +2979,28 @@ _forge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__resolve)
+            opts="-C -q -h -V --theirs --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

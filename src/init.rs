@@ -1,4 +1,5 @@
-//! `forge init`: create `.forge/` and the runtime directory, idempotently.
+//! `forge init`: create `.forge/` and the runtime directory, and register the merge
+//! driver, idempotently.
 
 use std::fs;
 use std::path::Path;
@@ -13,7 +14,8 @@ use crate::store::{StoreLock, atomic_write};
 use crate::workspace::{Environment, actor_of, clock_of, open_repo, redactor_of};
 
 /// Temp files and torn-line quarantine files never belong in a commit.
-pub const GITIGNORE: &str = "# Written by forge init: temp files, staged batches and quarantined torn ledger lines.
+pub const GITIGNORE: &str =
+    "# Written by forge init: temp files, staged batches and quarantined torn ledger lines.
 .tmp-*
 .staged-*
 *.torn
@@ -25,9 +27,13 @@ pub struct InitReport {
     pub runtime: String,
     /// Paths created by this run, relative to the working tree (the runtime dir absolute).
     pub created: Vec<String>,
+    /// git configuration this run set (the merge driver, `merge.forge.*`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registered: Vec<String>,
 }
 
-pub fn init(start: &Path, env: &Environment) -> Result<InitReport> {
+/// `forge_exe` is the forge binary the merge driver registration names.
+pub fn init(start: &Path, env: &Environment, forge_exe: &Path) -> Result<InitReport> {
     let (repo, _paths, layout) = open_repo(start)?;
     fs::create_dir_all(&layout.runtime).map_err(|e| Error::io(&layout.runtime, e))?;
     let _lock = StoreLock::acquire(&layout.store_lock())?;
@@ -64,6 +70,16 @@ pub fn init(start: &Path, env: &Environment) -> Result<InitReport> {
         }
     }
     fs::create_dir_all(layout.cache_dir()).map_err(|e| Error::io(layout.cache_dir(), e))?;
+    // The merge driver: `.forge/.gitattributes` is a file like the others; the driver's
+    // command lives in git's local config.
+    let (registered, files): (Vec<String>, Vec<String>) = crate::merge::register::register(
+        &crate::git::cli::Git::new(&layout.root),
+        &layout,
+        forge_exe,
+    )?
+    .into_iter()
+    .partition(|c| c.starts_with("git config"));
+    created.extend(files);
 
     if !created.is_empty() {
         let clock = clock_of(env);
@@ -79,11 +95,12 @@ pub fn init(start: &Path, env: &Environment) -> Result<InitReport> {
         root: layout.root.display().to_string(),
         runtime: layout.runtime.display().to_string(),
         created,
+        registered,
     })
 }
 
 impl InitReport {
     pub fn changed(&self) -> bool {
-        !self.created.is_empty()
+        !self.created.is_empty() || !self.registered.is_empty()
     }
 }

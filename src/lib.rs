@@ -37,8 +37,8 @@ pub mod merge;
 pub mod plan;
 pub mod redact;
 pub mod step;
-pub mod tick;
 pub mod store;
+pub mod tick;
 pub mod workspace;
 
 pub use error::{Error, Result};

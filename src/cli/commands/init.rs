@@ -4,19 +4,27 @@ use crate::error::exit;
 
 /// Create .forge/ and the runtime directory (idempotent)
 ///
-/// Creates .forge/config.toml, beads/, assumptions/, ledger/, checkpoints/ and .gitignore in
-/// the working tree, and forge/ under the git common directory for locks and caches.
+/// Creates .forge/config.toml, beads/, assumptions/, ledger/, checkpoints/, .gitignore and
+/// .gitattributes in the working tree, and forge/ under the git common directory for locks
+/// and caches. Registers `forge merge-driver` for bead and assumption files in the
+/// repository's git config (see docs/merge.md).
 /// Running it again changes nothing and says so; missing pieces are recreated.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
-    let report = crate::init::init(&ctx.cwd, &ctx.env)?;
+    let report = crate::init::init(&ctx.cwd, &ctx.env, &super::hooks::forge_exe())?;
     ui.report(&report, |out| {
         if report.changed() {
             writeln!(out, "Initialised forge in {}/.forge", report.root)?;
             for path in &report.created {
                 writeln!(out, "  created {path}")?;
+            }
+            for key in &report.registered {
+                writeln!(
+                    out,
+                    "  set {key} (the merge driver for beads and assumptions)"
+                )?;
             }
             Ok(())
         } else {

@@ -5,18 +5,23 @@ pub mod approve;
 pub mod assume;
 pub mod assumptions;
 pub mod bead;
-pub mod cron;
 pub mod blocked;
 pub mod cost;
+pub mod cron;
+pub mod doctor;
 pub mod gc;
 pub mod generate;
+pub mod hook;
+pub mod hooks;
 pub mod init;
 pub mod ledger;
 pub mod log;
+pub mod merge_driver;
 pub mod pause;
 pub mod plan;
 pub mod ready;
 pub mod reject;
+pub mod resolve;
 pub mod revise;
 pub mod rollback;
 pub mod show;
@@ -60,6 +65,14 @@ pub enum Command {
     #[command(subcommand)]
     Ledger(ledger::Command),
     Cost(cost::Args),
+    #[command(subcommand)]
+    Hooks(hooks::Command),
+    Doctor(doctor::Args),
+    Resolve(resolve::Args),
+    #[command(subcommand, hide = true)]
+    Hook(hook::Command),
+    #[command(hide = true)]
+    MergeDriver(merge_driver::Args),
     #[command(hide = true)]
     Generate(generate::Args),
 }
@@ -90,6 +103,11 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),
         Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
         Command::Cost(args) => cost::run(ui, ctx, args),
+        Command::Hooks(cmd) => hooks::run(ui, ctx, cmd),
+        Command::Doctor(args) => doctor::run(ui, ctx, args),
+        Command::Resolve(args) => resolve::run(ui, ctx, args),
+        Command::Hook(cmd) => hook::run(ui, ctx, cmd),
+        Command::MergeDriver(args) => merge_driver::run(ui, ctx, args),
         Command::Generate(args) => generate::run(ui, ctx, args),
     }
 }

@@ -1,0 +1,73 @@
+//! `forge doctor [--fix]`.
+
+use std::time::Duration;
+
+use crate::cli::ui::Ui;
+use crate::cli::{CommandResult, Context};
+use crate::doctor::{DoctorOptions, Severity};
+use crate::error::exit;
+use crate::merge::Side;
+
+/// Check that this repository is in shape for forge, and say how to fix what is not
+///
+/// Checks: the config is valid; no .forge/ file has conflict markers or fails to parse;
+/// hooks and the merge driver are installed; each configured harness is on PATH and answers
+/// `--version`; the runtime directory is writable; no orphaned step worktrees or temp files
+/// are left; every ledger chain holds. Each finding names the command that fixes it.
+///
+/// --fix applies the safe fixes: repairs conflict-marked .forge/ files field by field (like
+/// `forge resolve`), removes dead temp files, registers the merge driver, moves a dead
+/// run's torn ledger line aside and prunes worktrees whose directory is gone.
+///
+/// Exits 1 if an error remains; warnings (such as hooks not installed) do not count.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Apply the safe fixes
+    #[arg(long)]
+    pub fix: bool,
+    /// When repairing, settle a field both sides changed for their side (default: ours)
+    #[arg(long)]
+    pub theirs: bool,
+}
+
+pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+    let opts = DoctorOptions {
+        fix: args.fix,
+        forge_exe: super::hooks::forge_exe(),
+        prefer: if args.theirs {
+            Side::Theirs
+        } else {
+            Side::Ours
+        },
+        version_timeout: Duration::from_secs(5),
+    };
+    let report = crate::doctor::doctor(&ctx.cwd, &ctx.env, &opts)?;
+    ui.report(&report, |out| {
+        for f in &report.findings {
+            let label = match (f.fixed, f.severity) {
+                (true, _) => ui.paint("\x1b[32m", "fixed  "),
+                (false, Severity::Ok) => ui.paint("\x1b[32m", "ok     "),
+                (false, Severity::Warning) => ui.paint("\x1b[33m", "warning"),
+                (false, Severity::Error) => ui.paint("\x1b[1;31m", "error  "),
+            };
+            writeln!(out, "{label} {:<12} {}", f.check, f.message)?;
+            if let Some(fix) = &f.fix {
+                writeln!(out, "{:20} fix: {fix}", "")?;
+            }
+        }
+        for r in &report.resolved {
+            super::resolve::write_resolution(ui, out, r)?;
+        }
+        writeln!(
+            out,
+            "{} error(s), {} warning(s)",
+            report.errors(),
+            report.warnings()
+        )
+    })?;
+    Ok(if report.errors() > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}

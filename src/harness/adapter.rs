@@ -185,6 +185,9 @@ pub trait OutputParser: Send {
     fn finish(&mut self) -> Vec<Event> {
         Vec::new()
     }
+    /// Told before the run: the harness's own HOME, where some harnesses keep what they do
+    /// not print (OpenHands' token counts), for `finish` to read.
+    fn home(&mut self, _home: &std::path::Path) {}
 }
 
 /// One harness CLI.

@@ -1,13 +1,14 @@
-//! One harness run from start to verdict: spawn under process control, parse every line,
-//! judge from the events (and a timeout's cause).
+//! One harness run from start to verdict: write its `home_files`, spawn under process
+//! control, parse every line, judge from the events (and a timeout's cause).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::adapter::{Adapter, CommandSpec, Event, RunSummary, Verdict};
-use super::config::HarnessConfig;
+use super::config::{HarnessConfig, home_relative};
 use super::process::{self, EndedBy, Finished, Spawn};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub struct HarnessRun<'a> {
     pub adapter: &'a dyn Adapter,
@@ -29,7 +30,11 @@ pub struct Ran {
 
 pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> Result<Ran> {
     let timeout = r.timeout.unwrap_or(r.config.timeout);
+    seed_home(&r.env, &r.config.home_files)?;
     let mut parser = r.adapter.parser();
+    if let Some((_, home)) = r.env.iter().find(|(k, _)| k == "HOME") {
+        parser.home(Path::new(home));
+    }
     let mut summary = RunSummary::default();
     let finished = process::run(
         &Spawn {
@@ -79,4 +84,51 @@ pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> 
         summary,
         verdict,
     })
+}
+
+/// Writes the configured `home_files` under the run's HOME (from its environment).
+fn seed_home(env: &[(String, String)], files: &BTreeMap<String, String>) -> Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let Some(home) = env
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| Path::new(v))
+    else {
+        return Ok(());
+    };
+    for (rel, text) in files {
+        // Checked when the config is read; checked again because this writes files.
+        if !home_relative(rel) {
+            continue;
+        }
+        let path = home.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_files_are_written_under_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let env = vec![("HOME".to_owned(), home.display().to_string())];
+        let mut files = BTreeMap::new();
+        files.insert(".gemini/settings.json".to_owned(), "{}".to_owned());
+        files.insert("../escape".to_owned(), "no".to_owned());
+        seed_home(&env, &files).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(home.join(".gemini/settings.json")).unwrap(),
+            "{}"
+        );
+        assert!(!dir.path().join("escape").exists());
+    }
 }

@@ -26,7 +26,13 @@ pub struct Aider;
 /// Longest answer held back before it is emitted as a message.
 const MAX_PENDING: usize = 64 << 10;
 
-const ENV: &[(&str, &str)] = &[("PYTHONUNBUFFERED", "1"), ("PYTHONIOENCODING", "utf-8")];
+/// litellm fetches its price list from GitHub when it starts unless told to use the copy it
+/// ships with; with a fresh HOME that is every run (and a wait where the network is closed).
+const ENV: &[(&str, &str)] = &[
+    ("PYTHONUNBUFFERED", "1"),
+    ("PYTHONIOENCODING", "utf-8"),
+    ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+];
 
 impl Adapter for Aider {
     fn name(&self) -> &'static str {
@@ -121,6 +127,10 @@ const META: &[&str] = &[
     "Cost estimates",
     "Did not apply edit",
     "Cost:",
+    "Analytics have been",
+    "Update git name with",
+    "Update git email with",
+    "The API provider",
 ];
 
 #[derive(Default)]
@@ -130,6 +140,9 @@ struct Parser {
     pending: Vec<String>,
     pending_bytes: usize,
     last_reset: Option<i64>,
+    /// A litellm error being read: aider wraps its lines at 80 columns, even plain.
+    error_block: Option<(Stream, String)>,
+    auth_seen: bool,
 }
 
 impl Parser {
@@ -149,6 +162,21 @@ impl Parser {
         }
         self.pending.clear();
         self.pending_bytes = 0;
+    }
+
+    /// The event for a complete litellm error.
+    fn close_block(&mut self, out: &mut Vec<Event>) {
+        let Some((_, text)) = self.error_block.take() else {
+            return;
+        };
+        if text.starts_with("litellm.AuthenticationError")
+            || text.starts_with("AuthenticationError:")
+        {
+            self.auth_seen = true;
+            out.push(Event::AuthError { message: text });
+        } else {
+            self.error(&text, out);
+        }
     }
 
     fn error(&mut self, text: &str, out: &mut Vec<Event>) {
@@ -184,17 +212,38 @@ impl OutputParser for Parser {
         let mut out = Vec::new();
         let line = strip_ansi(line.strip_suffix('\r').unwrap_or(line));
         let text = line.trim();
-        // Only aider's own error lines count: the model's answer may well quote errors.
-        if text.starts_with("litellm.AuthenticationError")
-            || text.starts_with("AuthenticationError:")
-            || text.contains("provider is not able to authenticate you")
+        // The rest of a wrapped litellm error: up to a blank line or aider's next own line.
+        if let Some((from, block)) = self.error_block.as_mut()
+            && *from == stream
         {
-            out.push(Event::AuthError {
-                message: text.to_owned(),
-            });
+            let own = text.is_empty()
+                || LITELLM.is_match(text)
+                || META.iter().any(|m| text.starts_with(m))
+                || text.starts_with("Tokens:");
+            if !own {
+                block.push(' ');
+                block.push_str(text);
+                return out;
+            }
+            self.close_block(&mut out);
+        }
+        // Only aider's own error lines count: the model's answer may well quote errors.
+        if LITELLM.is_match(text) || text.starts_with("AuthenticationError:") {
+            self.close_block(&mut out);
+            self.error_block = Some((stream, text.to_owned()));
             return out;
         }
-        if text.contains("API provider has rate limited you") || LITELLM.is_match(text) {
+        if text.contains("provider is not able to authenticate you") {
+            // The advice after litellm's error, which said more.
+            if !self.auth_seen {
+                self.auth_seen = true;
+                out.push(Event::AuthError {
+                    message: text.to_owned(),
+                });
+            }
+            return out;
+        }
+        if text.contains("API provider has rate limited you") {
             self.error(text, &mut out);
             return out;
         }
@@ -227,6 +276,16 @@ impl OutputParser for Parser {
             return out;
         }
         if let Some(c) = APPLIED.captures(text) {
+            // aider names the file on a line of its own just before: not the model's words.
+            if self
+                .pending
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .eq([&c[1].to_owned()])
+            {
+                self.pending.clear();
+                self.pending_bytes = 0;
+            }
             self.flush(&mut out);
             out.push(Event::ToolCall {
                 name: s("edit"),
@@ -246,6 +305,10 @@ impl OutputParser for Parser {
         if META.iter().any(|m| text.starts_with(m)) {
             return out;
         }
+        // A documentation link after an error, outside any answer.
+        if text.starts_with("https://") && self.pending.iter().all(|l| l.trim().is_empty()) {
+            return out;
+        }
         if !text.is_empty() || !self.pending.is_empty() {
             self.pending_bytes += line.len();
             self.pending.push(line.trim_end().to_owned());
@@ -259,6 +322,7 @@ impl OutputParser for Parser {
 
     fn finish(&mut self) -> Vec<Event> {
         let mut out = Vec::new();
+        self.close_block(&mut out);
         self.flush(&mut out);
         out
     }
@@ -406,6 +470,48 @@ mod tests {
         assert_eq!(count("k"), None);
         assert_eq!(count(""), None);
         assert_eq!(count("99999999999999999999k"), None);
+    }
+
+    /// Captured from aider 0.86.2 by the e2e suite (e2e/run.py).
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&Aider, "real-edit");
+        assert_eq!(sum.model.as_deref(), Some("openai/e2e-model"));
+        assert_eq!(sum.tokens, tokens(1_000, 23, 0, 0));
+        assert_eq!(sum.cost_usd, Some(0.0011));
+        assert!(events.contains(&Event::ToolCall {
+            name: s("edit"),
+            detail: s("agent.txt")
+        }));
+        let msg = sum.last_message.clone().unwrap();
+        assert!(msg.starts_with("I will create agent.txt."), "{msg}");
+        assert_eq!(Aider.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        // litellm's message, wrapped over three lines, read whole; exit 0.
+        let (_, sum) = testing::run(&Aider, "real-auth");
+        assert_eq!(
+            Aider.judge(&sum, Some(0)),
+            Verdict::AuthFailed {
+                reason: s(
+                    "litellm.AuthenticationError: AuthenticationError: OpenAIException - \
+                    Incorrect API key provided: sk-e2e***. You can find your API key at \
+                    https://platform.openai.com/account/api-keys."
+                )
+            }
+        );
+        assert_eq!(
+            sum.last_message, None,
+            "aider's own lines are not the model's"
+        );
+
+        let (_, sum) = testing::run(&Aider, "real-retry");
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(sum.rate_limit, None);
+        assert_eq!(
+            sum.errors[0],
+            "litellm.InternalServerError: InternalServerError: OpenAIException - The server \
+             had an error while processing your request."
+        );
     }
 
     #[test]

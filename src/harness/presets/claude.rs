@@ -1,11 +1,15 @@
 //! `claude`: Claude Code in print mode with `--output-format stream-json --verbose`.
 //!
-//! Permission mode `acceptEdits`: file edits are applied without asking, anything else that
-//! would need a human (Bash, web fetches) is denied, the run still "succeeds", and the denial
-//! shows up in the result's `permission_denials` — which fails the run here. It is the least
-//! privilege that still lets Claude edit unattended; widen it per harness with config `args`
-//! (`--allowedTools "Bash(cargo test:*)"`, or `--permission-mode bypassPermissions`: the
-//! last `--permission-mode` wins, and `IS_SANDBOX=1` lets bypass mode run as root).
+//! Permission mode `bypassPermissions`. forge's worktrees live under the git common directory
+//! (`.git/forge/worktrees/<step>`), and Claude Code treats every path under a `.git` directory
+//! as a sensitive file: in `acceptEdits` mode — and with `--allowedTools "Write(**)"`, allow
+//! rules or a PreToolUse hook that allows — its Write and Edit tools are denied there
+//! (`decision_reason_type: safetyCheck`), the run "succeeds" with nothing done and the denial in
+//! `permission_denials`. Only bypass mode edits in a forge worktree (checked with Claude Code
+//! 2.1.329). The run is contained the way forge contains every harness — its own worktree and
+//! branch, an allowlisted environment, its own HOME, the gates and an approval before anything
+//! merges — and `IS_SANDBOX=1` lets bypass mode run as root. Narrow it per harness with config
+//! `args` (`--disallowedTools Bash WebFetch`); denials that still happen fail the run.
 //!
 //! The result line is the verdict (`ok = !is_error`; API errors come as `subtype:"success"`
 //! with `is_error:true` and `api_error_status`). Usage and cost on it are totals for the run.
@@ -52,7 +56,7 @@ impl Adapter for Claude {
             s("stream-json"),
             s("--verbose"),
             s("--permission-mode"),
-            s("acceptEdits"),
+            s("bypassPermissions"),
         ];
         if let Some(model) = &inv.model {
             args.extend([s("--model"), model.clone()]);
@@ -357,7 +361,7 @@ mod tests {
                 "stream-json",
                 "--verbose",
                 "--permission-mode",
-                "acceptEdits",
+                "bypassPermissions",
                 "--model",
                 "opus",
                 "--resume",
@@ -506,6 +510,41 @@ mod tests {
             Claude.judge(&sum, Some(1)),
             Verdict::Failed { reason } if reason.contains("requires --verbose")
         ));
+    }
+
+    /// Captured from Claude Code 2.1.329 by the e2e suite (e2e/run.py).
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&Claude, "real-edit");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("62519c45-01ca-4cfc-9ed2-0487d9c6a710")
+        );
+        assert_eq!(sum.model.as_deref(), Some("claude-opus-5-5"));
+        assert!(
+            events.iter().any(|e| matches!(e,
+            Event::ToolCall { name, detail } if name == "Write" && detail.ends_with("/agent.txt")))
+        );
+        assert_eq!(sum.tokens, tokens(25_896, 50, 0, 0));
+        assert_eq!(sum.cost_usd, Some(0.104584));
+        assert_eq!(
+            sum.last_message.as_deref(),
+            Some("Done: I wrote agent.txt.")
+        );
+        assert_eq!(Claude.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let (_, sum) = testing::run(&Claude, "real-auth");
+        assert!(matches!(
+            Claude.judge(&sum, Some(1)),
+            Verdict::AuthFailed { reason } if reason.contains("Invalid API key")
+        ));
+
+        // Retrying 529 (overloaded) until forge's timeout: neither an auth error nor a rate
+        // limit, so the timeout is the reason.
+        let (_, sum) = testing::run(&Claude, "real-retry");
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(sum.rate_limit, None);
+        assert!(matches!(Claude.judge(&sum, None), Verdict::Failed { .. }));
     }
 
     #[test]

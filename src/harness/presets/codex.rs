@@ -100,13 +100,15 @@ impl Parser {
                 self.saw_result = true;
                 if let Some(usage) = v.get("usage").filter(|u| u.is_object()) {
                     let n = |k: &str| u64_at(usage, &[k]).unwrap_or(0);
+                    // `input_tokens` counts the cached and the cache-written input too.
                     let cached = n("cached_input_tokens");
+                    let written = n("cache_write_input_tokens");
                     out.push(Event::Usage {
                         tokens: tokens(
-                            n("input_tokens").saturating_sub(cached),
+                            n("input_tokens").saturating_sub(cached + written),
                             n("output_tokens"),
                             cached,
-                            0,
+                            written,
                         ),
                         cumulative: true,
                     });
@@ -166,9 +168,13 @@ impl Parser {
                 }
                 return;
             }
+            // A warning item (`Model metadata for `x` not found…`): the turn goes on, and
+            // its end says how it went. Never an auth error or a rate limit by its words.
             "error" => {
                 if completed && let Some(message) = str_at(item, &["message"]) {
-                    self.error(message, out);
+                    out.push(Event::Error {
+                        message: message.to_owned(),
+                    });
                 }
                 return;
             }
@@ -238,7 +244,7 @@ impl OutputParser for Parser {
 mod tests {
     use super::super::common::testing;
     use super::*;
-    use crate::harness::adapter::Verdict;
+    use crate::harness::adapter::{RunSummary, Verdict};
 
     #[test]
     fn argv_prompt_on_stdin_and_resume() {
@@ -354,6 +360,51 @@ mod tests {
             Codex.judge(&sum, Some(1)),
             Verdict::Failed { reason } if reason.contains("No prompt")
         ));
+    }
+
+    /// Captured from Codex CLI 0.169.0 by the e2e suite (e2e/run.py).
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&Codex, "real-edit");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("01a1fc07-0419-70e1-9de4-68d724417cb1")
+        );
+        assert!(events.iter().any(|e| matches!(e,
+            Event::ToolCall { name, detail } if name == "file_change" && detail.ends_with("/agent.txt"))));
+        assert_eq!(sum.tool_calls, 1);
+        assert_eq!(sum.tokens, tokens(20_144, 50, 0, 0));
+        assert_eq!(sum.cost_usd, None);
+        assert_eq!(Codex.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let (_, sum) = testing::run(&Codex, "real-auth");
+        assert!(matches!(
+            Codex.judge(&sum, Some(1)),
+            Verdict::AuthFailed { reason } if reason.contains("401")
+        ));
+
+        // "Reconnecting... n/5 (We're currently experiencing high demand…)" on HTTP 500.
+        let (_, sum) = testing::run(&Codex, "real-retry");
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(sum.rate_limit, None);
+    }
+
+    #[test]
+    fn warning_items_and_cache_writes() {
+        let mut p = Codex.parser();
+        let mut sum = RunSummary::default();
+        for line in [
+            r#"{"type":"thread.started","thread_id":"t1"}"#,
+            r#"{"type":"item.completed","item":{"id":"item_0","type":"error","message":"Model metadata for `x` not found; check your credentials"}}"#,
+            r#"{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":30,"cache_write_input_tokens":20,"output_tokens":5}}"#,
+        ] {
+            for e in p.line(Stream::Stdout, line) {
+                sum.apply(&e);
+            }
+        }
+        assert_eq!(sum.auth_error, None, "a warning is not an auth error");
+        assert_eq!(sum.tokens, tokens(50, 5, 30, 20));
+        assert_eq!(Codex.judge(&sum, Some(0)), Verdict::Succeeded);
     }
 
     #[test]

@@ -451,8 +451,20 @@ pub(super) mod testing {
     /// Feeds `<name>.jsonl` or `<name>.txt` as stdout and `<name>.stderr` as stderr (either may
     /// be missing), then `finish`. Returns the events and the summary they add up to.
     pub fn run(adapter: &dyn Adapter, name: &str) -> (Vec<Event>, RunSummary) {
+        run_in(adapter, name, None)
+    }
+
+    /// `run`, with the parser told that `home` was the harness's HOME.
+    pub fn run_in(
+        adapter: &dyn Adapter,
+        name: &str,
+        home: Option<&Path>,
+    ) -> (Vec<Event>, RunSummary) {
         let dir = dir(adapter.name());
         let mut parser = adapter.parser();
+        if let Some(home) = home {
+            parser.home(home);
+        }
         let mut events = Vec::new();
         let mut found = false;
         for (file, stream) in [

@@ -3,9 +3,14 @@
 //! `--skip-trust` (an untrusted folder would force `default`).
 //!
 //! stdout carries `init`, `message` (assistant text arrives in `delta` chunks), `tool_use`,
-//! `tool_result`, `error` and a final `result {status, stats}`. No cost is reported. On an API
-//! error stdout may stay empty: the JSON error (pretty-printed over several lines) goes to
-//! stderr, and the exit code is the HTTP status truncated to 8 bits (401 → 145).
+//! `tool_result`, `error` and a final `result {status, stats}`. No cost is reported. `init`
+//! names the model `auto` when Gemini routes each turn itself; the result's `stats.models`
+//! says which models answered (the one with the most tokens is reported). On an API error
+//! Gemini CLI 0.61 ends stdout with `result {status: "error", error: {message: "[API Error:
+//! {json}]"}}` and prints the error again, with stack traces, as text on stderr; the JSON error
+//! may also come alone, pretty-printed, on stderr with stdout empty. The exit code is the HTTP
+//! status truncated to 8 bits (401 → 145). Errors on stderr (a failed side request of the
+//! model router, retries) count only when stdout gave no verdict.
 
 use std::collections::HashMap;
 
@@ -62,6 +67,7 @@ impl Adapter for Gemini {
             saw_result: false,
             saw_error: false,
             last_stderr: None,
+            stderr_errors: Vec::new(),
         })
     }
 
@@ -132,6 +138,8 @@ struct Parser {
     saw_result: bool,
     saw_error: bool,
     last_stderr: Option<String>,
+    /// Errors said on stderr, held until the end: they matter only without a result.
+    stderr_errors: Vec<Event>,
 }
 
 impl Parser {
@@ -230,6 +238,9 @@ impl Parser {
                         cumulative: true,
                     });
                 }
+                if let Some(model) = stats_model(v) {
+                    out.push(Event::Model { name: model });
+                }
                 let ok = str_at(v, &["status"]) == Some("success");
                 let mut text = String::new();
                 if !ok {
@@ -237,7 +248,12 @@ impl Parser {
                         .or(str_at(v, &["error"]))
                         .unwrap_or("Gemini reported an error")
                         .to_owned();
-                    self.error(&text, None, now, out);
+                    let mut status = None;
+                    if let Some((message, code)) = api_error(&text) {
+                        text = message;
+                        status = code;
+                    }
+                    self.error(&text, status, now, out);
                 }
                 out.push(Event::Result { ok, text });
             }
@@ -277,6 +293,45 @@ impl Parser {
     }
 }
 
+/// The model that did most of the work, from `result.stats.models` (by tokens).
+fn stats_model(v: &Value) -> Option<String> {
+    let models = v.get("stats")?.get("models")?.as_object()?;
+    models
+        .iter()
+        .map(|(name, m)| {
+            let n = u64_at(m, &["total_tokens"])
+                .or_else(|| u64_at(m, &["tokens", "total"]))
+                .unwrap_or(0);
+            (n, name)
+        })
+        .max()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, name)| name.clone())
+}
+
+/// The API's JSON error inside a text (`[API Error: {"error":{"code":401,"message":…}}]`,
+/// `… _ApiError: {"error":…}`): its message, with the code and status, and the HTTP code.
+fn api_error(text: &str) -> Option<(String, Option<u16>)> {
+    let start = text.find("{\"error\"")?;
+    let v = serde_json::Deserializer::from_str(&text[start..])
+        .into_iter::<Value>()
+        .next()?
+        .ok()?;
+    let err = v.get("error")?;
+    let message = str_at(err, &["message"])?.trim();
+    let code = u64_at(err, &["code"])
+        .filter(|c| (400..600).contains(c))
+        .map(|c| c as u16);
+    let status = str_at(err, &["status"]).unwrap_or_default();
+    let detail = match (code, status.is_empty()) {
+        (Some(c), false) => format!(" (HTTP {c} {status})"),
+        (Some(c), true) => format!(" (HTTP {c})"),
+        (None, false) => format!(" ({status})"),
+        (None, true) => String::new(),
+    };
+    Some((format!("{message}{detail}"), code))
+}
+
 impl OutputParser for Parser {
     fn line(&mut self, stream: Stream, line: &str) -> Vec<Event> {
         let mut out = Vec::new();
@@ -288,9 +343,19 @@ impl OutputParser for Parser {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
                 keep_stderr(&mut self.last_stderr, &t);
-                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                let event = match api_error(&t) {
+                    Some((message, Some(status))) if stderr_text_event(&t, 0).is_some() => {
+                        Some(classify_error(&message, Some(status), now_secs()))
+                    }
+                    _ => stderr_text_event(&t, now_secs()),
+                };
+                if let Some(e) = event {
                     self.saw_error = true;
-                    out.push(e);
+                    // Retries can go on for hours: the last few say enough.
+                    if self.stderr_errors.len() >= 16 {
+                        self.stderr_errors.remove(0);
+                    }
+                    self.stderr_errors.push(e);
                 }
             }
             _ => {}
@@ -303,6 +368,9 @@ impl OutputParser for Parser {
         self.flush(&mut out);
         self.stdout.finish();
         self.stderr.finish();
+        if !self.saw_result {
+            out.append(&mut self.stderr_errors);
+        }
         if !self.saw_result && !self.saw_error {
             let cut = self
                 .stdout
@@ -450,6 +518,90 @@ mod tests {
         assert_eq!(sum.tokens, tokens(50, 5, 0, 0));
         assert!(sum.errors.is_empty(), "{:?}", sum.errors);
         assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
+    }
+
+    /// Captured from Gemini CLI 0.61.0 by the e2e suite (e2e/run.py).
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&Gemini, "real-edit");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("8ffab5a1-e3d9-4bd8-97ec-daae51912b0e")
+        );
+        assert_eq!(
+            sum.model.as_deref(),
+            Some("gemini-3.8-flash"),
+            "the model that answered, not `auto`"
+        );
+        assert!(events.iter().any(|e| matches!(e,
+            Event::ToolCall { name, detail } if name == "write_file" && detail.ends_with("/agent.txt"))));
+        assert_eq!(sum.tokens, tokens(23_817, 75, 0, 0));
+        assert_eq!(sum.cost_usd, None);
+        assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let (_, sum) = testing::run(&Gemini, "real-auth");
+        assert_eq!(
+            Gemini.judge(&sum, Some(145)),
+            Verdict::AuthFailed {
+                reason: s(
+                    "API key not valid. Please pass a valid API key. (HTTP 401 UNAUTHENTICATED)"
+                )
+            }
+        );
+
+        // "Attempt n failed with status 500. Retrying with backoff..." on stderr.
+        let (_, sum) = testing::run(&Gemini, "real-retry");
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(sum.rate_limit, None);
+        assert!(
+            sum.errors.iter().all(|e| e.contains("HTTP 500")),
+            "{:?}",
+            sum.errors
+        );
+    }
+
+    #[test]
+    fn stderr_errors_do_not_overrule_a_successful_result() {
+        let mut p = Gemini.parser();
+        let mut sum = RunSummary::default();
+        let mut feed = |stream, line: &str| {
+            for e in p.line(stream, line) {
+                sum.apply(&e);
+            }
+        };
+        feed(
+            Stream::Stdout,
+            r#"{"type":"init","session_id":"s1","model":"auto"}"#,
+        );
+        feed(
+            Stream::Stderr,
+            r#"[Routing] NumericalClassifierStrategy failed: Error: Failed to generate content: {"error":{"code":401,"message":"API key not valid.","status":"UNAUTHENTICATED"}}"#,
+        );
+        feed(
+            Stream::Stdout,
+            r#"{"type":"result","status":"success","stats":{"input_tokens":10,"output_tokens":2}}"#,
+        );
+        for e in p.finish() {
+            sum.apply(&e);
+        }
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
+        // Without a result, the same line is the reason.
+        let mut p = Gemini.parser();
+        let mut sum = RunSummary::default();
+        for e in p.line(
+            Stream::Stderr,
+            r#"Error when talking to Gemini API Full report available at: /tmp/x.json _ApiError: {"error":{"code":403,"message":"Permission denied.","status":"PERMISSION_DENIED"}}"#,
+        ) {
+            sum.apply(&e);
+        }
+        for e in p.finish() {
+            sum.apply(&e);
+        }
+        assert_eq!(
+            sum.auth_error.as_deref(),
+            Some("Permission denied. (HTTP 403 PERMISSION_DENIED)")
+        );
     }
 
     #[test]

@@ -408,6 +408,30 @@ mod tests {
         assert!(matches!(&events[..], [Event::Error { message }] if message.contains("cut")));
     }
 
+    /// Captured from opencode 1.18.33 by the e2e suite (e2e/run.py). (While opencode retries
+    /// HTTP 500 it prints nothing at all.)
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&OpenCode, "real-edit");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("ses_e03f79d45ffePlWqhvPZN1N2rD")
+        );
+        assert!(
+            events.iter().any(|e| matches!(e,
+            Event::ToolCall { name, detail } if name == "write" && detail.ends_with("/agent.txt")))
+        );
+        assert_eq!(sum.tokens, tokens(15_847, 50, 0, 0));
+        assert!((sum.cost_usd.unwrap() - 0.015947).abs() < 1e-9);
+        assert_eq!(OpenCode.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let (_, sum) = testing::run(&OpenCode, "real-auth");
+        assert!(matches!(
+            OpenCode.judge(&sum, Some(1)),
+            Verdict::AuthFailed { reason } if reason.contains("Incorrect API key")
+        ));
+    }
+
     #[test]
     fn survives_every_prefix() {
         testing::survives_every_prefix(&OpenCode);

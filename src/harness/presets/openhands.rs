@@ -3,14 +3,19 @@
 //! `LLM_BASE_URL` from the harness's environment configure the model (each run has a fresh
 //! HOME with no saved settings). The model from config is passed as `LLM_MODEL`.
 //!
-//! stdout mixes text with events. OpenHands CLI prints each event as a `--JSON Event--` line
-//! followed by the event pretty-printed over many lines; HARNESSES.md describes single-line
-//! events: both are read. Events have a `kind`: `MessageEvent`, `ActionEvent` (the `finish`
-//! tool ends the run), `ObservationEvent`, `ConversationErrorEvent` (the run failed — OpenHands
-//! still exits 0, on authentication errors too). The session is the `Conversation ID:` (and
-//! `--resume <uuid>` hint) printed at the end. Tokens and cost are only kept in
-//! `~/.openhands/conversations/<id>/base_state.json`, which the parser cannot see; a
-//! `ConversationStateUpdateEvent` carrying stats is used if one ever appears.
+//! stdout mixes text with events. OpenHands CLI 1.16 prints one event per line (JSON among
+//! Rich's text); older versions printed a `--JSON Event--` line followed by the event
+//! pretty-printed over many lines: both are read. Events have a `kind`: `MessageEvent`,
+//! `ActionEvent` (the `finish` tool ends the run, when the model uses it; a last agent message
+//! does too), `ObservationEvent`, `ConversationErrorEvent` (the run failed — OpenHands still
+//! exits 0, on authentication errors too; `code` is the exception's name, e.g.
+//! `AuthenticationError`). The model is on the `Agent initialized with model:` line, the
+//! session is the `Conversation ID:` (and `--resume <uuid>` hint) printed at the end. Tokens
+//! and cost are only kept in `~/.openhands/conversations/<id>/base_state.json`: `finish`
+//! reads them from the run's HOME (after `--resume` they count the whole conversation, like
+//! Codex's usage). A `ConversationStateUpdateEvent` carrying stats is used
+//! too, if one ever appears. litellm's remote price list is not fetched
+//! (`LITELLM_LOCAL_MODEL_COST_MAP`): with a fresh HOME it would be fetched on every run.
 
 use std::sync::LazyLock;
 
@@ -49,6 +54,7 @@ impl Adapter for OpenHands {
             ("PYTHONUNBUFFERED", "1"),
             ("PYTHONIOENCODING", "utf-8"),
             ("OPENHANDS_SUPPRESS_BANNER", "1"),
+            ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
         ];
         if let Some(model) = &inv.model {
             env.push(("LLM_MODEL", model.as_str()));
@@ -65,6 +71,9 @@ impl Adapter for OpenHands {
     }
 }
 
+static MODEL_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Agent initialized with model:\s*(\S+)").unwrap());
+
 static CONVERSATION_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:Conversation ID:|--resume)\s+([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})\b")
         .unwrap()
@@ -79,6 +88,8 @@ struct Parser {
     failed: bool,
     saw_error: bool,
     last_stderr: Option<String>,
+    /// The run's HOME, where `base_state.json` keeps the token counts.
+    home: Option<std::path::PathBuf>,
 }
 
 impl Parser {
@@ -130,11 +141,14 @@ impl Parser {
                 };
                 let cause = str_at(v, &["classification", "cause"]).unwrap_or_default();
                 let now = now_secs();
-                let event = if cause == "authentication" || code == "LLMAuthenticationError" {
+                // `code` is the exception's name: `AuthenticationError` (1.16),
+                // `LLMAuthenticationError`, `RateLimitError`, ...
+                let event = if cause == "authentication" || code.contains("AuthenticationError") {
                     Event::AuthError {
                         message: message.clone(),
                     }
-                } else if matches!(cause, "rate_limit" | "quota") || code == "LLMRateLimitError" {
+                } else if matches!(cause, "rate_limit" | "quota") || code.contains("RateLimitError")
+                {
                     classify_error(&message, Some(429), now)
                 } else {
                     classify_error(&message, None, now)
@@ -187,6 +201,7 @@ impl Parser {
         };
         let mut total = tokens(0, 0, 0, 0);
         let mut cost = None;
+        let mut priced = false;
         for m in metrics.values() {
             let u = |k: &str| u64_at(m, &["accumulated_token_usage", k]).unwrap_or(0);
             let read = u("cache_read_tokens");
@@ -196,7 +211,16 @@ impl Parser {
             total.cache_write += u("cache_write_tokens");
             if let Some(usd) = f64_at(m, &["accumulated_cost"]) {
                 cost = Some(cost.unwrap_or(0.0) + usd);
+                priced |= usd > 0.0;
             }
+            priced |= m
+                .get("costs")
+                .and_then(Value::as_array)
+                .is_some_and(|c| !c.is_empty());
+        }
+        // A model litellm has no price for is accounted at 0.0: unknown, not free.
+        if !priced {
+            cost = None;
         }
         out.push(Event::Usage {
             tokens: total,
@@ -222,12 +246,35 @@ impl Parser {
             self.session(&c[1], out);
             return;
         }
+        if let Some(c) = MODEL_LINE.captures(text) {
+            out.push(Event::Model {
+                name: c[1].to_owned(),
+            });
+            return;
+        }
         let t = text.trim();
         // The CLI's own failure path: `Error: …` and a traceback, then a nonzero exit.
         if t.starts_with("Error: ") || (stream == Stream::Stderr && t.starts_with("Error")) {
             self.saw_error = true;
             out.push(classify_error(t, None, now_secs()));
         }
+    }
+}
+
+impl Parser {
+    /// `~/.openhands/conversations/<hex id>/base_state.json` of this run's conversation.
+    fn base_state(&self) -> Option<Value> {
+        let id = self.session.as_deref()?.replace('-', "");
+        let path = self
+            .home
+            .as_ref()?
+            .join(".openhands/conversations")
+            .join(id)
+            .join("base_state.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .filter(Value::is_object)
     }
 }
 
@@ -264,14 +311,24 @@ impl OutputParser for Parser {
 
     fn finish(&mut self) -> Vec<Event> {
         self.json.finish();
-        if self.agent_spoke || self.saw_error {
-            return Vec::new();
+        let mut out = Vec::new();
+        if let Some(state) = self.base_state() {
+            let update = serde_json::json!({ "key": "full_state", "value": state });
+            self.state(&update, &mut out);
         }
-        vec![ended_early(
+        if self.agent_spoke || self.saw_error {
+            return out;
+        }
+        out.push(ended_early(
             "OpenHands printed no agent event",
             self.json.truncated.as_deref(),
             self.last_stderr.as_deref(),
-        )]
+        ));
+        out
+    }
+
+    fn home(&mut self, home: &std::path::Path) {
+        self.home = Some(home.to_owned());
     }
 }
 
@@ -392,6 +449,57 @@ mod tests {
         p.line(Stream::Stdout, "  \"kind\": \"MessageEvent\",");
         let events = p.finish();
         assert!(matches!(&events[..], [Event::Error { message }] if message.contains("cut")));
+    }
+
+    /// Captured from OpenHands CLI 1.16.0 by the e2e suite (e2e/run.py): one event per line,
+    /// no `finish` action (the last agent message ends the run), tokens only in the state file.
+    #[test]
+    fn real_captures() {
+        let (events, sum) = testing::run(&OpenHands, "real-edit");
+        assert_eq!(
+            sum.session_id.as_deref(),
+            Some("72e1e27b-26d4-4a03-a2df-772c7af730b8")
+        );
+        assert_eq!(sum.model.as_deref(), Some("openai/e2e-model"));
+        assert!(events.iter().any(|e| matches!(e,
+            Event::ToolCall { name, detail } if name == "file_editor" && detail.ends_with("/agent.txt"))));
+        assert_eq!(
+            sum.last_message.as_deref(),
+            Some("Done: I wrote agent.txt.")
+        );
+        assert!(
+            !sum.tokens.reported,
+            "without its HOME the counts are unknown"
+        );
+        assert_eq!(OpenHands.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let home = tempfile::tempdir().unwrap();
+        let conv = home
+            .path()
+            .join(".openhands/conversations/72e1e27b26d44a03a2df772c7af730b8");
+        std::fs::create_dir_all(&conv).unwrap();
+        std::fs::copy(
+            testing::dir("openhands").join("real-edit.base_state.json"),
+            conv.join("base_state.json"),
+        )
+        .unwrap();
+        let (_, sum) = testing::run_in(&OpenHands, "real-edit", Some(home.path()));
+        assert_eq!(sum.tokens, tokens(17_971, 50, 0, 0));
+        assert_eq!(
+            sum.cost_usd, None,
+            "litellm knows no price: 0.0 is not a cost"
+        );
+        assert_eq!(OpenHands.judge(&sum, Some(0)), Verdict::Succeeded);
+
+        let (_, sum) = testing::run(&OpenHands, "real-auth");
+        assert!(matches!(
+            OpenHands.judge(&sum, Some(0)),
+            Verdict::AuthFailed { reason } if reason.contains("Incorrect API key")
+        ));
+
+        let (_, sum) = testing::run(&OpenHands, "real-retry");
+        assert_eq!(sum.auth_error, None);
+        assert_eq!(sum.rate_limit, None);
     }
 
     #[test]

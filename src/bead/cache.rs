@@ -16,7 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::BeadSummary;
-use crate::store::atomic_write;
 
 const FORMAT: u32 = 1;
 /// Entries changed less than this before the cache was written are re-read. Far larger than
@@ -32,6 +31,15 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    pub fn of_stat(st: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            size: st.st_size as u64,
+            mtime_ns: st.st_mtime as i64 * 1_000_000_000 + st.st_mtime_nsec as i64,
+            ctime_ns: st.st_ctime as i64 * 1_000_000_000 + st.st_ctime_nsec as i64,
+            ino: st.st_ino as u64,
+        }
+    }
+
     pub fn of(meta: &fs::Metadata) -> Stamp {
         Stamp {
             size: meta.size(),
@@ -76,42 +84,69 @@ impl Cache {
         }
     }
 
-    /// The cached summary for `name` if its stamp still matches and it is not racy.
-    pub fn lookup(&self, name: &str, stamp: &Stamp) -> Option<&BeadSummary> {
-        let i = self
-            .entries
-            .binary_search_by(|e| e.name.as_str().cmp(name))
-            .ok()?;
-        let e = &self.entries[i];
-        (e.stamp == *stamp && !self.is_racy(stamp)).then_some(&e.summary)
+    /// Whether an entry with `stamp` cannot be trusted because its file changed too close
+    /// to when this cache was written (see the module docs).
+    pub fn racy_check(&self) -> impl Fn(&Stamp) -> bool + use<> {
+        let cutoff = self.written_ns - RACY_NS;
+        move |stamp: &Stamp| stamp.ctime_ns >= cutoff
     }
 
-    pub fn is_racy(&self, stamp: &Stamp) -> bool {
-        stamp.ctime_ns >= self.written_ns - RACY_NS
-    }
-
-    pub fn save(path: &Path, mut entries: Vec<Entry>) -> std::io::Result<()> {
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        let cache = Cache {
+    /// Writes a cache of `summaries` (sorted by name, like `names` and `stamps`). It is
+    /// replaced atomically but not fsynced: a cache lost in a crash only costs speed, and a
+    /// stale one is caught by the stamps.
+    pub fn save(
+        path: &Path,
+        names: &[String],
+        stamps: &[Stamp],
+        summaries: &[BeadSummary],
+    ) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct EntryRef<'a> {
+            name: &'a str,
+            stamp: Stamp,
+            summary: &'a BeadSummary,
+        }
+        #[derive(Serialize)]
+        struct CacheRef<'a> {
+            format: u32,
+            written_ns: i64,
+            entries: Vec<EntryRef<'a>>,
+        }
+        let cache = CacheRef {
             format: FORMAT,
             written_ns: now_ns(),
-            entries,
+            entries: names
+                .iter()
+                .zip(stamps)
+                .zip(summaries)
+                .map(|((name, stamp), summary)| EntryRef {
+                    name,
+                    stamp: *stamp,
+                    summary,
+                })
+                .collect(),
         };
         let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-            // Readers killed mid-save leave temp files here, not in .forge/beads/.
-            crate::store::sweep_temp_files(dir);
-        }
-        atomic_write(path, &bytes).map_err(std::io::Error::other)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        // Readers killed mid-save leave temp files here, not in .forge/beads/.
+        crate::store::sweep_temp_files(dir);
+        let tmp = crate::store::temp_path_for(path)?;
+        fs::write(&tmp, &bytes)?;
+        fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
     }
 
     /// Whether entries that were racy when this cache was written have aged enough that a
     /// rewrite would let the next reader trust them.
-    pub fn worth_refreshing(&self, stamps: impl Iterator<Item = Stamp>) -> bool {
+    pub fn worth_refreshing(
+        racy: &impl Fn(&Stamp) -> bool,
+        stamps: impl Iterator<Item = Stamp>,
+    ) -> bool {
         let now = now_ns();
         stamps
-            .filter(|s| self.is_racy(s))
+            .filter(|s| racy(s))
             .any(|s| s.ctime_ns < now - RACY_NS)
     }
 }

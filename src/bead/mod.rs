@@ -159,6 +159,30 @@ impl Bead {
             .map(|d| d.id.as_str())
     }
 
+    /// The summary, taking the fields instead of copying them.
+    pub fn into_summary(self) -> BeadSummary {
+        BeadSummary {
+            id: self.id,
+            title: self.title,
+            kind: self.kind,
+            status: self.status,
+            priority: self.priority,
+            value: self.value,
+            risk: self.risk,
+            labels: self.labels,
+            created: self.created,
+            updated: self.updated,
+            deps: self
+                .deps
+                .into_iter()
+                .map(|d| DepRef {
+                    id: d.id,
+                    kind: d.kind,
+                })
+                .collect(),
+        }
+    }
+
     pub fn summary(&self) -> BeadSummary {
         BeadSummary {
             id: self.id.clone(),

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::cache::{Cache, Entry, Stamp};
+use super::cache::{Cache, Stamp};
 use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
@@ -128,67 +128,71 @@ impl BeadRepo {
         }
         names.sort_unstable();
 
+        // Stat every file relative to the directory (no path resolution per file).
+        let dirfd = fs::File::open(&dir).map_err(|e| Error::io(&dir, e))?;
+        let stamps = par_map(&names, |name| {
+            rustix::fs::statat(&dirfd, name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| Stamp::of_stat(&st))
+                .map_err(|e| Error::io(dir.join(name), e.into()))
+        })
+        .into_iter()
+        .collect::<Result<Vec<Stamp>>>()?;
+
+        // Both lists are sorted by name: walk them together and move each still-valid
+        // summary out of the cache.
         let cache_path = self.cache_path();
         let cache = Cache::load(&cache_path);
-        let results = check_all(&dir, &names, &cache);
-
-        let mut summaries = Vec::with_capacity(names.len());
-        let mut entries = Vec::with_capacity(names.len());
-        let mut changed = cache.entries.len() != names.len();
-        for (name, result) in names.into_iter().zip(results) {
-            let (stamp, summary, fresh) = result?;
-            changed |= fresh;
-            summaries.push(summary.clone());
-            entries.push(Entry {
-                name,
-                stamp,
-                summary,
-            });
+        let cached_len = cache.entries.len();
+        let racy = cache.racy_check();
+        let mut cached = cache.entries.into_iter().peekable();
+        let mut slots: Vec<Option<BeadSummary>> = Vec::with_capacity(names.len());
+        let mut misses = Vec::new();
+        for (i, (name, stamp)) in names.iter().zip(&stamps).enumerate() {
+            while cached.next_if(|e| e.name < *name).is_some() {}
+            let hit = cached
+                .next_if(|e| e.name == *name && e.stamp == *stamp && !racy(stamp))
+                .map(|e| e.summary);
+            if hit.is_none() {
+                misses.push(i);
+            }
+            slots.push(hit);
         }
-        if changed || cache.worth_refreshing(entries.iter().map(|e| e.stamp)) {
+        let parsed = par_map(&misses, |&i| {
+            load_file(&dir.join(&names[i])).map(Bead::into_summary)
+        });
+        for (i, summary) in misses.iter().zip(parsed) {
+            slots[*i] = Some(summary?);
+        }
+        let summaries: Vec<BeadSummary> = slots.into_iter().map(|s| s.expect("filled")).collect();
+        if !misses.is_empty()
+            || cached_len != names.len()
+            || Cache::worth_refreshing(&racy, stamps.iter().copied())
+        {
             // A cache that cannot be written only costs speed.
-            let _ = Cache::save(&cache_path, entries);
+            let _ = Cache::save(&cache_path, &names, &stamps, &summaries);
         }
         Ok(summaries)
     }
 }
 
-type Checked = Result<(Stamp, BeadSummary, bool)>;
-
-fn check_all(dir: &Path, names: &[String], cache: &Cache) -> Vec<Checked> {
+/// `f` over `items`, on every core when there are many.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if names.len() < PARALLEL_THRESHOLD || threads < 2 {
-        return names.iter().map(|n| check_one(dir, n, cache)).collect();
+    if items.len() < PARALLEL_THRESHOLD || threads < 2 {
+        return items.iter().map(f).collect();
     }
-    let chunk = names.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = names
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|n| check_one(dir, n, cache))
-                        .collect::<Vec<Checked>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Vec<Checked>>()
+            .collect()
     })
-}
-
-/// The stamp and summary of one file, and whether it had to be parsed.
-fn check_one(dir: &Path, name: &str, cache: &Cache) -> Checked {
-    let path = dir.join(name);
-    let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
-    let stamp = Stamp::of(&meta);
-    if let Some(summary) = cache.lookup(name, &stamp) {
-        return Ok((stamp, summary.clone(), false));
-    }
-    let bead = load_file(&path)?;
-    Ok((stamp, bead.summary(), true))
 }
 
 pub fn load_file(path: &Path) -> Result<Bead> {

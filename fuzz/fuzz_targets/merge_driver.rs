@@ -206,9 +206,14 @@ fuzz_target!(|input: Input| {
                     )
                 })
                 .collect();
+            // A base that does not parse (here: one with a marker-like line) is no base:
+            // then every element either side has is kept, as documented.
+            let usable = bt
+                .as_deref()
+                .is_some_and(|b| markers::first_marker(b).is_none());
             let (bl, bd, bk) = match &base {
-                Some(b) => (labels(b), deps(b), extra_keys(b)),
-                None => Default::default(),
+                Some(b) if usable => (labels(b), deps(b), extra_keys(b)),
+                _ => Default::default(),
             };
             for l in labels(&ours).union(&labels(&theirs)) {
                 if !bl.contains(l) {

@@ -332,8 +332,13 @@ fn check_hooks(git: &Git, opts: &DoctorOptions, report: &mut DoctorReport) -> Re
                 "hooks",
                 Severity::Warning,
                 format!(
-                    "{} hook not installed (optional: it checks or links commits)",
-                    h.hook
+                    "{} hook not installed (optional: {})",
+                    h.hook,
+                    if h.hook == "pre-commit" {
+                        "it refuses commits of broken .forge/ files"
+                    } else {
+                        "it links and closes beads named in commit trailers"
+                    }
                 ),
                 Some("forge hooks install".into()),
             ),

@@ -34,9 +34,9 @@ impl Stamp {
     pub fn of_stat(st: &rustix::fs::Stat) -> Stamp {
         Stamp {
             size: u64::try_from(st.st_size).unwrap_or(0),
-            mtime_ns: i64::from(st.st_mtime) * 1_000_000_000 + st.st_mtime_nsec as i64,
-            ctime_ns: i64::from(st.st_ctime) * 1_000_000_000 + st.st_ctime_nsec as i64,
-            ino: u64::from(st.st_ino),
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
+            ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec as i64,
+            ino: st.st_ino,
         }
     }
 

@@ -700,7 +700,8 @@ class Handler(BaseHTTPRequestHandler):
             self.log_request_record("gemini", model, tools, has_result, None, dumped, status, stream)
             gstatus = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED",
                        503: "UNAVAILABLE"}.get(status, "INTERNAL")
-            message = {401: "API key not valid. Please pass a valid API key."}.get(
+            message = {401: "API key not valid. Please pass a valid API key.",
+                       429: "Resource has been exhausted (e.g. check quota). Please retry in 30s."}.get(
                 status, "Internal error encountered.")
             return self.send_json(status, {"error": {"code": status, "message": message, "status": gstatus}})
         gc = req.get("generationConfig") or {}

@@ -128,20 +128,26 @@ impl BeadRepo {
         }
         names.sort_unstable();
 
-        // Stat every file relative to the directory (no path resolution per file).
+        // Stat every file relative to the directory (no path resolution per file), while
+        // another thread reads and decodes the cache.
         let dirfd = fs::File::open(&dir).map_err(|e| Error::io(&dir, e))?;
-        let stamps = par_map(&names, |name| {
-            rustix::fs::statat(&dirfd, name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-                .map(|st| Stamp::of_stat(&st))
-                .map_err(|e| Error::io(dir.join(name), e.into()))
-        })
-        .into_iter()
-        .collect::<Result<Vec<Stamp>>>()?;
+        let cache_path = self.cache_path();
+        let (stamps, cache) = std::thread::scope(|s| {
+            let loading = s.spawn(|| Cache::load(&cache_path));
+            let stamps = par_map(&names, |name| {
+                rustix::fs::statat(&dirfd, name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| Stamp::of_stat(&st))
+                    .map_err(|e| Error::io(dir.join(name), e.into()))
+            });
+            let cache = loading
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (stamps, cache)
+        });
+        let stamps = stamps.into_iter().collect::<Result<Vec<Stamp>>>()?;
 
         // Both lists are sorted by name: walk them together and move each still-valid
         // summary out of the cache.
-        let cache_path = self.cache_path();
-        let cache = Cache::load(&cache_path);
         let cached_len = cache.entries.len();
         let racy = cache.racy_check();
         let mut cached = cache.entries.into_iter().peekable();

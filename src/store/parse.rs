@@ -6,18 +6,26 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
-/// The first line (1-based) that is a git conflict marker, if any.
+/// The line (1-based) where a git conflict starts, if the text holds one: a `<<<<<<<`
+/// line followed by a `=======` line and then a `>>>>>>>` line. Any one of them alone is
+/// ordinary text (a Markdown heading underlined with seven `=` in a description, say), so a
+/// bead that says so stays readable.
 pub fn find_conflict_marker(text: &str) -> Option<usize> {
-    text.lines().position(is_conflict_marker).map(|i| i + 1)
-}
-
-fn is_conflict_marker(line: &str) -> bool {
-    line.starts_with("<<<<<<< ")
-        || line == "<<<<<<<"
-        || line.starts_with(">>>>>>> ")
-        || line == ">>>>>>>"
-        || line == "======="
-        || line.starts_with("||||||| ")
+    let marker =
+        |line: &str, m: &str| line == m || line.strip_prefix(m).is_some_and(|r| r.starts_with(' '));
+    let mut start = None;
+    let mut middle = false;
+    for (i, line) in text.lines().enumerate() {
+        if marker(line, "<<<<<<<") {
+            start = Some(i + 1);
+            middle = false;
+        } else if start.is_some() && line == "=======" {
+            middle = true;
+        } else if middle && marker(line, ">>>>>>>") {
+            return start;
+        }
+    }
+    None
 }
 
 /// 1-based line and column of a byte offset.
@@ -70,10 +78,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_markers_not_lookalikes() {
-        assert_eq!(find_conflict_marker("a\n<<<<<<< HEAD\nb\n"), Some(2));
+    fn finds_conflicts_not_lookalikes() {
+        assert_eq!(
+            find_conflict_marker("a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> x\n"),
+            Some(2)
+        );
+        assert_eq!(find_conflict_marker("<<<<<<<\n=======\n>>>>>>>\n"), Some(1));
         assert_eq!(find_conflict_marker("a = \"=======\"\n"), None);
-        assert_eq!(find_conflict_marker("x\n=======\n"), Some(2));
+        // A Markdown heading in a multi-line description is text, not a conflict.
+        assert_eq!(find_conflict_marker("Title\n=======\nbody\n"), None);
+        assert_eq!(find_conflict_marker("<<<<<<< only a start\n"), None);
     }
 
     #[test]

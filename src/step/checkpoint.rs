@@ -266,7 +266,9 @@ mod tests {
             None
         );
         assert_eq!(
-            quick_bead_state("<<<<<<< HEAD\nbead = \"fg-a\"\nstate = \"running\"\n"),
+            quick_bead_state(
+                "<<<<<<< HEAD\nbead = \"fg-a\"\n=======\nbead = \"fg-b\"\n>>>>>>> x\nstate = \"running\"\n"
+            ),
             None
         );
     }

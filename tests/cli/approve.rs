@@ -9,12 +9,7 @@ use crate::env::TestEnv;
 fn waiting_step(script: &str) -> (TestEnv, String, String) {
     let env = TestEnv::new();
     env.script_harness("fake", script);
-    let text = std::fs::read_to_string(env.path(".forge/config.toml")).unwrap();
-    std::fs::write(
-        env.path(".forge/config.toml"),
-        text.replace("# harness = \"claude\"", "harness = \"fake\""),
-    )
-    .unwrap();
+    env.default_harness("fake");
     let bead = env.create(&["Improve the readme"]);
     env.commit_all("forge set up");
     // The step may fail (some tests want a failed one); its report names it either way.
@@ -117,7 +112,7 @@ fn approve_with_the_flag_merges_records_and_closes() {
             .unwrap()
             .contains("agent line")
     );
-    let shown = env.forge(&["--json", "show", &bead]).ok().json();
+    let shown = env.show(&bead);
     assert_eq!(shown["status"], "closed");
     assert!(shown["reason"].as_str().unwrap().contains(&merge[..12]));
     let approvals: Vec<_> = events_of(&env, &step)
@@ -231,10 +226,7 @@ fn an_approval_for_a_moved_branch_is_refused() {
         .fails_with(7);
     assert!(run.stderr.contains("nothing was merged"), "{}", run.stderr);
     assert_eq!(main_before, env.git(&["rev-parse", "main"]));
-    assert_eq!(
-        env.forge(&["--json", "show", &bead]).ok().json()["status"],
-        "open"
-    );
+    assert_eq!(env.show(&bead)["status"], "open");
 }
 
 #[test]
@@ -293,7 +285,7 @@ fn reject_keeps_the_work_in_the_attic_and_feeds_the_next_attempt() {
     // The branch head is an ancestor of the attic commit: nothing is lost.
     env.git(&["merge-base", "--is-ancestor", &head, &attic]);
     assert!(!env.path(&format!(".git/forge/worktrees/{step}")).exists());
-    let shown = env.forge(&["--json", "show", &bead]).ok().json();
+    let shown = env.show(&bead);
     assert_eq!(shown["status"], "open");
     assert_eq!(
         shown["reason"],
@@ -335,10 +327,7 @@ fn rollback_reverts_a_merged_step_and_reopens_the_bead() {
         message.contains(&format!("Forge-Step: {step}")) && message.contains("broke the build"),
         "{message}"
     );
-    assert_eq!(
-        env.forge(&["--json", "show", &bead]).ok().json()["status"],
-        "open"
-    );
+    assert_eq!(env.show(&bead)["status"], "open");
     // The merged work stays reachable in history.
     env.git(&["merge-base", "--is-ancestor", &merge, "main"]);
 }
@@ -349,10 +338,7 @@ fn rollback_of_a_pending_step_discards_it_into_the_attic() {
     let run = env.forge(&["--json", "rollback", &step]).ok().json();
     let attic = run["attic"].as_str().unwrap();
     assert_eq!(env.git(&["show", &format!("{attic}:agent.txt")]), "new\n");
-    assert_eq!(
-        env.forge(&["--json", "show", &bead]).ok().json()["status"],
-        "open"
-    );
+    assert_eq!(env.show(&bead)["status"], "open");
 }
 
 #[test]
@@ -463,10 +449,7 @@ mod pty {
         p.send_line("").unwrap();
         p.exp_string("Merged").unwrap();
         p.exp_eof().unwrap();
-        assert_eq!(
-            env.forge(&["--json", "show", &bead]).ok().json()["status"],
-            "closed"
-        );
+        assert_eq!(env.show(&bead)["status"], "closed");
         let approved: Vec<_> = events_of(&env, &step)
             .into_iter()
             .filter(|e| e["kind"] == "step.approved")
@@ -485,10 +468,7 @@ mod pty {
         p.send_line("wrong file").unwrap();
         p.exp_string("Rejected").unwrap();
         p.exp_eof().unwrap();
-        assert_eq!(
-            env.forge(&["--json", "show", &bead]).ok().json()["reason"],
-            "rejected: wrong file"
-        );
+        assert_eq!(env.show(&bead)["reason"], "rejected: wrong file");
     }
 
     #[test]
@@ -512,10 +492,7 @@ mod pty {
         p.send_line("").unwrap();
         p.exp_string("Merged").unwrap();
         p.exp_eof().unwrap();
-        assert_eq!(
-            env.forge(&["--json", "show", &bead]).ok().json()["status"],
-            "closed"
-        );
+        assert_eq!(env.show(&bead)["status"], "closed");
         let kinds: Vec<String> = events_of(&env, &step)
             .iter()
             .map(|e| e["kind"].as_str().unwrap().to_owned())

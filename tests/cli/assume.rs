@@ -54,7 +54,7 @@ fn assume_list_resolve_and_flag() {
         .json();
     assert_eq!(done["assumption"]["status"], "invalidated");
     assert_eq!(done["flagged"], serde_json::json!([bead]));
-    let shown = env.forge(&["--json", "show", &bead]).ok().json();
+    let shown = env.show(&bead);
     assert!(
         shown["labels"]
             .as_array()
@@ -97,7 +97,7 @@ fn mitigate_creates_a_linked_bead() {
         .ok()
         .json();
     let check = a["mitigation_bead"].as_str().unwrap();
-    let shown = env.forge(&["--json", "show", check]).ok().json();
+    let shown = env.show(check);
     assert!(
         shown["title"]
             .as_str()

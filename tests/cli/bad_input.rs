@@ -246,7 +246,7 @@ fn torn_ledger_line_is_reported_without_changes_when_checking_only() {
 fn a_description_with_a_markdown_heading_is_not_a_conflict() {
     let env = TestEnv::new();
     let id = env.create(&["docs", "-d", "Usage\n=======\n\nRun it."]);
-    let shown = env.forge(&["--json", "show", &id]).ok().json();
+    let shown = env.show(&id);
     assert_eq!(shown["description"], "Usage\n=======\n\nRun it.");
     env.forge(&["ready"]).ok();
 }

@@ -197,6 +197,25 @@ impl TestEnv {
         std::fs::write(path, text).unwrap();
     }
 
+    /// Replaces the first `from` in `.forge/config.toml` with `to`; the text must be there,
+    /// so that a changed default config fails the test instead of silently not applying.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let path = self.path(".forge/config.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "config.toml has no '{from}'");
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Makes `[harness.NAME]` the one `forge step` runs by default.
+    pub fn default_harness(&self, name: &str) {
+        self.edit_config("# harness = \"claude\"", &format!("harness = \"{name}\""));
+    }
+
+    /// `forge --json show ID`.
+    pub fn show(&self, id: &str) -> Value {
+        self.forge(&["--json", "show", id]).ok().json()
+    }
+
     /// Configures `[harness.NAME]` as a `command` preset running `sh -c SCRIPT`.
     pub fn script_harness(&self, name: &str, script: &str) {
         self.configure(&format!(

@@ -11,15 +11,11 @@ fn with_planner(name: &str) -> TestEnv {
         "[harness.planner]\npreset = \"command\"\ncommand = [{}]\ntimeout = 30\n",
         toml_string(script.to_str().unwrap())
     ));
-    let text = std::fs::read_to_string(env.path(".forge/config.toml")).unwrap();
-    std::fs::write(
-        env.path(".forge/config.toml"),
-        text.replace(
-            "# harness = \"claude\"\n\n# A harness",
-            "harness = \"planner\"\n\n# A harness",
-        ),
-    )
-    .unwrap();
+    // The [plan] section's commented harness line, not the [step] one.
+    env.edit_config(
+        "# harness = \"claude\"\n\n# A harness",
+        "harness = \"planner\"\n\n# A harness",
+    );
     env.commit_all("set up");
     env
 }
@@ -257,7 +253,7 @@ fn plans_from_files_dry_run_schema_and_json() {
         .as_str()
         .unwrap()
         .to_owned();
-    let shown = env.forge(&["--json", "show", &query]).ok().json();
+    let shown = env.show(&query);
     let deps: Vec<&str> = shown["deps"]
         .as_array()
         .unwrap()

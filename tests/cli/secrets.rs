@@ -18,13 +18,7 @@ fn files_containing(env: &TestEnv, needle: &str) -> Vec<String> {
 #[test]
 fn canaries_never_reach_forge_files() {
     let mut env = TestEnv::new();
-    let config = env.path(".forge/config.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("env = []", "env = [\"DEPLOY_PHRASE\"]"),
-    )
-    .unwrap();
+    env.edit_config("env = []", "env = [\"DEPLOY_PHRASE\"]");
     env.extra_env
         .push(("MY_SERVICE_TOKEN".into(), ENV_CANARY.into()));
     env.extra_env
@@ -64,7 +58,7 @@ fn canaries_never_reach_forge_files() {
             "{canary} leaked"
         );
     }
-    let shown = env.forge(&["--json", "show", &id]).ok().json();
+    let shown = env.show(&id);
     let description = shown["description"].as_str().unwrap();
     assert!(
         description.contains("[REDACTED:MY_SERVICE_TOKEN]"),

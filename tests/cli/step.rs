@@ -31,13 +31,7 @@ fn events(env: &TestEnv, bead: &str) -> Vec<String> {
 fn setup(script: &str) -> (TestEnv, String) {
     let env = TestEnv::new();
     env.script_harness("fake", script);
-    env.configure("");
-    let text = std::fs::read_to_string(env.path(".forge/config.toml")).unwrap();
-    std::fs::write(
-        env.path(".forge/config.toml"),
-        text.replace("# harness = \"claude\"", "harness = \"fake\""),
-    )
-    .unwrap();
+    env.default_harness("fake");
     let bead = env.create(&["Change the readme", "-a", "the readme says more"]);
     env.commit_all("forge set up");
     (env, bead)
@@ -108,10 +102,7 @@ fn an_editing_step_commits_on_its_branch_and_leaves_the_user_alone() {
         ]
     );
     // The bead stays open but is no longer ready: its step waits for a human.
-    assert_eq!(
-        env.forge(&["--json", "show", &bead]).ok().json()["status"],
-        "open"
-    );
+    assert_eq!(env.show(&bead)["status"], "open");
     assert!(env.ready().is_empty());
     let steps = env.forge(&["--json", "steps"]).ok().json();
     assert_eq!(steps["steps"][0]["state"], "awaiting-approval");
@@ -253,12 +244,8 @@ fn a_failing_gate_is_recorded() {
 #[test]
 fn protected_paths_and_diff_size_are_enforced() {
     let (env, _) = setup("mkdir -p deploy; echo x > deploy/prod.yml; seq 1 50 > big.txt");
-    env.configure("");
-    let text = std::fs::read_to_string(env.path(".forge/config.toml")).unwrap();
-    let text = text
-        .replace("protected_paths = []", "protected_paths = [\"deploy/\"]")
-        .replace("max_diff_lines = 2000", "max_diff_lines = 10");
-    std::fs::write(env.path(".forge/config.toml"), text).unwrap();
+    env.edit_config("protected_paths = []", "protected_paths = [\"deploy/\"]");
+    env.edit_config("max_diff_lines = 2000", "max_diff_lines = 10");
     let cp = env.forge(&["--json", "step"]).fails_with(1).json()["checkpoint"].clone();
     let gate = |n: &str| {
         cp["gates"]

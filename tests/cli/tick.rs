@@ -7,17 +7,10 @@ use serde_json::Value;
 
 use crate::env::{TestEnv, fixture, to_run, toml_string};
 
-fn set(env: &TestEnv, from: &str, to: &str) {
-    let path = env.path(".forge/config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "config has no '{from}'");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
-
 fn with_script(script: &str) -> TestEnv {
     let env = TestEnv::new();
     env.script_harness("fake", script);
-    set(&env, "# harness = \"claude\"", "harness = \"fake\"");
+    env.default_harness("fake");
     env
 }
 
@@ -27,7 +20,7 @@ fn with_claude(timeout: u64) -> TestEnv {
         "[harness.claude]\npreset = \"claude\"\ncommand = [{}]\ntimeout = {timeout}\ngrace = 1\npass_env = [\"FAKE_SCENARIO\", \"FAKE_PIDS_FILE\", \"CHAOS_LOG\"]\n",
         toml_string(fixture("harnesses/fake-claude").to_str().unwrap())
     ));
-    set(&env, "# harness = \"claude\"", "harness = \"claude\"");
+    env.default_harness("claude");
     env
 }
 
@@ -128,11 +121,10 @@ fn pause_and_resume() {
 #[test]
 fn the_breaker_pauses_after_consecutive_failures() {
     let env = with_script("echo broken >&2; exit 1");
-    set(&env, "steps = 1", "steps = 5");
-    set(&env, "breaker = 3", "breaker = 2");
+    env.edit_config("steps = 1", "steps = 5");
+    env.edit_config("breaker = 3", "breaker = 2");
     let notes = env.repo.parent().unwrap().join("notes.jsonl");
-    set(
-        &env,
+    env.edit_config(
         "# notify = ",
         &format!(
             "notify = {}\n# was: ",
@@ -164,10 +156,9 @@ fn the_breaker_pauses_after_consecutive_failures() {
 #[test]
 fn an_exhausted_budget_stops_new_work_and_says_why() {
     let env = with_claude(60);
-    set(&env, "# tokens_per_day = 5000000", "tokens_per_day = 10");
+    env.edit_config("# tokens_per_day = 5000000", "tokens_per_day = 10");
     let notes = env.repo.parent().unwrap().join("notes.jsonl");
-    set(
-        &env,
+    env.edit_config(
         "# notify = ",
         &format!(
             "notify = {}\n# was: ",
@@ -199,7 +190,7 @@ fn a_rate_limited_bead_waits_instead_of_failing() {
     let mut env = with_claude(60);
     env.extra_env
         .push(("FAKE_SCENARIO".into(), "ratelimit".into()));
-    set(&env, "breaker = 3", "breaker = 1");
+    env.edit_config("breaker = 3", "breaker = 1");
     let bead = env.create(&["limited"]);
     let r = tick(&env);
     assert_eq!(r["ran"][0]["state"], "failed");
@@ -218,7 +209,7 @@ fn a_rate_limited_bead_waits_instead_of_failing() {
 #[test]
 fn the_approval_policy_can_merge_low_risk_steps() {
     let env = with_script("echo x > \"$FORGE_BEAD.txt\"");
-    set(&env, "auto_approve = []", "auto_approve = [\"low\"]");
+    env.edit_config("auto_approve = []", "auto_approve = [\"low\"]");
     env.create(&["small"]);
     env.commit_all("set up");
     let r = tick(&env);
@@ -238,7 +229,7 @@ fn the_approval_policy_can_merge_low_risk_steps() {
 #[test]
 fn state_commits_touch_only_forge_paths() {
     let env = with_script("echo x > \"$FORGE_BEAD.txt\"");
-    set(&env, "commit = false", "commit = true");
+    env.edit_config("commit = false", "commit = true");
     env.create(&["work"]);
     env.commit_all("set up");
     std::fs::write(env.path("staged.txt"), "the user's staged work\n").unwrap();
@@ -262,7 +253,7 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     let env = with_script(
         "echo partial > \"$FORGE_BEAD.txt\"; echo $$ > \"$FORGE_REPO/../started\"; exec sleep 60",
     );
-    set(&env, "timeout = 30", "timeout = 120");
+    env.edit_config("timeout = 30", "timeout = 120");
     let bead = env.create(&["long work"]);
     env.commit_all("set up");
     let marker = env.repo.parent().unwrap().join("started");
@@ -287,7 +278,7 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     assert_eq!(steps["steps"][0]["state"], "running");
     assert_eq!(steps["steps"][0]["live"], false);
 
-    set(&env, "sleep 60", "true");
+    env.edit_config("sleep 60", "true");
     let r = tick(&env);
     let reclaimed = &r["reclaimed"][0];
     assert_eq!(reclaimed["step"], format!("{bead}.1"));
@@ -376,9 +367,9 @@ fn soak() {
         "[harness.chaos]\npreset = \"claude\"\ncommand = [{}]\ntimeout = 2\ngrace = 1\npass_env = [\"CHAOS_LOG\"]\n",
         toml_string(fixture("harnesses/chaos").to_str().unwrap())
     ));
-    set(&env, "# harness = \"claude\"", "harness = \"chaos\"");
-    set(&env, "steps = 1", "steps = 3");
-    set(&env, "# attempts_per_bead = 3", "attempts_per_bead = 4");
+    env.default_harness("chaos");
+    env.edit_config("steps = 1", "steps = 3");
+    env.edit_config("# attempts_per_bead = 3", "attempts_per_bead = 4");
     let beads: Vec<String> = (0..n_beads)
         .map(|i| env.create(&[&format!("soak bead {i}")]))
         .collect();
@@ -468,7 +459,7 @@ fn soak() {
     let steps = all["steps"].as_array().unwrap();
     let mut open_undecided = Vec::new();
     for bead in &beads {
-        let shown = env.forge(&["--json", "show", bead]).ok().json();
+        let shown = env.show(bead);
         if shown["status"] == "closed" {
             continue;
         }
@@ -495,7 +486,7 @@ fn soak() {
     env.forge(&["ledger", "verify"]).ok();
     let closed = beads
         .iter()
-        .filter(|b| env.forge(&["--json", "show", b]).ok().json()["status"] == "closed")
+        .filter(|b| env.show(b)["status"] == "closed")
         .count();
     eprintln!(
         "soak: {i} ticks ({killed} killed), {} steps, {merged} merged, {closed}/{n_beads} beads closed, {resumed} resumes",

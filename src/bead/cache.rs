@@ -9,7 +9,6 @@
 //! always re-read, as git does for its index.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,15 +36,6 @@ impl Stamp {
             mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
             ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec as i64,
             ino: st.st_ino,
-        }
-    }
-
-    pub fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
-            ino: meta.ino(),
         }
     }
 }

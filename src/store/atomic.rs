@@ -16,8 +16,17 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
 }
 
+/// The directory holding `path`; "." for a bare file name (whose `parent()` is empty, and
+/// an empty path cannot be opened to fsync).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     let tmp = temp_path_for(path).map_err(|e| Error::io(path, e))?;
     let result = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
@@ -62,7 +71,7 @@ pub fn sweep_temp_files_under(dir: &Path) -> usize {
 /// A fresh temp path beside `path`, named so that [`sweep_temp_files`] can tell whether
 /// its owner is alive.
 pub fn temp_path_for(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -100,6 +109,14 @@ mod tests {
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_bare_file_name_lives_in_the_current_directory() {
+        // `Path::parent` of a bare name is "", which cannot be opened to fsync.
+        assert_eq!(parent_dir(Path::new("bare.toml")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("a/b.toml")), Path::new("a"));
+        assert_eq!(parent_dir(Path::new("/b.toml")), Path::new("/"));
     }
 
     #[test]

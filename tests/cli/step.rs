@@ -377,3 +377,48 @@ fn log_follow_prints_output_until_the_step_ends() {
         .json();
     assert!(json["log"].as_str().unwrap().contains("second"));
 }
+
+#[test]
+fn bootstrap_copies_ignored_files_and_runs_setup() {
+    let (env, bead) = setup("cat .env > seen-env.txt; cat setup-ran.txt > seen-setup.txt");
+    std::fs::write(env.path(".gitignore"), ".env\nsetup-ran.txt\n").unwrap();
+    env.commit_all("ignore .env");
+    std::fs::write(env.path(".env"), "API_URL=http://localhost\n").unwrap();
+    env.edit_config("copy = []", "copy = [\".env\"]");
+    env.edit_config(
+        "# setup = \"npm ci\"",
+        "setup = \"echo ready > setup-ran.txt\"",
+    );
+    env.forge(&["step"]).ok();
+    let branch = format!("forge/{bead}/1");
+    assert_eq!(
+        env.git(&["show", &format!("{branch}:seen-env.txt")]),
+        "API_URL=http://localhost\n"
+    );
+    assert_eq!(
+        env.git(&["show", &format!("{branch}:seen-setup.txt")]),
+        "ready\n"
+    );
+    // The copied file stays ignored: it is not part of the step's commit.
+    let files = env.git(&["show", "--name-only", "--format=", &branch]);
+    assert!(!files.lines().any(|f| f == ".env"), "{files}");
+}
+
+#[test]
+fn a_failing_setup_command_fails_the_step_before_the_harness() {
+    let (env, _) = setup("echo ran > harness-ran.txt");
+    env.edit_config("# setup = \"npm ci\"", "setup = \"exit 7\"");
+    let cp = env.forge(&["--json", "step"]).fails_with(1).json()["checkpoint"].clone();
+    assert_eq!(cp["state"], "failed");
+    assert!(
+        cp["reason"]
+            .as_str()
+            .unwrap()
+            .contains("setup command `exit 7` failed"),
+        "{cp}"
+    );
+    assert!(
+        cp["head"].is_null() || cp.get("head").is_none(),
+        "the harness ran: {cp}"
+    );
+}

@@ -502,3 +502,31 @@ fn an_idle_tick_changes_nothing() {
     assert_eq!(r["stopped"], "nothing_ready");
     assert_eq!(before, env.snapshot(), "an idle tick wrote to .forge/");
 }
+
+#[test]
+fn cron_without_crontab_says_what_to_do() {
+    let mut env = TestEnv::new();
+    // A PATH with git but no crontab.
+    let bin = env.repo.parent().unwrap().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(git.trim(), bin.join("git")).unwrap();
+    env.extra_env
+        .push(("PATH".into(), bin.display().to_string()));
+    let run = env.forge(&["cron", "install"]).fails_with(7);
+    assert!(
+        run.stderr.contains("cannot run `crontab`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("forge cron show"), "{}", run.stderr);
+    // `show` needs no crontab.
+    env.forge(&["cron", "show"]).ok();
+}

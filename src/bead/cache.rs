@@ -7,21 +7,29 @@
 //! it back. The remaining gap is an edit that lands in the same clock tick as the cache was
 //! written ("racy git"): entries whose ctime is that close to the cache's own write time are
 //! always re-read, as git does for its index.
+//!
+//! The directory gets the same treatment: its stamp changes whenever a file is added,
+//! removed or renamed in it, so while the stamp matches, the cached list of ids is the
+//! listing and `readdir` is skipped. Each file is still stat'ed.
+//!
+//! The file is a magic number, a format version and a CRC-32 of the body, then the body
+//! in postcard. Summaries are stored as one byte arena and decoded in place (the strings
+//! borrow from the buffer), so a warm read allocates per bead only for labels and deps.
 
 use std::fs;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
-use super::BeadSummary;
-
-const FORMAT: u32 = 1;
+const MAGIC: &[u8; 4] = b"fgix";
+const FORMAT: u32 = 2;
+const HEADER: usize = 12;
 /// Entries changed less than this before the cache was written are re-read. Far larger than
 /// any filesystem's timestamp granularity.
 const RACY_NS: i64 = 2_000_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i64,
@@ -40,19 +48,26 @@ impl Stamp {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
-    pub name: String,
-    pub stamp: Stamp,
-    pub summary: BeadSummary,
+/// The cache's contents, borrowing from the bytes read.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Cache<'a> {
+    pub written_ns: i64,
+    /// The directory's stamp, taken before the listing these ids came from; `None` when
+    /// that listing held leftovers (temp files) that were swept, which changed it again.
+    pub dir: Option<Stamp>,
+    /// Sorted.
+    #[serde(borrow)]
+    pub ids: Vec<&'a str>,
+    pub stamps: Vec<Stamp>,
+    /// Where each id's summary ends in `summaries`.
+    pub ends: Vec<u32>,
+    /// Every summary in postcard, one after the other.
+    #[serde(borrow, serialize_with = "as_bytes")]
+    pub summaries: &'a [u8],
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Cache {
-    format: u32,
-    written_ns: i64,
-    /// Sorted by name.
-    pub entries: Vec<Entry>,
+fn as_bytes<S: Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(bytes)
 }
 
 pub fn now_ns() -> i64 {
@@ -62,81 +77,216 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-impl Cache {
-    /// An empty cache when the file is missing, unreadable or of another format.
-    pub fn load(path: &Path) -> Cache {
-        let Ok(bytes) = fs::read(path) else {
-            return Cache::default();
-        };
-        match postcard::from_bytes::<Cache>(&bytes) {
-            Ok(c) if c.format == FORMAT => c,
-            _ => Cache::default(),
+impl<'a> Cache<'a> {
+    /// Reads the cache file into `buf` and decodes it; an empty cache when the file is
+    /// missing, unreadable, of another format, or fails its checksum.
+    pub fn load(path: &Path, buf: &'a mut Vec<u8>) -> Cache<'a> {
+        *buf = fs::read(path).unwrap_or_default();
+        Self::decode(buf).unwrap_or_default()
+    }
+
+    fn decode(bytes: &'a [u8]) -> Option<Cache<'a>> {
+        let (head, body) = bytes.split_at_checked(HEADER)?;
+        let format = u32::from_le_bytes(head[4..8].try_into().ok()?);
+        let crc = u32::from_le_bytes(head[8..12].try_into().ok()?);
+        if &head[..4] != MAGIC || format != FORMAT || crc32fast::hash(body) != crc {
+            return None;
         }
+        let cache: Cache = postcard::from_bytes(body).ok()?;
+        let consistent = cache.ids.len() == cache.stamps.len()
+            && cache.ids.len() == cache.ends.len()
+            && cache.ends.is_sorted()
+            && cache
+                .ends
+                .last()
+                .is_none_or(|&e| e as usize == cache.summaries.len());
+        consistent.then_some(cache)
     }
 
-    /// Whether an entry with `stamp` cannot be trusted because its file changed too close
-    /// to when this cache was written (see the module docs).
-    pub fn racy_check(&self) -> impl Fn(&Stamp) -> bool + use<> {
-        let cutoff = self.written_ns - RACY_NS;
-        move |stamp: &Stamp| stamp.ctime_ns >= cutoff
+    /// The encoded summary of entry `i`.
+    pub fn summary_bytes(&self, i: usize) -> &'a [u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.summaries[start..self.ends[i] as usize]
     }
 
-    /// Writes a cache of `summaries` (sorted by name, like `names` and `stamps`). It is
-    /// replaced atomically but not fsynced: a cache lost in a crash only costs speed, and a
-    /// stale one is caught by the stamps.
-    pub fn save(
+    /// Whether the cached ids are the listing of a directory whose stamp is now `dir`.
+    pub fn lists(&self, dir: &Stamp) -> bool {
+        self.dir == Some(*dir) && !self.racy(dir)
+    }
+
+    /// Whether a file with `stamp` cannot be trusted because it changed too close to when
+    /// this cache was written (see the module docs).
+    pub fn racy(&self, stamp: &Stamp) -> bool {
+        stamp.ctime_ns >= self.written_ns - RACY_NS
+    }
+
+    /// Whether `stamp` was racy when this cache was written but has aged enough that a
+    /// rewrite would let the next reader trust it.
+    pub fn worth_refreshing(&self, stamp: &Stamp, now_ns: i64) -> bool {
+        self.racy(stamp) && stamp.ctime_ns < now_ns - RACY_NS
+    }
+
+    /// Writes a cache of `entries` (sorted by id: id, stamp, encoded summary). It is
+    /// replaced atomically but not fsynced: a cache lost in a crash only costs speed, a torn
+    /// one fails its checksum, and a stale one is caught by the stamps.
+    pub fn save<'e>(
         path: &Path,
-        names: &[String],
-        stamps: &[Stamp],
-        summaries: &[BeadSummary],
+        dir: Option<Stamp>,
+        entries: impl ExactSizeIterator<Item = (&'e str, Stamp, &'e [u8])>,
     ) -> std::io::Result<()> {
-        #[derive(Serialize)]
-        struct EntryRef<'a> {
-            name: &'a str,
-            stamp: Stamp,
-            summary: &'a BeadSummary,
-        }
-        #[derive(Serialize)]
-        struct CacheRef<'a> {
-            format: u32,
-            written_ns: i64,
-            entries: Vec<EntryRef<'a>>,
-        }
-        let cache = CacheRef {
-            format: FORMAT,
+        let n = entries.len();
+        let mut cache = Cache {
             written_ns: now_ns(),
-            entries: names
-                .iter()
-                .zip(stamps)
-                .zip(summaries)
-                .map(|((name, stamp), summary)| EntryRef {
-                    name,
-                    stamp: *stamp,
-                    summary,
-                })
-                .collect(),
+            dir,
+            ids: Vec::with_capacity(n),
+            stamps: Vec::with_capacity(n),
+            ends: Vec::with_capacity(n),
+            summaries: &[],
         };
-        let bytes = postcard::to_stdvec(&cache).map_err(std::io::Error::other)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        // Readers killed mid-save leave temp files here, not in .forge/beads/.
-        crate::store::sweep_temp_files(dir);
-        let tmp = crate::store::temp_path_for(path)?;
-        fs::write(&tmp, &bytes)?;
-        fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = fs::remove_file(&tmp);
-        })
+        let mut arena = Vec::new();
+        for (id, stamp, summary) in entries {
+            cache.ids.push(id);
+            cache.stamps.push(stamp);
+            arena.extend_from_slice(summary);
+            cache
+                .ends
+                .push(u32::try_from(arena.len()).map_err(std::io::Error::other)?);
+        }
+        cache.summaries = &arena;
+        let mut bytes =
+            postcard::to_extend(&cache, header(0).to_vec()).map_err(std::io::Error::other)?;
+        let crc = crc32fast::hash(&bytes[HEADER..]);
+        bytes[..HEADER].copy_from_slice(&header(crc));
+        write_replacing(path, &bytes)
+    }
+}
+
+fn header(crc: u32) -> [u8; HEADER] {
+    let mut h = [0; HEADER];
+    h[..4].copy_from_slice(MAGIC);
+    h[4..8].copy_from_slice(&FORMAT.to_le_bytes());
+    h[8..].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    // Readers killed mid-save leave temp files here, not in .forge/beads/.
+    crate::store::sweep_temp_files(dir);
+    let tmp = crate::store::temp_path_for(path)?;
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(ctime_ns: i64) -> Stamp {
+        Stamp {
+            size: 10,
+            mtime_ns: ctime_ns,
+            ctime_ns,
+            ino: 7,
+        }
     }
 
-    /// Whether entries that were racy when this cache was written have aged enough that a
-    /// rewrite would let the next reader trust them.
-    pub fn worth_refreshing(
-        racy: &impl Fn(&Stamp) -> bool,
-        stamps: impl Iterator<Item = Stamp>,
-    ) -> bool {
-        let now = now_ns();
-        stamps
-            .filter(|s| racy(s))
-            .any(|s| s.ctime_ns < now - RACY_NS)
+    fn save_and_load(dir: Option<Stamp>, entries: &[(&str, Stamp, &[u8])]) -> Vec<u8> {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("beads.bin");
+        Cache::save(&path, dir, entries.iter().copied()).unwrap();
+        fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn round_trips_and_slices_summaries() {
+        let bytes = save_and_load(
+            Some(stamp(5)),
+            &[
+                ("fg-a", stamp(1), b"abc"),
+                ("fg-b", stamp(2), b""),
+                ("fg-c", stamp(3), b"de"),
+            ],
+        );
+        let cache = Cache::decode(&bytes).unwrap();
+        assert_eq!(cache.ids, ["fg-a", "fg-b", "fg-c"]);
+        assert_eq!(cache.stamps, [stamp(1), stamp(2), stamp(3)]);
+        assert_eq!(cache.dir, Some(stamp(5)));
+        assert_eq!(cache.summary_bytes(0), b"abc");
+        assert_eq!(cache.summary_bytes(1), b"");
+        assert_eq!(cache.summary_bytes(2), b"de");
+    }
+
+    #[test]
+    fn a_flipped_bit_or_a_torn_file_reads_as_empty() {
+        let bytes = save_and_load(None, &[("fg-a", stamp(1), b"abc")]);
+        for i in [0, 5, 9, HEADER, bytes.len() - 1] {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x10;
+            assert!(
+                Cache::decode(&flipped).is_none(),
+                "flipped byte {i} was accepted"
+            );
+        }
+        for len in [0, 3, HEADER, bytes.len() - 1] {
+            assert!(
+                Cache::decode(&bytes[..len]).is_none(),
+                "{len} bytes were accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn the_listing_is_trusted_only_for_the_same_aged_directory() {
+        let dir = stamp(1_000);
+        let cache = Cache {
+            written_ns: 1_000 + RACY_NS + 1,
+            dir: Some(dir),
+            ..Cache::default()
+        };
+        assert!(cache.lists(&dir));
+        for changed in [
+            Stamp { size: 11, ..dir },
+            Stamp {
+                mtime_ns: 999,
+                ..dir
+            },
+            Stamp {
+                ctime_ns: 1_001,
+                ..dir
+            },
+            Stamp { ino: 8, ..dir },
+        ] {
+            assert!(!cache.lists(&changed), "{changed:?} was trusted");
+        }
+        let racy = Cache {
+            written_ns: 1_000 + RACY_NS,
+            ..cache
+        };
+        assert!(
+            !racy.lists(&dir),
+            "a directory changed within the racy window"
+        );
+        let unlisted = Cache {
+            dir: None,
+            ..Cache::default()
+        };
+        assert!(!unlisted.lists(&dir));
+    }
+
+    #[test]
+    fn racy_entries_are_refreshed_once_they_have_aged() {
+        let cache = Cache {
+            written_ns: 10 * RACY_NS,
+            ..Cache::default()
+        };
+        let changed = stamp(10 * RACY_NS - 1);
+        assert!(cache.racy(&changed));
+        assert!(!cache.worth_refreshing(&changed, 10 * RACY_NS + 1));
+        assert!(cache.worth_refreshing(&changed, 11 * RACY_NS));
+        assert!(!cache.racy(&stamp(8 * RACY_NS)));
     }
 }

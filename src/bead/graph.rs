@@ -6,25 +6,27 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use serde::Serialize;
 
 use super::{BeadSummary, DepKind, Kind, Status};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum Blocker {
+pub enum Blocker<'a> {
     /// A `blocks` dependency that is not closed.
-    Dependency { id: String, status: Status },
+    Dependency { id: &'a str, status: Status },
     /// A `blocks` dependency on a bead that does not exist (deleted, or not merged yet).
-    MissingDependency { id: String },
+    MissingDependency { id: &'a str },
     /// An ancestor (via `parent`) is deferred.
-    DeferredParent { id: String },
+    DeferredParent { id: &'a str },
     /// An epic with a child that is still open.
-    OpenChild { id: String },
+    OpenChild { id: &'a str },
 }
 
-impl Blocker {
-    pub fn id(&self) -> &str {
+impl<'a> Blocker<'a> {
+    pub fn id(&self) -> &'a str {
         match self {
             Blocker::Dependency { id, .. }
             | Blocker::MissingDependency { id }
@@ -35,46 +37,52 @@ impl Blocker {
 }
 
 pub struct Graph<'a> {
-    by_id: HashMap<&'a str, &'a BeadSummary>,
-    children: HashMap<&'a str, Vec<&'a BeadSummary>>,
+    beads: &'a [BeadSummary<'a>],
+    // Keys are short ids written by forge: a fast hash beats SipHash's DoS resistance here.
+    by_id: FxHashMap<&'a str, &'a BeadSummary<'a>>,
+    children: FxHashMap<&'a str, Vec<&'a BeadSummary<'a>>>,
 }
 
 impl<'a> Graph<'a> {
-    pub fn new(beads: &'a [BeadSummary]) -> Self {
-        let mut by_id = HashMap::with_capacity(beads.len());
-        let mut children: HashMap<&str, Vec<&BeadSummary>> = HashMap::new();
+    pub fn new(beads: &'a [BeadSummary<'a>]) -> Self {
+        let mut by_id = FxHashMap::with_capacity_and_hasher(beads.len(), Default::default());
+        let mut children: FxHashMap<&str, Vec<&BeadSummary>> = FxHashMap::default();
         for b in beads {
-            by_id.insert(b.id.as_str(), b);
+            by_id.insert(b.id, b);
             for d in b.deps.iter().filter(|d| d.kind == DepKind::Parent) {
-                children.entry(d.id.as_str()).or_default().push(b);
+                children.entry(d.id).or_default().push(b);
             }
         }
-        Graph { by_id, children }
+        Graph {
+            beads,
+            by_id,
+            children,
+        }
     }
 
-    pub fn get(&self, id: &str) -> Option<&'a BeadSummary> {
+    pub fn get(&self, id: &str) -> Option<&'a BeadSummary<'a>> {
         self.by_id.get(id).copied()
     }
 
     /// Why an open bead is not ready; empty means ready. Closed and deferred beads are
     /// never ready and have no blockers.
-    pub fn blockers(&self, bead: &BeadSummary) -> Vec<Blocker> {
+    pub fn blockers(&self, bead: &'a BeadSummary<'a>) -> Vec<Blocker<'a>> {
         let mut out = Vec::new();
         if bead.status != Status::Open {
             return out;
         }
         for d in &bead.deps {
             match d.kind {
-                DepKind::Blocks => match self.get(&d.id) {
-                    None => out.push(Blocker::MissingDependency { id: d.id.clone() }),
+                DepKind::Blocks => match self.get(d.id) {
+                    None => out.push(Blocker::MissingDependency { id: d.id }),
                     Some(dep) if dep.status != Status::Closed => out.push(Blocker::Dependency {
-                        id: d.id.clone(),
+                        id: d.id,
                         status: dep.status,
                     }),
                     Some(_) => {}
                 },
                 DepKind::Parent => {
-                    if let Some(id) = self.deferred_ancestor(&d.id) {
+                    if let Some(id) = self.deferred_ancestor(d.id) {
                         out.push(Blocker::DeferredParent { id });
                     }
                 }
@@ -82,11 +90,9 @@ impl<'a> Graph<'a> {
             }
         }
         if bead.kind == Kind::Epic {
-            for child in self.children.get(bead.id.as_str()).into_iter().flatten() {
+            for child in self.children.get(bead.id).into_iter().flatten() {
                 if child.status == Status::Open {
-                    out.push(Blocker::OpenChild {
-                        id: child.id.clone(),
-                    });
+                    out.push(Blocker::OpenChild { id: child.id });
                 }
             }
         }
@@ -94,55 +100,53 @@ impl<'a> Graph<'a> {
     }
 
     /// The first deferred bead on the parent chain starting at `id`, if any.
-    fn deferred_ancestor(&self, id: &str) -> Option<String> {
+    fn deferred_ancestor(&self, id: &str) -> Option<&'a str> {
         let mut cur = id;
         // The chain is acyclic when written by forge; the bound protects against hand edits.
         for _ in 0..=self.by_id.len() {
             let bead = self.get(cur)?;
             if bead.status == Status::Deferred {
-                return Some(bead.id.clone());
+                return Some(bead.id);
             }
             cur = bead
                 .deps
                 .iter()
                 .find(|d| d.kind == DepKind::Parent)
-                .map(|d| d.id.as_str())?;
+                .map(|d| d.id)?;
         }
         None
     }
 
     /// The ready queue: open beads with no blockers, most urgent first (priority, then value
     /// descending, then oldest, then id).
-    pub fn ready(&self) -> Vec<&'a BeadSummary> {
+    pub fn ready(&self) -> Vec<&'a BeadSummary<'a>> {
         let mut ready: Vec<&BeadSummary> = self
-            .by_id
-            .values()
-            .copied()
+            .beads
+            .iter()
             .filter(|b| b.status == Status::Open && self.blockers(b).is_empty())
             .collect();
         ready.sort_by(|a, b| {
             a.priority
                 .cmp(&b.priority)
                 .then(b.value.cmp(&a.value))
-                .then_with(|| a.created.cmp(&b.created))
-                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.created.cmp(b.created))
+                .then_with(|| a.id.cmp(b.id))
         });
         ready
     }
 
     /// Open beads that are not ready, each with what blocks it, sorted like `ready`.
-    pub fn blocked(&self) -> Vec<(&'a BeadSummary, Vec<Blocker>)> {
+    pub fn blocked(&self) -> Vec<(&'a BeadSummary<'a>, Vec<Blocker<'a>>)> {
         let mut out: Vec<_> = self
-            .by_id
-            .values()
-            .copied()
+            .beads
+            .iter()
             .filter(|b| b.status == Status::Open)
             .filter_map(|b| {
                 let blockers = self.blockers(b);
                 (!blockers.is_empty()).then_some((b, blockers))
             })
             .collect();
-        out.sort_by(|(a, _), (b, _)| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+        out.sort_by(|(a, _), (b, _)| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
         out
     }
 
@@ -155,16 +159,10 @@ impl<'a> Graph<'a> {
             .deps
             .iter()
             .filter(|d| d.kind == DepKind::Blocks)
-            .map(|d| d.id.as_str())
+            .map(|d| d.id)
             .collect();
         if bead.kind == Kind::Epic {
-            out.extend(
-                self.children
-                    .get(id)
-                    .into_iter()
-                    .flatten()
-                    .map(|c| c.id.as_str()),
-            );
+            out.extend(self.children.get(id).into_iter().flatten().map(|c| c.id));
         }
         out
     }
@@ -176,10 +174,10 @@ impl<'a> Graph<'a> {
             .get(out[out.len() - 1])
             .and_then(|b| b.deps.iter().find(|d| d.kind == DepKind::Parent))
         {
-            if out.contains(&parent.id.as_str()) {
+            if out.contains(&parent.id) {
                 break;
             }
-            out.push(parent.id.as_str());
+            out.push(parent.id);
         }
         out
     }
@@ -243,30 +241,29 @@ mod tests {
     use super::super::{DepRef, Risk};
     use super::*;
 
-    fn bead(id: &str, kind: Kind, status: Status, deps: &[(&str, DepKind)]) -> BeadSummary {
+    fn bead(
+        id: &'static str,
+        kind: Kind,
+        status: Status,
+        deps: &[(&'static str, DepKind)],
+    ) -> BeadSummary<'static> {
         BeadSummary {
-            id: id.into(),
-            title: id.into(),
+            id,
+            title: id,
             kind,
             status,
             priority: 2,
             value: 50,
             risk: Risk::Low,
             labels: vec![],
-            created: "2026-01-01T00:00:00Z".into(),
-            updated: "2026-01-01T00:00:00Z".into(),
-            deps: deps
-                .iter()
-                .map(|(id, kind)| DepRef {
-                    id: (*id).into(),
-                    kind: *kind,
-                })
-                .collect(),
+            created: "2026-01-01T00:00:00Z",
+            updated: "2026-01-01T00:00:00Z",
+            deps: deps.iter().map(|&(id, kind)| DepRef { id, kind }).collect(),
         }
     }
 
-    fn ids(v: Vec<&BeadSummary>) -> Vec<&str> {
-        v.into_iter().map(|b| b.id.as_str()).collect()
+    fn ids<'a>(v: Vec<&BeadSummary<'a>>) -> Vec<&'a str> {
+        v.into_iter().map(|b| b.id).collect()
     }
 
     use DepKind::*;
@@ -296,7 +293,7 @@ mod tests {
         assert_eq!(
             g.blockers(&beads[3]),
             [Blocker::Dependency {
-                id: "b".into(),
+                id: "b",
                 status: Deferred
             }]
         );
@@ -313,10 +310,7 @@ mod tests {
         ];
         let g = Graph::new(&beads);
         assert_eq!(ids(g.ready()), ["c1"]);
-        assert_eq!(
-            g.blockers(&beads[4]),
-            [Blocker::DeferredParent { id: "p".into() }]
-        );
+        assert_eq!(g.blockers(&beads[4]), [Blocker::DeferredParent { id: "p" }]);
     }
 
     #[test]
@@ -324,10 +318,7 @@ mod tests {
         let beads = [bead("a", Task, Open, &[("zz", Blocks)])];
         let g = Graph::new(&beads);
         assert!(g.ready().is_empty());
-        assert_eq!(
-            g.blocked()[0].1,
-            [Blocker::MissingDependency { id: "zz".into() }]
-        );
+        assert_eq!(g.blocked()[0].1, [Blocker::MissingDependency { id: "zz" }]);
     }
 
     #[test]
@@ -349,7 +340,7 @@ mod tests {
         ];
         beads[0].priority = 3;
         beads[1].value = 90;
-        beads[2].created = "2025-01-01T00:00:00Z".into();
+        beads[2].created = "2025-01-01T00:00:00Z";
         assert_eq!(ids(Graph::new(&beads).ready()), ["b", "c", "d", "a"]);
     }
 

@@ -159,47 +159,24 @@ impl Bead {
             .map(|d| d.id.as_str())
     }
 
-    /// The summary, taking the fields instead of copying them.
-    pub fn into_summary(self) -> BeadSummary {
+    /// The summary, borrowing from the bead.
+    pub fn summary(&self) -> BeadSummary<'_> {
         BeadSummary {
-            id: self.id,
-            title: self.title,
+            id: &self.id,
+            title: &self.title,
             kind: self.kind,
             status: self.status,
             priority: self.priority,
             value: self.value,
             risk: self.risk,
-            labels: self.labels,
-            created: self.created,
-            updated: self.updated,
-            deps: self
-                .deps
-                .into_iter()
-                .map(|d| DepRef {
-                    id: d.id,
-                    kind: d.kind,
-                })
-                .collect(),
-        }
-    }
-
-    pub fn summary(&self) -> BeadSummary {
-        BeadSummary {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            kind: self.kind,
-            status: self.status,
-            priority: self.priority,
-            value: self.value,
-            risk: self.risk,
-            labels: self.labels.clone(),
-            created: self.created.clone(),
-            updated: self.updated.clone(),
+            labels: self.labels.iter().map(String::as_str).collect(),
+            created: &self.created,
+            updated: &self.updated,
             deps: self
                 .deps
                 .iter()
                 .map(|d| DepRef {
-                    id: d.id.clone(),
+                    id: &d.id,
                     kind: d.kind,
                 })
                 .collect(),
@@ -208,27 +185,29 @@ impl Bead {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DepRef {
-    pub id: String,
+pub struct DepRef<'a> {
+    pub id: &'a str,
     #[serde(rename = "type")]
     pub kind: DepKind,
 }
 
 /// What the ready queue, `list` and the graph need of a bead: everything but the long text.
-/// This is what the cache holds.
+/// This is what the cache holds; its strings borrow from the cache or the bead file read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BeadSummary {
-    pub id: String,
-    pub title: String,
+pub struct BeadSummary<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
     pub kind: Kind,
     pub status: Status,
     pub priority: u8,
     pub value: u8,
     pub risk: Risk,
-    pub labels: Vec<String>,
-    pub created: String,
-    pub updated: String,
-    pub deps: Vec<DepRef>,
+    #[serde(borrow)]
+    pub labels: Vec<&'a str>,
+    pub created: &'a str,
+    pub updated: &'a str,
+    #[serde(borrow)]
+    pub deps: Vec<DepRef<'a>>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::graph::Graph;
-use super::repo::BeadRepo;
+use super::repo::{BeadRepo, IndexBuf};
 use super::{Bead, Dep, DepKind, Kind, MAX_PRIORITY, MAX_VALUE, Risk, Status};
 use crate::error::{Error, Result};
 use crate::store::SCHEMA_VERSION;
@@ -149,7 +149,8 @@ pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
     };
     if !targets.is_empty() {
         // Only a bead with dependencies needs the graph; a plain create stays O(1).
-        let index = repo.index()?;
+        let mut buf = IndexBuf::default();
+        let index = repo.index(&mut buf)?;
         let graph = Graph::new(&index);
         for (target, kind) in targets {
             add_dep(&graph, &mut bead, &target, kind)?;
@@ -280,7 +281,8 @@ pub fn dep_add(ws: &mut Workspace, id: &str, target: &str, kind: DepKind) -> Res
     let id = repo.resolve(id)?;
     let target = repo.resolve(target)?;
     let mut bead = repo.load(&id)?;
-    let index = repo.index()?;
+    let mut buf = IndexBuf::default();
+    let index = repo.index(&mut buf)?;
     let added = add_dep(&Graph::new(&index), &mut bead, &target, kind)?;
     if added {
         bead.updated = ws.clock.now();

@@ -2,12 +2,15 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-use super::cache::{Cache, Stamp};
+use super::cache::{Cache, Stamp, now_ns};
 use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 use crate::store::journal::sweep_staged;
+use rustix::fs::AtFlags;
+
 use crate::store::{Layout, atomic_write, is_scratch_name, is_temp_name, sweep_temp_files};
 
 /// Above this many files, stat and parse in parallel.
@@ -103,102 +106,245 @@ impl BeadRepo {
     }
 
     /// Summaries of every bead, sorted by id, from the cache where it is provably current.
-    /// Any file that does not parse is an error naming it; nothing is written then.
-    pub fn index(&self) -> Result<Vec<BeadSummary>> {
+    /// They borrow from `buf`. Any file that does not parse is an error naming it; nothing
+    /// is written then.
+    pub fn index<'s>(&self, buf: &'s mut IndexBuf) -> Result<Vec<BeadSummary<'s>>> {
+        let IndexBuf { cache, fresh } = buf;
         let dir = self.layout.beads();
-        let mut names = Vec::new();
+        let dirfd = fs::File::open(&dir).map_err(|e| Error::io(&dir, e))?;
+        // Taken before any listing, so that a change made during it shows next time.
+        let dir_stamp = rustix::fs::fstat(&dirfd)
+            .map(|st| Stamp::of_stat(&st))
+            .map_err(|e| Error::io(&dir, e.into()))?;
+        let cache_path = self.cache_path();
+        let cache = Cache::load(&cache_path, cache);
+
+        // While the directory's stamp is unchanged, the cached ids are its listing. A file
+        // gone all the same means the stamp lied (a clock step, say): list after all.
+        let checked = if cache.lists(&dir_stamp) {
+            check_all(&dirfd, &dir, &cache, &cache.ids, Some).ok()
+        } else {
+            None
+        };
+        let listing = match checked {
+            Some(_) => None,
+            None => Some(self.list(&dir)?),
+        };
+        let listed: Vec<&str> = listing
+            .iter()
+            .flat_map(|l| &l.ids)
+            .map(String::as_str)
+            .collect();
+        let ids: &[&str] = if listing.is_some() {
+            &listed
+        } else {
+            &cache.ids
+        };
+        let (positions, mut checked) = match checked {
+            Some(checked) => (None, checked),
+            None => {
+                let positions = positions_in(&cache.ids, ids);
+                let checked = check_all(&dirfd, &dir, &cache, ids, |i| positions[i])?;
+                (Some(positions), checked)
+            }
+        };
+
+        let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
+        let parsed = par_map(&misses, |&i| {
+            let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
+            postcard::to_stdvec(&bead.summary())
+                .map_err(|e| Error::io(&dir, std::io::Error::other(e)))
+        });
+        let mut ranges = Vec::with_capacity(misses.len());
+        for bytes in parsed {
+            let start = fresh.len();
+            fresh.extend_from_slice(&bytes?);
+            ranges.push(start..fresh.len());
+        }
+        let fresh: &'s [u8] = fresh;
+        for (&i, range) in misses.iter().zip(&ranges) {
+            let summary = decode(&fresh[range.clone()], ids[i]);
+            checked[i].1 = Some(summary.expect("a summary just encoded decodes"));
+        }
+
+        let now = now_ns();
+        let clean_listing = listing.as_ref().is_none_or(|l| l.clean);
+        let refresh = !misses.is_empty()
+            || cache.ids.len() != ids.len()
+            || (clean_listing && cache.dir != Some(dir_stamp))
+            || cache.worth_refreshing(&dir_stamp, now)
+            || checked.iter().any(|(s, _)| cache.worth_refreshing(s, now));
+        if refresh {
+            let mut fresh_ranges = misses.iter().zip(&ranges).peekable();
+            let entries = checked.iter().enumerate().map(|(i, (stamp, _))| {
+                let bytes = match fresh_ranges.next_if(|(m, _)| **m == i) {
+                    Some((_, range)) => &fresh[range.clone()],
+                    None => {
+                        let p = positions.as_ref().map_or(Some(i), |p| p[i]);
+                        cache.summary_bytes(p.expect("a hit has a cache entry"))
+                    }
+                };
+                (ids[i], *stamp, bytes)
+            });
+            // A cache that cannot be written only costs speed.
+            let _ = Cache::save(&cache_path, clean_listing.then_some(dir_stamp), entries);
+        }
+        Ok(checked
+            .into_iter()
+            .map(|(_, summary)| summary.expect("every miss was read"))
+            .collect())
+    }
+
+    /// The bead ids in the directory, sweeping leftovers of interrupted writes.
+    fn list(&self, dir: &Path) -> Result<Listing> {
+        let mut ids = Vec::new();
         let mut saw_temp = false;
         let mut saw_staged = false;
-        for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
             if is_temp_name(&name) {
                 saw_temp = true;
             } else if is_scratch_name(&name) {
                 saw_staged |= name.starts_with(".staged-");
-            } else if name.ends_with(".toml") {
-                names.push(name);
+            } else if let Some(id) = name.strip_suffix(".toml") {
+                ids.push(id.to_owned());
             }
         }
         if saw_temp {
-            sweep_temp_files(&dir);
+            sweep_temp_files(dir);
         }
         if saw_staged {
-            sweep_staged(&self.layout, &dir);
+            sweep_staged(&self.layout, dir);
         }
-        names.sort_unstable();
-
-        // Stat every file relative to the directory (no path resolution per file), while
-        // another thread reads and decodes the cache.
-        let dirfd = fs::File::open(&dir).map_err(|e| Error::io(&dir, e))?;
-        let cache_path = self.cache_path();
-        let (stamps, cache) = std::thread::scope(|s| {
-            let loading = s.spawn(|| Cache::load(&cache_path));
-            let stamps = par_map(&names, |name| {
-                rustix::fs::statat(&dirfd, name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-                    .map(|st| Stamp::of_stat(&st))
-                    .map_err(|e| Error::io(dir.join(name), e.into()))
-            });
-            let cache = loading
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (stamps, cache)
-        });
-        let stamps = stamps.into_iter().collect::<Result<Vec<Stamp>>>()?;
-
-        // Both lists are sorted by name: walk them together and move each still-valid
-        // summary out of the cache.
-        let cached_len = cache.entries.len();
-        let racy = cache.racy_check();
-        let mut cached = cache.entries.into_iter().peekable();
-        let mut slots: Vec<Option<BeadSummary>> = Vec::with_capacity(names.len());
-        let mut misses = Vec::new();
-        for (i, (name, stamp)) in names.iter().zip(&stamps).enumerate() {
-            while cached.next_if(|e| e.name < *name).is_some() {}
-            let hit = cached
-                .next_if(|e| e.name == *name && e.stamp == *stamp && !racy(stamp))
-                .map(|e| e.summary);
-            if hit.is_none() {
-                misses.push(i);
-            }
-            slots.push(hit);
-        }
-        let parsed = par_map(&misses, |&i| {
-            load_file(&dir.join(&names[i])).map(Bead::into_summary)
-        });
-        for (i, summary) in misses.iter().zip(parsed) {
-            slots[*i] = Some(summary?);
-        }
-        let summaries: Vec<BeadSummary> = slots.into_iter().map(|s| s.expect("filled")).collect();
-        if !misses.is_empty()
-            || cached_len != names.len()
-            || Cache::worth_refreshing(&racy, stamps.iter().copied())
-        {
-            // A cache that cannot be written only costs speed.
-            let _ = Cache::save(&cache_path, &names, &stamps, &summaries);
-        }
-        Ok(summaries)
+        ids.sort_unstable();
+        Ok(Listing {
+            ids,
+            clean: !saw_temp && !saw_staged,
+        })
     }
+}
+
+/// Where the summaries returned by [`BeadRepo::index`] live.
+#[derive(Debug, Default)]
+pub struct IndexBuf {
+    cache: Vec<u8>,
+    fresh: Vec<u8>,
+}
+
+struct Listing {
+    ids: Vec<String>,
+    /// No leftovers were swept, so the directory is as its stamp (taken before) says.
+    clean: bool,
+}
+
+/// A cached summary, or `None` if it does not decode as the bead it should be.
+fn decode<'s>(bytes: &'s [u8], id: &str) -> Option<BeadSummary<'s>> {
+    postcard::from_bytes::<BeadSummary>(bytes)
+        .ok()
+        .filter(|s| s.id == id)
+}
+
+/// For each of `ids`, its position in `cached`; both are sorted.
+fn positions_in(cached: &[&str], ids: &[&str]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    ids.iter()
+        .map(|id| {
+            while next < cached.len() && cached[next] < *id {
+                next += 1;
+            }
+            (cached.get(next) == Some(id)).then_some(next)
+        })
+        .collect()
+}
+
+/// Stats `<id>.toml` for every id (relative to the directory: no path resolution per
+/// file) and, where the cache entry at `position(i)` still matches, decodes it.
+fn check_all<'s>(
+    dirfd: &fs::File,
+    dir: &Path,
+    cache: &Cache<'s>,
+    ids: &[&str],
+    position: impl Fn(usize) -> Option<usize> + Sync,
+) -> Result<Vec<(Stamp, Option<BeadSummary<'s>>)>> {
+    let mut out = vec![(Stamp::default(), None); ids.len()];
+    // The error of the first file that failed, for the same message on every run.
+    let failed: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    par_fill(&mut out, |i, (stamp, summary)| {
+        let id = ids[i];
+        let mut name = [0u8; 64];
+        match rustix::fs::statat(dirfd, file_name(id, &mut name), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => {
+                *stamp = Stamp::of_stat(&st);
+                *summary = position(i)
+                    .filter(|&p| cache.stamps[p] == *stamp && !cache.racy(stamp))
+                    .and_then(|p| decode(cache.summary_bytes(p), id));
+            }
+            Err(e) => {
+                let e = Error::io(dir.join(format!("{id}.toml")), e.into());
+                let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
+                if failed.as_ref().is_none_or(|(j, _)| i < *j) {
+                    *failed = Some((i, e));
+                }
+            }
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// `<id>.toml` as a C string in `buf` (ids are short; a longer one is cut and then
+/// simply not found).
+fn file_name<'b>(id: &str, buf: &'b mut [u8; 64]) -> &'b std::ffi::CStr {
+    let id = &id.as_bytes()[..id.len().min(buf.len() - 6)];
+    buf[..id.len()].copy_from_slice(id);
+    buf[id.len()..id.len() + 5].copy_from_slice(b".toml");
+    buf[id.len() + 5] = 0;
+    std::ffi::CStr::from_bytes_until_nul(&buf[..]).expect("nul-terminated")
+}
+
+fn threads() -> usize {
+    // Asking reads cgroup files; once per process is enough.
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// `f` over `items`, on every core when there are many.
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() < PARALLEL_THRESHOLD || threads < 2 {
-        return items.iter().map(f).collect();
+    let mut out: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    par_fill(&mut out, |i, slot| *slot = Some(f(&items[i])));
+    out.into_iter().map(|r| r.expect("filled")).collect()
+}
+
+/// `f(i, &mut out[i])` for every `i`, on every core when there are many. Each thread
+/// writes its own part of `out` in place: thousands of results are not copied around.
+fn par_fill<R: Send>(out: &mut [R], f: impl Fn(usize, &mut R) + Sync) {
+    let threads = threads();
+    if out.len() < PARALLEL_THRESHOLD || threads < 2 {
+        out.iter_mut().enumerate().for_each(|(i, r)| f(i, r));
+        return;
     }
-    let chunk = items.len().div_ceil(threads);
+    let chunk = out.len().div_ceil(threads);
     let f = &f;
+    let run = move |start: usize, part: &mut [R]| {
+        for (i, r) in part.iter_mut().enumerate() {
+            f(start + i, r);
+        }
+    };
     std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+        let mut parts = out.chunks_mut(chunk);
+        let first = parts.next();
+        for (n, part) in parts.enumerate() {
+            s.spawn(move || run((n + 1) * chunk, part));
+        }
+        // This thread takes a part too instead of only waiting.
+        if let Some(part) = first {
+            run(0, part);
+        }
+    });
 }
 
 pub fn load_file(path: &Path) -> Result<Bead> {

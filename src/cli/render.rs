@@ -1,36 +1,67 @@
 //! Text rendering shared by several commands.
 
+use std::fmt::{self, Display};
 use std::io::{self, Write};
 
-use super::ui::Ui;
+use super::ui::{Painted, Ui};
 use crate::bead::graph::Blocker;
 use crate::bead::{Bead, BeadSummary, Status};
 
 pub fn status(ui: &Ui, status: Status) -> String {
-    let text = format!("{:<8}", status.as_str());
-    match status {
-        Status::Open => ui.paint("\x1b[32m", &text),
-        Status::Closed => ui.dim(&text),
-        Status::Deferred => ui.paint("\x1b[35m", &text),
+    status_painted(ui, status).to_string()
+}
+
+/// The status padded to its column, in its colour.
+fn status_painted(ui: &Ui, status: Status) -> Painted<impl Display> {
+    let style = match status {
+        Status::Open => "\x1b[32m",
+        Status::Closed => "\x1b[2m",
+        Status::Deferred => "\x1b[35m",
+    };
+    ui.painted(style, Padded(status.as_str(), 8))
+}
+
+/// One line per bead: id, priority, kind, status, title, labels. Written without building
+/// strings: `ready` and `list` print thousands of these.
+pub fn summary_line(ui: &Ui, out: &mut dyn Write, b: &BeadSummary) -> io::Result<()> {
+    write!(
+        out,
+        "{}  P{}  {:<7}  {}  {}",
+        ui.painted("\x1b[33m", Padded(b.id, 9)),
+        b.priority,
+        b.kind.as_str(),
+        status_painted(ui, b.status),
+        b.title
+    )?;
+    if !b.labels.is_empty() {
+        write!(out, "{}", ui.painted("\x1b[2m", Labels(&b.labels)))?;
+    }
+    writeln!(out)
+}
+
+/// Text left-aligned in a column of `.1` characters.
+struct Padded<'a>(&'a str, usize);
+
+impl Display for Padded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<1$}", self.0, self.1)
     }
 }
 
-/// One line per bead: id, priority, kind, status, title, labels.
-pub fn summary_line(ui: &Ui, out: &mut dyn Write, b: &BeadSummary) -> io::Result<()> {
-    let labels = if b.labels.is_empty() {
-        String::new()
-    } else {
-        ui.dim(&format!("  [{}]", b.labels.join(", ")))
-    };
-    writeln!(
-        out,
-        "{}  P{}  {:<7}  {}  {}{labels}",
-        ui.id(&format!("{:<9}", b.id)),
-        b.priority,
-        b.kind.as_str(),
-        status(ui, b.status),
-        b.title
-    )
+/// `  [a, b]`
+struct Labels<'a>(&'a [&'a str]);
+
+impl Display for Labels<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("  [")?;
+        for (i, label) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(label)?;
+        }
+        f.write_str("]")
+    }
 }
 
 pub fn blocker(ui: &Ui, b: &Blocker) -> String {

@@ -23,6 +23,21 @@ pub struct Ui {
 
 const RESET: &str = "\x1b[0m";
 
+/// See [`Ui::painted`].
+pub struct Painted<T> {
+    style: Option<&'static str>,
+    text: T,
+}
+
+impl<T: std::fmt::Display> std::fmt::Display for Painted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.style {
+            Some(style) => write!(f, "{style}{}{RESET}", self.text),
+            None => self.text.fmt(f),
+        }
+    }
+}
+
 impl Ui {
     pub fn new(json: bool, quiet: bool, color: ColorChoice, no_color_env: bool) -> Ui {
         let color = match color {
@@ -43,6 +58,14 @@ impl Ui {
             format!("{style}{text}{RESET}")
         } else {
             text.to_owned()
+        }
+    }
+
+    /// `text` in `style` when colour is on, for writing without building a string.
+    pub fn painted<T: std::fmt::Display>(&self, style: &'static str, text: T) -> Painted<T> {
+        Painted {
+            style: self.color.then_some(style),
+            text,
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::format::{self, EXAMPLE, Plan};
 use super::validate::{Problem, validate};
 use crate::bead::Status;
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::harness::adapter::{Invocation, RunSummary, Verdict};
@@ -58,7 +58,8 @@ pub fn existing_deps(ws: &Workspace, plan: &Plan) -> HashMap<String, String> {
 }
 
 fn first_prompt(ws: &Workspace, goal: &str) -> Result<String> {
-    let index = BeadRepo::new(&ws.layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&ws.layout).index(&mut buf)?;
     let open: String = index
         .iter()
         .filter(|b| b.status == Status::Open)

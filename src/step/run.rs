@@ -10,7 +10,7 @@ use super::checkpoint::{self, Checkpoint, State, step_id};
 use super::gates::{self, GateContext};
 use super::{lease, log_path, prompt, step_dir, worktrees_dir};
 use crate::bead::graph::Graph;
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{Bead, Status};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
@@ -58,7 +58,8 @@ pub struct StepOutcome {
 
 fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
     let repo = BeadRepo::new(&ws.layout);
-    let index = repo.index()?;
+    let mut buf = IndexBuf::default();
+    let index = repo.index(&mut buf)?;
     let graph = Graph::new(&index);
     let busy = busy_beads(&ws.layout)?;
     let id = match wanted {
@@ -83,8 +84,8 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
         None => graph
             .ready()
             .into_iter()
-            .find(|b| !busy.contains(&b.id))
-            .map(|b| b.id.clone())
+            .find(|b| !busy.contains(b.id))
+            .map(|b| b.id.to_owned())
             .ok_or_else(|| Error::Refused {
                 message: "no bead is ready".into(),
                 hint: "see `forge blocked`, or create one with `forge bead create`".into(),

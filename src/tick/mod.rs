@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::approval::{self, How};
 use crate::bead::graph::Graph;
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::Result;
 use crate::step::checkpoint::{self, State};
 use crate::step::run::busy_beads;
@@ -91,7 +91,8 @@ fn report(stopped: Stopped, reason: String) -> TickReport {
 /// The next bead to run: ready, not busy, not waiting out a rate limit, under the attempt
 /// limit.
 fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Result<Option<String>> {
-    let index = BeadRepo::new(&ws.layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&ws.layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let busy = busy_beads(&ws.layout)?;
     let now = ws.clock.now_secs();
@@ -100,18 +101,18 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
         *attempts.entry(bead).or_default() += 1;
     }
     for b in graph.ready() {
-        if busy.contains(&b.id)
-            || tried.contains(&b.id)
-            || state.waits.get(&b.id).is_some_and(|&t| t > now)
+        if busy.contains(b.id)
+            || tried.contains(b.id)
+            || state.waits.get(b.id).is_some_and(|&t| t > now)
         {
             continue;
         }
         if let Some(limit) = ws.config.budget.attempts_per_bead
-            && attempts.get(&b.id).copied().unwrap_or(0) >= limit
+            && attempts.get(b.id).copied().unwrap_or(0) >= limit
         {
             continue;
         }
-        return Ok(Some(b.id.clone()));
+        return Ok(Some(b.id.to_owned()));
     }
     Ok(None)
 }

@@ -92,3 +92,60 @@ fn orphaned_temp_files_are_swept() {
     assert_eq!(titles(&env), ["one"]);
     assert!(!orphan.exists());
 }
+
+/// Once the directory is older than the racy window, forge trusts the cached listing and
+/// skips `readdir`; editing, adding and removing files must all still be seen.
+#[test]
+fn an_aged_directory_still_shows_every_change() {
+    let env = TestEnv::new();
+    let a = env.create(&["one"]);
+    let b = env.create(&["two"]);
+    // Past the racy window: the next read writes a cache that trusts the directory's
+    // stamp, and the one after uses it.
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
+
+    // Same size, mtime restored: only the ctime tells.
+    let path = env.path(&format!(".forge/beads/{a}.toml"));
+    let old = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"one\"", "\"ONE\"")).unwrap();
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(
+        sorted_titles(&env),
+        ["ONE", "two"],
+        "an in-place edit was hidden"
+    );
+
+    // A file added by hand, as `git pull` would.
+    let text = std::fs::read_to_string(env.path(&format!(".forge/beads/{b}.toml"))).unwrap();
+    std::fs::write(
+        env.path(".forge/beads/fg-zzzz.toml"),
+        text.replace(&b, "fg-zzzz").replace("\"two\"", "\"three\""),
+    )
+    .unwrap();
+    assert_eq!(
+        sorted_titles(&env),
+        ["ONE", "three", "two"],
+        "a new file was hidden"
+    );
+
+    std::fs::remove_file(env.path(&format!(".forge/beads/{b}.toml"))).unwrap();
+    assert_eq!(
+        sorted_titles(&env),
+        ["ONE", "three"],
+        "a removed file was listed"
+    );
+}
+
+fn sorted_titles(env: &TestEnv) -> Vec<String> {
+    let mut titles = titles(env);
+    titles.sort();
+    titles
+}

@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use crate::bead::BeadSummary;
 use crate::bead::graph::{Blocker, Graph};
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::render::{blocker, summary_line};
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
@@ -14,8 +14,8 @@ pub struct Args {}
 
 #[derive(Serialize)]
 struct Entry<'a> {
-    bead: &'a BeadSummary,
-    blocked_by: Vec<Blocker>,
+    bead: &'a BeadSummary<'a>,
+    blocked_by: Vec<Blocker<'a>>,
 }
 
 #[derive(Serialize)]
@@ -25,7 +25,8 @@ struct Report<'a> {
 
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
     let layout = super::ready::layout(ctx)?;
-    let index = BeadRepo::new(&layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let report = Report {
         blocked: graph

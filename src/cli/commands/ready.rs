@@ -2,7 +2,7 @@ use serde::Serialize;
 
 use crate::bead::BeadSummary;
 use crate::bead::graph::Graph;
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::render::summary_line;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
@@ -24,7 +24,7 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Report<'a> {
-    ready: Vec<&'a BeadSummary>,
+    ready: Vec<&'a BeadSummary<'a>>,
 }
 
 /// The layout of an initialised repository, for read-only commands that need no ledger.
@@ -40,13 +40,14 @@ pub fn layout(ctx: &Context) -> crate::Result<Layout> {
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = layout(ctx)?;
-    let index = BeadRepo::new(&layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let busy = crate::step::run::busy_beads(&layout)?;
     let mut ready: Vec<&BeadSummary> = graph
         .ready()
         .into_iter()
-        .filter(|b| !busy.contains(&b.id))
+        .filter(|b| !busy.contains(b.id))
         .collect();
     if let Some(n) = args.limit {
         ready.truncate(n);

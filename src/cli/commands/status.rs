@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use crate::bead::graph::Graph;
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
@@ -23,7 +23,8 @@ struct Report {
 
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
     let layout = super::ready::layout(ctx)?;
-    let index = BeadRepo::new(&layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let steps = checkpoint::load_all(&layout)?;
     let mut report = Report::default();
@@ -35,8 +36,8 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
     report.ready = graph
         .ready()
         .into_iter()
-        .filter(|b| !busy.contains(b.id.as_str()))
-        .map(|b| b.id.clone())
+        .filter(|b| !busy.contains(b.id))
+        .map(|b| b.id.to_owned())
         .collect();
     report.blocked = graph.blocked().len();
     for c in &steps {

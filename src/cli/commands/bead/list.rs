@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::bead::repo::BeadRepo;
+use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{BeadSummary, Kind, Status};
 use crate::cli::render::summary_line;
 use crate::cli::ui::Ui;
@@ -31,7 +31,7 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Report<'a> {
-    beads: Vec<&'a BeadSummary>,
+    beads: Vec<&'a BeadSummary<'a>>,
 }
 
 impl Args {
@@ -44,15 +44,16 @@ impl Args {
         status_ok
             && (self.kind.is_empty() || self.kind.contains(&b.kind))
             && (self.priority.is_empty() || self.priority.contains(&b.priority))
-            && self.labels.iter().all(|l| b.labels.contains(l))
+            && self.labels.iter().all(|l| b.labels.contains(&l.as_str()))
     }
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = super::super::ready::layout(ctx)?;
-    let index = BeadRepo::new(&layout).index()?;
+    let mut buf = IndexBuf::default();
+    let index = BeadRepo::new(&layout).index(&mut buf)?;
     let mut beads: Vec<&BeadSummary> = index.iter().filter(|b| args.keeps(b)).collect();
-    beads.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+    beads.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
     let report = Report { beads };
     ui.report(&report, |out| {
         if report.beads.is_empty() {

@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize, Serializer};
 
 const MAGIC: &[u8; 4] = b"fgix";
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const HEADER: usize = 12;
 /// Entries changed less than this before the cache was written are re-read. Far larger than
 /// any filesystem's timestamp granularity.
@@ -48,26 +48,67 @@ impl Stamp {
     }
 }
 
-/// The cache's contents, borrowing from the bytes read.
+const STAMP_LEN: usize = 32;
+
+impl Stamp {
+    fn to_bytes(self) -> [u8; STAMP_LEN] {
+        let mut b = [0; STAMP_LEN];
+        b[..8].copy_from_slice(&self.size.to_le_bytes());
+        b[8..16].copy_from_slice(&self.mtime_ns.to_le_bytes());
+        b[16..24].copy_from_slice(&self.ctime_ns.to_le_bytes());
+        b[24..].copy_from_slice(&self.ino.to_le_bytes());
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> Stamp {
+        let word = |i: usize| <[u8; 8]>::try_from(&b[i..i + 8]).expect("8 bytes");
+        Stamp {
+            size: u64::from_le_bytes(word(0)),
+            mtime_ns: i64::from_le_bytes(word(8)),
+            ctime_ns: i64::from_le_bytes(word(16)),
+            ino: u64::from_le_bytes(word(24)),
+        }
+    }
+}
+
+/// The file's body. The per-bead columns are fixed-width little-endian arrays, so reading
+/// the cache costs no decoding per bead until a summary is used.
 #[derive(Debug, Default, Serialize, Deserialize)]
+struct Body<'a> {
+    written_ns: i64,
+    dir: Option<Stamp>,
+    /// Every id, one after the other, sorted.
+    ids: &'a str,
+    /// Where each id ends in `ids` (u32 each).
+    #[serde(borrow, serialize_with = "as_bytes")]
+    id_ends: &'a [u8],
+    /// One [`Stamp`] per id (32 bytes each).
+    #[serde(borrow, serialize_with = "as_bytes")]
+    stamps: &'a [u8],
+    /// Where each id's summary ends in `summaries` (u32 each).
+    #[serde(borrow, serialize_with = "as_bytes")]
+    ends: &'a [u8],
+    /// Every summary in postcard, one after the other.
+    #[serde(borrow, serialize_with = "as_bytes")]
+    summaries: &'a [u8],
+}
+
+fn as_bytes<S: Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(bytes)
+}
+
+/// The cache's contents, borrowing from the bytes read.
+#[derive(Debug, Default)]
 pub struct Cache<'a> {
     pub written_ns: i64,
     /// The directory's stamp, taken before the listing these ids came from; `None` when
     /// that listing held leftovers (temp files) that were swept, which changed it again.
     pub dir: Option<Stamp>,
     /// Sorted.
-    #[serde(borrow)]
     pub ids: Vec<&'a str>,
-    pub stamps: Vec<Stamp>,
-    /// Where each id's summary ends in `summaries`.
-    pub ends: Vec<u32>,
-    /// Every summary in postcard, one after the other.
-    #[serde(borrow, serialize_with = "as_bytes")]
-    pub summaries: &'a [u8],
-}
-
-fn as_bytes<S: Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bytes(bytes)
+    stamps: &'a [u8],
+    ends: &'a [u8],
+    summaries: &'a [u8],
 }
 
 pub fn now_ns() -> i64 {
@@ -75,6 +116,11 @@ pub fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+/// The `i`th u32 of a little-endian array.
+fn u32_at(array: &[u8], i: usize) -> usize {
+    u32::from_le_bytes(array[i * 4..i * 4 + 4].try_into().expect("4 bytes")) as usize
 }
 
 impl<'a> Cache<'a> {
@@ -92,21 +138,47 @@ impl<'a> Cache<'a> {
         if &head[..4] != MAGIC || format != FORMAT || crc32fast::hash(body) != crc {
             return None;
         }
-        let cache: Cache = postcard::from_bytes(body).ok()?;
-        let consistent = cache.ids.len() == cache.stamps.len()
-            && cache.ids.len() == cache.ends.len()
-            && cache.ends.is_sorted()
-            && cache
-                .ends
-                .last()
-                .is_none_or(|&e| e as usize == cache.summaries.len());
-        consistent.then_some(cache)
+        let body: Body = postcard::from_bytes(body).ok()?;
+        let n = body.stamps.len() / STAMP_LEN;
+        let sizes_agree = body.stamps.len() == n * STAMP_LEN
+            && body.id_ends.len() == n * 4
+            && body.ends.len() == n * 4;
+        // Bounds checked once here, so that the accessors can index freely.
+        let ends_fit = |ends: &[u8], total: usize| {
+            (0..n).map(|i| u32_at(ends, i)).is_sorted() && (n == 0 || u32_at(ends, n - 1) == total)
+        };
+        if !sizes_agree
+            || !ends_fit(body.id_ends, body.ids.len())
+            || !ends_fit(body.ends, body.summaries.len())
+        {
+            return None;
+        }
+        let mut ids = Vec::with_capacity(n);
+        let mut start = 0;
+        for i in 0..n {
+            let end = u32_at(body.id_ends, i);
+            ids.push(body.ids.get(start..end)?);
+            start = end;
+        }
+        Some(Cache {
+            written_ns: body.written_ns,
+            dir: body.dir,
+            ids,
+            stamps: body.stamps,
+            ends: body.ends,
+            summaries: body.summaries,
+        })
+    }
+
+    /// The stamp of entry `i` when the cache was written.
+    pub fn stamp(&self, i: usize) -> Stamp {
+        Stamp::from_bytes(&self.stamps[i * STAMP_LEN..(i + 1) * STAMP_LEN])
     }
 
     /// The encoded summary of entry `i`.
     pub fn summary_bytes(&self, i: usize) -> &'a [u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.summaries[start..self.ends[i] as usize]
+        let start = if i == 0 { 0 } else { u32_at(self.ends, i - 1) };
+        &self.summaries[start..u32_at(self.ends, i)]
     }
 
     /// Whether the cached ids are the listing of a directory whose stamp is now `dir`.
@@ -135,26 +207,30 @@ impl<'a> Cache<'a> {
         entries: impl ExactSizeIterator<Item = (&'e str, Stamp, &'e [u8])>,
     ) -> std::io::Result<()> {
         let n = entries.len();
-        let mut cache = Cache {
+        let mut ids = String::new();
+        let mut id_ends = Vec::with_capacity(n * 4);
+        let mut stamps = Vec::with_capacity(n * STAMP_LEN);
+        let mut ends = Vec::with_capacity(n * 4);
+        let mut summaries = Vec::new();
+        let offset = |len: usize| u32::try_from(len).map_err(std::io::Error::other);
+        for (id, stamp, summary) in entries {
+            ids.push_str(id);
+            id_ends.extend_from_slice(&offset(ids.len())?.to_le_bytes());
+            stamps.extend_from_slice(&stamp.to_bytes());
+            summaries.extend_from_slice(summary);
+            ends.extend_from_slice(&offset(summaries.len())?.to_le_bytes());
+        }
+        let body = Body {
             written_ns: now_ns(),
             dir,
-            ids: Vec::with_capacity(n),
-            stamps: Vec::with_capacity(n),
-            ends: Vec::with_capacity(n),
-            summaries: &[],
+            ids: &ids,
+            id_ends: &id_ends,
+            stamps: &stamps,
+            ends: &ends,
+            summaries: &summaries,
         };
-        let mut arena = Vec::new();
-        for (id, stamp, summary) in entries {
-            cache.ids.push(id);
-            cache.stamps.push(stamp);
-            arena.extend_from_slice(summary);
-            cache
-                .ends
-                .push(u32::try_from(arena.len()).map_err(std::io::Error::other)?);
-        }
-        cache.summaries = &arena;
         let mut bytes =
-            postcard::to_extend(&cache, header(0).to_vec()).map_err(std::io::Error::other)?;
+            postcard::to_extend(&body, header(0).to_vec()).map_err(std::io::Error::other)?;
         let crc = crc32fast::hash(&bytes[HEADER..]);
         bytes[..HEADER].copy_from_slice(&header(crc));
         write_replacing(path, &bytes)
@@ -213,7 +289,8 @@ mod tests {
         );
         let cache = Cache::decode(&bytes).unwrap();
         assert_eq!(cache.ids, ["fg-a", "fg-b", "fg-c"]);
-        assert_eq!(cache.stamps, [stamp(1), stamp(2), stamp(3)]);
+        let stamps: Vec<Stamp> = (0..3).map(|i| cache.stamp(i)).collect();
+        assert_eq!(stamps, [stamp(1), stamp(2), stamp(3)]);
         assert_eq!(cache.dir, Some(stamp(5)));
         assert_eq!(cache.summary_bytes(0), b"abc");
         assert_eq!(cache.summary_bytes(1), b"");

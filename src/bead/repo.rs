@@ -278,7 +278,7 @@ fn check_all<'s>(
             Ok(st) => {
                 *stamp = Stamp::of_stat(&st);
                 *summary = position(i)
-                    .filter(|&p| cache.stamps[p] == *stamp && !cache.racy(stamp))
+                    .filter(|&p| cache.stamp(p) == *stamp && !cache.racy(stamp))
                     .and_then(|p| decode(cache.summary_bytes(p), id));
             }
             Err(e) => {

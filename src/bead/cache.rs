@@ -17,6 +17,7 @@
 //! borrow from the buffer), so a warm read allocates per bead only for labels and deps.
 
 use std::fs;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -229,11 +230,40 @@ impl<'a> Cache<'a> {
             ends: &ends,
             summaries: &summaries,
         };
-        let mut bytes =
-            postcard::to_extend(&body, header(0).to_vec()).map_err(std::io::Error::other)?;
-        let crc = crc32fast::hash(&bytes[HEADER..]);
-        bytes[..HEADER].copy_from_slice(&header(crc));
-        write_replacing(path, &bytes)
+        write_replacing(path, |file| {
+            // The header's checksum is only known at the end: write the body through a
+            // hashing writer, then fill the header in.
+            file.write_all(&header(0))?;
+            let crc = {
+                let mut out = CrcWriter {
+                    inner: std::io::BufWriter::new(&mut *file),
+                    crc: crc32fast::Hasher::new(),
+                };
+                postcard::to_io(&body, &mut out).map_err(std::io::Error::other)?;
+                out.flush()?;
+                out.crc.clone().finalize()
+            };
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&header(crc))
+        })
+    }
+}
+
+/// Passes writes through, hashing what was written.
+struct CrcWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -245,16 +275,21 @@ fn header(crc: u32) -> [u8; HEADER] {
     h
 }
 
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_replacing(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     // Readers killed mid-save leave temp files here, not in .forge/beads/.
     crate::store::sweep_temp_files(dir);
     let tmp = crate::store::temp_path_for(path)?;
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+    let written = fs::File::create(&tmp).and_then(|mut file| write(&mut file));
+    written
+        .and_then(|()| fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]

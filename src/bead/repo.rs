@@ -149,21 +149,33 @@ impl BeadRepo {
             }
         };
 
+        // Parse the files the cache could not vouch for, each core encoding its part of
+        // the summaries into one arena of its own.
         let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
-        let parsed = par_map(&misses, |&i| {
-            let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
-            postcard::to_stdvec(&bead.summary())
-                .map_err(|e| Error::io(&dir, std::io::Error::other(e)))
+        let parsed = par_parts(&misses, |part| -> Result<_> {
+            let mut arena = Vec::new();
+            let mut spans = Vec::with_capacity(part.len());
+            for &i in part {
+                let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
+                let start = arena.len();
+                arena = postcard::to_extend(&bead.summary(), arena)
+                    .map_err(|e| Error::io(&dir, std::io::Error::other(e)))?;
+                spans.push(start..arena.len());
+            }
+            Ok((arena, spans))
         });
-        let mut ranges = Vec::with_capacity(misses.len());
-        for bytes in parsed {
-            let start = fresh.len();
-            fresh.extend_from_slice(&bytes?);
-            ranges.push(start..fresh.len());
+        let mut spans = Vec::with_capacity(misses.len());
+        for part in parsed {
+            let (arena, part_spans) = part?;
+            spans.extend(part_spans.into_iter().map(|span| (fresh.len(), span)));
+            fresh.push(arena);
         }
-        let fresh: &'s [u8] = fresh;
-        for (&i, range) in misses.iter().zip(&ranges) {
-            let summary = decode(&fresh[range.clone()], ids[i]);
+        let fresh: &'s [Vec<u8>] = fresh;
+        let fresh_bytes = |(arena, span): &(usize, std::ops::Range<usize>)| -> &'s [u8] {
+            &fresh[*arena][span.clone()]
+        };
+        for (&i, span) in misses.iter().zip(&spans) {
+            let summary = decode(fresh_bytes(span), ids[i]);
             checked[i].1 = Some(summary.expect("a summary just encoded decodes"));
         }
 
@@ -175,10 +187,10 @@ impl BeadRepo {
             || cache.worth_refreshing(&dir_stamp, now)
             || checked.iter().any(|(s, _)| cache.worth_refreshing(s, now));
         if refresh {
-            let mut fresh_ranges = misses.iter().zip(&ranges).peekable();
+            let mut fresh_spans = misses.iter().zip(&spans).peekable();
             let entries = checked.iter().enumerate().map(|(i, (stamp, _))| {
-                let bytes = match fresh_ranges.next_if(|(m, _)| **m == i) {
-                    Some((_, range)) => &fresh[range.clone()],
+                let bytes = match fresh_spans.next_if(|(m, _)| **m == i) {
+                    Some((_, span)) => fresh_bytes(span),
                     None => {
                         let p = positions.as_ref().map_or(Some(i), |p| p[i]);
                         cache.summary_bytes(p.expect("a hit has a cache entry"))
@@ -230,7 +242,8 @@ impl BeadRepo {
 #[derive(Debug, Default)]
 pub struct IndexBuf {
     cache: Vec<u8>,
-    fresh: Vec<u8>,
+    /// Summaries of the files read this time, one arena per thread that read them.
+    fresh: Vec<Vec<u8>>,
 }
 
 struct Listing {
@@ -312,11 +325,24 @@ fn threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// `f` over `items`, on every core when there are many.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let mut out: Vec<Option<R>> = items.iter().map(|_| None).collect();
-    par_fill(&mut out, |i, slot| *slot = Some(f(&items[i])));
-    out.into_iter().map(|r| r.expect("filled")).collect()
+/// `f` over `items` cut into one part per core, or over all of them when they are few;
+/// the results in order.
+fn par_parts<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let threads = threads();
+    if items.len() < PARALLEL_THRESHOLD || threads < 2 {
+        return vec![f(items)];
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| s.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// `f(i, &mut out[i])` for every `i`, on every core when there are many. Each thread

@@ -1,6 +1,7 @@
 //! Reading and writing the bead files under `.forge/beads/`.
 
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -149,31 +150,17 @@ impl BeadRepo {
             }
         };
 
-        // Parse the files the cache could not vouch for, each core encoding its part of
-        // the summaries into one arena of its own.
+        // Parse the files the cache could not vouch for.
         let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
-        let parsed = par_parts(&misses, |part| -> Result<_> {
-            let mut arena = Vec::new();
-            let mut spans = Vec::with_capacity(part.len());
-            for &i in part {
-                let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
-                let start = arena.len();
-                arena = postcard::to_extend(&bead.summary(), arena)
-                    .map_err(|e| Error::io(&dir, std::io::Error::other(e)))?;
-                spans.push(start..arena.len());
-            }
-            Ok((arena, spans))
-        });
         let mut spans = Vec::with_capacity(misses.len());
-        for part in parsed {
+        for part in read_summaries(&dir, ids, &misses) {
             let (arena, part_spans) = part?;
             spans.extend(part_spans.into_iter().map(|span| (fresh.len(), span)));
             fresh.push(arena);
         }
         let fresh: &'s [Vec<u8>] = fresh;
-        let fresh_bytes = |(arena, span): &(usize, std::ops::Range<usize>)| -> &'s [u8] {
-            &fresh[*arena][span.clone()]
-        };
+        let fresh_bytes =
+            |(arena, span): &(usize, Range<usize>)| -> &'s [u8] { &fresh[*arena][span.clone()] };
         for (&i, span) in misses.iter().zip(&spans) {
             let summary = decode(fresh_bytes(span), ids[i]);
             checked[i].1 = Some(summary.expect("a summary just encoded decodes"));
@@ -257,6 +244,26 @@ fn decode<'s>(bytes: &'s [u8], id: &str) -> Option<BeadSummary<'s>> {
     postcard::from_bytes::<BeadSummary>(bytes)
         .ok()
         .filter(|s| s.id == id)
+}
+
+/// Summaries encoded one after the other, and where each lies.
+type Arena = (Vec<u8>, Vec<Range<usize>>);
+
+/// Reads the beads `misses` (indices into `ids`) and encodes their summaries, each core
+/// its part into an arena of its own.
+fn read_summaries(dir: &Path, ids: &[&str], misses: &[usize]) -> Vec<Result<Arena>> {
+    par_parts(misses, |part| {
+        let mut arena = Vec::new();
+        let mut spans = Vec::with_capacity(part.len());
+        for &i in part {
+            let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
+            let start = arena.len();
+            arena = postcard::to_extend(&bead.summary(), arena)
+                .map_err(|e| Error::io(dir, std::io::Error::other(e)))?;
+            spans.push(start..arena.len());
+        }
+        Ok((arena, spans))
+    })
 }
 
 /// For each of `ids`, its position in `cached`; both are sorted.

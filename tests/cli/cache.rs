@@ -21,12 +21,7 @@ fn a_hand_edit_with_same_size_and_old_mtime_is_seen() {
     let path = env.path(&format!(".forge/beads/{id}.toml"));
     // Age the file well past the racy window, then build the cache.
     let old = SystemTime::now() - Duration::from_secs(3600);
-    File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    set_mtime(&path, old);
     std::thread::sleep(Duration::from_millis(10));
     assert_eq!(titles(&env), ["aaaa"]);
     assert!(
@@ -38,12 +33,7 @@ fn a_hand_edit_with_same_size_and_old_mtime_is_seen() {
     let edited = text.replace("title = \"aaaa\"", "title = \"bbbb\"");
     assert_eq!(text.len(), edited.len());
     std::fs::write(&path, edited).unwrap();
-    File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    set_mtime(&path, old);
     assert_eq!(titles(&env), ["bbbb"], "the cache hid a hand edit");
 }
 
@@ -111,12 +101,7 @@ fn an_aged_directory_still_shows_every_change() {
     let old = std::fs::metadata(&path).unwrap().modified().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"one\"", "\"ONE\"")).unwrap();
-    File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    set_mtime(&path, old);
     assert_eq!(
         sorted_titles(&env),
         ["ONE", "two"],
@@ -142,6 +127,15 @@ fn an_aged_directory_still_shows_every_change() {
         ["ONE", "three"],
         "a removed file was listed"
     );
+}
+
+fn set_mtime(path: &std::path::Path, time: SystemTime) {
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
 }
 
 fn sorted_titles(env: &TestEnv) -> Vec<String> {

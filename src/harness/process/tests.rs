@@ -455,7 +455,9 @@ fn with_a_cgroup_an_orphan_without_marker_or_known_ancestry_is_killed_too() {
     cgroup::enable_for_this_thread(true);
     for mode in ["exit", "hang"] {
         let mut c = case("daemon.sh", &[mode, "clear-env"]).without_marker();
-        c.spawn.timeout = Duration::from_millis(1500);
+        // In "hang" mode the timeout ends the run; it must not fire before the script has
+        // even started its daemon, which a loaded machine can delay past a second.
+        c.spawn.timeout = Duration::from_secs(5);
         let mut daemon_cgroup = String::new();
         let fin = run(&c.spawn, &mut |_, line| {
             if let Some(pid) = line

@@ -5,7 +5,7 @@ use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::render::summary_line;
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandResult, Context, free_at_exit};
 use crate::error::exit;
 use crate::store::Layout;
 use crate::workspace::open_repo;
@@ -62,5 +62,9 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         }
         Ok(())
     })?;
+    free_at_exit(report);
+    free_at_exit(graph);
+    free_at_exit(index);
+    free_at_exit(buf);
     Ok(exit::OK)
 }

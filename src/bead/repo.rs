@@ -3,6 +3,7 @@
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::cache::{Cache, Stamp, now_ns};
@@ -153,7 +154,10 @@ impl BeadRepo {
         // Parse the files the cache could not vouch for.
         let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
         let mut spans = Vec::with_capacity(misses.len());
-        for part in read_summaries(&dir, ids, &misses) {
+        for part in read_summaries(&dir, ids, &misses)
+            .into_iter()
+            .filter(|_| !misses.is_empty())
+        {
             let (arena, part_spans) = part?;
             spans.extend(part_spans.into_iter().map(|span| (fresh.len(), span)));
             fresh.push(arena);
@@ -353,30 +357,34 @@ fn par_parts<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec
 }
 
 /// `f(i, &mut out[i])` for every `i`, on every core when there are many. Each thread
-/// writes its own part of `out` in place: thousands of results are not copied around.
+/// writes its results in place (thousands are not copied around), taking blocks of work as
+/// it goes: on a machine where another process holds a core, the threads that run do the
+/// work instead of waiting for one that does not.
 fn par_fill<R: Send>(out: &mut [R], f: impl Fn(usize, &mut R) + Sync) {
+    const BLOCK: usize = 256;
     let threads = threads();
     if out.len() < PARALLEL_THRESHOLD || threads < 2 {
         out.iter_mut().enumerate().for_each(|(i, r)| f(i, r));
         return;
     }
-    let chunk = out.len().div_ceil(threads);
-    let f = &f;
-    let run = move |start: usize, part: &mut [R]| {
-        for (i, r) in part.iter_mut().enumerate() {
-            f(start + i, r);
+    // Each block is taken by exactly one thread; its lock is never contended.
+    let blocks: Vec<Mutex<&mut [R]>> = out.chunks_mut(BLOCK).map(Mutex::new).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            let Some(block) = blocks.get(b) else { break };
+            let mut block = block.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, r) in block.iter_mut().enumerate() {
+                f(b * BLOCK + i, r);
+            }
         }
     };
     std::thread::scope(|s| {
-        let mut parts = out.chunks_mut(chunk);
-        let first = parts.next();
-        for (n, part) in parts.enumerate() {
-            s.spawn(move || run((n + 1) * chunk, part));
+        for _ in 1..threads {
+            s.spawn(work);
         }
-        // This thread takes a part too instead of only waiting.
-        if let Some(part) = first {
-            run(0, part);
-        }
+        work();
     });
 }
 
@@ -392,4 +400,81 @@ pub fn load_file(path: &Path) -> Result<Bead> {
         _ => Error::io(path, e),
     })?;
     Bead::parse(path, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn par_fill_visits_every_index_once_in_place() {
+        let mut out = vec![0usize; 3 * PARALLEL_THRESHOLD + 17];
+        par_fill(&mut out, |i, r| *r += i + 1);
+        assert!(out.iter().enumerate().all(|(i, &r)| r == i + 1));
+    }
+
+    #[test]
+    fn par_parts_keeps_the_order() {
+        let items: Vec<usize> = (0..2 * PARALLEL_THRESHOLD + 5).collect();
+        let parts = par_parts(&items, |part| part.to_vec());
+        assert!(parts.len() > 1 || threads() < 2);
+        assert_eq!(parts.concat(), items);
+    }
+
+    fn bead_text(id: &str, title: &str, deps: &str) -> String {
+        format!(
+            "schema = 1\nid = \"{id}\"\ntitle = \"{title}\"\nkind = \"task\"\nstatus = \"open\"\n\
+             priority = 2\nvalue = 50\nrisk = \"low\"\nlabels = [\"a\", \"b\"]\n\
+             created = \"2026-11-21T00:00:00Z\"\nupdated = \"2026-11-21T00:00:00Z\"\n{deps}"
+        )
+    }
+
+    /// Enough beads for the parallel paths: reading every file, then checking the cache.
+    #[test]
+    fn many_beads_read_the_same_from_files_and_from_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path(), &tmp.path().join(".git"));
+        fs::create_dir_all(layout.beads()).unwrap();
+        let n = PARALLEL_THRESHOLD + 500;
+        let ids: Vec<String> = (0..n).map(|i| format!("fg-{i:05}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let deps = match i {
+                0 => String::new(),
+                _ => format!("\n[[deps]]\nid = \"{}\"\ntype = \"blocks\"\n", ids[i - 1]),
+            };
+            fs::write(layout.bead(id), bead_text(id, &format!("t{i}"), &deps)).unwrap();
+        }
+        let repo = BeadRepo::new(&layout);
+        let expected: Vec<Bead> = ids.iter().map(|id| repo.load(id).unwrap()).collect();
+        let expected: Vec<BeadSummary> = expected.iter().map(Bead::summary).collect();
+
+        // Past the racy window, so that the cache written next is trusted.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let mut cold = IndexBuf::default();
+        assert_eq!(repo.index(&mut cold).unwrap(), expected);
+        assert!(layout.cache_dir().join("beads.bin").exists());
+        let mut warm = IndexBuf::default();
+        assert_eq!(repo.index(&mut warm).unwrap(), expected);
+        assert!(warm.fresh.is_empty(), "a fresh cache was not used");
+        assert!(!warm.cache.is_empty());
+
+        // A hand edit in the middle, seen through the trusted listing.
+        let edited = &ids[n / 2];
+        let text = fs::read_to_string(layout.bead(edited)).unwrap();
+        fs::write(
+            layout.bead(edited),
+            text.replace("title = \"t", "title = \"T"),
+        )
+        .unwrap();
+        let mut again = IndexBuf::default();
+        let (title, len, one) = {
+            let index = repo.index(&mut again).unwrap();
+            let one = postcard::to_stdvec(&index[n / 2]).unwrap().len();
+            (index[n / 2].title.to_owned(), index.len(), one)
+        };
+        assert_eq!(title, format!("T{}", n / 2));
+        assert_eq!(len, n);
+        let read: usize = again.fresh.iter().map(Vec::len).sum();
+        assert_eq!(read, one, "more than the edited file was read");
+    }
 }

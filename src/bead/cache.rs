@@ -13,8 +13,8 @@
 //! listing and `readdir` is skipped. Each file is still stat'ed.
 //!
 //! The file is a magic number, a format version and a CRC-32 of the body, then the body
-//! in postcard. Summaries are stored as one byte arena and decoded in place (the strings
-//! borrow from the buffer), so a warm read allocates per bead only for labels and deps.
+//! in postcard: the stamps, and the summaries in columns (see `columns`) read in place, so
+//! that a warm read allocates per bead only for labels and deps.
 
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
@@ -23,8 +23,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::BeadSummary;
+use super::columns::{Columns, ColumnsBuf, RECORD_LEN};
+
 const MAGIC: &[u8; 4] = b"fgix";
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 const HEADER: usize = 12;
 /// Entries changed less than this before the cache was written are re-read. Far larger than
 /// any filesystem's timestamp granularity.
@@ -72,26 +75,21 @@ impl Stamp {
     }
 }
 
-/// The file's body. The per-bead columns are fixed-width little-endian arrays, so reading
-/// the cache costs no decoding per bead until a summary is used.
+/// The file's body: the stamps as a fixed-width little-endian array and the summaries in
+/// columns (see [`Columns`]), so that reading the cache decodes nothing per bead until a
+/// summary is used.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Body<'a> {
     written_ns: i64,
     dir: Option<Stamp>,
-    /// Every id, one after the other, sorted.
-    ids: &'a str,
-    /// Where each id ends in `ids` (u32 each).
-    #[serde(borrow, serialize_with = "as_bytes")]
-    id_ends: &'a [u8],
-    /// One [`Stamp`] per id (32 bytes each).
+    /// One [`Stamp`] per bead (32 bytes each), in id order.
     #[serde(borrow, serialize_with = "as_bytes")]
     stamps: &'a [u8],
-    /// Where each id's summary ends in `summaries` (u32 each).
     #[serde(borrow, serialize_with = "as_bytes")]
-    ends: &'a [u8],
-    /// Every summary in postcard, one after the other.
+    records: &'a [u8],
+    text: &'a str,
     #[serde(borrow, serialize_with = "as_bytes")]
-    summaries: &'a [u8],
+    lengths: &'a [u8],
 }
 
 fn as_bytes<S: Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -108,8 +106,7 @@ pub struct Cache<'a> {
     /// Sorted.
     pub ids: Vec<&'a str>,
     stamps: &'a [u8],
-    ends: &'a [u8],
-    summaries: &'a [u8],
+    summaries: Columns<'a>,
 }
 
 pub fn now_ns() -> i64 {
@@ -117,11 +114,6 @@ pub fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
-}
-
-/// The `i`th u32 of a little-endian array.
-fn u32_at(array: &[u8], i: usize) -> usize {
-    u32::from_le_bytes(array[i * 4..i * 4 + 4].try_into().expect("4 bytes")) as usize
 }
 
 impl<'a> Cache<'a> {
@@ -140,34 +132,22 @@ impl<'a> Cache<'a> {
             return None;
         }
         let body: Body = postcard::from_bytes(body).ok()?;
-        let n = body.stamps.len() / STAMP_LEN;
-        let sizes_agree = body.stamps.len() == n * STAMP_LEN
-            && body.id_ends.len() == n * 4
-            && body.ends.len() == n * 4;
-        // Bounds checked once here, so that the accessors can index freely.
-        let ends_fit = |ends: &[u8], total: usize| {
-            (0..n).map(|i| u32_at(ends, i)).is_sorted() && (n == 0 || u32_at(ends, n - 1) == total)
+        let summaries = Columns {
+            records: body.records,
+            text: body.text,
+            lengths: body.lengths,
         };
-        if !sizes_agree
-            || !ends_fit(body.id_ends, body.ids.len())
-            || !ends_fit(body.ends, body.summaries.len())
-        {
+        let n = summaries.len();
+        if body.records.len() != n * RECORD_LEN || body.stamps.len() != n * STAMP_LEN {
             return None;
         }
-        let mut ids = Vec::with_capacity(n);
-        let mut start = 0;
-        for i in 0..n {
-            let end = u32_at(body.id_ends, i);
-            ids.push(body.ids.get(start..end)?);
-            start = end;
-        }
+        let ids = (0..n).map(|i| summaries.id(i)).collect::<Option<_>>()?;
         Some(Cache {
             written_ns: body.written_ns,
             dir: body.dir,
             ids,
             stamps: body.stamps,
-            ends: body.ends,
-            summaries: body.summaries,
+            summaries,
         })
     }
 
@@ -176,10 +156,9 @@ impl<'a> Cache<'a> {
         Stamp::from_bytes(&self.stamps[i * STAMP_LEN..(i + 1) * STAMP_LEN])
     }
 
-    /// The encoded summary of entry `i`.
-    pub fn summary_bytes(&self, i: usize) -> &'a [u8] {
-        let start = if i == 0 { 0 } else { u32_at(self.ends, i - 1) };
-        &self.summaries[start..u32_at(self.ends, i)]
+    /// The summary of entry `i`; `None` if it does not read back whole.
+    pub fn summary(&self, i: usize) -> Option<BeadSummary<'a>> {
+        self.summaries.get(i)
     }
 
     /// Whether the cached ids are the listing of a directory whose stamp is now `dir`.
@@ -199,36 +178,30 @@ impl<'a> Cache<'a> {
         self.racy(stamp) && stamp.ctime_ns < now_ns - RACY_NS
     }
 
-    /// Writes a cache of `entries` (sorted by id: id, stamp, encoded summary). It is
-    /// replaced atomically but not fsynced: a cache lost in a crash only costs speed, a torn
-    /// one fails its checksum, and a stale one is caught by the stamps.
+    /// Writes a cache of `entries` (sorted by id). It is replaced atomically but not
+    /// fsynced: a cache lost in a crash only costs speed, a torn one fails its checksum, and
+    /// a stale one is caught by the stamps.
     pub fn save<'e>(
         path: &Path,
         dir: Option<Stamp>,
-        entries: impl ExactSizeIterator<Item = (&'e str, Stamp, &'e [u8])>,
+        entries: impl Iterator<Item = (Stamp, &'e BeadSummary<'e>)>,
     ) -> std::io::Result<()> {
-        let n = entries.len();
-        let mut ids = String::new();
-        let mut id_ends = Vec::with_capacity(n * 4);
-        let mut stamps = Vec::with_capacity(n * STAMP_LEN);
-        let mut ends = Vec::with_capacity(n * 4);
-        let mut summaries = Vec::new();
-        let offset = |len: usize| u32::try_from(len).map_err(std::io::Error::other);
-        for (id, stamp, summary) in entries {
-            ids.push_str(id);
-            id_ends.extend_from_slice(&offset(ids.len())?.to_le_bytes());
+        let mut stamps = Vec::new();
+        let mut columns = ColumnsBuf::default();
+        for (stamp, summary) in entries {
             stamps.extend_from_slice(&stamp.to_bytes());
-            summaries.extend_from_slice(summary);
-            ends.extend_from_slice(&offset(summaries.len())?.to_le_bytes());
+            columns
+                .push(summary)
+                .map_err(|_| std::io::Error::other("too much to cache"))?;
         }
+        let summaries = columns.columns();
         let body = Body {
             written_ns: now_ns(),
             dir,
-            ids: &ids,
-            id_ends: &id_ends,
             stamps: &stamps,
-            ends: &ends,
-            summaries: &summaries,
+            records: summaries.records,
+            text: summaries.text,
+            lengths: summaries.lengths,
         };
         write_replacing(path, |file| {
             // The header's checksum is only known at the end: write the body through a
@@ -305,36 +278,49 @@ mod tests {
         }
     }
 
-    fn save_and_load(dir: Option<Stamp>, entries: &[(&str, Stamp, &[u8])]) -> Vec<u8> {
+    fn summary(id: &str) -> BeadSummary<'_> {
+        BeadSummary {
+            id,
+            title: id,
+            kind: super::super::Kind::Task,
+            status: super::super::Status::Open,
+            priority: 2,
+            value: 50,
+            risk: super::super::Risk::Low,
+            labels: vec!["x"],
+            created: "2026-11-21T00:00:00Z",
+            updated: "2026-11-21T00:00:00Z",
+            deps: vec![],
+        }
+    }
+
+    fn save_and_load(dir: Option<Stamp>, entries: &[(Stamp, BeadSummary)]) -> Vec<u8> {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("beads.bin");
-        Cache::save(&path, dir, entries.iter().copied()).unwrap();
+        Cache::save(&path, dir, entries.iter().map(|(st, s)| (*st, s))).unwrap();
         fs::read(&path).unwrap()
     }
 
     #[test]
-    fn round_trips_and_slices_summaries() {
-        let bytes = save_and_load(
-            Some(stamp(5)),
-            &[
-                ("fg-a", stamp(1), b"abc"),
-                ("fg-b", stamp(2), b""),
-                ("fg-c", stamp(3), b"de"),
-            ],
-        );
+    fn round_trips() {
+        let entries = [
+            (stamp(1), summary("fg-a")),
+            (stamp(2), summary("fg-b")),
+            (stamp(3), summary("fg-c")),
+        ];
+        let bytes = save_and_load(Some(stamp(5)), &entries);
         let cache = Cache::decode(&bytes).unwrap();
         assert_eq!(cache.ids, ["fg-a", "fg-b", "fg-c"]);
-        let stamps: Vec<Stamp> = (0..3).map(|i| cache.stamp(i)).collect();
-        assert_eq!(stamps, [stamp(1), stamp(2), stamp(3)]);
         assert_eq!(cache.dir, Some(stamp(5)));
-        assert_eq!(cache.summary_bytes(0), b"abc");
-        assert_eq!(cache.summary_bytes(1), b"");
-        assert_eq!(cache.summary_bytes(2), b"de");
+        for (i, (st, s)) in entries.iter().enumerate() {
+            assert_eq!(cache.stamp(i), *st);
+            assert_eq!(cache.summary(i).as_ref(), Some(s));
+        }
     }
 
     #[test]
     fn a_flipped_bit_or_a_torn_file_reads_as_empty() {
-        let bytes = save_and_load(None, &[("fg-a", stamp(1), b"abc")]);
+        let bytes = save_and_load(None, &[(stamp(1), summary("fg-a"))]);
         for i in [0, 5, 9, HEADER, bytes.len() - 1] {
             let mut flipped = bytes.clone();
             flipped[i] ^= 0x10;

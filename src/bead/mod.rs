@@ -1,6 +1,7 @@
 //! Beads: work items with dependencies, one TOML file each under `.forge/beads/`.
 
 pub mod cache;
+pub mod columns;
 pub mod graph;
 pub mod id;
 pub mod ops;

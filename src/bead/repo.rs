@@ -1,12 +1,12 @@
 //! Reading and writing the bead files under `.forge/beads/`.
 
 use std::fs;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::cache::{Cache, Stamp, now_ns};
+use super::columns::ColumnsBuf;
 use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
@@ -142,32 +142,28 @@ impl BeadRepo {
         } else {
             &cache.ids
         };
-        let (positions, mut checked) = match checked {
-            Some(checked) => (None, checked),
+        let mut checked = match checked {
+            Some(checked) => checked,
             None => {
                 let positions = positions_in(&cache.ids, ids);
-                let checked = check_all(&dirfd, &dir, &cache, ids, |i| positions[i])?;
-                (Some(positions), checked)
+                check_all(&dirfd, &dir, &cache, ids, |i| positions[i])?
             }
         };
 
         // Parse the files the cache could not vouch for.
         let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
-        let mut spans = Vec::with_capacity(misses.len());
-        for part in read_summaries(&dir, ids, &misses)
-            .into_iter()
-            .filter(|_| !misses.is_empty())
-        {
-            let (arena, part_spans) = part?;
-            spans.extend(part_spans.into_iter().map(|span| (fresh.len(), span)));
-            fresh.push(arena);
+        if !misses.is_empty() {
+            for part in read_summaries(&dir, ids, &misses) {
+                fresh.push(part?);
+            }
         }
-        let fresh: &'s [Vec<u8>] = fresh;
-        let fresh_bytes =
-            |(arena, span): &(usize, Range<usize>)| -> &'s [u8] { &fresh[*arena][span.clone()] };
-        for (&i, span) in misses.iter().zip(&spans) {
-            let summary = decode(fresh_bytes(span), ids[i]);
-            checked[i].1 = Some(summary.expect("a summary just encoded decodes"));
+        let fresh: &'s [ColumnsBuf] = fresh;
+        let read = fresh
+            .iter()
+            .map(ColumnsBuf::columns)
+            .flat_map(|part| (0..part.len()).map(move |k| part.get(k)));
+        for (&i, summary) in misses.iter().zip(read) {
+            checked[i].1 = Some(summary.expect("summaries just put in columns read back"));
         }
 
         let now = now_ns();
@@ -177,25 +173,16 @@ impl BeadRepo {
             || (clean_listing && cache.dir != Some(dir_stamp))
             || cache.worth_refreshing(&dir_stamp, now)
             || checked.iter().any(|(s, _)| cache.worth_refreshing(s, now));
+        let checked: Vec<(Stamp, BeadSummary<'s>)> = checked
+            .into_iter()
+            .map(|(stamp, summary)| (stamp, summary.expect("every miss was read")))
+            .collect();
         if refresh {
-            let mut fresh_spans = misses.iter().zip(&spans).peekable();
-            let entries = checked.iter().enumerate().map(|(i, (stamp, _))| {
-                let bytes = match fresh_spans.next_if(|(m, _)| **m == i) {
-                    Some((_, span)) => fresh_bytes(span),
-                    None => {
-                        let p = positions.as_ref().map_or(Some(i), |p| p[i]);
-                        cache.summary_bytes(p.expect("a hit has a cache entry"))
-                    }
-                };
-                (ids[i], *stamp, bytes)
-            });
+            let entries = checked.iter().map(|(stamp, summary)| (*stamp, summary));
             // A cache that cannot be written only costs speed.
             let _ = Cache::save(&cache_path, clean_listing.then_some(dir_stamp), entries);
         }
-        Ok(checked
-            .into_iter()
-            .map(|(_, summary)| summary.expect("every miss was read"))
-            .collect())
+        Ok(checked.into_iter().map(|(_, summary)| summary).collect())
     }
 
     /// The bead ids in the directory, sweeping leftovers of interrupted writes.
@@ -233,8 +220,8 @@ impl BeadRepo {
 #[derive(Debug, Default)]
 pub struct IndexBuf {
     cache: Vec<u8>,
-    /// Summaries of the files read this time, one arena per thread that read them.
-    fresh: Vec<Vec<u8>>,
+    /// Summaries of the files read this time, one set per thread that read them.
+    fresh: Vec<ColumnsBuf>,
 }
 
 struct Listing {
@@ -243,30 +230,21 @@ struct Listing {
     clean: bool,
 }
 
-/// A cached summary, or `None` if it does not decode as the bead it should be.
-fn decode<'s>(bytes: &'s [u8], id: &str) -> Option<BeadSummary<'s>> {
-    postcard::from_bytes::<BeadSummary>(bytes)
-        .ok()
-        .filter(|s| s.id == id)
-}
-
-/// Summaries encoded one after the other, and where each lies.
-type Arena = (Vec<u8>, Vec<Range<usize>>);
-
-/// Reads the beads `misses` (indices into `ids`) and encodes their summaries, each core
-/// its part into an arena of its own.
-fn read_summaries(dir: &Path, ids: &[&str], misses: &[usize]) -> Vec<Result<Arena>> {
+/// Reads the beads `misses` (indices into `ids`) and puts their summaries in columns, each
+/// core its part into columns of its own.
+fn read_summaries(dir: &Path, ids: &[&str], misses: &[usize]) -> Vec<Result<ColumnsBuf>> {
     par_parts(misses, |part| {
-        let mut arena = Vec::new();
-        let mut spans = Vec::with_capacity(part.len());
+        let mut columns = ColumnsBuf::default();
         for &i in part {
             let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
-            let start = arena.len();
-            arena = postcard::to_extend(&bead.summary(), arena)
-                .map_err(|e| Error::io(dir, std::io::Error::other(e)))?;
-            spans.push(start..arena.len());
+            columns.push(&bead.summary()).map_err(|_| {
+                Error::io(
+                    dir,
+                    std::io::Error::other("too many beads to index at once"),
+                )
+            })?;
         }
-        Ok((arena, spans))
+        Ok(columns)
     })
 }
 
@@ -303,7 +281,8 @@ fn check_all<'s>(
                 *stamp = Stamp::of_stat(&st);
                 *summary = position(i)
                     .filter(|&p| cache.stamp(p) == *stamp && !cache.racy(stamp))
-                    .and_then(|p| decode(cache.summary_bytes(p), id));
+                    .and_then(|p| cache.summary(p))
+                    .filter(|s| s.id == id);
             }
             Err(e) => {
                 let e = Error::io(dir.join(format!("{id}.toml")), e.into());
@@ -467,14 +446,13 @@ mod tests {
         )
         .unwrap();
         let mut again = IndexBuf::default();
-        let (title, len, one) = {
+        let (title, len) = {
             let index = repo.index(&mut again).unwrap();
-            let one = postcard::to_stdvec(&index[n / 2]).unwrap().len();
-            (index[n / 2].title.to_owned(), index.len(), one)
+            (index[n / 2].title.to_owned(), index.len())
         };
         assert_eq!(title, format!("T{}", n / 2));
         assert_eq!(len, n);
-        let read: usize = again.fresh.iter().map(Vec::len).sum();
-        assert_eq!(read, one, "more than the edited file was read");
+        let read: usize = again.fresh.iter().map(|c| c.columns().len()).sum();
+        assert_eq!(read, 1, "more than the edited file was read");
     }
 }

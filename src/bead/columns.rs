@@ -99,14 +99,19 @@ impl<'a> Strings<'a> {
     }
 
     fn next_str(&mut self) -> Option<&'a str> {
+        let len = self.next_len()?;
+        let s = self.text.get(self.at..self.at.checked_add(len)?)?;
+        self.at += len;
+        Some(s)
+    }
+
+    fn next_len(&mut self) -> Option<usize> {
         let mut len = 0usize;
-        for shift in (0..32).step_by(7) {
+        for shift in [0, 7, 14, 21, 28] {
             let b = self.next_byte()?;
             len |= usize::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                let s = self.text.get(self.at..self.at.checked_add(len)?)?;
-                self.at += len;
-                return Some(s);
+            if b < 0x80 {
+                return Some(len);
             }
         }
         None

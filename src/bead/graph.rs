@@ -125,7 +125,8 @@ impl<'a> Graph<'a> {
             .iter()
             .filter(|b| b.status == Status::Open && self.blockers(b).is_empty())
             .collect();
-        ready.sort_by(|a, b| {
+        // The order is total (ids are unique), so an unstable sort gives the same result.
+        ready.sort_unstable_by(|a, b| {
             a.priority
                 .cmp(&b.priority)
                 .then(b.value.cmp(&a.value))
@@ -146,7 +147,9 @@ impl<'a> Graph<'a> {
                 (!blockers.is_empty()).then_some((b, blockers))
             })
             .collect();
-        out.sort_by(|(a, _), (b, _)| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
+        out.sort_unstable_by(|(a, _), (b, _)| {
+            a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id))
+        });
         out
     }
 

@@ -173,16 +173,17 @@ impl BeadRepo {
             || (clean_listing && cache.dir != Some(dir_stamp))
             || cache.worth_refreshing(&dir_stamp, now)
             || checked.iter().any(|(s, _)| cache.worth_refreshing(s, now));
-        let checked: Vec<(Stamp, BeadSummary<'s>)> = checked
-            .into_iter()
-            .map(|(stamp, summary)| (stamp, summary.expect("every miss was read")))
-            .collect();
         if refresh {
-            let entries = checked.iter().map(|(stamp, summary)| (*stamp, summary));
+            let entries = checked
+                .iter()
+                .map(|(stamp, summary)| (*stamp, summary.as_ref().expect("every miss was read")));
             // A cache that cannot be written only costs speed.
             let _ = Cache::save(&cache_path, clean_listing.then_some(dir_stamp), entries);
         }
-        Ok(checked.into_iter().map(|(_, summary)| summary).collect())
+        Ok(checked
+            .into_iter()
+            .map(|(_, summary)| summary.expect("every miss was read"))
+            .collect())
     }
 
     /// The bead ids in the directory, sweeping leftovers of interrupted writes.
@@ -303,10 +304,11 @@ fn check_all<'s>(
 /// simply not found).
 fn file_name<'b>(id: &str, buf: &'b mut [u8; 64]) -> &'b std::ffi::CStr {
     let id = &id.as_bytes()[..id.len().min(buf.len() - 6)];
+    let end = id.len() + 6;
     buf[..id.len()].copy_from_slice(id);
-    buf[id.len()..id.len() + 5].copy_from_slice(b".toml");
-    buf[id.len() + 5] = 0;
-    std::ffi::CStr::from_bytes_until_nul(&buf[..]).expect("nul-terminated")
+    buf[id.len()..end].copy_from_slice(b".toml\0");
+    // A NUL inside an id (only from a damaged cache) names no file: the stat fails.
+    std::ffi::CStr::from_bytes_with_nul(&buf[..end]).unwrap_or(c"")
 }
 
 fn threads() -> usize {

@@ -26,10 +26,10 @@ fn status_painted(ui: &Ui, status: Status) -> Painted<impl Display> {
 pub fn summary_line(ui: &Ui, out: &mut dyn Write, b: &BeadSummary) -> io::Result<()> {
     write!(
         out,
-        "{}  P{}  {:<7}  {}  {}",
+        "{}  P{}  {}  {}  {}",
         ui.painted("\x1b[33m", Padded(b.id, 9)),
         b.priority,
-        b.kind.as_str(),
+        Padded(b.kind.as_str(), 7),
         status_painted(ui, b.status),
         b.title
     )?;
@@ -44,7 +44,15 @@ struct Padded<'a>(&'a str, usize);
 
 impl Display for Padded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<1$}", self.0, self.1)
+        const SPACES: &str = "                ";
+        f.write_str(self.0)?;
+        let mut pad = self.1.saturating_sub(self.0.chars().count());
+        while pad > 0 {
+            let n = pad.min(SPACES.len());
+            f.write_str(&SPACES[..n])?;
+            pad -= n;
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod graph;
 pub mod id;
 pub mod ops;
+pub mod par;
 pub mod repo;
 
 use std::path::Path;

@@ -2,11 +2,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use super::cache::{Cache, Stamp, now_ns};
 use super::columns::ColumnsBuf;
+use super::par::{par_fill, par_parts};
 use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
@@ -14,9 +14,6 @@ use crate::store::journal::sweep_staged;
 use rustix::fs::AtFlags;
 
 use crate::store::{Layout, atomic_write, is_scratch_name, is_temp_name, sweep_temp_files};
-
-/// Above this many files, stat and parse in parallel.
-const PARALLEL_THRESHOLD: usize = 2048;
 
 /// Owns a copy of the layout so that callers can keep using their workspace mutably.
 pub struct BeadRepo {
@@ -311,64 +308,6 @@ fn file_name<'b>(id: &str, buf: &'b mut [u8; 64]) -> &'b std::ffi::CStr {
     std::ffi::CStr::from_bytes_with_nul(&buf[..end]).unwrap_or(c"")
 }
 
-fn threads() -> usize {
-    // Asking reads cgroup files; once per process is enough.
-    static THREADS: OnceLock<usize> = OnceLock::new();
-    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// `f` over `items` cut into one part per core, or over all of them when they are few;
-/// the results in order.
-fn par_parts<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let threads = threads();
-    if items.len() < PARALLEL_THRESHOLD || threads < 2 {
-        return vec![f(items)];
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|part| s.spawn(move || f(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
-}
-
-/// `f(i, &mut out[i])` for every `i`, on every core when there are many. Each thread
-/// writes its results in place (thousands are not copied around), taking blocks of work as
-/// it goes: on a machine where another process holds a core, the threads that run do the
-/// work instead of waiting for one that does not.
-fn par_fill<R: Send>(out: &mut [R], f: impl Fn(usize, &mut R) + Sync) {
-    const BLOCK: usize = 256;
-    let threads = threads();
-    if out.len() < PARALLEL_THRESHOLD || threads < 2 {
-        out.iter_mut().enumerate().for_each(|(i, r)| f(i, r));
-        return;
-    }
-    // Each block is taken by exactly one thread; its lock is never contended.
-    let blocks: Vec<Mutex<&mut [R]>> = out.chunks_mut(BLOCK).map(Mutex::new).collect();
-    let next = AtomicUsize::new(0);
-    let work = || {
-        loop {
-            let b = next.fetch_add(1, Ordering::Relaxed);
-            let Some(block) = blocks.get(b) else { break };
-            let mut block = block.lock().unwrap_or_else(|p| p.into_inner());
-            for (i, r) in block.iter_mut().enumerate() {
-                f(b * BLOCK + i, r);
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        for _ in 1..threads {
-            s.spawn(work);
-        }
-        work();
-    });
-}
-
 pub fn load_file(path: &Path) -> Result<Bead> {
     let text = fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::UnknownId {
@@ -387,21 +326,6 @@ pub fn load_file(path: &Path) -> Result<Bead> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn par_fill_visits_every_index_once_in_place() {
-        let mut out = vec![0usize; 3 * PARALLEL_THRESHOLD + 17];
-        par_fill(&mut out, |i, r| *r += i + 1);
-        assert!(out.iter().enumerate().all(|(i, &r)| r == i + 1));
-    }
-
-    #[test]
-    fn par_parts_keeps_the_order() {
-        let items: Vec<usize> = (0..2 * PARALLEL_THRESHOLD + 5).collect();
-        let parts = par_parts(&items, |part| part.to_vec());
-        assert!(parts.len() > 1 || threads() < 2);
-        assert_eq!(parts.concat(), items);
-    }
-
     fn bead_text(id: &str, title: &str, deps: &str) -> String {
         format!(
             "schema = 1\nid = \"{id}\"\ntitle = \"{title}\"\nkind = \"task\"\nstatus = \"open\"\n\
@@ -416,7 +340,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let layout = Layout::new(tmp.path(), &tmp.path().join(".git"));
         fs::create_dir_all(layout.beads()).unwrap();
-        let n = PARALLEL_THRESHOLD + 500;
+        let n = super::super::par::PARALLEL_THRESHOLD + 500;
         let ids: Vec<String> = (0..n).map(|i| format!("fg-{i:05}")).collect();
         for (i, id) in ids.iter().enumerate() {
             let deps = match i {

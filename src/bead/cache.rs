@@ -29,6 +29,7 @@ use super::columns::{Columns, ColumnsBuf, RECORD_LEN};
 const MAGIC: &[u8; 4] = b"fgix";
 const FORMAT: u32 = 4;
 const HEADER: usize = 12;
+const STAMP_LEN: usize = 32;
 /// Entries changed less than this before the cache was written are re-read. Far larger than
 /// any filesystem's timestamp granularity.
 const RACY_NS: i64 = 2_000_000_000;
@@ -50,11 +51,7 @@ impl Stamp {
             ino: st.st_ino,
         }
     }
-}
 
-const STAMP_LEN: usize = 32;
-
-impl Stamp {
     fn to_bytes(self) -> [u8; STAMP_LEN] {
         let mut b = [0; STAMP_LEN];
         b[..8].copy_from_slice(&self.size.to_le_bytes());

@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rustix::fs::AtFlags;
+
 use super::cache::{Cache, Stamp, now_ns};
 use super::columns::ColumnsBuf;
 use super::par::{par_fill, par_parts};
@@ -11,8 +13,6 @@ use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 use crate::store::journal::sweep_staged;
-use rustix::fs::AtFlags;
-
 use crate::store::{Layout, atomic_write, is_scratch_name, is_temp_name, sweep_temp_files};
 
 /// Owns a copy of the layout so that callers can keep using their workspace mutably.
@@ -33,19 +33,7 @@ impl BeadRepo {
 
     /// Ids of all beads, from file names alone (no parsing), sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
-        let dir = self.layout.beads();
-        let mut ids = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name();
-            if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".toml"))
-                && !is_scratch_name(id)
-            {
-                ids.push(id.to_owned());
-            }
-        }
-        ids.sort_unstable();
-        Ok(ids)
+        Ok(scan(&self.layout.beads())?.ids)
     }
 
     pub fn exists(&self, id: &str) -> bool {
@@ -164,7 +152,7 @@ impl BeadRepo {
         }
 
         let now = now_ns();
-        let clean_listing = listing.as_ref().is_none_or(|l| l.clean);
+        let clean_listing = listing.as_ref().is_none_or(Listing::clean);
         let refresh = !misses.is_empty()
             || cache.ids.len() != ids.len()
             || (clean_listing && cache.dir != Some(dir_stamp))
@@ -185,33 +173,34 @@ impl BeadRepo {
 
     /// The bead ids in the directory, sweeping leftovers of interrupted writes.
     fn list(&self, dir: &Path) -> Result<Listing> {
-        let mut ids = Vec::new();
-        let mut saw_temp = false;
-        let mut saw_staged = false;
-        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-            let entry = entry.map_err(|e| Error::io(dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if is_temp_name(&name) {
-                saw_temp = true;
-            } else if is_scratch_name(&name) {
-                saw_staged |= name.starts_with(".staged-");
-            } else if let Some(id) = name.strip_suffix(".toml") {
-                ids.push(id.to_owned());
-            }
-        }
-        if saw_temp {
+        let listing = scan(dir)?;
+        if listing.saw_temp {
             sweep_temp_files(dir);
         }
-        if saw_staged {
+        if listing.saw_staged {
             sweep_staged(&self.layout, dir);
         }
-        ids.sort_unstable();
-        Ok(Listing {
-            ids,
-            clean: !saw_temp && !saw_staged,
-        })
+        Ok(listing)
     }
+}
+
+/// The bead ids in `dir`, sorted, and whether leftovers of interrupted writes lie there.
+fn scan(dir: &Path) -> Result<Listing> {
+    let mut listing = Listing::default();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if is_temp_name(&name) {
+            listing.saw_temp = true;
+        } else if is_scratch_name(&name) {
+            listing.saw_staged |= name.starts_with(".staged-");
+        } else if let Some(id) = name.strip_suffix(".toml") {
+            listing.ids.push(id.to_owned());
+        }
+    }
+    listing.ids.sort_unstable();
+    Ok(listing)
 }
 
 /// Where the summaries returned by [`BeadRepo::index`] live.
@@ -222,10 +211,18 @@ pub struct IndexBuf {
     fresh: Vec<ColumnsBuf>,
 }
 
+#[derive(Default)]
 struct Listing {
     ids: Vec<String>,
+    saw_temp: bool,
+    saw_staged: bool,
+}
+
+impl Listing {
     /// No leftovers were swept, so the directory is as its stamp (taken before) says.
-    clean: bool,
+    fn clean(&self) -> bool {
+        !self.saw_temp && !self.saw_staged
+    }
 }
 
 /// Reads the beads `misses` (indices into `ids`) and puts their summaries in columns, each

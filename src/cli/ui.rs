@@ -53,12 +53,8 @@ impl Ui {
         }
     }
 
-    pub fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
+    pub fn paint(&self, style: &'static str, text: &str) -> String {
+        self.painted(style, text).to_string()
     }
 
     /// `text` in `style` when colour is on, for writing without building a string.

@@ -34,7 +34,7 @@ pub struct InitReport {
 
 /// `forge_exe` is the forge binary the merge driver registration names.
 pub fn init(start: &Path, env: &Environment, forge_exe: &Path) -> Result<InitReport> {
-    let (repo, _paths, layout) = open_repo(start)?;
+    let (repo, layout) = open_repo(start)?;
     fs::create_dir_all(&layout.runtime).map_err(|e| Error::io(&layout.runtime, e))?;
     let _lock = StoreLock::acquire(&layout.store_lock())?;
     let mut created = Vec::new();

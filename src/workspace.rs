@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::{self, RepoPaths};
+use crate::git;
 use crate::ledger::LedgerWriter;
 use crate::ledger::line::Event;
 use crate::ledger::writer::new_run_id;
@@ -36,7 +36,6 @@ pub struct StepContext {
 }
 
 pub struct Workspace {
-    pub paths: RepoPaths,
     pub layout: Layout,
     pub config: Config,
     pub clock: Clock,
@@ -48,10 +47,9 @@ pub struct Workspace {
 }
 
 /// Opens the repository containing `start` without requiring `.forge/` to exist.
-pub fn open_repo(start: &Path) -> Result<(git2::Repository, RepoPaths, Layout)> {
+pub fn open_repo(start: &Path) -> Result<(git2::Repository, Layout)> {
     let (repo, paths) = git::discover(start)?;
-    let layout = Layout::new(&paths.workdir, &paths.common_dir);
-    Ok((repo, paths, layout))
+    Ok((repo, Layout::new(&paths.workdir, &paths.common_dir)))
 }
 
 pub fn clock_of(env: &Environment) -> Clock {
@@ -77,7 +75,7 @@ pub fn redactor_of(config: Option<&Config>, env: &Environment) -> Redactor {
 
 impl Workspace {
     pub fn open(start: &Path, env: &Environment) -> Result<Workspace> {
-        let (repo, paths, layout) = open_repo(start)?;
+        let (repo, layout) = open_repo(start)?;
         if !layout.config().exists() {
             return Err(Error::NotInitialised(layout.root.clone()));
         }
@@ -88,7 +86,6 @@ impl Workspace {
         let redactor = redactor_of(Some(&config), env);
         let ledger = LedgerWriter::new(&layout.ledger(), new_run_id(), actor.clone());
         Ok(Workspace {
-            paths,
             layout,
             config,
             clock,

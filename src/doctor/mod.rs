@@ -109,7 +109,7 @@ pub struct DoctorOptions {
 }
 
 pub fn doctor(start: &Path, env: &Environment, opts: &DoctorOptions) -> Result<DoctorReport> {
-    let (_, _, layout) = open_repo(start)?;
+    let (_, layout) = open_repo(start)?;
     let git = Git::new(&layout.root);
     let mut report = DoctorReport {
         root: layout.root.display().to_string(),

@@ -132,22 +132,6 @@ impl Git {
         Ok(())
     }
 
-    /// Paths of every registered worktree.
-    pub fn worktree_list(&self) -> Result<Vec<PathBuf>> {
-        Ok(self
-            .run(&["worktree", "list", "--porcelain"])?
-            .lines()
-            .filter_map(|l| l.strip_prefix("worktree "))
-            .map(PathBuf::from)
-            .collect())
-    }
-
-    /// Stages everything (new files included, .gitignore honoured).
-    pub fn add_all(&self) -> Result<()> {
-        self.run(&["add", "--all"])?;
-        Ok(())
-    }
-
     /// Stages everything except paths matching `excluded` (glob pathspecs).
     pub fn add_all_except(&self, excluded: &[&str]) -> Result<()> {
         let mut args = vec![

@@ -51,6 +51,14 @@ impl Tokens {
     pub fn total(&self) -> u64 {
         self.input + self.output + self.cache_read + self.cache_write
     }
+
+    /// Adds `other`'s counts; `reported` stays as it was.
+    pub fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_write += other.cache_write;
+    }
 }
 
 /// One thing a harness said, in forge's common vocabulary. Used for live progress and
@@ -132,10 +140,7 @@ impl RunSummary {
                 if *cumulative {
                     self.tokens = *tokens;
                 } else {
-                    self.tokens.input += tokens.input;
-                    self.tokens.output += tokens.output;
-                    self.tokens.cache_read += tokens.cache_read;
-                    self.tokens.cache_write += tokens.cache_write;
+                    self.tokens.add(tokens);
                 }
                 self.tokens.reported = true;
             }

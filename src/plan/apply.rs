@@ -53,7 +53,6 @@ pub fn apply(
     source: serde_json::Value,
 ) -> Result<Applied> {
     let _lock = ws.lock()?;
-    let repo = BeadRepo::new(&ws.layout);
     let now = ws.clock.now();
     let mut taken = HashSet::new();
     let layout = ws.layout.clone();
@@ -235,7 +234,6 @@ pub fn apply(
             a.text(&ws.redactor).into_bytes(),
         )
     }));
-    drop(repo);
     journal::write_all(&ws.layout, &files)?;
     Ok(applied)
 }

@@ -216,10 +216,7 @@ fn rounds(
             },
             &mut |e, s| observer.harness_event(e, s),
         )?;
-        tokens.input += ran.summary.tokens.input;
-        tokens.output += ran.summary.tokens.output;
-        tokens.cache_read += ran.summary.tokens.cache_read;
-        tokens.cache_write += ran.summary.tokens.cache_write;
+        tokens.add(&ran.summary.tokens);
         tokens.reported |= ran.summary.tokens.reported;
         if let Some(c) = ran.summary.cost_usd {
             cost = Some(cost.unwrap_or(0.0) + c);

@@ -45,7 +45,7 @@ pub fn remove_worktree(layout: &Layout, cp: &Checkpoint) -> Result<Removed> {
     let attic = save_to_attic(layout, cp)?;
     let main = Git::new(&layout.root);
     main.worktree_remove(&worktree)?;
-    if worktree.exists() || main.worktree_list()?.contains(&worktree) {
+    if worktree.exists() || main.worktree_entries()?.iter().any(|e| e.path == worktree) {
         return Err(Error::Refused {
             message: format!("the worktree of {} is still there after removal", cp.step),
             hint: format!("its state is safe in refs/forge/attic/{}", cp.step),

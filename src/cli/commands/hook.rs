@@ -45,7 +45,7 @@ fn var<'a>(ctx: &'a Context, name: &str) -> Option<&'a str> {
 }
 
 fn pre_commit(ui: &Ui, ctx: &Context) -> CommandResult {
-    let (_, _, layout) = open_repo(&ctx.cwd)?;
+    let (_, layout) = open_repo(&ctx.cwd)?;
     let mut git = Git::new(&layout.root);
     // A partial commit (`git commit FILE`, `commit -a`) stages into a temporary index that
     // git names here; the checks must read that one.
@@ -86,7 +86,7 @@ fn pre_commit(ui: &Ui, ctx: &Context) -> CommandResult {
 /// Never fails: the commit is made already; every problem is a warning.
 fn post_commit(ui: &Ui, ctx: &Context, args: &PostCommitArgs) -> u8 {
     let warn = |message: String| ui.warn(&format!("forge post-commit: {message}"));
-    let (repo, _, layout) = match open_repo(&ctx.cwd) {
+    let (repo, layout) = match open_repo(&ctx.cwd) {
         Ok(r) => r,
         Err(e) => {
             warn(e.to_string());

@@ -29,7 +29,7 @@ struct Report<'a> {
 
 /// The layout of an initialised repository, for read-only commands that need no ledger.
 pub fn layout(ctx: &Context) -> crate::Result<Layout> {
-    let (_, _, layout) = open_repo(&ctx.cwd)?;
+    let (_, layout) = open_repo(&ctx.cwd)?;
     if !layout.config().exists() {
         return Err(crate::Error::NotInitialised(layout.root.clone()));
     }

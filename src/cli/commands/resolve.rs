@@ -56,7 +56,7 @@ pub fn write_resolution(ui: &Ui, out: &mut dyn Write, r: &Resolution) -> std::io
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let (_, _, layout) = open_repo(&ctx.cwd)?;
+    let (_, layout) = open_repo(&ctx.cwd)?;
     let git = Git::new(&layout.root);
     let prefer = if args.theirs {
         Side::Theirs

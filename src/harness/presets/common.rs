@@ -549,7 +549,6 @@ pub(super) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::adapter::Stream;
 
     #[test]
     fn command_replaces_the_program_and_keeps_its_arguments() {
@@ -600,7 +599,6 @@ mod tests {
         assert!(matches!(j.push("\u{1b}[1mbold\u{1b}[0m\r"), Line::Text(t) if t == "bold"));
         assert!(matches!(j.push("[1,2]"), Line::Text(_)));
         assert!(matches!(j.push("{not json}"), Line::Text(_)));
-        let _ = Stream::Stdout;
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub enum Format {
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let (repo, _, layout) = open_repo(&ctx.cwd)?;
+    let (repo, layout) = open_repo(&ctx.cwd)?;
     let prices = if layout.config().exists() {
         Prices::from_config(&Config::load(&layout.config())?, &layout.config())?
     } else {

@@ -50,7 +50,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let report = verify_all(&layout.ledger(), !args.no_quarantine)?;
     let history = match &args.range {
         Some(spec) => {
-            let (repo, _, _) = open_repo(&ctx.cwd)?;
+            let (repo, _) = open_repo(&ctx.cwd)?;
             let range = resolve_range(&repo, Some(spec))?;
             Some(verify_history(&repo, range)?)
         }

@@ -144,9 +144,7 @@ fn unknown_schema_version() {
 #[test]
 fn config_with_unknown_schema() {
     let env = TestEnv::new();
-    let path = env.path(".forge/config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("schema = 1", "schema = 2")).unwrap();
+    env.edit_config("schema = 1", "schema = 2");
     refused(
         &env,
         &[&["ready"], &["bead", "create", "x"]],
@@ -158,10 +156,9 @@ fn config_with_unknown_schema() {
 #[test]
 fn invalid_config_names_line_and_column() {
     let env = TestEnv::new();
-    let path = env.path(".forge/config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("env = []", "env = [unquoted]")).unwrap();
+    let text = std::fs::read_to_string(env.path(".forge/config.toml")).unwrap();
     let line = text.lines().position(|l| l == "env = []").unwrap() + 1;
+    env.edit_config("env = []", "env = [unquoted]");
     refused(
         &env,
         &[&["ready"], &["bead", "create", "x"]],

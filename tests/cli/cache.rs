@@ -53,12 +53,12 @@ fn a_corrupt_or_missing_cache_is_rebuilt() {
     let env = TestEnv::new();
     env.create(&["one"]);
     env.create(&["two"]);
-    assert_eq!(titles(&env).len(), 2);
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
     let cache = env.path(".git/forge/cache/beads.bin");
     std::fs::write(&cache, b"garbage").unwrap();
-    assert_eq!(titles(&env).len(), 2);
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
     std::fs::remove_file(&cache).unwrap();
-    assert_eq!(titles(&env).len(), 2);
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
 }
 
 #[test]
@@ -66,11 +66,11 @@ fn deleted_and_added_files_are_seen() {
     let env = TestEnv::new();
     let a = env.create(&["one"]);
     env.create(&["two"]);
-    assert_eq!(titles(&env).len(), 2);
+    assert_eq!(sorted_titles(&env), ["one", "two"]);
     std::fs::remove_file(env.path(&format!(".forge/beads/{a}.toml"))).unwrap();
     assert_eq!(titles(&env), ["two"]);
     env.create(&["three"]);
-    assert_eq!(titles(&env).len(), 2);
+    assert_eq!(sorted_titles(&env), ["three", "two"]);
 }
 
 #[test]

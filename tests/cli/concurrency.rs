@@ -133,7 +133,7 @@ fn concurrent_updates_to_one_bead_lose_nothing() {
         }
     });
 
-    let bead = env.forge(&["--json", "bead", "show", &id]).ok().json();
+    let bead = env.show(&id);
     let labels: BTreeSet<&str> = bead["labels"]
         .as_array()
         .unwrap()

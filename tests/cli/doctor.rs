@@ -111,10 +111,7 @@ fn every_problem_is_reported_with_its_fix() {
         !env.path(".forge/beads/.tmp-999999999-00000000-x.toml")
             .exists()
     );
-    assert_eq!(
-        env.forge(&["--json", "bead", "show", &id]).ok().json()["title"],
-        "A bead"
-    );
+    assert_eq!(env.show(&id)["title"], "A bead");
     let errors = findings(&fixed, "error");
     assert_eq!(
         errors.len(),
@@ -166,7 +163,7 @@ fn conflicted_merge(env: &TestEnv, style: &str) -> String {
 }
 
 fn assert_nothing_lost(env: &TestEnv, id: &str) {
-    let b = env.forge(&["--json", "bead", "show", id]).ok().json();
+    let b = env.show(id);
     assert_eq!(b["title"], "Fix the lexer");
     assert_eq!(b["kind"], "bug");
     assert_eq!(b["status"], "closed");

@@ -194,6 +194,14 @@ fn hangs_forks_and_setsid_daemons_are_stopped_and_leave_no_process() {
                 "{preset}/{scenario}: {}",
                 run.stdout
             );
+        } else {
+            // The forking fakes edit and exit; the children they leave are only stopped.
+            assert_eq!(run.code, 0, "{preset}/{scenario}: {}", run.stderr);
+            assert_eq!(
+                run.json()["checkpoint"]["state"],
+                "awaiting-approval",
+                "{preset}/{scenario}"
+            );
         }
     }
 }

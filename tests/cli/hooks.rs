@@ -54,7 +54,7 @@ fn hooks_installed_next_to_user_hooks_both_run_and_uninstall_restores_them() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     let ran = std::fs::read_to_string(env.path(".git/ran")).unwrap();
     assert_eq!(ran, "user-pre-commit\nuser-post-commit\n");
-    let bead = env.forge(&["--json", "bead", "show", &id]).ok().json();
+    let bead = env.show(&id);
     assert_eq!(bead["status"], "closed");
 
     let run = env.forge(&["--json", "hooks", "uninstall"]).ok().json();
@@ -86,6 +86,8 @@ fn files_forge_created_are_removed_and_odd_files_are_restored_exactly() {
     assert!(!env.path(".git/hooks/post-commit").exists());
     // A second uninstall has nothing to do.
     env.forge(&["hooks", "uninstall"]).ok();
+    assert_eq!(hook_file(&env, "pre-commit").0, b"#!/bin/sh");
+    assert!(!env.path(".git/hooks/post-commit").exists());
 }
 
 #[test]
@@ -308,13 +310,13 @@ fn post_commit_closes_and_links_beads_named_in_trailers() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let head = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
-    let closed = env.forge(&["--json", "bead", "show", &a]).ok().json();
+    let closed = env.show(&a);
     assert_eq!(closed["status"], "closed");
     assert_eq!(
         closed["reason"],
         format!("closed by commit {}", &head[..12])
     );
-    let linked = env.forge(&["--json", "bead", "show", &b]).ok().json();
+    let linked = env.show(&b);
     assert_eq!(linked["status"], "open");
     let events = env.forge(&["--json", "ledger", "show"]).ok().json();
     let links: Vec<&serde_json::Value> = events

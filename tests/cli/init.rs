@@ -1,4 +1,4 @@
-use crate::env::TestEnv;
+use crate::env::{TestEnv, to_run};
 
 #[test]
 fn init_creates_the_layout_and_is_idempotent() {
@@ -98,7 +98,7 @@ fn dash_c_runs_elsewhere_and_works_from_a_subdirectory() {
         .current_dir(env.path("sub/dir"))
         .output()
         .unwrap();
-    assert!(run.status.success());
+    assert_eq!(to_run(run).ok().json()["id"], id.as_str());
     let tmp = tempfile::tempdir().unwrap();
     let repo = env.repo.to_str().unwrap();
     let out = env

@@ -238,10 +238,6 @@ fn create_and_commit(env: &TestEnv) -> String {
     id
 }
 
-fn show(env: &TestEnv, id: &str) -> serde_json::Value {
-    env.forge(&["--json", "bead", "show", id]).ok().json()
-}
-
 #[test]
 fn different_fields_of_one_bead_merge_with_the_driver() {
     let env = TestEnv::new();
@@ -274,7 +270,7 @@ fn different_fields_of_one_bead_merge_with_the_driver() {
     env.commit_all("main");
     let merged = git_raw(&env, &["merge", "--no-edit", "topic"]);
     assert_eq!(merged.code, 0, "{}{}", merged.stdout, merged.stderr);
-    let b = show(&env, &id);
+    let b = env.show(&id);
     assert_eq!(b["title"], "Fix the lexer");
     assert_eq!(b["priority"], 0);
     assert_eq!(b["kind"], "bug");
@@ -320,7 +316,7 @@ fn the_same_field_changed_both_ways_follows_the_documented_rules() {
         "{}",
         merged.stderr
     );
-    let b = show(&env, &id);
+    let b = env.show(&id);
     assert_eq!(b["status"], "closed");
     assert_eq!(b["reason"], "fixed on topic");
     assert_eq!(
@@ -370,7 +366,7 @@ fn a_title_changed_both_ways_is_a_conflict_that_resolve_settles() {
     // ...which `forge resolve` does for their side when asked, saying what ours had.
     let run = env.forge(&["resolve", "--theirs"]).ok();
     assert!(run.stdout.contains("\"Ours\""), "{}", run.stdout);
-    let b = show(&env, &id);
+    let b = env.show(&id);
     assert_eq!(b["title"], "Theirs");
     assert_eq!(b["labels"], serde_json::json!(["parser", "o", "t"]));
     let events = env.forge(&["--json", "ledger", "show"]).ok().stdout;
@@ -410,5 +406,5 @@ fn the_driver_falls_back_to_a_line_merge_when_forge_is_missing() {
     );
     assert!(text.contains("<<<<<<< ours"), "{text}");
     env.forge(&["resolve"]).ok();
-    assert_eq!(show(&env, &id)["title"], "Ours");
+    assert_eq!(env.show(&id)["title"], "Ours");
 }

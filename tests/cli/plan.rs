@@ -1,5 +1,7 @@
 //! `forge plan`: fake planner harnesses (fixtures/planners/), plans from files, all-or-nothing.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::env::{TestEnv, fixture, ids, toml_string};
@@ -143,16 +145,13 @@ fn a_cyclic_plan_is_refused_and_the_cycle_named() {
     assert!(beads(&env).is_empty());
     // Only the ledger gained lines (none: a refused plan records nothing); no state files.
     let after = env.snapshot();
-    assert_eq!(
-        before
-            .keys()
-            .filter(|k| !k.to_string_lossy().contains("ledger"))
-            .count(),
-        after
-            .keys()
-            .filter(|k| !k.to_string_lossy().contains("ledger"))
-            .count()
-    );
+    let state = |files: BTreeMap<PathBuf, Vec<u8>>| {
+        files
+            .into_iter()
+            .filter(|(k, _)| !k.to_string_lossy().contains("ledger"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(state(before), state(after));
 }
 
 #[test]

@@ -528,5 +528,6 @@ fn cron_without_crontab_says_what_to_do() {
     );
     assert!(run.stderr.contains("forge cron show"), "{}", run.stderr);
     // `show` needs no crontab.
-    env.forge(&["cron", "show"]).ok();
+    let shown = env.forge(&["cron", "show"]).ok();
+    assert!(shown.stdout.contains("tick -q"), "{}", shown.stdout);
 }

@@ -105,9 +105,15 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
 pub fn busy_beads(layout: &crate::store::Layout) -> Result<HashSet<String>> {
     Ok(checkpoint::bead_states(layout)?
         .into_iter()
-        .filter(|(_, state)| state.is_active() || *state == State::AwaitingApproval)
+        .filter(|(_, state)| holds_bead(*state))
         .map(|(bead, _)| bead)
         .collect())
+}
+
+/// Whether a step in `state` keeps its bead from another step: running or waiting for
+/// approval.
+pub fn holds_bead(state: State) -> bool {
+    state.is_active() || state == State::AwaitingApproval
 }
 
 fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {

@@ -23,7 +23,7 @@ use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::Result;
 use crate::step::checkpoint::{self, State};
-use crate::step::run::busy_beads;
+use crate::step::run::holds_bead;
 use crate::step::{Observer, StepOptions, run_step};
 use crate::store::StoreLock;
 use crate::workspace::Workspace;
@@ -94,10 +94,14 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     let mut buf = IndexBuf::default();
     let index = BeadRepo::new(&ws.layout).index(&mut buf)?;
     let graph = Graph::new(&index);
-    let busy = busy_beads(&ws.layout)?;
     let now = ws.clock.now_secs();
+    // One read of the checkpoints for both: which beads are busy, how often each was tried.
+    let mut busy = HashSet::new();
     let mut attempts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    for (bead, _) in checkpoint::bead_states(&ws.layout)? {
+    for (bead, bead_state) in checkpoint::bead_states(&ws.layout)? {
+        if holds_bead(bead_state) {
+            busy.insert(bead.clone());
+        }
         *attempts.entry(bead).or_default() += 1;
     }
     for b in graph.ready() {
@@ -183,9 +187,9 @@ pub fn tick(
         )?;
         let cp = &outcome.checkpoint;
         let mut merged = None;
+        let mut wait_until = None;
         match cp.state {
             State::AwaitingApproval => {
-                state.consecutive_failures = 0;
                 let risk: Option<crate::bead::Risk> = cp.risk.parse().ok();
                 if risk.is_some_and(|r| ws.config.policy.auto_approve.contains(&r)) {
                     let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
@@ -204,11 +208,12 @@ pub fn tick(
                 let until = outcome
                     .rate_limit_reset
                     .unwrap_or(ws.clock.now_secs() + 15 * 60);
-                state.waits.insert(bead.clone(), until);
+                wait_until = Some(until);
                 ws.record("bead.waiting", json!({ "bead": bead, "step": cp.step, "until": crate::clock::format_rfc3339(until), "reason": cp.reason }))?;
             }
-            _ => state.consecutive_failures += 1,
+            _ => {}
         }
+        let succeeded = cp.state == State::AwaitingApproval;
         ran.push(Ran {
             step: cp.step.clone(),
             bead: cp.bead.clone(),
@@ -216,10 +221,13 @@ pub fn tick(
             reason: cp.reason.clone(),
             merged,
         });
-        {
-            let _lock = ws.lock()?;
-            state.save(&ws.layout)?;
-        }
+        state = TickState::update(&ws.layout, |s| match wait_until {
+            Some(until) => {
+                s.waits.insert(bead.clone(), until);
+            }
+            None if succeeded => s.consecutive_failures = 0,
+            None => s.consecutive_failures += 1,
+        })?;
         let limit = ws.config.tick.breaker;
         if limit > 0 && state.consecutive_failures >= limit {
             let why = format!(
@@ -230,8 +238,7 @@ pub fn tick(
                 "breaker.tripped",
                 json!({ "failures": state.consecutive_failures, "reason": why }),
             )?;
-            pause::pause(ws, &why)?;
-            state = TickState::load(&ws.layout)?;
+            state.paused = Some(pause::pause(ws, &why)?.0);
             notify::send(
                 ws,
                 "breaker_tripped",
@@ -241,6 +248,11 @@ pub fn tick(
             stopped = (Stopped::Breaker, why);
             break;
         }
+        if let Some(p) = &state.paused {
+            // Paused by hand while the step ran.
+            stopped = (Stopped::Paused, format!("paused: {}", p.reason));
+            break;
+        }
         if outcome.interrupted {
             break;
         }
@@ -248,9 +260,7 @@ pub fn tick(
     // Forget waits that have passed.
     let now = ws.clock.now_secs();
     if state.waits.values().any(|&t| t <= now) {
-        state.waits.retain(|_, t| *t > now);
-        let _lock = ws.lock()?;
-        state.save(&ws.layout)?;
+        state = TickState::update(&ws.layout, |s| s.waits.retain(|_, t| *t > now))?;
     }
     let awaiting_approval = approval::waiting(ws)?.into_iter().map(|c| c.step).collect();
     let mut r = report(stopped.0, stopped.1);

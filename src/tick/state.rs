@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{Layout, atomic_write};
+use crate::store::{Layout, StoreLock, atomic_write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pause {
@@ -49,6 +49,18 @@ impl TickState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TickState::default()),
             Err(e) => Err(Error::io(&p, e)),
         }
+    }
+
+    /// Applies `change` to the state as it is on disk now, under the store lock, and returns
+    /// the result: a `forge pause` or `resume` given while a step ran is kept, not
+    /// overwritten by a copy loaded before it. Not for callers that hold the lock already.
+    pub fn update(layout: &Layout, change: impl FnOnce(&mut TickState)) -> Result<TickState> {
+        std::fs::create_dir_all(&layout.runtime).map_err(|e| Error::io(&layout.runtime, e))?;
+        let _lock = StoreLock::acquire(&layout.store_lock())?;
+        let mut state = TickState::load(layout)?;
+        change(&mut state);
+        state.save(layout)?;
+        Ok(state)
     }
 
     /// Saves atomically. Call under the store lock.

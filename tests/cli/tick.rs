@@ -118,6 +118,30 @@ fn pause_and_resume() {
     assert!(kinds(&env).contains(&"forge.resumed".to_owned()));
 }
 
+/// A pause given while a tick's step runs is kept, and the tick starts no further step.
+#[test]
+fn a_pause_during_a_tick_is_kept_and_stops_it() {
+    let env = with_script("sleep 2; echo x > \"$FORGE_BEAD.txt\"");
+    env.edit_config("steps = 1", "steps = 5");
+    env.create(&["one"]);
+    env.create(&["two"]);
+    env.commit_all("set up");
+    let child = env
+        .command(&["--json", "tick"])
+        .env_remove("FORGE_NOW")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    env.forge(&["pause", "--reason", "hold on"]).ok();
+    let r = to_run(child.wait_with_output().unwrap()).ok().json();
+    assert_eq!(r["stopped"], "paused", "{r}");
+    assert_eq!(r["ran"].as_array().unwrap().len(), 1, "{r}");
+    let state = env.forge(&["--json", "tick"]).ok().json();
+    assert_eq!(state["stopped"], "paused");
+    assert_eq!(state["paused"]["reason"], "hold on");
+}
+
 #[test]
 fn the_breaker_pauses_after_consecutive_failures() {
     let env = with_script("echo broken >&2; exit 1");

@@ -259,21 +259,10 @@ fn check_state(layout: &Layout, report: &mut DoctorReport) {
         .iter()
         .enumerate()
     {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        // The same files forge itself reads: no temp or staged leftovers of a write.
+        let Ok(names) = crate::store::document::list(dir) else {
             continue;
         };
-        let mut names: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                name.ends_with(".toml") && !is_temp_name(&name)
-            })
-            .collect();
-        names.sort();
         for path in names {
             counts[i] += 1;
             let result = match i {

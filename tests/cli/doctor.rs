@@ -54,6 +54,27 @@ fn a_healthy_repository_passes() {
     assert!(text.contains("0 error(s), 0 warning(s)"), "{text}");
 }
 
+/// A batch interrupted before its commit point leaves `.staged-*` files, which forge never
+/// reads as state: doctor must not report them as broken files to rename.
+#[test]
+fn staged_leftovers_are_not_broken_state() {
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path(".forge/assumptions/.staged-999999999-0-as-abcd.toml"),
+        "half a batch",
+    )
+    .unwrap();
+    let report = env.forge(&["--json", "doctor"]).json();
+    let state: Vec<Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "state")
+        .cloned()
+        .collect();
+    assert!(state.iter().all(|f| f["severity"] != "error"), "{state:#?}");
+}
+
 #[test]
 fn every_problem_is_reported_with_its_fix() {
     let env = TestEnv::new();

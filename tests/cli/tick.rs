@@ -297,6 +297,20 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // Following the log of a step whose owner died ends instead of waiting forever.
+    let mut follow = env
+        .command(&["log", &bead, "--follow"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let following = Instant::now();
+    while follow.try_wait().unwrap().is_none() {
+        if following.elapsed() > Duration::from_secs(10) {
+            follow.kill().unwrap();
+            panic!("log --follow kept following a step whose owner is dead");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // The owner is gone; the step still says it runs.
     let steps = env.forge(&["--json", "steps"]).ok().json();
     assert_eq!(steps["steps"][0]["state"], "running");

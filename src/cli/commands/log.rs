@@ -1,10 +1,11 @@
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
 use crate::step::checkpoint::{self, Checkpoint};
+use crate::step::lease;
 use crate::step::log_path;
 
 /// Show a step's harness output
@@ -37,16 +38,17 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     if args.follow {
         let cp_path = checkpoint::path(&layout, &cp.step);
         loop {
+            // Reading on from the end picks up what was appended since.
             let mut more = Vec::new();
-            let pos = file.stream_position().map_err(|e| Error::io(&path, e))?;
-            file.seek(SeekFrom::Start(pos))
-                .map_err(|e| Error::io(&path, e))?;
             file.read_to_end(&mut more)
                 .map_err(|e| Error::io(&path, e))?;
             stdout.write_all(&more)?;
             stdout.flush()?;
             let state = Checkpoint::load(&cp_path).map(|c| c.state)?;
-            if more.is_empty() && !state.is_active() {
+            // A step whose owner died still says it runs until a tick reclaims it; its
+            // lease tells that nobody writes to the log any more.
+            let running = state.is_active() && lease::is_held(&layout, &cp.bead);
+            if more.is_empty() && !running {
                 break;
             }
             std::thread::sleep(Duration::from_millis(300));

@@ -15,8 +15,7 @@
 pub mod postcommit;
 pub mod precommit;
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +23,6 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
-use crate::store::temp_path_for;
 
 /// The hooks forge installs, and what each runs.
 pub const HOOKS: &[&str] = &["pre-commit", "post-commit"];
@@ -215,18 +213,7 @@ pub fn status(git: &Git, forge_exe: &Path) -> Result<HooksReport> {
 
 /// Replaces `path` atomically with `contents`, keeping `mode`.
 fn write_hook(path: &Path, contents: &str, mode: u32) -> Result<()> {
-    let tmp = temp_path_for(path).map_err(|e| Error::io(path, e))?;
-    let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path, e))
+    crate::store::atomic::atomic_write_mode(path, contents.as_bytes(), Some(mode))
 }
 
 /// Refuses hook files forge must not edit: symlinks (the target may be shared or tracked)

@@ -26,11 +26,20 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<()> {
+    atomic_write_mode(path, contents, None)
+}
+
+/// [`atomic_write`], with the file's permission bits set to `mode` when given (before the
+/// rename, so the file never appears with others).
+pub fn atomic_write_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = parent_dir(path);
     let tmp = temp_path_for(path).map_err(|e| Error::io(path, e))?;
     let result = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(contents)?;
+        if let Some(mode) = mode {
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        }
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()

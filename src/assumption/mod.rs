@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::bead::Risk;
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
+use crate::store::Layout;
 use crate::store::document::{self, Document};
-use crate::store::{Layout, atomic_write};
 
 pub const PREFIX: &str = "as-";
 
@@ -67,11 +67,14 @@ pub struct Assumption {
 }
 
 pub fn path(layout: &Layout, id: &str) -> std::path::PathBuf {
-    layout.assumptions().join(format!("{id}.toml"))
+    document::path::<Assumption>(layout, id)
 }
 
 impl Document for Assumption {
     const WHAT: &'static str = "assumption";
+    fn dir(layout: &Layout) -> std::path::PathBuf {
+        layout.assumptions()
+    }
     fn schema(&self) -> i64 {
         self.schema
     }
@@ -91,16 +94,13 @@ impl Assumption {
     }
 
     pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
-        atomic_write(&path(layout, &self.id), self.text(redactor).as_bytes())
+        document::save(self, layout, redactor)
     }
 }
 
 /// Every assumption, oldest first.
 pub fn load_all(layout: &Layout) -> Result<Vec<Assumption>> {
-    let mut out = document::list(&layout.assumptions())?
-        .iter()
-        .map(|p| Assumption::load(p))
-        .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Assumption> = document::load_all(layout)?;
     out.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::harness::adapter::Tokens;
 use crate::redact::Redactor;
+use crate::store::Layout;
 use crate::store::document::{self, Document};
-use crate::store::{Layout, atomic_write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -135,11 +135,14 @@ pub struct Checkpoint {
 }
 
 pub fn path(layout: &Layout, step: &str) -> std::path::PathBuf {
-    layout.checkpoints().join(format!("{step}.toml"))
+    document::path::<Checkpoint>(layout, step)
 }
 
 impl Document for Checkpoint {
     const WHAT: &'static str = "step";
+    fn dir(layout: &Layout) -> std::path::PathBuf {
+        layout.checkpoints()
+    }
     fn schema(&self) -> i64 {
         self.schema
     }
@@ -154,19 +157,13 @@ impl Checkpoint {
     }
 
     pub fn save(&self, layout: &Layout, redactor: &Redactor) -> Result<()> {
-        atomic_write(
-            &path(layout, &self.step),
-            document::render(self, redactor).as_bytes(),
-        )
+        document::save(self, layout, redactor)
     }
 }
 
 /// Every checkpoint, sorted by step id. A file that does not parse is an error naming it.
 pub fn load_all(layout: &Layout) -> Result<Vec<Checkpoint>> {
-    let mut out = document::list(&layout.checkpoints())?
-        .iter()
-        .map(|p| Checkpoint::load(p))
-        .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Checkpoint> = document::load_all(layout)?;
     out.sort_by(|a, b| a.step.cmp(&b.step));
     Ok(out)
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::is_scratch_name;
 use super::parse::{check_schema, parse_toml, read_to_string};
+use super::{Layout, atomic_write, is_scratch_name};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 
@@ -16,8 +16,29 @@ use crate::redact::Redactor;
 pub trait Document: Serialize + DeserializeOwned {
     /// What the id names, for messages ("bead", "step", "assumption").
     const WHAT: &'static str;
+    /// The directory the files live in.
+    fn dir(layout: &Layout) -> PathBuf;
     fn schema(&self) -> i64;
     fn id(&self) -> &str;
+}
+
+/// Where the item `id` of type `T` is stored.
+pub fn path<T: Document>(layout: &Layout, id: &str) -> PathBuf {
+    T::dir(layout).join(format!("{id}.toml"))
+}
+
+/// Writes `doc` through the redactor, atomically. Call under the store lock.
+pub fn save<T: Document>(doc: &T, layout: &Layout, redactor: &Redactor) -> Result<()> {
+    atomic_write(
+        &path::<T>(layout, doc.id()),
+        render(doc, redactor).as_bytes(),
+    )
+}
+
+/// Every item of type `T`, in file name order. A file that does not parse is an error
+/// naming it.
+pub fn load_all<T: Document>(layout: &Layout) -> Result<Vec<T>> {
+    list(&T::dir(layout))?.iter().map(|p| load(p)).collect()
 }
 
 /// Reads `path` and checks its schema version and that its name matches its id.

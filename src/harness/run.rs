@@ -58,32 +58,43 @@ pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> 
     for event in parser.finish() {
         summary.apply(&event);
     }
-    // A harness stopped by a timeout may have said why it was stuck (retrying a 401 or a
-    // rate limit for minutes): that is the better reason.
-    let stuck_because = match r.adapter.judge(&summary, None) {
-        v @ (Verdict::AuthFailed { .. } | Verdict::RateLimited { .. }) => Some(v),
-        _ => None,
-    };
-    let verdict = match finished.ended_by {
-        EndedBy::WallTimeout => stuck_because.unwrap_or(Verdict::Failed {
-            reason: format!("timed out after {timeout}s"),
-        }),
-        EndedBy::IdleTimeout => stuck_because.unwrap_or(Verdict::Failed {
-            reason: format!(
-                "no output for {}s",
-                r.config.idle_timeout.unwrap_or_default()
-            ),
-        }),
-        EndedBy::Interrupted => Verdict::Failed {
-            reason: "interrupted: forge was asked to stop".into(),
-        },
-        EndedBy::Exited => r.adapter.judge(&summary, finished.exit_code),
-    };
+    let verdict = verdict(
+        r.adapter,
+        &summary,
+        &finished,
+        timeout,
+        r.config.idle_timeout.unwrap_or_default(),
+    );
     Ok(Ran {
         finished,
         summary,
         verdict,
     })
+}
+
+/// How a run ended, in the adapter's judgement. `timeout` and `idle_timeout` (seconds) are
+/// for the messages.
+fn verdict(
+    adapter: &dyn Adapter,
+    summary: &RunSummary,
+    finished: &Finished,
+    timeout: u64,
+    idle_timeout: u64,
+) -> Verdict {
+    // A harness stopped by a timeout may have said why it was stuck (retrying a 401 or a
+    // rate limit for minutes): that is the better reason.
+    let stuck_or = |reason: String| match adapter.judge(summary, None) {
+        v @ (Verdict::AuthFailed { .. } | Verdict::RateLimited { .. }) => v,
+        _ => Verdict::Failed { reason },
+    };
+    match finished.ended_by {
+        EndedBy::WallTimeout => stuck_or(format!("timed out after {timeout}s")),
+        EndedBy::IdleTimeout => stuck_or(format!("no output for {idle_timeout}s")),
+        EndedBy::Interrupted => Verdict::Failed {
+            reason: "interrupted: forge was asked to stop".into(),
+        },
+        EndedBy::Exited => adapter.judge(summary, finished.exit_code),
+    }
 }
 
 /// Writes the configured `home_files` under the run's HOME (from its environment).
@@ -130,5 +141,49 @@ mod tests {
             "{}"
         );
         assert!(!dir.path().join("escape").exists());
+    }
+
+    fn ended(ended_by: EndedBy, exit_code: Option<i32>) -> Finished {
+        Finished {
+            ended_by,
+            exit_code,
+            signal: None,
+            duration_ms: 0,
+            escaped_killed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_timeout_names_what_the_harness_was_stuck_on() {
+        let claude = super::super::presets::by_name("claude").unwrap();
+        let mut stuck = RunSummary::default();
+        stuck.apply(&Event::AuthError {
+            message: "401 invalid x-api-key".into(),
+        });
+        let v = verdict(claude, &stuck, &ended(EndedBy::WallTimeout, None), 3, 0);
+        assert!(matches!(v, Verdict::AuthFailed { .. }), "{v:?}");
+        let v = verdict(claude, &stuck, &ended(EndedBy::IdleTimeout, None), 3, 9);
+        assert!(matches!(v, Verdict::AuthFailed { .. }), "{v:?}");
+
+        let quiet = RunSummary::default();
+        let v = verdict(claude, &quiet, &ended(EndedBy::WallTimeout, None), 3, 0);
+        assert_eq!(
+            v,
+            Verdict::Failed {
+                reason: "timed out after 3s".into()
+            }
+        );
+        let v = verdict(claude, &quiet, &ended(EndedBy::IdleTimeout, None), 3, 9);
+        assert_eq!(
+            v,
+            Verdict::Failed {
+                reason: "no output for 9s".into()
+            }
+        );
+        let v = verdict(claude, &stuck, &ended(EndedBy::Interrupted, None), 3, 0);
+        assert!(
+            matches!(&v, Verdict::Failed { reason } if reason.starts_with("interrupted")),
+            "{v:?}"
+        );
     }
 }

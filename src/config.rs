@@ -160,6 +160,78 @@ pub struct BudgetConfig {
     pub attempts_per_bead: Option<u32>,
 }
 
+/// Whether harnesses, setup commands and gates run inside forge's sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Enforced, or the step refuses to start.
+    On,
+    /// Not enforced; every report then says UNSANDBOXED.
+    Off,
+}
+
+/// What a sandboxed process may reach over TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Only forge's per-step proxy, which lets through the preset's API hosts and
+    /// `allow_hosts`.
+    Allowlist,
+    /// Any host.
+    Open,
+    /// No TCP connection at all.
+    None,
+}
+
+/// `[sandbox]`: the containment every harness process tree runs in (DESIGN.md §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    #[serde(default = "sandbox_on")]
+    pub mode: SandboxMode,
+    #[serde(default = "network_allowlist")]
+    pub network: NetworkMode,
+    /// Hosts (`host`, `host:port`, `*.domain`) reachable through the proxy beyond the
+    /// preset's own API hosts.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    /// Extra absolute paths a harness may read (its installation is found on its own).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Extra absolute paths a harness may write.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Address-space limit in MiB for each process of the step (RLIMIT_AS); unset: none.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Most processes of the invoking user while the step runs (RLIMIT_NPROC, which root
+    /// ignores); unset: none.
+    #[serde(default)]
+    pub max_processes: Option<u64>,
+}
+
+fn sandbox_on() -> SandboxMode {
+    SandboxMode::On
+}
+
+fn network_allowlist() -> NetworkMode {
+    NetworkMode::Allowlist
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            mode: SandboxMode::On,
+            network: NetworkMode::Allowlist,
+            allow_hosts: Vec::new(),
+            read: Vec::new(),
+            write: Vec::new(),
+            memory_mb: None,
+            max_processes: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub schema: i64,
@@ -181,6 +253,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     #[serde(default)]
     pub worktree: WorktreeConfig,
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
     /// Sections owned by later features (budgets, approval policy) pass through.
     #[serde(flatten)]
     pub rest: toml::Table,
@@ -191,8 +265,100 @@ impl Config {
         let text = read_to_string(path)?;
         let config: Config = parse_toml(path, &text)?;
         check_schema(path, config.schema)?;
+        check_paths(path, &text, &config)?;
         Ok(config)
     }
+}
+
+/// A path that stays inside the directory it is joined to: relative, no `..`, not empty.
+fn stays_inside(path: &str) -> bool {
+    use std::path::Component;
+    let p = Path::new(path);
+    !path.trim().is_empty()
+        && p.components().any(|c| matches!(c, Component::Normal(_)))
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// `[worktree] copy` names files of the working tree and `[step] prompt_template` a file
+/// under `.forge/`: an absolute path or a `..` would reach outside (a copy onto itself
+/// truncated the file; a template sent any readable file to the harness). Refused at load,
+/// naming the file, the line, the key and the fix.
+fn check_paths(path: &Path, text: &str, config: &Config) -> Result<()> {
+    let copy = config.worktree.copy.iter().position(|p| !stays_inside(p));
+    let template = config
+        .step
+        .prompt_template
+        .as_deref()
+        .filter(|p| !stays_inside(p));
+    if copy.is_none() && template.is_none() {
+        return Ok(());
+    }
+    let why = |value: &str| {
+        if Path::new(value).is_absolute() {
+            "is an absolute path"
+        } else if value.trim().is_empty() || value.trim_matches(['.', '/']).is_empty() {
+            "names no file"
+        } else {
+            "contains '..'"
+        }
+    };
+    // Only now find where the value is: a second, located parse of the same text.
+    #[derive(Deserialize, Default)]
+    struct Located {
+        #[serde(default)]
+        worktree: LocatedWorktree,
+        #[serde(default)]
+        step: LocatedStep,
+    }
+    #[derive(Deserialize, Default)]
+    struct LocatedWorktree {
+        #[serde(default)]
+        copy: Vec<toml::Spanned<String>>,
+    }
+    #[derive(Deserialize, Default)]
+    struct LocatedStep {
+        #[serde(default)]
+        prompt_template: Option<toml::Spanned<String>>,
+    }
+    let located: Located = toml::from_str(text).unwrap_or_default();
+    let at = |span: Option<std::ops::Range<usize>>| {
+        span.map_or((1, 1), |s| crate::store::parse::line_col(text, s.start))
+    };
+    let (span, message) = match (copy, template) {
+        (Some(i), _) => {
+            let value = &config.worktree.copy[i];
+            (
+                located.worktree.copy.get(i).map(toml::Spanned::span),
+                format!(
+                    "[worktree] copy: \"{value}\" {}: each entry names an ignored file of \
+                     the working tree, relative to its root (copy = [\".env\"]); nothing \
+                     outside it is copied",
+                    why(value)
+                ),
+            )
+        }
+        (None, Some(value)) => (
+            located
+                .step
+                .prompt_template
+                .as_ref()
+                .map(toml::Spanned::span),
+            format!(
+                "[step] prompt_template: \"{value}\" {}: name a file under .forge/, relative \
+                 to it (prompt_template = \"prompt.md\")",
+                why(value)
+            ),
+        ),
+        (None, None) => unreachable!("checked above"),
+    };
+    let (line, column) = at(span);
+    Err(crate::error::Error::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    })
 }
 
 /// What `forge init` writes: every setting commented, so the file documents itself.
@@ -273,11 +439,78 @@ breaker = 3
 copy = []
 # A command run in each new worktree before the harness starts.
 # setup = "npm ci"
+
+[sandbox]
+# Harnesses, setup commands and gates run in a Landlock sandbox: they write only their
+# worktree and scratch home, read only system paths, their own installation and the
+# worktree, and reach only the hosts allowed below. If this machine cannot enforce it, steps
+# refuse to start; "off" runs them UNSANDBOXED (every report then says so).
+mode = "on"
+# "allowlist": only the preset's API hosts and allow_hosts, through forge's proxy;
+# "open": any host; "none": no network.
+network = "allowlist"
+allow_hosts = []
+# Extra absolute paths a harness may read or write.
+# read = ["/opt/models"]
+# write = []
+# memory_mb = 4096
+# max_processes = 512
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_and_prompt_template_stay_inside() {
+        for ok in [".env", "./.env", "config/local.toml", "a/./b"] {
+            assert!(stays_inside(ok), "{ok}");
+        }
+        for bad in ["/abs/file", "../x", "a/../../b", "a/..", "", ".", "./", "/"] {
+            assert!(!stays_inside(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn escaping_paths_are_refused_at_load_with_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let cases = [
+            (
+                "schema = 1\n[worktree]\ncopy = [\".env\",\n  \"/abs/file\"]\n",
+                4,
+                "[worktree] copy: \"/abs/file\" is an absolute path",
+            ),
+            (
+                "schema = 1\n\n[worktree]\ncopy = [\"../x\"]\n",
+                4,
+                "[worktree] copy: \"../x\" contains '..'",
+            ),
+            (
+                "schema = 1\n[step]\nprompt_template = \"/etc/passwd\"\n",
+                3,
+                "[step] prompt_template: \"/etc/passwd\" is an absolute path",
+            ),
+        ];
+        for (text, want_line, want) in cases {
+            std::fs::write(&path, text).unwrap();
+            match Config::load(&path).unwrap_err() {
+                crate::error::Error::Parse {
+                    path: p,
+                    line,
+                    message,
+                    ..
+                } => {
+                    assert_eq!(p, path);
+                    assert_eq!(line, want_line, "{message}");
+                    assert!(message.starts_with(want), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        std::fs::write(&path, "schema = 1\n[worktree]\ncopy = [\".env\"]\n").unwrap();
+        assert_eq!(Config::load(&path).unwrap().worktree.copy, [".env"]);
+    }
 
     #[test]
     fn default_config_parses() {

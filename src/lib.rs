@@ -36,6 +36,7 @@ pub mod ledger;
 pub mod merge;
 pub mod plan;
 pub mod redact;
+pub mod sandbox;
 pub mod step;
 pub mod store;
 pub mod tick;

@@ -82,6 +82,7 @@ fn environment() -> Environment {
             step,
             bead,
             repo: repo.into(),
+            outbox: var("FORGE_OUTBOX").map(Into::into),
         }),
         _ => None,
     };
@@ -112,6 +113,13 @@ fn install_signal_handlers() {
 }
 
 pub fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|a| a == crate::sandbox::exec::ARG) {
+        // The sandbox trampoline: it returns only if it could not exec the harness.
+        let message = crate::sandbox::exec::main(args.collect());
+        eprintln!("forge: sandbox: {message}");
+        return ExitCode::from(crate::sandbox::exec::FAILED);
+    }
     install_signal_handlers();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -153,6 +161,8 @@ pub fn main() -> ExitCode {
         cwd,
         env: environment(),
     };
+    let (cwd, env) = (ctx.cwd.clone(), ctx.env.clone());
+    ui.set_redactor_source(Box::new(move || printing_redactor(&cwd, &env)));
     match commands::run(&ui, &ctx, cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(CommandError::Forge(e)) => {
@@ -167,6 +177,15 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// The redactor for what is printed without a workspace (an error before or instead of
+/// one): the environment's secrets, and the config's (`pass_env`) when it loads.
+fn printing_redactor(cwd: &std::path::Path, env: &Environment) -> crate::redact::Redactor {
+    let config = crate::workspace::open_repo(cwd)
+        .ok()
+        .and_then(|(_, layout)| crate::config::Config::load(&layout.config()).ok());
+    crate::workspace::redactor_of(config.as_ref(), env)
 }
 
 /// What a command can fail with: the library's error, or failing to print its report.

@@ -20,6 +20,8 @@ pub struct HarnessRun<'a> {
     pub log: PathBuf,
     /// Overrides the configured wall-clock timeout (seconds).
     pub timeout: Option<u64>,
+    /// The sandbox the harness runs in (None: unsandboxed).
+    pub sandbox: Option<crate::sandbox::Policy>,
 }
 
 pub struct Ran {
@@ -47,6 +49,7 @@ pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> 
             timeout: Duration::from_secs(timeout),
             idle_timeout: r.config.idle_timeout.map(Duration::from_secs),
             grace: Duration::from_secs(r.config.grace),
+            sandbox: r.sandbox,
         },
         &mut |stream, line| {
             for event in parser.line(stream, line) {

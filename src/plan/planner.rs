@@ -213,6 +213,7 @@ fn rounds(
                 env,
                 log: dir.join(format!("planner-{round}.log")),
                 timeout: None,
+                sandbox: None,
             },
             &mut |e, s| observer.harness_event(e, s),
         )?;

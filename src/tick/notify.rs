@@ -35,6 +35,7 @@ pub fn send(ws: &mut Workspace, kind: &str, message: &str, details: serde_json::
             timeout: Duration::from_secs(30),
             idle_timeout: None,
             grace: Duration::from_secs(2),
+            sandbox: None,
         },
         &mut |_, _| {},
     );

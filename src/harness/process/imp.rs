@@ -50,9 +50,25 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     let log = open_log(&spawn.log)?;
     tree::become_subreaper();
 
-    let mut cmd = Command::new(&spawn.program);
-    cmd.args(&spawn.args)
-        .current_dir(&spawn.cwd)
+    let mut cmd = match &spawn.sandbox {
+        Some(policy) => {
+            let exe =
+                std::env::current_exe().map_err(|e| Error::io("forge's own executable", e))?;
+            let mut cmd = Command::new(exe);
+            cmd.args(crate::sandbox::exec::argv(
+                policy,
+                &spawn.program,
+                &spawn.args,
+            ));
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(&spawn.program);
+            cmd.args(&spawn.args);
+            cmd
+        }
+    };
+    cmd.current_dir(&spawn.cwd)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)))
         .stdin(if spawn.stdin.is_some() {

@@ -51,6 +51,8 @@ pub struct Spawn {
     pub idle_timeout: Option<Duration>,
     /// Between TERM and KILL.
     pub grace: Duration,
+    /// Run under this sandbox policy (through forge's trampoline, `sandbox::exec`).
+    pub sandbox: Option<crate::sandbox::Policy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -52,6 +52,7 @@ fn case(name: &str, args: &[&str]) -> Case {
         timeout: Duration::from_secs(10),
         idle_timeout: None,
         grace: Duration::from_millis(500),
+        sandbox: None,
     };
     Case { dir, spawn }
 }

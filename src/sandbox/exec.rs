@@ -1,0 +1,76 @@
+//! The trampoline: `forge __sandbox POLICY PROGRAM [ARGS...]`, spawned in place of the
+//! harness. It applies resource limits and the Landlock policy to itself, then execs the
+//! program, which keeps the pid, process group, environment, working directory and pipes
+//! forge gave the trampoline. Doing it in a fresh exec of forge, rather than between fork
+//! and exec of the harness, keeps forge free of `unsafe`.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use rustix::process::{Resource, Rlimit, setrlimit};
+
+use super::Policy;
+
+/// The first argument that makes `forge` the trampoline.
+pub const ARG: &str = "__sandbox";
+/// The trampoline's exit status when it could not apply the policy (the harness never ran).
+pub const FAILED: u8 = 125;
+
+/// The argv that runs `program args` under `policy` (after forge's own executable).
+pub fn argv(policy: &Policy, program: &str, args: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        ARG.to_owned(),
+        serde_json::to_string(policy).expect("a policy serialises"),
+        program.to_owned(),
+    ];
+    argv.extend(args.iter().cloned());
+    argv
+}
+
+/// Runs the trampoline on `args` (everything after `__sandbox`). Returns only on failure,
+/// with the message for stderr.
+pub fn main(args: Vec<OsString>) -> String {
+    let mut args = args.into_iter();
+    let (Some(policy), Some(program)) = (args.next(), args.next()) else {
+        return "usage: forge __sandbox POLICY PROGRAM [ARGS...]".into();
+    };
+    let policy: Policy = match serde_json::from_str(&policy.to_string_lossy()) {
+        Ok(p) => p,
+        Err(e) => return format!("bad policy: {e}"),
+    };
+    if let Err(e) = limits(&policy) {
+        return e;
+    }
+    if let Err(e) = super::landlock::restrict_self(&policy) {
+        return format!("could not enforce the sandbox: {e}");
+    }
+    let err = Command::new(&program).args(args).exec();
+    let hint = if err.kind() == std::io::ErrorKind::PermissionDenied {
+        " (the sandbox does not let the harness read its program or interpreter: grant its \
+         directory with `[sandbox] read = [\"/path\"]` in .forge/config.toml)"
+    } else {
+        ""
+    };
+    format!("{}: {err}{hint}", program.to_string_lossy())
+}
+
+fn limits(policy: &Policy) -> Result<(), String> {
+    let set = |resource, value: u64, what: &str| {
+        setrlimit(
+            resource,
+            Rlimit {
+                current: Some(value),
+                maximum: Some(value),
+            },
+        )
+        .map_err(|e| format!("could not limit {what} to {value}: {e}"))
+    };
+    if let Some(bytes) = policy.memory_bytes {
+        set(Resource::As, bytes, "address space")?;
+    }
+    if let Some(n) = policy.max_processes {
+        set(Resource::Nproc, n, "processes")?;
+    }
+    Ok(())
+}

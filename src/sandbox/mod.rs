@@ -1,0 +1,255 @@
+//! Containment of harness processes (DESIGN.md §7).
+//!
+//! A step's harness, its setup command and its gates run under a [`Policy`]: the paths they
+//! may read and write, what TCP they may open, and resource limits. forge decides before a
+//! step starts whether this machine can enforce the policy ([`decide`], fed by a
+//! [`Probe`]); if it cannot, the step refuses to start unless `[sandbox] mode = "off"`, and
+//! then every report says UNSANDBOXED. The policy is applied in the child, between fork and
+//! the harness's exec, by forge itself re-executed as a small trampoline (`exec.rs`), so
+//! that the crate needs no `unsafe` and the rules are inherited by every descendant.
+
+pub mod exec;
+pub mod install;
+pub mod landlock;
+pub mod paths;
+pub mod proxy;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{NetworkMode, SandboxConfig, SandboxMode};
+
+/// Landlock ABI needed for the filesystem rules: 3 adds truncate, without which a file
+/// granted read-only could still be truncated.
+pub const FS_ABI: u32 = 3;
+/// Landlock ABI needed to restrict TCP connections.
+pub const NET_ABI: u32 = 4;
+/// Landlock ABI whose scopes stop signals and abstract UNIX sockets leaving the sandbox;
+/// used where available, not required.
+pub const SCOPE_ABI: u32 = 6;
+
+/// What a sandboxed process tree may do. Serialised to the trampoline and, without its
+/// long path lists, into the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The Landlock ABI the rules are built for (the machine's, capped at what forge knows).
+    pub abi: u32,
+    /// Readable (and executable) hierarchies.
+    pub read: Vec<PathBuf>,
+    /// Writable hierarchies (reading included).
+    pub write: Vec<PathBuf>,
+    pub network: NetworkMode,
+    /// With `network = "allowlist"`: the only TCP port connections may go to.
+    pub proxy_port: Option<u16>,
+    /// Signals and abstract UNIX sockets stay inside the sandbox (ABI 6).
+    pub scoped: bool,
+    /// Bytes of address space per process (RLIMIT_AS), when no cgroup limits memory.
+    pub memory_bytes: Option<u64>,
+    /// RLIMIT_NPROC, when no cgroup limits processes.
+    pub max_processes: Option<u64>,
+}
+
+impl Policy {
+    /// What the ledger records of this policy.
+    pub fn summary(&self, enforcement: Enforcement) -> Summary {
+        let system = |p: &PathBuf| {
+            p.starts_with("/etc") || paths::SYSTEM_READ.iter().any(|s| p.starts_with(s))
+        };
+        Summary {
+            enforcement,
+            network: self.network,
+            proxy_port: self.proxy_port,
+            write: self.write.clone(),
+            read_extra: self.read.iter().filter(|p| !system(p)).cloned().collect(),
+            memory_bytes: self.memory_bytes,
+            max_processes: self.max_processes,
+        }
+    }
+}
+
+/// What the kernel offers, as far as forge's rules are concerned.
+pub trait Probe {
+    /// The highest Landlock ABI usable here (0: none).
+    fn landlock_abi(&self) -> u32;
+}
+
+/// The running kernel.
+pub struct KernelProbe;
+
+impl Probe for KernelProbe {
+    fn landlock_abi(&self) -> u32 {
+        landlock::current_abi()
+    }
+}
+
+/// What reports say of a step that ran without the sandbox.
+pub const UNSANDBOXED: &str = "UNSANDBOXED";
+
+/// How a step's processes will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "sandbox")]
+pub enum Enforcement {
+    /// Landlock at `abi`; `scoped` says whether signal and socket scoping apply.
+    Landlock { abi: u32, scoped: bool },
+    /// `[sandbox] mode = "off"`: nothing is enforced.
+    Unsandboxed,
+}
+
+impl Enforcement {
+    pub fn is_sandboxed(&self) -> bool {
+        matches!(self, Enforcement::Landlock { .. })
+    }
+
+    /// For reports: "landlock ABI 7" or "UNSANDBOXED".
+    pub fn describe(&self) -> String {
+        match self {
+            Enforcement::Landlock { abi, .. } => format!("sandboxed (Landlock ABI {abi})"),
+            Enforcement::Unsandboxed => UNSANDBOXED.into(),
+        }
+    }
+}
+
+/// Why the sandbox cannot be enforced, and the way out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub missing: String,
+    pub hint: String,
+}
+
+/// The fail-closed decision: the configured sandbox, against what the machine can do.
+/// Nothing from the environment weakens it; only `.forge/config.toml` can.
+pub fn decide(config: &SandboxConfig, probe: &dyn Probe) -> Result<Enforcement, Refusal> {
+    if config.mode == SandboxMode::Off {
+        return Ok(Enforcement::Unsandboxed);
+    }
+    let abi = probe.landlock_abi();
+    let off = "or run UNSANDBOXED by setting `[sandbox] mode = \"off\"` in .forge/config.toml";
+    if abi < FS_ABI {
+        let missing = if abi == 0 {
+            "this kernel has no Landlock (needs Linux 6.2 or later with Landlock enabled, \
+             `lsm=landlock,...` on the kernel command line)"
+                .to_owned()
+        } else {
+            format!(
+                "this kernel's Landlock is ABI {abi}; forge's filesystem rules need ABI \
+                 {FS_ABI} (Linux 6.2)"
+            )
+        };
+        return Err(Refusal {
+            missing,
+            hint: format!("use a newer kernel, {off}"),
+        });
+    }
+    if config.network != NetworkMode::Open && abi < NET_ABI {
+        return Err(Refusal {
+            missing: format!(
+                "this kernel's Landlock is ABI {abi}; restricting the network (`[sandbox] \
+                 network = \"{}\"`) needs ABI {NET_ABI} (Linux 6.7)",
+                network_name(config.network)
+            ),
+            hint: format!(
+                "use a newer kernel, set `[sandbox] network = \"open\"` to sandbox files \
+                 only, {off}"
+            ),
+        });
+    }
+    Ok(Enforcement::Landlock {
+        abi: abi.min(landlock::KNOWN_ABI),
+        scoped: abi >= SCOPE_ABI,
+    })
+}
+
+pub fn network_name(mode: NetworkMode) -> &'static str {
+    match mode {
+        NetworkMode::Allowlist => "allowlist",
+        NetworkMode::Open => "open",
+        NetworkMode::None => "none",
+    }
+}
+
+/// What a step records of its policy in the ledger: everything but the long lists of
+/// system paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub enforcement: Enforcement,
+    pub network: NetworkMode,
+    pub proxy_port: Option<u16>,
+    pub write: Vec<PathBuf>,
+    /// Readable paths outside the system directories (the harness's installation, grants).
+    pub read_extra: Vec<PathBuf>,
+    pub memory_bytes: Option<u64>,
+    pub max_processes: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake(u32);
+    impl Probe for Fake {
+        fn landlock_abi(&self) -> u32 {
+            self.0
+        }
+    }
+
+    fn config(mode: SandboxMode, network: NetworkMode) -> SandboxConfig {
+        SandboxConfig {
+            mode,
+            network,
+            ..SandboxConfig::default()
+        }
+    }
+
+    #[test]
+    fn off_is_unsandboxed_whatever_the_kernel() {
+        for abi in [0, 3, 7] {
+            let c = config(SandboxMode::Off, NetworkMode::Allowlist);
+            assert_eq!(decide(&c, &Fake(abi)), Ok(Enforcement::Unsandboxed));
+        }
+    }
+
+    #[test]
+    fn no_landlock_refuses_and_names_the_way_out() {
+        let c = config(SandboxMode::On, NetworkMode::Open);
+        let r = decide(&c, &Fake(0)).unwrap_err();
+        assert!(r.missing.contains("no Landlock"), "{r:?}");
+        assert!(r.hint.contains("mode = \"off\""), "{r:?}");
+    }
+
+    #[test]
+    fn filesystem_rules_need_abi_3() {
+        let c = config(SandboxMode::On, NetworkMode::Open);
+        assert!(decide(&c, &Fake(2)).unwrap_err().missing.contains("ABI 2"));
+        assert_eq!(
+            decide(&c, &Fake(3)),
+            Ok(Enforcement::Landlock {
+                abi: 3,
+                scoped: false
+            })
+        );
+    }
+
+    #[test]
+    fn network_rules_need_abi_4_unless_open() {
+        for network in [NetworkMode::Allowlist, NetworkMode::None] {
+            let c = config(SandboxMode::On, network);
+            let r = decide(&c, &Fake(3)).unwrap_err();
+            assert!(r.missing.contains("needs ABI 4"), "{r:?}");
+            assert!(r.hint.contains("network = \"open\""), "{r:?}");
+            assert!(decide(&c, &Fake(4)).is_ok());
+        }
+    }
+
+    #[test]
+    fn scopes_apply_from_abi_6() {
+        let c = config(SandboxMode::On, NetworkMode::Allowlist);
+        assert_eq!(
+            decide(&c, &Fake(7)),
+            Ok(Enforcement::Landlock {
+                abi: 7,
+                scoped: true
+            })
+        );
+    }
+}

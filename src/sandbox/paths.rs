@@ -1,0 +1,295 @@
+//! Which paths a step's processes may read and write.
+
+use std::path::{Path, PathBuf};
+
+use super::{Enforcement, Policy};
+use crate::config::{NetworkMode, SandboxConfig};
+
+/// System hierarchies a harness may read: programs, libraries, certificates, locale data.
+pub(crate) const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/nix/store",
+    "/snap",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run/systemd/resolve",
+];
+
+/// `/etc` is readable but for these: password hashes, host keys, sudo rules.
+const ETC_HIDDEN: &[&str] = &[
+    "shadow",
+    "shadow-",
+    "gshadow",
+    "gshadow-",
+    "ssh",
+    "sudoers",
+    "sudoers.d",
+    "ssl/private",
+];
+
+/// Device files any program may write.
+const DEV_WRITE: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/shm",
+];
+
+/// Everything a step's policy is made from.
+pub struct StepPaths<'a> {
+    /// The git common directory.
+    pub common_dir: &'a Path,
+    /// The step's worktree and its admin directory (`<common>/worktrees/<name>`).
+    pub worktree: &'a Path,
+    pub admin_dir: &'a Path,
+    /// Scratch directories the harness writes (its HOME, TMPDIR, object directory).
+    pub scratch: &'a [PathBuf],
+    /// The harness's installation (see `install::roots`), and `PATH`.
+    pub install: &'a [PathBuf],
+    pub path_var: &'a str,
+    /// The invoking user's home: never granted as a whole, whatever the heuristics find.
+    pub home: Option<&'a Path>,
+}
+
+/// The policy for one step, given the decision and the config's grants.
+pub fn policy(
+    enforcement: Enforcement,
+    config: &SandboxConfig,
+    paths: &StepPaths<'_>,
+    proxy_port: Option<u16>,
+) -> Policy {
+    let (abi, scoped) = match enforcement {
+        Enforcement::Landlock { abi, scoped } => (abi, scoped),
+        Enforcement::Unsandboxed => (0, false),
+    };
+    let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
+    read.extend(etc_entries());
+    // git in the worktree reads the repository (config, refs, objects), never forge's
+    // runtime directory (other steps' logs and worktrees) or other worktrees' state.
+    if let Ok(entries) = std::fs::read_dir(paths.common_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if name != "forge" && name != "worktrees" {
+                read.push(e.path());
+            }
+        }
+    }
+    for dir in paths.path_var.split(':').filter(|d| d.starts_with('/')) {
+        let dir = Path::new(dir);
+        read.push(dir.to_owned());
+        // Version managers (pyenv, rbenv, asdf) put shims on PATH that run their own tree.
+        if dir.file_name().is_some_and(|n| n == "shims")
+            && let Some(parent) = dir.parent()
+        {
+            read.push(parent.to_owned());
+        }
+    }
+    read.extend(paths.install.iter().cloned());
+    read.extend(config.read.iter().map(|p| expand(p, paths.home)));
+    read.retain(|p| {
+        !covers_home(p, paths.home) || config.read.iter().any(|r| expand(r, paths.home) == *p)
+    });
+
+    let mut write: Vec<PathBuf> = vec![paths.worktree.to_owned(), paths.admin_dir.to_owned()];
+    write.extend(paths.scratch.iter().cloned());
+    write.extend(DEV_WRITE.iter().map(PathBuf::from));
+    write.extend(config.write.iter().map(|p| expand(p, paths.home)));
+    read.sort();
+    read.dedup();
+    Policy {
+        abi,
+        read,
+        write,
+        network: config.network,
+        proxy_port: (config.network == NetworkMode::Allowlist)
+            .then_some(proxy_port)
+            .flatten(),
+        scoped,
+        memory_bytes: config.memory_mb.map(|mb| mb.saturating_mul(1 << 20)),
+        max_processes: config.max_processes,
+    }
+}
+
+fn etc_entries() -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir("/etc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if ETC_HIDDEN.contains(&name.as_str()) {
+            continue;
+        }
+        if name == "ssl" {
+            // Certificates, not the private keys beside them.
+            if let Ok(ssl) = std::fs::read_dir(e.path()) {
+                out.extend(
+                    ssl.flatten()
+                        .filter(|s| s.file_name() != "private")
+                        .map(|s| s.path()),
+                );
+            }
+            continue;
+        }
+        out.push(e.path());
+    }
+    out
+}
+
+/// `~/x` in config means the invoking user's home.
+fn expand(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Whether granting `path` would expose the whole home directory (it is the home or one
+/// of its ancestors).
+fn covers_home(path: &Path, home: Option<&Path>) -> bool {
+    home.is_some_and(|h| h.starts_with(path))
+}
+
+/// Checks `[sandbox] read` and `write` entries: absolute (or `~/`), no `..`. Err names the
+/// bad entry.
+pub fn check_grants(config: &SandboxConfig) -> Result<(), String> {
+    for (key, list) in [("read", &config.read), ("write", &config.write)] {
+        for p in list {
+            let ok = (p.starts_with('/') || p.starts_with("~/"))
+                && !Path::new(p)
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir);
+            if !ok {
+                return Err(format!(
+                    "[sandbox] {key} entry {p:?} must be an absolute path (or start with ~/) \
+                     without `..`"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths<'a>(
+        common: &'a Path,
+        wt: &'a Path,
+        home: Option<&'a Path>,
+        install: &'a [PathBuf],
+    ) -> StepPaths<'a> {
+        StepPaths {
+            common_dir: common,
+            worktree: wt,
+            admin_dir: wt,
+            scratch: &[],
+            install,
+            path_var: "/usr/bin:/home/u/.pyenv/shims",
+            home,
+        }
+    }
+
+    #[test]
+    fn the_runtime_dir_and_other_worktrees_are_not_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let common = dir.path().join(".git");
+        for d in ["objects", "refs", "forge", "worktrees", "hooks"] {
+            std::fs::create_dir_all(common.join(d)).unwrap();
+        }
+        std::fs::write(common.join("config"), "").unwrap();
+        let wt = dir.path().join("wt");
+        let p = policy(
+            Enforcement::Landlock {
+                abi: 7,
+                scoped: true,
+            },
+            &SandboxConfig::default(),
+            &paths(&common, &wt, None, &[]),
+            Some(4000),
+        );
+        assert!(p.read.contains(&common.join("objects")));
+        assert!(p.read.contains(&common.join("config")));
+        assert!(
+            !p.read
+                .iter()
+                .any(|r| r.ends_with("forge") || r.ends_with("worktrees"))
+        );
+        assert!(!p.read.iter().any(|r| r.ends_with("etc/shadow")));
+        assert!(p.write.contains(&wt));
+        assert!(!p.write.iter().any(|w| w.starts_with(&common) && *w != wt));
+        assert_eq!(p.proxy_port, Some(4000));
+        assert!(
+            p.read.contains(&PathBuf::from("/home/u/.pyenv")),
+            "shims' tree"
+        );
+    }
+
+    #[test]
+    fn the_home_is_never_granted_by_heuristics() {
+        let home = Path::new("/home/u");
+        let install = [PathBuf::from("/home/u"), PathBuf::from("/home")];
+        let p = policy(
+            Enforcement::Landlock {
+                abi: 7,
+                scoped: true,
+            },
+            &SandboxConfig::default(),
+            &paths(
+                Path::new("/nonexistent"),
+                Path::new("/w"),
+                Some(home),
+                &install,
+            ),
+            None,
+        );
+        assert!(!p.read.iter().any(|r| home.starts_with(r)), "{:?}", p.read);
+        let granted = SandboxConfig {
+            read: vec!["~/".into()],
+            ..SandboxConfig::default()
+        };
+        let p = policy(
+            Enforcement::Landlock {
+                abi: 7,
+                scoped: true,
+            },
+            &granted,
+            &paths(Path::new("/nonexistent"), Path::new("/w"), Some(home), &[]),
+            None,
+        );
+        assert!(
+            p.read.contains(&PathBuf::from("/home/u/")),
+            "explicit grants stand"
+        );
+    }
+
+    #[test]
+    fn grants_must_be_absolute() {
+        for bad in ["rel/path", "/a/../b", "~user/x"] {
+            let c = SandboxConfig {
+                read: vec![bad.into()],
+                ..SandboxConfig::default()
+            };
+            assert!(check_grants(&c).is_err(), "{bad}");
+        }
+        let c = SandboxConfig {
+            write: vec!["/opt/cache".into(), "~/.cache/x".into()],
+            ..SandboxConfig::default()
+        };
+        assert!(check_grants(&c).is_ok());
+    }
+}

@@ -2,6 +2,7 @@
 //! guess, one TOML file each under `.forge/assumptions/<id>.toml`, so someone can check it.
 
 pub mod ops;
+pub mod outbox;
 
 use std::path::Path;
 

@@ -5,6 +5,7 @@
 //! directory is gone). Installing hooks changes files of the user's and stays a command.
 
 pub mod harness;
+mod sandbox;
 mod worktrees;
 
 use std::path::{Path, PathBuf};
@@ -131,6 +132,7 @@ pub fn doctor(start: &Path, env: &Environment, opts: &DoctorOptions) -> Result<D
     check_driver(&layout, &git, opts, &mut report)?;
     if let Some(config) = &config {
         check_harnesses(&layout, config, env, opts, &mut report);
+        sandbox::check(&layout, config, &crate::sandbox::KernelProbe, &mut report);
     }
     check_runtime(&layout, opts, &mut report);
     worktrees::check(&layout, &git, opts.fix, &mut report)?;

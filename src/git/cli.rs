@@ -18,10 +18,29 @@ const GIT_LOCATION_VARS: &[&str] = &[
     "GIT_OBJECT_DIRECTORY",
 ];
 
+/// Settings that switch off everything through which a repository's configuration or
+/// files could run code or change what git reports: hooks (also `reference-transaction`),
+/// fsmonitor, the untracked cache a harness could have primed (forge's diffs also pass
+/// `--no-ext-diff --no-textconv`). Filter drivers need a `filter.NAME.*` entry in a configuration the harness
+/// cannot write (the sandbox, and detection when it is off, see `step::guard`).
+const HARDENED: &[&str] = &[
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.untrackedCache=false",
+    "commit.gpgSign=false",
+    "tag.gpgSign=false",
+    "protocol.allow=never",
+];
+
 #[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
     env: Vec<(String, String)>,
+    /// `--git-dir` given explicitly, so that nothing in `dir` (a `.git` file) is read.
+    git_dir: Option<PathBuf>,
+    /// `-c` settings that switch off what could run code ([`HARDENED`] and every filter
+    /// driver configured when the git was made); empty: the user's configuration applies.
+    hardening: Vec<String>,
 }
 
 impl Git {
@@ -30,7 +49,81 @@ impl Git {
         Git {
             dir: dir.to_owned(),
             env: Vec::new(),
+            git_dir: None,
+            hardening: Vec::new(),
         }
+    }
+
+    /// git for a step's worktree that trusts nothing the agent can write (DESIGN.md §2.5):
+    /// the repository is `common_dir`, named explicitly instead of through the worktree's
+    /// `.git` file; the index is forge's own `index_file`; hooks and the like are off.
+    /// HEAD is the common dir's, so callers name every commit explicitly.
+    pub fn pinned(common_dir: &Path, worktree: &Path, index_file: &Path) -> Git {
+        Git {
+            dir: worktree.to_owned(),
+            env: vec![(
+                "GIT_INDEX_FILE".to_owned(),
+                index_file.to_string_lossy().into_owned(),
+            )],
+            git_dir: Some(common_dir.to_owned()),
+            hardening: Vec::new(),
+        }
+        .hardened()
+    }
+
+    /// git for the user's checkout at `root` that neither trusts nor changes what a
+    /// harness could have written there: the repository named explicitly (so `core.bare`
+    /// or `core.worktree` cannot redirect it), hardened, and without the optional index
+    /// refresh `git status` would otherwise write.
+    pub fn checkout(common_dir: &Path, root: &Path) -> Git {
+        Git {
+            dir: root.to_owned(),
+            env: vec![("GIT_OPTIONAL_LOCKS".to_owned(), "0".to_owned())],
+            git_dir: Some(common_dir.to_owned()),
+            hardening: Vec::new(),
+        }
+        .hardened()
+    }
+
+    /// The same git with hooks, fsmonitor and filter drivers off, for forge's own work on
+    /// the repository (worktrees, refs) where the user's hooks have no business. The
+    /// filter drivers are those configured now: make the git after the harness ran.
+    pub fn hardened(mut self) -> Git {
+        self.env
+            .push(("GIT_NO_REPLACE_OBJECTS".to_owned(), "1".to_owned()));
+        self.hardening = HARDENED.iter().map(|s| (*s).to_owned()).collect();
+        // An empty command switches a driver off (a `-c` beats every config file).
+        for name in self.filter_drivers() {
+            for key in ["clean", "smudge", "process"] {
+                self.hardening.push(format!("filter.{name}.{key}="));
+            }
+            self.hardening.push(format!("filter.{name}.required=false"));
+        }
+        self
+    }
+
+    /// Names of the filter drivers any configuration file (or include) defines.
+    fn filter_drivers(&self) -> Vec<String> {
+        let out = self
+            .command([
+                "config",
+                "--name-only",
+                "--get-regexp",
+                r"^filter\..*\.(clean|smudge|process|required)$",
+            ])
+            .output();
+        let Ok(out) = out else { return Vec::new() };
+        let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("filter.")?
+                    .rsplit_once('.')
+                    .map(|(n, _)| n.to_owned())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// The same, with extra environment variables for every call.
@@ -53,9 +146,17 @@ impl Git {
         // while it runs harnesses, become forge's zombie.
         cmd.arg("-C")
             .arg(&self.dir)
-            .args(["-c", "gc.autoDetach=false"])
-            .args(args)
-            .stdin(Stdio::null());
+            .args(["-c", "gc.autoDetach=false"]);
+        if let Some(git_dir) = &self.git_dir {
+            cmd.arg("--git-dir")
+                .arg(git_dir)
+                .arg("--work-tree")
+                .arg(&self.dir);
+        }
+        for setting in &self.hardening {
+            cmd.args(["-c", setting]);
+        }
+        cmd.args(args).stdin(Stdio::null());
         for var in GIT_LOCATION_VARS {
             cmd.env_remove(var);
         }
@@ -120,9 +221,13 @@ impl Git {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
     }
 
+    /// A new worktree on a new branch, made without the repository's hooks
+    /// (`post-checkout`): it is forge's, not the user's.
     pub fn worktree_add(&self, path: &Path, branch: &str, commit: &str) -> Result<()> {
         let path = path.to_string_lossy();
-        self.run(&["worktree", "add", "--quiet", "-b", branch, &path, commit])?;
+        self.clone()
+            .hardened()
+            .run(&["worktree", "add", "--quiet", "-b", branch, &path, commit])?;
         Ok(())
     }
 
@@ -132,9 +237,27 @@ impl Git {
         Ok(())
     }
 
-    /// Stages everything except paths matching `excluded` (glob pathspecs).
-    pub fn add_all_except(&self, excluded: &[&str]) -> Result<()> {
+    /// With a [`pinned`](Git::pinned) git: a commit of everything in the worktree except
+    /// paths matching `excluded` (glob pathspecs), honouring `.gitignore`, on top of
+    /// `parent`, made through forge's own index with plumbing. None when the tree is
+    /// `parent`'s. Moves no ref.
+    pub fn snapshot(
+        &self,
+        parent: &str,
+        excluded: &[&str],
+        message: &str,
+        author: &str,
+    ) -> Result<Option<String>> {
+        debug_assert!(self.git_dir.is_some(), "only a pinned git snapshots");
+        // `-m` keeps the stat data of entries that still match, so unchanged files are not
+        // hashed again; a damaged index is simply read afresh.
+        if self.run(&["read-tree", "-m", parent]).is_err() {
+            self.run(&["read-tree", parent])?;
+        }
+        // Attributes come from `parent`, not from the worktree: a `.gitattributes` the agent
+        // wrote cannot attach a filter driver to forge's own `git add`.
         let mut args = vec![
+            format!("--attr-source={parent}"),
             "add".to_owned(),
             "--all".to_owned(),
             "--".to_owned(),
@@ -143,44 +266,40 @@ impl Git {
         args.extend(excluded.iter().map(|p| format!(":(exclude,glob){p}")));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args)?;
-        if !excluded.is_empty() {
-            // Some harnesses stage files themselves (aider `git add`s what it creates).
-            let mut reset = vec!["reset".to_owned(), "-q".to_owned(), "--".to_owned()];
-            reset.extend(excluded.iter().map(|p| format!(":(glob){p}")));
-            let reset: Vec<&str> = reset.iter().map(String::as_str).collect();
-            self.run(&reset)?;
+        let tree = self.run(&["write-tree"])?.trim().to_owned();
+        if tree == self.rev_parse_tree(parent)? {
+            return Ok(None);
         }
-        Ok(())
+        let commit = self
+            .clone()
+            .with_env("GIT_AUTHOR_NAME", author)
+            .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
+            .with_env("GIT_COMMITTER_NAME", author)
+            .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
+            .run(&["commit-tree", &tree, "-p", parent, "-m", message])?;
+        Ok(Some(commit.trim().to_owned()))
     }
 
-    pub fn has_staged_changes(&self) -> Result<bool> {
-        Ok(!self.succeeds(&["diff", "--cached", "--quiet"])?)
-    }
-
-    /// Commits the index as forge: unsigned and without the user's hooks, because this is
-    /// the agent's work on a step branch, checked by gates, not the user's commit.
-    pub fn commit_as_forge(&self, message: &str, author: &str) -> Result<String> {
-        self.run(&[
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            &format!("user.name={author}"),
-            "-c",
-            "user.email=forge@localhost",
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "--allow-empty-message",
-            "-m",
-            message,
-        ])?;
-        self.rev_parse("HEAD")
+    /// The tree of a commit.
+    pub fn rev_parse_tree(&self, commit: &str) -> Result<String> {
+        Ok(self
+            .run(&["rev-parse", "--verify", &format!("{commit}^{{tree}}")])?
+            .trim()
+            .to_owned())
     }
 
     /// Names of files changed between two commits.
     pub fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>> {
         Ok(self
-            .run(&["diff", "--name-only", "--no-renames", "-z", from, to])?
+            .run(&[
+                "diff",
+                "--no-ext-diff",
+                "--name-only",
+                "--no-renames",
+                "-z",
+                from,
+                to,
+            ])?
             .split('\0')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -192,7 +311,14 @@ impl Git {
         let mut added = 0;
         let mut removed = 0;
         for line in self
-            .run(&["diff", "--numstat", "--no-renames", from, to])?
+            .run(&[
+                "diff",
+                "--no-ext-diff",
+                "--numstat",
+                "--no-renames",
+                from,
+                to,
+            ])?
             .lines()
         {
             let mut parts = line.split('\t');
@@ -206,11 +332,19 @@ impl Git {
 
     /// The unified diff between two commits.
     pub fn diff(&self, from: &str, to: &str) -> Result<String> {
-        self.run(&["diff", "--no-color", "--no-renames", from, to])
+        self.run(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-renames",
+            from,
+            to,
+        ])
     }
 
     pub fn diffstat(&self, from: &str, to: &str) -> Result<String> {
-        self.run(&["diff", "--stat", "--no-color", from, to])
+        self.run(&["diff", "--stat", "--no-color", "--no-ext-diff", from, to])
     }
 
     /// Points `refname` at `new`, only if it currently is `old` (all zeros: must not exist).
@@ -223,25 +357,24 @@ impl Git {
         Ok(())
     }
 
-    /// A commit of everything in this worktree (tracked changes and untracked files, ignored
-    /// ones excepted) on top of HEAD, made through a temporary index so that the worktree's
-    /// own index stays as it was. Returns the commit id.
-    pub fn snapshot_commit(&self, message: &str, index_file: &Path) -> Result<String> {
-        let index = index_file.to_string_lossy().into_owned();
-        let git = self.clone().with_env("GIT_INDEX_FILE", &index);
-        let head = self.rev_parse("HEAD")?;
-        git.run(&["read-tree", &head])?;
-        git.run(&["add", "--all"])?;
-        let tree = git.run(&["write-tree"])?.trim().to_owned();
-        let _ = std::fs::remove_file(index_file);
-        let commit = self
-            .clone()
-            .with_env("GIT_AUTHOR_NAME", "forge")
-            .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
-            .with_env("GIT_COMMITTER_NAME", "forge")
-            .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
-            .run(&["commit-tree", &tree, "-p", &head, "-m", message])?;
-        Ok(commit.trim().to_owned())
+    /// With a [`pinned`](Git::pinned) git: a commit of everything in the worktree
+    /// (ignored files excepted) on top of `parent`, even when nothing changed, for the
+    /// attic. Returns the commit id.
+    pub fn snapshot_commit(&self, parent: &str, message: &str) -> Result<String> {
+        Ok(match self.snapshot(parent, &[], message, "forge")? {
+            Some(commit) => commit,
+            None => {
+                let tree = self.rev_parse_tree(parent)?;
+                self.clone()
+                    .with_env("GIT_AUTHOR_NAME", "forge")
+                    .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
+                    .with_env("GIT_COMMITTER_NAME", "forge")
+                    .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
+                    .run(&["commit-tree", &tree, "-p", parent, "-m", message])?
+                    .trim()
+                    .to_owned()
+            }
+        })
     }
 }
 

@@ -210,6 +210,14 @@ pub trait Adapter: Send + Sync {
     fn never_commit(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Hosts (`host:port`) of the CLI's own model API, reachable through forge's proxy when
+    /// `[sandbox] network = "allowlist"`.
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Adjusts the command to the containment forge provides: a CLI that has a sandbox or
+    /// permission checks of its own is told whether forge's sandbox is enforced around it.
+    fn contain(&self, _spec: &mut CommandSpec, _sandboxed: bool) {}
     /// Judges the run. `exit_code` is None when the process was killed by a signal.
     /// The default: any auth error, rate limit, error verdict or nonzero exit fails.
     fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {

@@ -18,6 +18,7 @@ use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::run::{HarnessRun, run};
 use crate::step::Observer;
+use crate::step::contain::{Subject, contain};
 use crate::step::run::harness_config;
 use crate::workspace::Workspace;
 
@@ -127,12 +128,15 @@ pub fn plan_with_harness(
         .or_else(|| ws.config.step.harness.clone());
     let (name, hc) = harness_config(ws, name.as_deref())?;
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
+    // The planner is a harness like any other: fail closed before anything starts.
+    let enforcement = crate::step::contain::enforcement(ws)?;
     let run_id = ws.run_id().replace(['.', ':'], "-");
     let dir = ws.layout.runtime.join("plans").join(&run_id);
     let worktree = dir.join("worktree");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let main = Git::new(&ws.layout.root);
-    main.run(&[
+    // Without the repository's hooks (`post-checkout`): the worktree is forge's.
+    main.clone().hardened().run(&[
         "worktree",
         "add",
         "--quiet",
@@ -140,7 +144,24 @@ pub fn plan_with_harness(
         &worktree.to_string_lossy(),
         "HEAD",
     ])?;
-    let result = rounds(ws, goal, &name, &hc, adapter, &dir, &worktree, observer);
+    let result =
+        crate::step::guard::admin_dir(&ws.layout.common_dir(), &worktree).and_then(|admin| {
+            let subject = Subject {
+                worktree: worktree.clone(),
+                admin_dir: admin,
+                scratch: dir.clone(),
+            };
+            rounds(
+                ws,
+                goal,
+                &name,
+                &hc,
+                adapter,
+                &subject,
+                enforcement,
+                observer,
+            )
+        });
     // The planner's changes are discarded by design; only the plan is kept.
     let _ = main.worktree_remove(&worktree);
     let _ = main.run(&["worktree", "prune"]);
@@ -160,10 +181,11 @@ fn rounds(
     name: &str,
     hc: &crate::harness::config::HarnessConfig,
     adapter: &dyn crate::harness::adapter::Adapter,
-    dir: &Path,
-    worktree: &Path,
+    subject: &Subject,
+    enforcement: crate::sandbox::Enforcement,
     observer: &mut dyn Observer,
 ) -> Result<Planned> {
+    let (dir, worktree) = (subject.scratch.as_path(), subject.worktree.as_path());
     let forge_vars = vec![
         ("FORGE_PLAN".to_owned(), "1".to_owned()),
         (
@@ -186,7 +208,8 @@ fn rounds(
             resume_session: session.clone().filter(|_| adapter.can_resume()),
             command: hc.command.clone(),
         };
-        let spec = adapter.command(&inv);
+        let mut spec = adapter.command(&inv);
+        adapter.contain(&mut spec, enforcement.is_sandboxed());
         set.clear();
         set.extend(spec.env.clone());
         set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -198,6 +221,22 @@ fn rounds(
             forge: &forge_vars,
         })
         .map_err(|e| Error::io(dir, e))?;
+        let mut env = env;
+        let path_var = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let mut contained = contain(
+            ws,
+            subject,
+            enforcement,
+            Some((adapter, hc, &spec.program)),
+            &path_var,
+        )?;
+        env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
+        env.extend(contained.env.iter().cloned());
+        env.sort();
         let _ = std::fs::remove_file(worktree.join(PLAN_FILE));
         observer.phase(
             "plan",
@@ -213,10 +252,12 @@ fn rounds(
                 env,
                 log: dir.join(format!("planner-{round}.log")),
                 timeout: None,
-                sandbox: None,
+                sandbox: contained.policy.clone(),
             },
             &mut |e, s| observer.harness_event(e, s),
-        )?;
+        );
+        contained.finish();
+        let ran = ran?;
         tokens.add(&ran.summary.tokens);
         tokens.reported |= ran.summary.tokens.reported;
         if let Some(c) = ran.summary.cost_usd {

@@ -130,6 +130,13 @@ pub struct Checkpoint {
     /// The revert commit, once a merged step was rolled back.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub revert_commit: String,
+    /// How the step's processes were contained: "landlock ABI 7", or "UNSANDBOXED".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sandbox: String,
+    /// What the harness changed outside its step (see `step::guard`); any entry blocks
+    /// approval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<String>,
     #[serde(flatten)]
     pub extra: toml::Table,
 }

@@ -26,16 +26,30 @@ pub struct GcReport {
     pub kept: Vec<String>,
 }
 
-/// Saves a worktree's state to `refs/forge/attic/<step>` and returns the commit id.
+/// Saves a worktree's state to `refs/forge/attic/<step>` and returns the commit id. The
+/// commit goes on top of the head forge recorded, never on what the worktree's own HEAD
+/// says (the agent could have pointed it anywhere).
 pub fn save_to_attic(layout: &Layout, cp: &Checkpoint) -> Result<String> {
     let worktree = layout.runtime.join(&cp.worktree);
-    let git = Git::new(&worktree);
     let index = layout.runtime.join(format!("attic-index-{}", cp.step));
+    let _ = std::fs::remove_file(&index);
+    let git = Git::pinned(&layout.common_dir(), &worktree, &index);
+    let parent = if cp.head.is_empty() {
+        &cp.base_commit
+    } else {
+        &cp.head
+    };
     let commit = git.snapshot_commit(
+        parent,
         &format!("forge attic: worktree of step {} ({})", cp.step, cp.state),
-        &index,
+    );
+    let _ = std::fs::remove_file(&index);
+    let commit = commit?;
+    Git::new(&layout.root).hardened().update_ref(
+        &format!("refs/forge/attic/{}", cp.step),
+        &commit,
+        None,
     )?;
-    Git::new(&layout.root).update_ref(&format!("refs/forge/attic/{}", cp.step), &commit, None)?;
     Ok(commit)
 }
 

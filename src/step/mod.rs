@@ -1,8 +1,10 @@
 //! `forge step`: one bead, one harness run, on its own worktree branch. See DESIGN.md §2.
 
 pub mod checkpoint;
+pub mod contain;
 pub mod gates;
 pub mod gc;
+pub mod guard;
 pub mod lease;
 pub mod prompt;
 pub mod revise;
@@ -22,6 +24,11 @@ pub fn worktrees_dir(layout: &Layout) -> PathBuf {
 /// Scratch HOME, logs and temp files of one step, never committed.
 pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
     layout.runtime.join("steps").join(step)
+}
+
+/// forge's own index for a step's worktree: outside everything the harness may write.
+pub fn index_path(layout: &Layout, step: &str) -> PathBuf {
+    step_dir(layout, step).join("forge.index")
 }
 
 pub fn log_path(layout: &Layout, step: &str) -> PathBuf {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::checkpoint::{Checkpoint, State};
 use super::run::{Observer, StepOutcome, check_and_wait, execute, harness_config};
-use super::{lease, prompt};
+use super::{contain, lease, prompt};
 use crate::bead::repo::BeadRepo;
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
@@ -24,6 +24,21 @@ fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
                 cp.step, cp.state
             ),
             hint: "see `forge steps`".into(),
+        });
+    }
+    if !cp.violations.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "{}'s harness changed things outside its step ({}); its worktree is not \
+                 trusted",
+                cp.step,
+                cp.violations.join("; ")
+            ),
+            hint: format!(
+                "undo what it changed, then reject it (`forge reject {}`) and start a new \
+                 attempt",
+                cp.step
+            ),
         });
     }
     if !ws.layout.runtime.join(&cp.worktree).is_dir() {
@@ -47,6 +62,7 @@ pub fn revise(
         return Err(Error::usage("a revision needs feedback (--feedback TEXT)"));
     }
     let mut cp = revisable(ws, step)?;
+    let enforcement = contain::enforcement(ws)?;
     let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
         return Err(Error::Refused {
             message: format!("{} is being worked on by another forge process", cp.bead),
@@ -76,37 +92,39 @@ pub fn revise(
         resume_session: resume,
         command: hc.command.clone(),
     };
-    execute(ws, &mut cp, &bead, &hc, inv, None, observer)
+    execute(ws, &mut cp, &bead, &hc, inv, None, enforcement, observer)
 }
 
 /// Replays a waiting step on the current tip of its base branch and reruns the gates. On a
-/// conflict the replay is abandoned and the step stays as it was.
+/// conflict the replay is abandoned and the step stays as it was. The replay is computed in
+/// memory (`git merge-tree`) and committed with plumbing, as one commit on the new base;
+/// nothing in the worktree's own git state is used.
 pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Result<StepOutcome> {
     let mut cp = revisable(ws, step)?;
+    let enforcement = contain::enforcement(ws)?;
     let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
         return Err(Error::Refused {
             message: format!("{} is being worked on by another forge process", cp.bead),
             hint: "see `forge steps`".into(),
         });
     };
+    if cp.head.is_empty() {
+        return Err(Error::Refused {
+            message: format!("{} has no commit to replay", cp.step),
+            hint: format!("revise it (`forge revise {} --feedback ...`)", cp.step),
+        });
+    }
     let main = Git::new(&ws.layout.root);
     let new_base = main.rev_parse(&cp.base_ref)?;
-    let wt = Git::new(&ws.layout.runtime.join(&cp.worktree));
-    if let Err(e) = wt.run(&["rebase", "--quiet", "--onto", &new_base, &cp.base_commit]) {
-        let conflicts = wt
-            .run(&["diff", "--name-only", "--diff-filter=U"])
-            .unwrap_or_default();
-        let _ = wt.run(&["rebase", "--abort"]);
+    let git = contain::step_git(&ws.layout, &cp);
+    let merged = git.merge_tree(&new_base, &cp.head, Some(&cp.base_commit))?;
+    if !merged.conflicts.is_empty() {
         return Err(Error::Refused {
             message: format!(
                 "{} does not replay cleanly on {}: {}",
                 cp.step,
                 cp.base_ref,
-                if conflicts.trim().is_empty() {
-                    e.to_string()
-                } else {
-                    conflicts.lines().collect::<Vec<_>>().join(", ")
-                }
+                merged.conflicts.join(", ")
             ),
             hint: format!(
                 "revise it (`forge revise {} --feedback ...`) or reject it",
@@ -114,15 +132,31 @@ pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Re
             ),
         });
     }
-    let head = wt.rev_parse("HEAD")?;
+    let message = git.run(&["log", "-1", "--format=%B", &cp.head])?;
+    let head = git
+        .clone()
+        .with_env("GIT_AUTHOR_NAME", &format!("forge ({})", cp.harness))
+        .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
+        .with_env("GIT_COMMITTER_NAME", &format!("forge ({})", cp.harness))
+        .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
+        .commit_tree(&merged.tree, &[&new_base], message.trim_end())?;
+    git.update_ref(&format!("refs/heads/{}", cp.branch), &head, Some(&cp.head))?;
+    // The worktree follows, so that a later revision starts from the replayed files.
+    if git
+        .run(&["read-tree", "-m", "-u", &cp.head, &head])
+        .is_err()
+    {
+        git.run(&["read-tree", "--reset", "-u", &head])?;
+    }
     let old_base = std::mem::replace(&mut cp.base_commit, new_base.clone());
     cp.head = head.clone();
+    let _ = contain::sync_worktree_index(&ws.layout, &cp);
     ws.record(
         "step.rebased",
         json!({ "step": cp.step, "bead": cp.bead, "from": old_base, "onto": new_base, "head": head }),
     )?;
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
-    let files = wt.changed_files(&new_base, &head)?;
-    let diffstat = wt.diffstat(&new_base, &head)?;
-    check_and_wait(ws, &mut cp, &bead, files, diffstat, observer)
+    let files = git.changed_files(&new_base, &head)?;
+    let diffstat = git.diffstat(&new_base, &head)?;
+    check_and_wait(ws, &mut cp, &bead, files, diffstat, enforcement, observer)
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::checkpoint::{self, Checkpoint, State, step_id};
 use super::gates::{self, GateContext};
+use super::{contain, guard};
 use super::{lease, log_path, prompt, step_dir, worktrees_dir};
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
@@ -20,6 +21,7 @@ use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::process::{self, EndedBy, Spawn};
 use crate::harness::run::{HarnessRun, Ran};
+use crate::sandbox::Enforcement;
 use crate::store::SCHEMA_VERSION;
 use crate::workspace::Workspace;
 
@@ -54,6 +56,9 @@ pub struct StepOutcome {
     /// The harness hit a rate limit or quota; `rate_limit_reset` is when it lifts, if said.
     pub rate_limited: bool,
     pub rate_limit_reset: Option<i64>,
+    /// Connections forge's egress proxy refused, by `host:port`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub egress_denied: std::collections::BTreeMap<String, u64>,
 }
 
 fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
@@ -231,6 +236,8 @@ pub fn run_step(
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
     let (harness_name, hc) = harness_config(ws, opts.harness.as_deref())?;
+    // Fail closed before anything is claimed: a sandbox that cannot be enforced stops here.
+    let enforcement = contain::enforcement(ws)?;
     let bead = pick_bead(ws, opts.bead.as_deref())?;
     let Some(_lease) = lease::try_take(&ws.layout, &bead.id)? else {
         return Err(Error::Refused {
@@ -291,6 +298,8 @@ pub fn run_step(
         approved_how: String::new(),
         merge_commit: String::new(),
         revert_commit: String::new(),
+        sandbox: enforcement.describe(),
+        violations: Vec::new(),
         extra: toml::Table::new(),
     };
     transition(
@@ -309,6 +318,10 @@ pub fn run_step(
     std::fs::create_dir_all(worktrees_dir(&ws.layout))
         .map_err(|e| Error::io(worktrees_dir(&ws.layout), e))?;
     main.worktree_add(&worktree, &branch, &base_commit)?;
+    if let Err(e) = contain::adopt_worktree(&ws.layout, &cp) {
+        fail(ws, &mut cp, e.to_string(), observer)?;
+        return Ok(outcome(cp, Vec::new(), String::new(), false));
+    }
     let base_ref = cp.base_ref.clone();
     transition(
         ws,
@@ -337,7 +350,16 @@ pub fn run_step(
         resume_session: None,
         command: hc.command.clone(),
     };
-    execute(ws, &mut cp, &bead, &hc, inv, opts.timeout, observer)
+    execute(
+        ws,
+        &mut cp,
+        &bead,
+        &hc,
+        inv,
+        opts.timeout,
+        enforcement,
+        observer,
+    )
 }
 
 /// The step directory layout and environment shared by a first run and a revision.
@@ -348,6 +370,8 @@ fn step_env(
     passthrough: &[String],
 ) -> Result<Vec<(String, String)>> {
     let scratch = step_dir(&ws.layout, &cp.step);
+    let outbox = scratch.join("outbox");
+    std::fs::create_dir_all(&outbox).map_err(|e| Error::io(&outbox, e))?;
     let forge_vars = vec![
         ("FORGE_BEAD".to_owned(), cp.bead.clone()),
         ("FORGE_STEP".to_owned(), cp.step.clone()),
@@ -356,6 +380,7 @@ fn step_env(
             "FORGE_REPO".to_owned(),
             ws.layout.root.display().to_string(),
         ),
+        ("FORGE_OUTBOX".to_owned(), outbox.display().to_string()),
     ];
     build_env(&EnvRequest {
         parent: &ws.env_snapshot,
@@ -369,6 +394,7 @@ fn step_env(
 
 /// Runs the harness in the step's worktree, commits what it changed, runs the gates and
 /// leaves the step waiting for approval or failed. Used by a first run and by a revision.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     ws: &mut Workspace,
     cp: &mut Checkpoint,
@@ -376,23 +402,56 @@ pub(crate) fn execute(
     hc: &HarnessConfig,
     inv: Invocation,
     timeout: Option<u64>,
+    enforcement: Enforcement,
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     let harness_name = cp.harness.clone();
     let step = cp.step.clone();
-    let base_commit = cp.base_commit.clone();
-    let worktree = ws.layout.runtime.join(&cp.worktree);
-    let spec = adapter.command(&inv);
+    let worktree = contain::worktree(&ws.layout, cp);
+    let mut spec = adapter.command(&inv);
+    adapter.contain(&mut spec, enforcement.is_sandboxed());
     let mut set: Vec<(String, String)> = spec.env.clone();
     set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let env = step_env(ws, cp, &set, &hc.pass_env)?;
+    let mut env = step_env(ws, cp, &set, &hc.pass_env)?;
+    let path_var = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let mut contained = contain::contain(
+        ws,
+        &contain::Subject::of_step(&ws.layout, cp),
+        enforcement,
+        Some((adapter, hc, &spec.program)),
+        &path_var,
+    )?;
+    env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
+    env.extend(contained.env.iter().cloned());
+    env.sort();
+    let common = ws.layout.common_dir();
+    let admin = contain::admin_dir(&ws.layout, cp);
+    let branch_ref = format!("refs/heads/{}", cp.branch);
+    let layout = ws.layout.clone();
+    let watched = contain::watched(
+        &layout,
+        &common,
+        &worktree,
+        &admin,
+        &branch_ref,
+        enforcement,
+    );
+    let before = guard::take(&watched)?;
+    let policy_summary = contained.policy.as_ref().map(|p| p.summary(enforcement));
     transition(
         ws,
         cp,
         State::Running,
         "harness.started",
-        json!({ "harness": harness_name, "preset": hc.preset, "program": spec.program }),
+        json!({
+            "harness": harness_name, "preset": hc.preset, "program": spec.program,
+            "sandbox": enforcement.describe(), "policy": policy_summary,
+        }),
         observer,
     )?;
     let started = Instant::now();
@@ -405,9 +464,11 @@ pub(crate) fn execute(
             env,
             log: log_path(&ws.layout, &step),
             timeout,
+            sandbox: contained.policy.clone(),
         },
         &mut |event, summary| observer.harness_event(event, summary),
     );
+    let egress = contained.finish();
     let Ran {
         finished,
         summary,
@@ -444,29 +505,81 @@ pub(crate) fn execute(
             "cost_usd": summary.cost_usd, "tool_calls": summary.tool_calls,
             "permission_denials": summary.permission_denials,
             "escaped_killed": finished.escaped_killed.len(),
+            "egress": egress,
         }),
         observer,
     )?;
+    let egress_denied = egress.map(|e| e.denied).unwrap_or_default();
+
+    // Before forge runs any git in the worktree: did the harness reach outside its step?
+    let violations = guard::compare(&watched, &before, &guard::take(&watched)?);
+    // A changed repository config could define the filters forge's own `git add` runs:
+    // then the work stays uncommitted in the worktree, for a person to look at.
+    let config_changed = violations.iter().any(|v| v.touches_config);
+    if config_changed {
+        violate(ws, cp, &violations, observer)?;
+        let mut out = outcome(cp.clone(), Vec::new(), String::new(), false);
+        out.egress_denied = egress_denied;
+        return Ok(out);
+    }
+    let (raised, skipped) = crate::assumption::outbox::import(
+        ws,
+        &step_dir(&ws.layout, &step).join("outbox"),
+        &step,
+        &bead.id,
+    )?;
+    if !raised.is_empty() || skipped > 0 {
+        ws.record(
+            "step.assumptions",
+            json!({ "step": step, "bead": bead.id, "raised": raised.len(), "skipped": skipped }),
+        )?;
+    }
 
     // Commit whatever the agent changed, even after a failure: no work is ever lost.
-    let wt = Git::new(&worktree);
-    wt.add_all_except(adapter.never_commit())?;
-    let changed = wt.has_staged_changes()?;
+    let parent = if cp.head.is_empty() {
+        cp.base_commit.clone()
+    } else {
+        cp.head.clone()
+    };
+    let message = format!(
+        "{}\n\nforge step {step} ({harness_name})\n\nForge-Bead: {}\nForge-Step: {step}\n",
+        bead.title, bead.id
+    );
+    let git = contain::step_git(&ws.layout, cp);
+    let committed = git.snapshot(
+        &parent,
+        adapter.never_commit(),
+        &message,
+        &format!("forge ({harness_name})"),
+    )?;
+    let changed = committed.is_some();
     let mut files = Vec::new();
     let mut diffstat = String::new();
-    if changed {
-        let message = format!(
-            "{}\n\nforge step {step} ({harness_name})\n\nForge-Bead: {}\nForge-Step: {step}\n",
-            bead.title, bead.id
-        );
-        let head = wt.commit_as_forge(&message, &format!("forge ({harness_name})"))?;
+    if let Some(head) = committed {
+        // Compare-and-swap from the value forge recorded: a branch moved by anyone else
+        // is not overwritten.
+        if let Err(e) = git.update_ref(&branch_ref, &head, Some(&parent)) {
+            let reason = format!(
+                "policy violation: {branch_ref} is no longer at {parent}, where forge left \
+                 it ({e}); the agent's work is in {head}"
+            );
+            fail(ws, cp, reason, observer)?;
+            return Ok(outcome(cp.clone(), Vec::new(), String::new(), false));
+        }
         cp.head = head.clone();
-        files = wt.changed_files(&base_commit, &head)?;
-        diffstat = wt.diffstat(&base_commit, &head)?;
+        let _ = contain::sync_worktree_index(&ws.layout, cp);
+        files = git.changed_files(&cp.base_commit, &head)?;
+        diffstat = git.diffstat(&cp.base_commit, &head)?;
         ws.record(
             "step.committed",
             json!({ "step": step, "bead": bead.id, "head": head, "files": files.len() }),
         )?;
+    }
+    if !violations.is_empty() {
+        violate(ws, cp, &violations, observer)?;
+        let mut out = outcome(cp.clone(), files, diffstat, false);
+        out.egress_denied = egress_denied;
+        return Ok(out);
     }
     if finished.ended_by == EndedBy::Interrupted {
         cp.reason = "interrupted: forge was asked to stop; the work so far is on the branch".into();
@@ -482,6 +595,7 @@ pub(crate) fn execute(
         )?;
         let mut out = outcome(cp.clone(), files, diffstat, true);
         out.interrupted = true;
+        out.egress_denied = egress_denied;
         return Ok(out);
     }
     let harness_failed = verdict != Verdict::Succeeded;
@@ -498,14 +612,44 @@ pub(crate) fn execute(
             out.rate_limited = true;
             out.rate_limit_reset = reset_at;
         }
+        out.egress_denied = egress_denied;
         return Ok(out);
     }
     if !changed {
         fail(ws, cp, "the harness changed nothing".into(), observer)?;
-        return Ok(outcome(cp.clone(), files, diffstat, false));
+        let mut out = outcome(cp.clone(), files, diffstat, false);
+        out.egress_denied = egress_denied;
+        return Ok(out);
     }
 
-    check_and_wait(ws, cp, bead, files, diffstat, observer)
+    let mut out = check_and_wait(ws, cp, bead, files, diffstat, enforcement, observer)?;
+    out.egress_denied = egress_denied;
+    Ok(out)
+}
+
+/// Fails the step for what its harness (or its gates) changed outside it.
+fn violate(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    violations: &[guard::Violation],
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    ws.record(
+        "step.violation",
+        json!({ "step": cp.step, "bead": cp.bead, "violations": violations }),
+    )?;
+    cp.violations = violations.iter().map(|v| v.what.clone()).collect();
+    let undo: Vec<&str> = violations.iter().map(|v| v.undo.as_str()).collect();
+    fail(
+        ws,
+        cp,
+        format!(
+            "policy violation: {}; forge restored nothing (undo: {})",
+            cp.violations.join("; "),
+            undo.join("; ")
+        ),
+        observer,
+    )
 }
 
 /// Runs the gates on the step's commits and leaves it waiting for approval or failed.
@@ -515,25 +659,58 @@ pub(crate) fn check_and_wait(
     bead: &Bead,
     files: Vec<String>,
     diffstat: String,
+    enforcement: Enforcement,
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
     let step = cp.step.clone();
     let head = cp.head.clone();
     let scratch = step_dir(&ws.layout, &step);
-    let base_env = step_env(ws, cp, &[], &[])?;
-    let wt = Git::new(&ws.layout.runtime.join(&cp.worktree));
+    let mut base_env = step_env(ws, cp, &[], &[])?;
+    let path_var = base_env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let contained = contain::contain(
+        ws,
+        &contain::Subject::of_step(&ws.layout, cp),
+        enforcement,
+        None,
+        &path_var,
+    )?;
+    base_env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
+    base_env.extend(contained.env.iter().cloned());
+    base_env.sort();
+    let git = contain::step_git(&ws.layout, cp);
+    let common = ws.layout.common_dir();
+    let worktree = contain::worktree(&ws.layout, cp);
+    let admin = contain::admin_dir(&ws.layout, cp);
+    let branch_ref = format!("refs/heads/{}", cp.branch);
+    let layout = ws.layout.clone();
+    let watched = contain::watched(
+        &layout,
+        &common,
+        &worktree,
+        &admin,
+        &branch_ref,
+        enforcement,
+    );
+    let before = guard::take(&watched)?;
     let ctx = GateContext {
-        git: &wt,
+        git: &git,
         base: &cp.base_commit,
         head: &head,
         config: &ws.config,
         redactor: &ws.redactor,
         env: &base_env,
         log_dir: &scratch,
+        sandbox: contained.policy.as_ref(),
     };
     let facts = gates::diff_facts(&ctx)?;
     let results = gates::run_all(&ctx, &facts)?;
     let risk = gates::risk_tier(bead.risk, &facts, ws.config.policy.max_diff_lines);
+    // Gate commands run the agent's code.
+    let violations = guard::compare(&watched, &before, &guard::take(&watched)?);
     for g in &results {
         ws.record(
             "gate.result",
@@ -542,12 +719,19 @@ pub(crate) fn check_and_wait(
     }
     cp.gates = results.clone();
     cp.risk = risk.as_str().to_owned();
+    if !violations.is_empty() {
+        violate(ws, cp, &violations, observer)?;
+        return Ok(outcome(cp.clone(), files, diffstat, false));
+    }
     let failed: Vec<String> = results
         .iter()
         .filter(|g| !g.ok)
         .map(|g| format!("{}: {}", g.name, g.detail))
         .collect();
     if !failed.is_empty() {
+        if results.iter().any(|g| g.name == "secrets" && !g.ok) {
+            to_attic_only(ws, cp, &git)?;
+        }
         fail(
             ws,
             cp,
@@ -568,6 +752,25 @@ pub(crate) fn check_and_wait(
     Ok(outcome(cp.clone(), files, diffstat, false))
 }
 
+/// A head whose diff holds a secret is kept only under `refs/forge/attic/<step>`: the step
+/// branch goes back to the head's parent (by compare-and-swap), so that `[tick] push`,
+/// which publishes `forge/*` branches, never carries it.
+fn to_attic_only(ws: &mut Workspace, cp: &Checkpoint, git: &Git) -> Result<()> {
+    let attic = format!("refs/forge/attic/{}", cp.step);
+    let parent = git.rev_parse(&format!("{}^1", cp.head))?;
+    git.update_ref(&attic, &cp.head, None)?;
+    git.update_ref(
+        &format!("refs/heads/{}", cp.branch),
+        &parent,
+        Some(&cp.head),
+    )?;
+    ws.record(
+        "step.quarantined",
+        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "attic": attic, "branch_reset_to": parent }),
+    )?;
+    Ok(())
+}
+
 fn outcome(
     checkpoint: Checkpoint,
     files: Vec<String>,
@@ -582,6 +785,7 @@ fn outcome(
         interrupted: false,
         rate_limited: false,
         rate_limit_reset: None,
+        egress_denied: Default::default(),
     }
 }
 
@@ -601,6 +805,20 @@ fn bootstrap(
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("copying {rel}: {e}"))?;
         }
+        // A symlink in the base commit (at the path or above it) must not send the copy
+        // outside the worktree.
+        let inside = to
+            .parent()
+            .and_then(|d| d.canonicalize().ok())
+            .zip(worktree.canonicalize().ok())
+            .is_some_and(|(d, w)| d.starts_with(w));
+        let is_link = std::fs::symlink_metadata(&to).is_ok_and(|m| m.file_type().is_symlink());
+        if !inside || is_link {
+            return Err(format!(
+                "copying {rel}: the destination is a symlink or lies behind one; remove it \
+                 from [worktree] copy or from the repository"
+            ));
+        }
         std::fs::copy(&from, &to).map_err(|e| format!("copying {rel}: {e}"))?;
     }
     if let Some(setup) = &ws.config.worktree.setup {
@@ -616,6 +834,7 @@ fn bootstrap(
                 timeout: Duration::from_secs(timeout),
                 idle_timeout: None,
                 grace: Duration::from_secs(2),
+                sandbox: None,
             },
             &mut |_, _| {},
         )

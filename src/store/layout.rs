@@ -14,6 +14,13 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The git common directory (the runtime directory's parent).
+    pub fn common_dir(&self) -> PathBuf {
+        self.runtime
+            .parent()
+            .map_or_else(|| self.runtime.clone(), Path::to_owned)
+    }
+
     pub fn new(root: &Path, common_dir: &Path) -> Self {
         Layout {
             root: root.to_owned(),

@@ -106,7 +106,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             }
             Some(2) => {
                 let feedback = text("What should change?")?;
-                let mut progress = StepProgress::new(false, false);
+                let mut progress = StepProgress::new(false, false).redacting(ws.redactor.clone());
                 let outcome = revise(&mut ws, &cp.step, &feedback, &mut progress);
                 progress.finish();
                 let outcome = outcome?;
@@ -178,6 +178,9 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
         cp.duration_ms as f64 / 1000.0,
         cp.risk
     );
+    if !cp.sandbox.is_empty() {
+        let _ = writeln!(e, "  harness ran: {}", cp.sandbox);
+    }
     for g in &cp.gates {
         let _ = writeln!(
             e,

@@ -1,4 +1,5 @@
 use crate::assumption::ops::{NewAssumption, raise};
+use crate::assumption::outbox::{self, Posted};
 use crate::bead::Risk;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
@@ -9,9 +10,9 @@ use super::bead::create::parse;
 
 /// Record an assumption: something guessed that someone should check
 ///
-/// Inside a step (FORGE_STEP, FORGE_BEAD and FORGE_REPO set by forge for the harness), the
-/// assumption goes to the main working tree's registry, attributed to that step and its
-/// bead, and the approver sees it.
+/// Inside a step (FORGE_STEP, FORGE_BEAD and FORGE_OUTBOX set by forge for the harness), the
+/// assumption goes to the step's outbox; when the harness is done forge adds it to the main
+/// working tree's registry, attributed to that step and its bead, and the approver sees it.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What was assumed
@@ -32,6 +33,23 @@ pub struct Args {
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let step = ctx.env.step.clone();
+    if let Some(outbox) = step.as_ref().and_then(|s| s.outbox.clone()) {
+        let posted = Posted {
+            text: args.text,
+            bead: args.bead,
+            risk: args.risk,
+            mitigation: args.mitigation,
+            mitigate: args.mitigate,
+        };
+        outbox::post(&outbox, &posted)?;
+        ui.report(&posted, |out| {
+            writeln!(
+                out,
+                "Noted; forge adds it to the registry when this step's harness is done"
+            )
+        })?;
+        return Ok(exit::OK);
+    }
     let root = step.as_ref().map_or(ctx.cwd.clone(), |s| s.repo.clone());
     let mut ws = Workspace::open(&root, &ctx.env)?;
     let a = raise(

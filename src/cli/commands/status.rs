@@ -19,6 +19,10 @@ struct Report {
     running: Vec<String>,
     awaiting_approval: Vec<String>,
     failed: Vec<String>,
+    /// Steps (running or waiting) whose harness ran without forge's sandbox.
+    unsandboxed: Vec<String>,
+    /// Steps whose harness changed things outside the step, with what it changed.
+    violations: Vec<String>,
 }
 
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
@@ -48,6 +52,14 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
             _ => continue,
         };
         list.push(c.step.clone());
+        if c.sandbox == crate::sandbox::UNSANDBOXED && c.state != State::Failed {
+            report.unsandboxed.push(c.step.clone());
+        }
+        if !c.violations.is_empty() && layout.runtime.join(&c.worktree).exists() {
+            report
+                .violations
+                .push(format!("{}: {}", c.step, c.violations.join("; ")));
+        }
     }
     ui.report(&report, |out| {
         writeln!(out, "ready:             {}", report.ready.len())?;
@@ -58,7 +70,18 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
             "awaiting approval: {}",
             report.awaiting_approval.join(" ")
         )?;
-        writeln!(out, "failed:            {}", report.failed.join(" "))
+        writeln!(out, "failed:            {}", report.failed.join(" "))?;
+        if !report.unsandboxed.is_empty() {
+            writeln!(
+                out,
+                "UNSANDBOXED:       {} ([sandbox] mode = \"off\")",
+                report.unsandboxed.join(" ")
+            )?;
+        }
+        for v in &report.violations {
+            writeln!(out, "policy violation:  {v}")?;
+        }
+        Ok(())
     })?;
     Ok(exit::OK)
 }

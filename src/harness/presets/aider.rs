@@ -43,6 +43,14 @@ impl Adapter for Aider {
         "aider"
     }
 
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &[
+            "api.openai.com:443",
+            "api.anthropic.com:443",
+            "openrouter.ai:443",
+        ]
+    }
+
     fn command(&self, inv: &Invocation) -> CommandSpec {
         let mut args = vec![
             s("--message"),

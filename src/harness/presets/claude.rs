@@ -1,6 +1,8 @@
 //! `claude`: Claude Code in print mode with `--output-format stream-json --verbose`.
 //!
-//! Permission mode `bypassPermissions`. forge's worktrees live under the git common directory
+//! Permission mode `bypassPermissions` with `IS_SANDBOX=1`, but only while forge's sandbox
+//! is enforced around it (see [`Adapter::contain`]); UNSANDBOXED it runs in `acceptEdits`
+//! mode and claims no sandbox. forge's worktrees live under the git common directory
 //! (`.git/forge/worktrees/<step>`), and Claude Code treats every path under a `.git` directory
 //! as a sensitive file: in `acceptEdits` mode — and with `--allowedTools "Write(**)"`, allow
 //! rules or a PreToolUse hook that allows — its Write and Edit tools are denied there
@@ -69,6 +71,24 @@ impl Adapter for Claude {
 
     fn parser(&self) -> Box<dyn OutputParser> {
         Box::<Parser>::default()
+    }
+
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &["api.anthropic.com:443"]
+    }
+
+    /// Bypass mode and `IS_SANDBOX=1` say a sandbox contains Claude: true only when forge's
+    /// is enforced.
+    fn contain(&self, spec: &mut CommandSpec, sandboxed: bool) {
+        if sandboxed {
+            return;
+        }
+        for arg in &mut spec.args {
+            if arg == "bypassPermissions" {
+                *arg = s("acceptEdits");
+            }
+        }
+        spec.env.retain(|(k, _)| k != "IS_SANDBOX");
     }
 
     fn can_resume(&self) -> bool {

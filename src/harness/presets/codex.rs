@@ -27,6 +27,23 @@ impl Adapter for Codex {
         "codex"
     }
 
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &["api.openai.com:443", "chatgpt.com:443"]
+    }
+
+    /// Codex's own sandbox (bubblewrap) needs mounts, which Landlock denies to a sandboxed
+    /// process: inside forge's sandbox Codex runs without its own.
+    fn contain(&self, spec: &mut CommandSpec, sandboxed: bool) {
+        if !sandboxed {
+            return;
+        }
+        for arg in &mut spec.args {
+            if arg == "workspace-write" {
+                *arg = s("danger-full-access");
+            }
+        }
+    }
+
     /// `codex exec --json --sandbox workspace-write --skip-git-repo-check -c … [--model M]
     /// [extra args] [resume ID] -`. Config `args` go before the `resume` subcommand: most of
     /// `exec`'s options are not accepted after it.

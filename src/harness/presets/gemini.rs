@@ -39,6 +39,14 @@ impl Adapter for Gemini {
         "gemini"
     }
 
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &[
+            "generativelanguage.googleapis.com:443",
+            "cloudcode-pa.googleapis.com:443",
+            "oauth2.googleapis.com:443",
+        ]
+    }
+
     fn command(&self, inv: &Invocation) -> CommandSpec {
         let mut args = vec![
             s("-p"),

@@ -30,6 +30,14 @@ impl Adapter for OpenCode {
         "opencode"
     }
 
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &[
+            "api.openai.com:443",
+            "api.anthropic.com:443",
+            "models.dev:443",
+        ]
+    }
+
     fn command(&self, inv: &Invocation) -> CommandSpec {
         let mut args = vec![s("run"), s("--format"), s("json")];
         if let Some(model) = &inv.model {

@@ -39,6 +39,10 @@ impl Adapter for OpenHands {
         "openhands"
     }
 
+    fn api_hosts(&self) -> &'static [&'static str] {
+        &["api.openai.com:443", "api.anthropic.com:443"]
+    }
+
     fn command(&self, inv: &Invocation) -> CommandSpec {
         let mut args = vec![
             s("--headless"),

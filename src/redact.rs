@@ -34,7 +34,63 @@ pub fn is_secret_name(name: &str) -> bool {
         "CREDENTIAL",
         "ACCESS_KEY",
     ];
-    MARKERS.iter().any(|m| upper.contains(m)) || upper.ends_with("_AUTH") || upper == "AUTH"
+    const SUFFIXES: [&str; 6] = ["_AUTH", "_PASS", "_PWD", "_KEY", "_DSN", "_COOKIE"];
+    MARKERS.iter().any(|m| upper.contains(m))
+        || upper.contains("PASSPHRASE")
+        || SUFFIXES.iter().any(|s| upper.ends_with(s))
+        || upper == "AUTH"
+}
+
+/// Printable strings shorter than this are not looked at in binary data (as `strings(1)`).
+pub const MIN_STRING_LEN: usize = 6;
+
+/// Printable ASCII, tab and line breaks: what a printable string is made of.
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r')
+}
+
+/// The printable strings in binary data, as `strings(1)` finds them: runs of at least
+/// [`MIN_STRING_LEN`] printable ASCII bytes, and the same in UTF-16LE (each character
+/// followed by a zero byte). Each comes with its byte offset.
+pub fn printable_strings(bytes: &[u8]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut flush = |start: usize, run: &mut String| {
+        if run.trim().len() >= MIN_STRING_LEN {
+            out.push((start, std::mem::take(run)));
+        }
+        run.clear();
+    };
+    // Single bytes.
+    let mut run = String::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if printable(b) {
+            if run.is_empty() {
+                start = i;
+            }
+            run.push(char::from(b));
+        } else {
+            flush(start, &mut run);
+        }
+    }
+    flush(start, &mut run);
+    // UTF-16LE, at both alignments.
+    for align in 0..2 {
+        let mut i = align;
+        while i + 1 < bytes.len() {
+            if printable(bytes[i]) && bytes[i + 1] == 0 {
+                if run.is_empty() {
+                    start = i;
+                }
+                run.push(char::from(bytes[i]));
+            } else {
+                flush(start, &mut run);
+            }
+            i += 2;
+        }
+        flush(start, &mut run);
+    }
+    out
 }
 
 fn patterns() -> &'static Regex {
@@ -97,6 +153,42 @@ impl Redactor {
         out
     }
 
+    /// The secret-looking text in binary data, found in its printable strings (see
+    /// [`printable_strings`]): `(byte offset, text)`, one per line of a string that holds a
+    /// secret, or the whole string when only all its lines together do (a private key
+    /// block). The text is for comparing with other findings, never for showing.
+    pub fn binary_findings(&self, bytes: &[u8]) -> Vec<(usize, String)> {
+        let runs = printable_strings(bytes);
+        // Most binaries hold no secret: one pass over all their strings says so.
+        let all = runs
+            .iter()
+            .map(|(_, run)| run.as_str())
+            .collect::<Vec<_>>()
+            .join("\0");
+        if self.redact(&all) == all {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for (start, run) in runs {
+            if self.redact(&run) == run {
+                continue;
+            }
+            let before = found.len();
+            let mut offset = 0;
+            for line in run.split_inclusive('\n') {
+                let text = line.trim_end_matches(['\n', '\r']);
+                if self.redact(text) != text {
+                    found.push((start + offset, text.to_owned()));
+                }
+                offset += line.len();
+            }
+            if found.len() == before {
+                found.push((start, run));
+            }
+        }
+        found
+    }
+
     fn redact_in_place(&self, s: &mut String) {
         if let Cow::Owned(r) = self.redact(s) {
             *s = r;
@@ -138,7 +230,25 @@ mod tests {
         ] {
             assert!(is_secret_name(n), "{n}");
         }
-        for n in ["PATH", "HOME", "TERM", "EDITOR", "AUTHOR_NAME"] {
+        for n in [
+            "DB_PASS",
+            "SIGNING_KEY",
+            "SENTRY_DSN",
+            "GPG_PASSPHRASE",
+            "MYSQL_PWD",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "PATH",
+            "HOME",
+            "TERM",
+            "EDITOR",
+            "AUTHOR_NAME",
+            "DATABASE_URL",
+            "BYPASS_CACHE",
+            "KEYBOARD",
+        ] {
             assert!(!is_secret_name(n), "{n}");
         }
     }
@@ -188,6 +298,41 @@ mod tests {
             r.redact("https://example.com/a:b@c"),
             "https://example.com/a:b@c"
         );
+    }
+
+    #[test]
+    fn printable_strings_are_found_in_binary_data() {
+        let mut blob = vec![0u8, 1, 2, 0xff];
+        blob.extend_from_slice(b"short\0");
+        blob.extend_from_slice(b"long enough\0\x01");
+        for c in "wide text".bytes() {
+            blob.extend_from_slice(&[c, 0]);
+        }
+        let found = printable_strings(&blob);
+        let texts: Vec<&str> = found.iter().map(|(_, s)| s.as_str()).collect();
+        assert!(texts.contains(&"long enough"), "{texts:?}");
+        assert!(texts.contains(&"wide text"), "{texts:?}");
+        assert!(!texts.contains(&"short"), "{texts:?}");
+        let (offset, _) = found.iter().find(|(_, s)| s == "long enough").unwrap();
+        assert_eq!(*offset, 10);
+    }
+
+    #[test]
+    fn secrets_in_binary_data_are_found_by_line() {
+        let r = Redactor::new([("DB_PASS".into(), "canary-db-9f8e7d".into())]);
+        let mut blob = b"\0\x01\x02header text\nuses canary-db-9f8e7d here\n\0".to_vec();
+        blob.extend_from_slice(b"\x03ghp_abcdefghijklmnopqrstuvwxyz0123456789\0");
+        blob.extend_from_slice(
+            b"-----BEGIN RSA PRIVATE KEY-----\nMIIEabcdef\n-----END RSA PRIVATE KEY-----",
+        );
+        let found = r.binary_findings(&blob);
+        let texts: Vec<&str> = found.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(found.len(), 3, "{texts:?}");
+        assert_eq!(texts[0], "uses canary-db-9f8e7d here");
+        assert_eq!(found[0].0, 15);
+        assert!(texts[1].starts_with("ghp_"), "{texts:?}");
+        assert!(texts[2].contains("BEGIN RSA PRIVATE KEY"), "{texts:?}");
+        assert!(r.binary_findings(b"\0\0nothing to see here\0").is_empty());
     }
 
     #[test]

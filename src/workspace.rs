@@ -33,6 +33,9 @@ pub struct StepContext {
     pub step: String,
     pub bead: String,
     pub repo: std::path::PathBuf,
+    /// `FORGE_OUTBOX`: where `forge assume` posts from inside a step (see
+    /// `assumption::outbox`).
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 pub struct Workspace {
@@ -63,14 +66,36 @@ pub fn actor_of(repo: &git2::Repository, env: &Environment) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The redactor for this repository and environment. It knows the values of:
+/// - environment variables whose names look secret, or that `[secrets] env` names;
+/// - every variable a harness gets through `pass_env`, whatever its name (a harness is given
+///   them because they matter: `DATABASE_URL`, an endpoint with a key in it), except the
+///   ones every harness gets anyway (`PATH`, `LANG`, ...; see `harness::env::ALLOWLIST`);
+/// - `[harness.NAME] env` values whose names look secret or that `[secrets] env` names.
+///
+/// Values shorter than 8 characters are never redacted by value (see `redact.rs`).
 pub fn redactor_of(config: Option<&Config>, env: &Environment) -> Redactor {
     let named = config.map(|c| c.secrets.env.as_slice()).unwrap_or_default();
-    Redactor::new(
-        env.vars
-            .iter()
-            .filter(|(k, _)| is_secret_name(k) || named.iter().any(|n| n == k))
-            .cloned(),
-    )
+    let passed = |name: &str| {
+        config.is_some_and(|c| {
+            c.harness
+                .values()
+                .any(|h| h.pass_env.iter().any(|p| p == name))
+        }) && !crate::harness::env::ALLOWLIST.contains(&name)
+    };
+    let secret = |name: &str| is_secret_name(name) || named.iter().any(|n| n == name);
+    let from_env = env
+        .vars
+        .iter()
+        .filter(|(k, _)| secret(k) || passed(k))
+        .cloned();
+    let from_config = config
+        .into_iter()
+        .flat_map(|c| c.harness.values())
+        .flat_map(|h| h.env.iter())
+        .filter(|(k, _)| secret(k))
+        .map(|(k, v)| (k.clone(), v.clone()));
+    Redactor::new(from_env.chain(from_config))
 }
 
 impl Workspace {
@@ -110,5 +135,51 @@ impl Workspace {
 
     pub fn run_id(&self) -> &str {
         self.ledger.run()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pass_env_and_secret_harness_env_values_are_redacted() {
+        let config: Config = toml::from_str(
+            r#"
+schema = 1
+[secrets]
+env = ["DEPLOY_PHRASE"]
+[harness.a]
+preset = "command"
+pass_env = ["DATABASE_URL", "PATH"]
+env = { SERVICE_TOKEN = "config-token-123456", DEPLOY_PHRASE = "config-phrase-1234", MODE = "verbose-mode-on" }
+[harness.b]
+preset = "command"
+pass_env = ["SHORT"]
+"#,
+        )
+        .unwrap();
+        let env = Environment {
+            vars: vec![
+                ("DATABASE_URL".into(), "canary-dburl-93f1c0".into()),
+                ("SHORT".into(), "1".into()),
+                ("PATH".into(), "/usr/local/bin:/usr/bin".into()),
+                ("UNRELATED".into(), "not-a-secret-at-all".into()),
+                ("MY_API_KEY".into(), "canary-apikey-1234".into()),
+            ],
+            ..Environment::default()
+        };
+        let r = redactor_of(Some(&config), &env);
+        let text = "canary-dburl-93f1c0 1 /usr/local/bin:/usr/bin not-a-secret-at-all \
+                    canary-apikey-1234 config-token-123456 config-phrase-1234 verbose-mode-on";
+        assert_eq!(
+            r.redact(text),
+            "[REDACTED:DATABASE_URL] 1 /usr/local/bin:/usr/bin not-a-secret-at-all \
+             [REDACTED:MY_API_KEY] [REDACTED:SERVICE_TOKEN] [REDACTED:DEPLOY_PHRASE] verbose-mode-on"
+        );
+        // Without a config, only the names tell.
+        let r = redactor_of(None, &env);
+        assert!(r.redact(text).contains("canary-dburl-93f1c0"));
+        assert!(!r.redact(text).contains("canary-apikey-1234"));
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::harness::adapter::{Event, RunSummary};
+use crate::redact::Redactor;
 use crate::step::{Observer, State};
 
 pub struct StepProgress {
@@ -14,6 +15,8 @@ pub struct StepProgress {
     plain: bool,
     started: Instant,
     phase: String,
+    /// What the harness says passes through this before it is shown (it can quote a key).
+    redactor: Redactor,
 }
 
 impl StepProgress {
@@ -34,7 +37,15 @@ impl StepProgress {
             plain: !silent && !tty,
             started: Instant::now(),
             phase: String::new(),
+            redactor: Redactor::default(),
         }
+    }
+
+    /// Shows the harness's words through `redactor` (without one, only well-known token
+    /// shapes are hidden).
+    pub fn redacting(mut self, redactor: Redactor) -> StepProgress {
+        self.redactor = redactor;
+        self
     }
 
     fn line(&self, text: &str) {
@@ -69,15 +80,17 @@ impl Observer for StepProgress {
     }
 
     fn harness_event(&mut self, event: &Event, summary: &RunSummary) {
+        // Redacted before it is cut short: a key cut in half is no longer recognisable.
+        let said = |text: &str| short(&self.redactor.redact(text));
         let what = match event {
-            Event::ToolCall { name, detail } => format!("tool {name} {}", short(detail)),
-            Event::Message { text } => short(text),
+            Event::ToolCall { name, detail } => format!("tool {} {}", said(name), said(detail)),
+            Event::Message { text } => said(text),
             Event::Error { message } | Event::AuthError { message } => {
-                format!("error: {}", short(message))
+                format!("error: {}", said(message))
             }
-            Event::RateLimit { message, .. } => format!("rate limited: {}", short(message)),
-            Event::PermissionDenied { tool } => format!("denied: {tool}"),
-            Event::Session { id } => format!("session {id}"),
+            Event::RateLimit { message, .. } => format!("rate limited: {}", said(message)),
+            Event::PermissionDenied { tool } => format!("denied: {}", said(tool)),
+            Event::Session { id } => format!("session {}", said(id)),
             _ => return,
         };
         let cost = summary

@@ -1,10 +1,15 @@
 //! Output: the report on stdout (text or JSON), everything else on stderr.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::redact::Redactor;
+
+/// Builds the redactor when a message needs it and no command has set one.
+pub type RedactorSource = Box<dyn Fn() -> Redactor + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -19,6 +24,10 @@ pub struct Ui {
     pub color: bool,
     /// Printed paths are shown relative to this directory when inside it.
     pub root: Option<String>,
+    /// What errors, warnings and step reasons pass through before they are printed: the
+    /// same redactor that guards `.forge/` (see [`Ui::redactor`]).
+    redactor: OnceLock<Redactor>,
+    redactor_source: Option<RedactorSource>,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -50,7 +59,34 @@ impl Ui {
             quiet,
             color,
             root: None,
+            redactor: OnceLock::new(),
+            redactor_source: None,
         }
+    }
+
+    /// The redactor for what this command prints, once a command has opened the
+    /// repository (it has the config, so `pass_env` values are known). Ignored when one is
+    /// already in use.
+    pub fn set_redactor(&self, redactor: Redactor) {
+        let _ = self.redactor.set(redactor);
+    }
+
+    /// How to build the redactor if no command sets one (errors before or without a
+    /// workspace): `main` loads the config if it can.
+    pub fn set_redactor_source(&mut self, source: RedactorSource) {
+        self.redactor_source = Some(source);
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        self.redactor.get_or_init(|| {
+            self.redactor_source
+                .as_ref()
+                .map_or_else(Redactor::default, |source| source())
+        })
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.redactor().redact(text).into_owned()
     }
 
     pub fn paint(&self, style: &'static str, text: &str) -> String {
@@ -103,7 +139,7 @@ impl Ui {
 
     /// A warning on stderr; one JSON object per line with `--json`.
     pub fn warn(&self, message: &str) {
-        let message = self.relative(message);
+        let message = self.redact(&self.relative(message));
         if self.json {
             eprintln!("{}", serde_json::json!({ "warning": message }));
         } else if !self.quiet {
@@ -118,9 +154,15 @@ impl Ui {
         }
     }
 
+    /// An error on stderr (a JSON envelope with `--json`), through the redactor: a harness
+    /// or git error can quote a key.
     pub fn error(&self, err: &Error) {
-        let message = self.relative(&err.to_string());
-        let hints: Vec<String> = err.hints().iter().map(|h| self.relative(h)).collect();
+        let message = self.redact(&self.relative(&err.to_string()));
+        let hints: Vec<String> = err
+            .hints()
+            .iter()
+            .map(|h| self.redact(&self.relative(h)))
+            .collect();
         if self.json {
             let envelope = serde_json::json!({
                 "error": {
@@ -136,7 +178,7 @@ impl Ui {
         eprintln!("{} {message}", self.paint("\x1b[1;31m", "error:"));
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
-            eprintln!("  caused by: {cause}");
+            eprintln!("  caused by: {}", self.redact(&cause.to_string()));
             source = cause.source();
         }
         for hint in hints {

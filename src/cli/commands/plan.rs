@@ -67,7 +67,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         }
         None => {
             let goal = args.goal.as_deref().expect("clap requires a goal");
-            let mut progress = StepProgress::new(ui.json, ui.quiet);
+            let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
             let planned = plan_with_harness(&mut ws, goal, args.harness.as_deref(), &mut progress);
             progress.finish();
             let planned = planned?;

@@ -28,7 +28,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             return Err(super::approve::needs_human("revising a step", "--feedback TEXT").into());
         }
     };
-    let mut progress = StepProgress::new(ui.json, ui.quiet);
+    let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
     let outcome = crate::step::revise::revise(&mut ws, &args.step, &feedback, &mut progress);
     progress.finish();
     let outcome = outcome?;

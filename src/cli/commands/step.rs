@@ -2,7 +2,9 @@ use crate::cli::progress::StepProgress;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
-use crate::step::{State, StepOptions, run_step};
+use crate::redact::Redactor;
+use crate::step::checkpoint::Checkpoint;
+use crate::step::{State, StepOptions, StepOutcome, run_step};
 use crate::workspace::Workspace;
 
 /// Run one bead through a harness on its own worktree branch
@@ -29,7 +31,8 @@ pub struct Args {
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
-    let mut progress = StepProgress::new(ui.json, ui.quiet);
+    ui.set_redactor(ws.redactor.clone());
+    let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
     let result = match &args.rebase {
         Some(step) => crate::step::revise::rebase(&mut ws, step, &mut progress),
         None => run_step(
@@ -46,8 +49,44 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     render(ui, &result?)
 }
 
-/// Prints a step's outcome and returns the exit code it implies.
-pub fn render(ui: &Ui, outcome: &crate::step::StepOutcome) -> CommandResult {
+/// A step's outcome as it may be shown: every string through the redactor, like the
+/// checkpoint saved under `.forge/` (a harness's error or a gate's output can quote a key).
+pub fn redacted(redactor: &Redactor, outcome: &StepOutcome) -> StepOutcome {
+    let mut shown = outcome.clone();
+    shown.checkpoint = redacted_checkpoint(redactor, &outcome.checkpoint);
+    for file in &mut shown.files {
+        *file = redactor.redact(file).into_owned();
+    }
+    shown.diffstat = redactor.redact(&outcome.diffstat).into_owned();
+    shown
+}
+
+fn redacted_checkpoint(redactor: &Redactor, cp: &Checkpoint) -> Checkpoint {
+    let whole = serde_json::to_value(cp).ok().and_then(|mut value| {
+        redactor.redact_json(&mut value);
+        serde_json::from_value(value).ok()
+    });
+    whole.unwrap_or_else(|| {
+        // Not expected (a checkpoint round-trips); the fields a harness or gate can fill.
+        let mut cp = cp.clone();
+        for text in [&mut cp.reason, &mut cp.session_id, &mut cp.model] {
+            *text = redactor.redact(text).into_owned();
+        }
+        for gate in &mut cp.gates {
+            gate.detail = redactor.redact(&gate.detail).into_owned();
+        }
+        let mut extra = toml::Value::Table(std::mem::take(&mut cp.extra));
+        redactor.redact_toml(&mut extra);
+        if let toml::Value::Table(extra) = extra {
+            cp.extra = extra;
+        }
+        cp
+    })
+}
+
+/// Prints a step's outcome, redacted, and returns the exit code it implies.
+pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
+    let outcome = &redacted(ui.redactor(), outcome);
     let cp = &outcome.checkpoint;
     ui.report(outcome, |out| {
         writeln!(
@@ -83,6 +122,15 @@ pub fn render(ui: &Ui, outcome: &crate::step::StepOutcome) -> CommandResult {
             "  duration: {:.1}s  tokens: {tokens}  cost: {cost}",
             cp.duration_ms as f64 / 1000.0
         )?;
+        if !cp.sandbox.is_empty() {
+            writeln!(out, "  harness ran: {}", cp.sandbox)?;
+        }
+        for (host, n) in &outcome.egress_denied {
+            writeln!(
+                out,
+                "  refused: {n} connection(s) to {host} (not in [sandbox] allow_hosts)"
+            )?;
+        }
         for g in &cp.gates {
             let mark = if g.ok { "ok  " } else { "FAIL" };
             writeln!(out, "  gate {mark} {} {}", g.name, g.detail)?;
@@ -101,4 +149,36 @@ pub fn render(ui: &Ui, outcome: &crate::step::StepOutcome) -> CommandResult {
         _ if outcome.harness_failed => exit::HARNESS_FAILED,
         _ => exit::FAILURE,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_is_shown_redacted_whole() {
+        let cp: Checkpoint = serde_json::from_value(serde_json::json!({
+            "schema": 1, "step": "fg-a.1", "bead": "fg-a", "attempt": 1, "state": "failed",
+            "reason": "exit status 1: connect canary-dsn-123456 failed",
+            "harness": "h", "preset": "command", "base_ref": "refs/heads/main",
+            "base_commit": "0123456789abcdef", "branch": "forge/fg-a/1",
+            "worktree": "worktrees/fg-a.1", "owner_pid": 1, "started": "t", "updated": "t",
+            "gates": [{ "name": "tests", "ok": false, "detail": "saw canary-dsn-123456" }],
+            "later_field": "also canary-dsn-123456",
+        }))
+        .unwrap();
+        let r = Redactor::new([("DATABASE_URL".into(), "canary-dsn-123456".into())]);
+        let shown = redacted_checkpoint(&r, &cp);
+        assert_eq!(
+            shown.reason,
+            "exit status 1: connect [REDACTED:DATABASE_URL] failed"
+        );
+        assert_eq!(shown.gates[0].detail, "saw [REDACTED:DATABASE_URL]");
+        assert_eq!(
+            shown.extra["later_field"].as_str(),
+            Some("also [REDACTED:DATABASE_URL]")
+        );
+        // Nothing else changes.
+        assert_eq!(redacted_checkpoint(&Redactor::default(), &cp), cp);
+    }
 }

@@ -2,7 +2,8 @@ use crate::cli::progress::StepProgress;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
-use crate::tick::{TickOptions, tick};
+use crate::redact::Redactor;
+use crate::tick::{TickOptions, TickReport, tick};
 use crate::workspace::Workspace;
 
 /// Do one round of unattended work (for cron)
@@ -21,8 +22,9 @@ pub struct Args {
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    ui.set_redactor(ws.redactor.clone());
     // A tick's steps are not watched by a person: one plain line per event at most.
-    let mut progress = StepProgress::new(ui.json, ui.quiet);
+    let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
     let result = tick(
         &mut ws,
         &TickOptions {
@@ -31,7 +33,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         &mut progress,
     );
     progress.finish();
-    let r = result?;
+    let r = redacted(ui.redactor(), &result?);
     ui.report(&r, |out| {
         let ran: Vec<String> = r
             .ran
@@ -56,4 +58,22 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         )
     })?;
     Ok(exit::OK)
+}
+
+/// The report as it may be printed (and mailed by cron): the reasons a step failed can
+/// quote what a harness said, keys included.
+fn redacted(redactor: &Redactor, report: &TickReport) -> TickReport {
+    let mut r = report.clone();
+    let redact = |text: &mut String| *text = redactor.redact(text).into_owned();
+    redact(&mut r.reason);
+    for ran in &mut r.ran {
+        redact(&mut ran.reason);
+    }
+    for (_, until) in &mut r.rate_limited {
+        redact(until);
+    }
+    if let Some(pause) = &mut r.paused {
+        redact(&mut pause.reason);
+    }
+    r
 }

@@ -10,6 +10,7 @@ fn waiting_step(script: &str) -> (TestEnv, String, String) {
     let env = TestEnv::new();
     env.script_harness("fake", script);
     env.default_harness("fake");
+    env.sandbox_write_beside_repo();
     let bead = env.create(&["Improve the readme"]);
     env.commit_all("forge set up");
     // The step may fail (some tests want a failed one); its report names it either way.

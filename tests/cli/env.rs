@@ -206,6 +206,17 @@ impl TestEnv {
         std::fs::write(path, text.replacen(from, to, 1)).unwrap();
     }
 
+    /// Lets sandboxed harnesses write the directory that holds the repository and HOME,
+    /// where fakes record what they saw (pids, prompts, environments). Containment tests
+    /// never call this.
+    pub fn sandbox_write_beside_repo(&self) {
+        let dir = self.repo.parent().unwrap();
+        self.edit_config(
+            "# write = []",
+            &format!("write = [{}]", toml_string(dir.to_str().unwrap())),
+        );
+    }
+
     /// Makes `[harness.NAME]` the one `forge step` runs by default.
     pub fn default_harness(&self, name: &str) {
         self.edit_config("# harness = \"claude\"", &format!("harness = \"{name}\""));

@@ -18,6 +18,7 @@ const PRESETS: [&str; 6] = [
 fn with_fake(preset: &str, timeout: u64) -> (TestEnv, String) {
     let env = TestEnv::new();
     let fake = fixture(&format!("harnesses/fake-{preset}"));
+    env.sandbox_write_beside_repo();
     env.configure(&format!(
         "[harness.{preset}]\npreset = \"{preset}\"\ncommand = [{}]\ntimeout = {timeout}\ngrace = 1\npass_env = [\"FAKE_SCENARIO\", \"FAKE_PIDS_FILE\", \"FAKE_PROMPT_LOG\", \"FAKE_SECRET_VALUE\", \"FAKE_HUGE_BYTES\"]\n",
         toml_string(fake.to_str().unwrap())

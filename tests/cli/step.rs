@@ -32,6 +32,7 @@ fn setup(script: &str) -> (TestEnv, String) {
     let env = TestEnv::new();
     env.script_harness("fake", script);
     env.default_harness("fake");
+    env.sandbox_write_beside_repo();
     let bead = env.create(&["Change the readme", "-a", "the readme says more"]);
     env.commit_all("forge set up");
     (env, bead)

@@ -11,6 +11,7 @@ fn with_script(script: &str) -> TestEnv {
     let env = TestEnv::new();
     env.script_harness("fake", script);
     env.default_harness("fake");
+    env.sandbox_write_beside_repo();
     env
 }
 

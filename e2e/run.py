@@ -23,7 +23,8 @@ Environment (all optional):
   E2E_CLIS        comma-separated subset of: claude,codex,gemini,aider,opencode,openhands
   E2E_CACHE       where the CLIs are installed (default ~/.cache/forge-e2e)
   E2E_WORK        where repositories, logs and server logs go (default target/e2e/<time>)
-  E2E_TIMEOUT     forge's --timeout for the retry case, seconds (default 20)
+  E2E_TIMEOUT     forge's --timeout for the retry case, seconds (default 20; OpenHands,
+                  slow to start, gets at least 45)
   E2E_NETNS       auto (default) | 1 | 0: run the cases in a network namespace with only
                   loopback, so nothing can leave the machine even past the proxy variables
   E2E_FORGE       a forge binary to use instead of building one (`cargo build --locked`)
@@ -33,6 +34,9 @@ Environment (all optional):
   E2E_CAPTURE     1: also keep each run's stdout and stderr apart, in <work>/<cli>/capture/
                   (through e2e/tee-streams), to refresh fixtures/harness-output/
   E2E_STRICT      1: a skipped CLI fails the run too (CI: the CLIs it names must run)
+  E2E_SANDBOX     on (default) | off: forge's `[sandbox] mode` in the test repositories. On,
+                  every case also checks that the harness ran sandboxed, and the edit case
+                  that its model requests went through forge's egress proxy
 """
 
 import glob
@@ -320,7 +324,8 @@ def toml_table(d):
 
 
 def harness_config(name, program, server, work):
-    """(the `[harness.NAME]` keys, environment forge runs with) for one CLI."""
+    """(the `[harness.NAME]` keys, environment forge runs with, files outside the repository
+    the harness reads: `[sandbox] read` grants) for one CLI."""
     url = server.url
     proxies = ["ALL_PROXY", "all_proxy"]
     command = [str(program)]
@@ -328,7 +333,7 @@ def harness_config(name, program, server, work):
         command = [str(ROOT / "e2e" / "tee-streams"), str(work / "capture")] + command
     keys = {"preset": name, "command": command, "timeout": 300, "grace": 2}
     env, home_files, pass_env, args = {}, {}, list(proxies), []
-    forge_env = {}
+    forge_env, reads = {}, []
     if name == "claude":
         env["ANTHROPIC_BASE_URL"] = url
         pass_env.append("ANTHROPIC_API_KEY")
@@ -357,6 +362,8 @@ def harness_config(name, program, server, work):
             "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06,
             "litellm_provider": "openai", "mode": "chat"}}))
         args += ["--openai-api-base", f"{url}/v1", "--model-metadata-file", str(metadata)]
+        # Outside the repository: forge's sandbox must be told aider may read it.
+        reads.append(str(metadata))
         pass_env.append("OPENAI_API_KEY")
         forge_env["OPENAI_API_KEY"] = API_KEY
     elif name == "opencode":
@@ -385,7 +392,7 @@ def harness_config(name, program, server, work):
         keys["env"] = env
     if home_files:
         keys["home_files"] = home_files
-    return keys, forge_env
+    return keys, forge_env, reads
 
 
 # The retry case: settings that make a CLI keep retrying past forge's timeout where its own
@@ -394,6 +401,9 @@ RETRY_OVERRIDES = {
     "claude": {"env": {"CLAUDE_CODE_MAX_RETRIES": "100"}},
 }
 RETRY_STATUS = {"claude": 529}
+# The retry case's least timeout per CLI: OpenHands takes 13-23 s to start (before its first
+# model request), which leaves a 20 s run no time to retry on a slow first start.
+RETRY_MIN_TIMEOUT = {"openhands": 45}
 
 
 def render_section(section, keys):
@@ -408,6 +418,45 @@ def render_section(section, keys):
         else:
             lines.append(f"{k} = {toml_str(v)}")
     return "\n".join(lines) + "\n"
+
+
+# Variables forge reads a harness's custom endpoint from (src/step/contain.rs
+# `allowed_hosts`): a URL in one of these in `[harness.X] env` is let through forge's proxy
+# on its own; any other way of naming the endpoint (a file under HOME, an argument) needs
+# `[sandbox] allow_hosts`.
+BASE_URL_SUFFIXES = ("_BASE_URL", "_API_BASE", "_BASE")
+
+
+def needs_allow_hosts(keys, url):
+    return not any(k.endswith(BASE_URL_SUFFIXES) and url in v
+                   for k, v in (keys.get("env") or {}).items())
+
+
+def configure_sandbox(config, mode, allow_hosts, read=()):
+    """Sets `mode`, `allow_hosts` and `read` in the `[sandbox]` section `forge init` wrote
+    (adds the section if there is none), and checks that the file still parses to those
+    values."""
+    import tomllib
+    text = config.read_text()
+    toml_list = lambda xs: "[" + ", ".join(toml_str(x) for x in xs) + "]"
+    values = {"mode": toml_str(mode), "allow_hosts": toml_list(allow_hosts), "read": toml_list(read)}
+    m = re.search(r"(?m)^\[sandbox\][ \t]*\n", text)
+    if not m:
+        text = text.rstrip("\n") + "\n\n[sandbox]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+    else:
+        start = m.end()
+        nxt = re.search(r"(?m)^\[", text[start:])
+        end = start + nxt.start() if nxt else len(text)
+        body = text[start:end]
+        for key, value in values.items():
+            body, n = re.subn(rf"(?m)^{key}[ \t]*=.*$", f"{key} = {value}", body, count=1)
+            if not n:
+                body = body.rstrip("\n") + f"\n{key} = {value}\n\n"
+        text = text[:start] + body + text[end:]
+    config.write_text(text)
+    got = tomllib.loads(text).get("sandbox", {})
+    if (got.get("mode"), got.get("allow_hosts", []), got.get("read", [])) != (mode, list(allow_hosts), list(read)):
+        raise RuntimeError(f"could not set [sandbox] in {config}: {got}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,11 +514,40 @@ class Repo:
         return events
 
     def harness_finished(self, step):
+        return self.ledger_event("harness.finished", step)
+
+    def harness_started(self, step):
+        return self.ledger_event("harness.started", step)
+
+    def ledger_event(self, kind, step):
         for e in reversed(self.ledger()):
             data = e.get("data") or {}
-            if e.get("kind") == "harness.finished" and data.get("step") == step:
+            if e.get("kind") == kind and data.get("step") == step:
                 return data
         return {}
+
+
+def sandbox_on():
+    return (os.environ.get("E2E_SANDBOX") or "on").lower() not in ("off", "0", "no", "false")
+
+
+def check_contained(repo, step, note, egress_denied):
+    """With the sandbox on: the harness ran sandboxed. Notes what forge's egress proxy let
+    through and refused (also kept in `egress_denied`, for the report); returns the number
+    of connections it let through."""
+    started = repo.harness_started(step) if step else {}
+    finished = repo.harness_finished(step) if step else {}
+    sandbox = started.get("sandbox") or "?"
+    if sandbox_on():
+        check(sandbox.startswith("sandboxed"), f"the harness did not run sandboxed: {sandbox!r}")
+    egress = finished.get("egress") or {}
+    denied = egress.get("denied") or {}
+    for host, n in denied.items():
+        egress_denied[host] = egress_denied.get(host, 0) + n
+    if egress:
+        note(f"proxy: {egress.get('allowed', 0)} through"
+             + (", refused " + ", ".join(f"{h} ({n})" for h, n in sorted(denied.items())) if denied else ""))
+    return egress.get("allowed", 0)
 
 
 def forge_env(work, extra):
@@ -517,7 +595,7 @@ def save_log(repo, step, work, case):
     return r.stdout
 
 
-def case_edit(name, repo, server, work, note):
+def case_edit(name, repo, server, work, note, egress):
     server.control(fail_status=0, case="edit")
     bead = repo.create_bead(f"Create {EDIT_FILE}")
     repo.git("add", "-A")
@@ -530,8 +608,11 @@ def case_edit(name, repo, server, work, note):
     if step:
         save_log(repo, step, work, "edit")
     note(f"{took:.0f}s")
+    through = check_contained(repo, step, note, egress)
     check(r.returncode == 0 and cp.get("state") == "awaiting-approval",
           f"step ended {cp.get('state')} (exit {r.returncode}): {cp.get('reason')}")
+    if sandbox_on():
+        check(through > 0, "no connection went through forge's egress proxy")
     reqs = server.requests("edit")
     calls = [q for q in reqs if str(q.get("answer", "")).startswith("call:")]
     if name == "aider":
@@ -578,7 +659,7 @@ def case_edit(name, repo, server, work, note):
     check(not left, f"processes outlived the step: {left}")
 
 
-def case_auth(name, repo, server, work, note):
+def case_auth(name, repo, server, work, note, egress):
     server.control(fail_status=401, fail_count=None, case="auth")
     bead = repo.create_bead("Create auth.txt")
     repo.git("add", "-A")
@@ -592,6 +673,7 @@ def case_auth(name, repo, server, work, note):
         save_log(repo, step, work, "auth")
     finished = repo.harness_finished(step) if step else {}
     note(f"{took:.0f}s, CLI exit {finished.get('exit_code')}")
+    check_contained(repo, step, note, egress)
     reqs = server.requests("auth")
     check(reqs, "the CLI never reached the model server")
     check(r.returncode == 4 and cp.get("state") == "failed",
@@ -604,7 +686,8 @@ def case_auth(name, repo, server, work, note):
     check(not left, f"processes outlived the step: {left}")
 
 
-def case_retry(name, repo, server, work, note, timeout):
+def case_retry(name, repo, server, work, note, timeout, egress):
+    timeout = max(timeout, RETRY_MIN_TIMEOUT.get(name, 0))
     status = RETRY_STATUS.get(name, 500)
     server.control(fail_status=status, fail_count=None, case="retry")
     bead = repo.create_bead("Create retry.txt")
@@ -624,6 +707,7 @@ def case_retry(name, repo, server, work, note, timeout):
         save_log(repo, step, work, "retry")
     reqs = server.requests("retry")
     note(f"{took:.0f}s, {len(reqs)} failed requests ({status})")
+    check_contained(repo, step, note, egress)
     check(r.returncode == 4 and cp.get("state") == "failed",
           f"step ended {cp.get('state')} (exit {r.returncode}): {cp.get('reason')}")
     reason = cp.get("reason") or ""
@@ -640,10 +724,10 @@ def case_retry(name, repo, server, work, note, timeout):
 def run_cli(name, program, version, forge, work_root, timeout):
     work = work_root / name
     work.mkdir(parents=True)
-    results, notes = {}, {c: [] for c in CASES}
+    results, notes, egress = {}, {c: [] for c in CASES}, {}
     server = Server(work)
     try:
-        keys, extra = harness_config(name, program, server, work)
+        keys, extra, reads = harness_config(name, program, server, work)
         proxy = f"http://127.0.0.1:{server.proxy_port}"
         extra.update({
             "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy,
@@ -662,6 +746,11 @@ def run_cli(name, program, version, forge, work_root, timeout):
             else:
                 retry_keys[k] = v
         config = repo.path / ".forge" / "config.toml"
+        # The model server is on a loopback port: where forge cannot see the endpoint in the
+        # harness's env (Codex's and opencode's are in files under HOME, aider's in an
+        # argument), its proxy must be told to let it through.
+        allow = [f"127.0.0.1:{server.port}"] if needs_allow_hosts(keys, server.url) else []
+        configure_sandbox(config, "on" if sandbox_on() else "off", allow, reads)
         with open(config, "a") as f:
             f.write("\n" + render_section(name, keys) + "\n" + render_section(f"{name}-retry", retry_keys))
         repo.git("add", "-A")
@@ -671,11 +760,11 @@ def run_cli(name, program, version, forge, work_root, timeout):
             log(f"[{name}] {case} ...")
             try:
                 if case == "edit":
-                    case_edit(name, repo, server, work, note)
+                    case_edit(name, repo, server, work, note, egress)
                 elif case == "auth":
-                    case_auth(name, repo, server, work, note)
+                    case_auth(name, repo, server, work, note, egress)
                 else:
-                    case_retry(name, repo, server, work, note, timeout)
+                    case_retry(name, repo, server, work, note, timeout, egress)
                 results[case] = "PASS"
             except Failure as e:
                 results[case] = "FAIL"
@@ -684,7 +773,10 @@ def run_cli(name, program, version, forge, work_root, timeout):
                 results[case] = "FAIL"
                 note(f"hung: {e}")
             log(f"[{name}] {case}: {results[case]} ({'; '.join(notes[case])})")
-        blocked = sorted({(p.get("host") or p.get("request", "?")) for p in read_jsonl(server.proxy_log)})
+        # Refused by forge's egress proxy (sandbox on), and by the suite's own refusing proxy,
+        # which only a harness that forge did not point at its proxy reaches (sandbox off).
+        blocked = sorted(set(egress) | {(p.get("host") or p.get("request", "?"))
+                                        for p in read_jsonl(server.proxy_log)})
         return results, notes, blocked
     finally:
         server.stop()
@@ -728,7 +820,8 @@ def main():
             sys.exit(f"E2E_NETNS={mode} but a network namespace is not available: {why}")
         else:
             isolation += f" (no network namespace: {why})"
-    plan["isolation"] = isolation
+    plan["isolation"] = isolation + ("; forge's sandbox on" if sandbox_on()
+                                     else "; forge's sandbox OFF (E2E_SANDBOX=off)")
     results_file = work / "results.json"
     plan["results_file"] = str(results_file)
     if use_netns:

@@ -27,6 +27,9 @@ pub const ALLOWLIST: &[&str] = &[
     "no_proxy",
 ];
 
+/// The scratch HOME's `.gitconfig`: forge's identity, as on the commits it makes.
+pub const GITCONFIG: &str = "[user]\n\tname = forge\n\temail = forge@localhost\n";
+
 /// Never passed, even when config asks: sockets that reach outside any sandbox.
 pub const DENYLIST: &[&str] = &["SSH_AUTH_SOCK", "DOCKER_HOST", "GPG_AGENT_INFO"];
 
@@ -70,10 +73,14 @@ pub fn build(req: &EnvRequest<'_>) -> std::io::Result<Vec<(String, String)>> {
         ("TMUX_TMPDIR", "tmux"),
     ];
     for (k, rel) in dirs {
-        let dir = req.scratch.join(rel);
-        std::fs::create_dir_all(&dir)?;
+        let dir = dirs_no_follow(req.scratch, Path::new(rel))?;
         put(k, dir.display().to_string(), &mut env);
     }
+    // The user's identity is in their own ~/.gitconfig, which the harness never sees: a
+    // harness that asks git who it is must find someone, or it fills in a placeholder in
+    // the repository's shared .git/config (aider does: a policy violation unsandboxed, a
+    // crash inside the sandbox, which denies that write). `home_files` may replace it.
+    write_no_follow(&req.scratch.join("home/.gitconfig"), GITCONFIG.as_bytes())?;
     for (k, v) in req.set.iter().chain(req.forge) {
         put(k, v.clone(), &mut env);
     }
@@ -81,9 +88,64 @@ pub fn build(req: &EnvRequest<'_>) -> std::io::Result<Vec<(String, String)>> {
     Ok(env)
 }
 
+/// Writes a new file at `path`, replacing whatever the harness left there (a symlink is
+/// removed, never followed: `create_new` does not follow one either).
+fn write_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path)?,
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(contents)
+}
+
+/// Creates `base/rel` one component at a time, never through a symlink: the harness owns
+/// the scratch directory, and a link it planted there (`home/.config -> ~/.ssh`) is
+/// replaced by a directory instead of followed.
+pub fn dirs_no_follow(base: &Path, rel: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut dir = base.to_owned();
+    std::fs::create_dir_all(&dir)?;
+    for part in rel.components() {
+        dir.push(part);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => std::fs::remove_file(&dir)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::create_dir(&dir)?;
+    }
+    Ok(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn planted_links_are_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir_all(scratch.join("home")).unwrap();
+        std::os::unix::fs::symlink(&victim, scratch.join("home/.config")).unwrap();
+        let made = dirs_no_follow(&scratch, Path::new("home/.config/x")).unwrap();
+        assert!(made.is_dir());
+        assert!(
+            !std::fs::symlink_metadata(scratch.join("home/.config"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
+    }
 
     #[test]
     fn only_allowlisted_and_requested_variables_pass() {
@@ -113,5 +175,30 @@ mod tests {
         let home = get("HOME").unwrap();
         assert!(home.starts_with(dir.path().to_str().unwrap()) && Path::new(home).is_dir());
         assert!(Path::new(get("CODEX_HOME").unwrap()).is_dir());
+        let gitconfig = std::fs::read_to_string(Path::new(home).join(".gitconfig")).unwrap();
+        assert!(gitconfig.contains("email = forge@localhost"), "{gitconfig}");
+    }
+
+    #[test]
+    fn a_planted_gitconfig_link_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "mine").unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir_all(scratch.join("home")).unwrap();
+        std::os::unix::fs::symlink(&victim, scratch.join("home/.gitconfig")).unwrap();
+        build(&EnvRequest {
+            parent: &[],
+            passthrough: &[],
+            set: &[],
+            scratch: &scratch,
+            forge: &[],
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("home/.gitconfig")).unwrap(),
+            GITCONFIG
+        );
     }
 }

@@ -117,11 +117,17 @@ fn seed_home(env: &[(String, String)], files: &BTreeMap<String, String>) -> Resu
         if !home_relative(rel) {
             continue;
         }
-        let path = home.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        // The harness owns its HOME: nothing it planted there (a symlink to the user's
+        // files) is followed. Directories are made link by link; the file is replaced by
+        // rename, which replaces a link instead of writing through it.
+        let rel = Path::new(rel);
+        let dir = match rel.parent() {
+            Some(parent) => super::env::dirs_no_follow(home, parent)
+                .map_err(|e| Error::io(home.join(parent), e))?,
+            None => home.to_owned(),
+        };
+        let path = dir.join(rel.file_name().unwrap_or_default());
+        crate::store::atomic::atomic_write(&path, text.as_bytes())?;
     }
     Ok(())
 }

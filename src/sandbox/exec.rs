@@ -42,6 +42,12 @@ pub fn main(args: Vec<OsString>) -> String {
     if let Err(e) = limits(&policy) {
         return e;
     }
+    // A session of its own: no controlling terminal, so nothing it runs can type into the
+    // user's shell (TIOCSTI) or get the terminal's signals. Its process group stays its
+    // pid, which forge signals.
+    if let Err(e) = rustix::process::setsid() {
+        return format!("setsid: {e}");
+    }
     if let Err(e) = super::landlock::restrict_self(&policy) {
         return format!("could not enforce the sandbox: {e}");
     }

@@ -6,6 +6,8 @@ use super::{Enforcement, Policy};
 use crate::config::{NetworkMode, SandboxConfig};
 
 /// System hierarchies a harness may read: programs, libraries, certificates, locale data.
+/// Not `/dev` (block devices, the kernel log) nor `/proc` (other processes' environments,
+/// forge's among them): only the files below.
 pub(crate) const SYSTEM_READ: &[&str] = &[
     "/usr",
     "/bin",
@@ -17,10 +19,18 @@ pub(crate) const SYSTEM_READ: &[&str] = &[
     "/opt",
     "/nix/store",
     "/snap",
-    "/proc",
-    "/sys",
-    "/dev",
     "/run/systemd/resolve",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/uptime",
+    "/proc/version",
+    "/proc/filesystems",
+    "/proc/sys/kernel",
+    "/proc/sys/vm",
+    "/sys/devices/system/cpu",
+    "/sys/fs/cgroup",
 ];
 
 /// `/etc` is readable but for these: password hashes, host keys, sudo rules.
@@ -35,17 +45,15 @@ const ETC_HIDDEN: &[&str] = &[
     "ssl/private",
 ];
 
-/// Device files any program may write.
+/// Device files any program may read and write. Not the terminal (`/dev/tty`, ptys): a
+/// harness could type into the user's shell with TIOCSTI; not `/dev/shm`, a channel
+/// between steps.
 const DEV_WRITE: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
     "/dev/random",
     "/dev/urandom",
-    "/dev/tty",
-    "/dev/ptmx",
-    "/dev/pts",
-    "/dev/shm",
 ];
 
 /// Everything a step's policy is made from.
@@ -97,7 +105,12 @@ pub fn policy(
             read.push(parent.to_owned());
         }
     }
-    read.extend(paths.install.iter().cloned());
+    // A prefix right under the home (`~/.cargo`, `~/.local`, `~/go`) holds credentials
+    // beside the programs: only its `bin` is granted.
+    read.extend(paths.install.iter().map(|root| match paths.home {
+        Some(home) if root.parent() == Some(home) => root.join("bin"),
+        _ => root.clone(),
+    }));
     read.extend(config.read.iter().map(|p| expand(p, paths.home)));
     read.retain(|p| {
         !covers_home(p, paths.home) || config.read.iter().any(|r| expand(r, paths.home) == *p)
@@ -274,6 +287,35 @@ mod tests {
         assert!(
             p.read.contains(&PathBuf::from("/home/u/")),
             "explicit grants stand"
+        );
+    }
+
+    #[test]
+    fn prefixes_under_the_home_give_only_their_bin() {
+        let home = Path::new("/home/u");
+        let install = [
+            PathBuf::from("/home/u/.cargo"),
+            PathBuf::from("/home/u/.local/lib/node_modules"),
+        ];
+        let p = policy(
+            Enforcement::Landlock {
+                abi: 7,
+                scoped: true,
+            },
+            &SandboxConfig::default(),
+            &paths(
+                Path::new("/nonexistent"),
+                Path::new("/w"),
+                Some(home),
+                &install,
+            ),
+            None,
+        );
+        assert!(p.read.contains(&PathBuf::from("/home/u/.cargo/bin")));
+        assert!(!p.read.contains(&PathBuf::from("/home/u/.cargo")));
+        assert!(
+            p.read
+                .contains(&PathBuf::from("/home/u/.local/lib/node_modules"))
         );
     }
 

@@ -786,9 +786,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, _guard: ThreadGuard
     }
 }
 
+/// How every answer of the proxy's own begins, so that a harness's error message that
+/// quotes one (a 403 for a host not allowed) can be told from the model API's.
+pub const REFUSAL_PREFIX: &str = "forge proxy:";
+
 /// Writes a complete plain-text response with `Connection: close`.
 fn respond(mut stream: &TcpStream, status: &str, body: &str) {
-    let body = format!("forge proxy: {body}\n");
+    let body = format!("{REFUSAL_PREFIX} {body}\n");
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

@@ -58,6 +58,9 @@ pub struct Violation {
     pub touches_config: bool,
 }
 
+/// Files larger than this are not read (see `file_digest`).
+const MAX_READ: u64 = 4 << 20;
+
 /// A file's digest, or None when absent. Symlinks are read as links, never followed.
 fn file_digest(path: &Path) -> Option<String> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -68,8 +71,20 @@ fn file_digest(path: &Path) -> Option<String> {
     if !meta.is_file() {
         return Some("not a file".into());
     }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // A harness must not be able to make forge read (or allocate) gigabytes: a big file is
+    // known by its size, inode and times, which any rewrite changes.
+    if meta.len() > MAX_READ {
+        return Some(format!(
+            "large:{}:{}:{:o}:{}.{}",
+            meta.len(),
+            meta.ino(),
+            meta.permissions().mode(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ));
+    }
     let bytes = std::fs::read(path).ok()?;
-    use std::os::unix::fs::PermissionsExt;
     Some(format!(
         "{:o}:{}",
         meta.permissions().mode(),
@@ -121,8 +136,17 @@ pub fn take(w: &Watched<'_>) -> Result<Snapshot> {
         let path = w.common_dir.join(name);
         tree_digests(&path, &label(w, &path), &mut files);
     }
-    let config = config_lines(&w.common_dir.join("config"));
-    let config_text = std::fs::read_to_string(w.common_dir.join("config")).unwrap_or_default();
+    let config_path = w.common_dir.join("config");
+    let readable =
+        std::fs::symlink_metadata(&config_path).is_ok_and(|m| m.is_file() && m.len() <= MAX_READ);
+    let (config, config_text) = if readable {
+        (
+            config_lines(&config_path),
+            std::fs::read_to_string(&config_path).unwrap_or_default(),
+        )
+    } else {
+        (Vec::new(), String::new())
+    };
     let mut refs = BTreeMap::new();
     let mut checkout = BTreeMap::new();
     if w.full {
@@ -314,6 +338,13 @@ pub fn compare(w: &Watched<'_>, before: &Snapshot, after: &Snapshot) -> Vec<Viol
             touches_config: false,
         });
     }
+    let common: Vec<String> = ["config", "config.worktree", "hooks", "info"]
+        .iter()
+        .map(|n| label(w, &w.common_dir.join(n)))
+        .collect();
+    for v in &mut out {
+        v.touches_config = common.iter().any(|l| v.what.contains(l.as_str()));
+    }
     out
 }
 
@@ -452,6 +483,39 @@ mod tests {
         ] {
             assert!(all.contains(want), "{want} missing from:\n{all}");
         }
+    }
+
+    #[test]
+    fn config_hooks_and_info_changes_touch_the_config() {
+        let (_d, root, wt, admin) = repo();
+        let common = root.join(".git");
+        let w = watched(&root, &common, &wt, &admin);
+        for change in [
+            |c: &Path| {
+                Git::new(c)
+                    .run(&["config", "--file", "config", "filter.x.clean", "cat"])
+                    .map(drop)
+                    .unwrap()
+            },
+            |c: &Path| std::fs::write(c.join("hooks/post-index-change"), "x").unwrap(),
+            |c: &Path| std::fs::write(c.join("info/attributes"), "* filter=x\n").unwrap(),
+        ] {
+            let before = take(&w).unwrap();
+            change(&common);
+            let found = compare(&w, &before, &take(&w).unwrap());
+            assert!(
+                !found.is_empty() && found.iter().all(|v| v.touches_config),
+                "{found:?}"
+            );
+        }
+        // The worktree's own HEAD is not the repository's config.
+        let before = take(&w).unwrap();
+        Git::new(&wt).run(&["checkout", "-q", "--detach"]).unwrap();
+        let found = compare(&w, &before, &take(&w).unwrap());
+        assert!(
+            !found.is_empty() && found.iter().all(|v| !v.touches_config),
+            "{found:?}"
+        );
     }
 
     #[test]

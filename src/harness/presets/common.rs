@@ -305,6 +305,11 @@ pub(super) fn classify_error(message: &str, status: Option<u16>, now: i64) -> Ev
     } else {
         message.trim().to_owned()
     };
+    // forge's own proxy refused a host (its 403 quoted by the harness): a sandbox setting
+    // to fix, not credentials; the message says which host and where to allow it.
+    if message.contains(crate::sandbox::proxy::REFUSAL_PREFIX) {
+        return Event::Error { message };
+    }
     let auth = matches!(status, Some(401 | 403));
     let rate = status == Some(429);
     if auth || (status.is_none() && is_auth(&message) && !is_rate_limit(&message)) {
@@ -641,6 +646,15 @@ mod tests {
             classify_error("Quota exceeded for API key project", None, now),
             Event::RateLimit { .. }
         ));
+        // forge's proxy refusing a host is not an authentication error, whatever the status.
+        let refused = "unexpected status 403 Forbidden: forge proxy: 127.0.0.1:9 is not in \
+                       forge's allowlist ([sandbox] allow_hosts in .forge/config.toml)";
+        for status in [None, Some(403)] {
+            assert!(
+                matches!(classify_error(refused, status, now), Event::Error { .. }),
+                "{status:?}"
+            );
+        }
     }
 
     #[test]

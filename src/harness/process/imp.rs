@@ -77,8 +77,12 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
+    if spawn.sandbox.is_none() {
+        // The trampoline calls setsid(), which makes it a group leader too (and fails in
+        // one that already is).
+        cmd.process_group(0);
+    }
     let mut child = cmd.spawn().map_err(|e| Error::io(&spawn.program, e))?;
     let marker = spawn
         .env

@@ -32,6 +32,26 @@ const HARDENED: &[&str] = &[
     "protocol.allow=never",
 ];
 
+/// Whether this git takes `--attr-source` (git 2.42 and later). Older ones still get every
+/// filter driver switched off; the option only adds that attributes come from a commit.
+fn git_has_attr_source() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        let out = Command::new("git").arg("version").output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        let version: Vec<u32> = text
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .split('.')
+            .take(2)
+            .map(|n| n.parse().unwrap_or(0))
+            .collect();
+        version.as_slice() >= [2, 42].as_slice()
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
@@ -256,13 +276,16 @@ impl Git {
         }
         // Attributes come from `parent`, not from the worktree: a `.gitattributes` the agent
         // wrote cannot attach a filter driver to forge's own `git add`.
-        let mut args = vec![
-            format!("--attr-source={parent}"),
+        let mut args = Vec::new();
+        if git_has_attr_source() {
+            args.push(format!("--attr-source={parent}"));
+        }
+        args.extend([
             "add".to_owned(),
             "--all".to_owned(),
             "--".to_owned(),
             ".".to_owned(),
-        ];
+        ]);
         args.extend(excluded.iter().map(|p| format!(":(exclude,glob){p}")));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args)?;
@@ -440,15 +463,28 @@ impl Git {
         Ok(self.run(&args)?.trim().to_owned())
     }
 
-    /// The working tree where `branch` (a full ref) is checked out, if any.
+    /// The working tree where `branch` (a full ref) is checked out, if any: the main one,
+    /// or a linked worktree of the user's. Entries a harness could have forged (git takes
+    /// a linked worktree's path and branch from its admin directory, which a step's harness
+    /// may write) are ignored: anything under the common directory, where forge keeps its
+    /// worktrees and the harnesses' scratch space, and anything without a `.git` file.
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<PathBuf>> {
+        let common = self.run(&["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+        let common = PathBuf::from(common.trim());
         let listing = self.run(&["worktree", "list", "--porcelain"])?;
         let mut current: Option<PathBuf> = None;
+        let mut first = true;
         for line in listing.lines() {
             if let Some(p) = line.strip_prefix("worktree ") {
-                current = Some(PathBuf::from(p));
-            } else if line.strip_prefix("branch ") == Some(branch) {
-                return Ok(current);
+                let path = PathBuf::from(p);
+                let linked_ok = !path.starts_with(&common)
+                    && std::fs::symlink_metadata(path.join(".git")).is_ok_and(|m| m.is_file());
+                current = (first || linked_ok).then_some(path);
+                first = false;
+            } else if line.strip_prefix("branch ") == Some(branch)
+                && let Some(dir) = current.take()
+            {
+                return Ok(Some(dir));
             }
         }
         Ok(None)
@@ -722,5 +758,17 @@ impl Git {
     pub fn worktree_prune(&self) -> Result<()> {
         self.run(&["worktree", "prune"])?;
         Ok(())
+    }
+
+    /// `git verify-commit`: whether `commit` carries a signature that is good by the
+    /// user's own gpg/ssh configuration (allowed signers, trust levels), and what git said
+    /// about it ("" for an unsigned commit).
+    pub fn verify_commit(&self, commit: &str) -> Result<(bool, String)> {
+        let out = self
+            .command(["verify-commit", commit])
+            .output()
+            .map_err(|e| Error::io("git", e))?;
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        Ok((out.status.success(), said))
     }
 }

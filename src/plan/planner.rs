@@ -93,6 +93,9 @@ fn repair_prompt(problems: &[Problem]) -> String {
     )
 }
 
+/// A plan larger than this is refused unread.
+const MAX_PLAN_BYTES: u64 = 1 << 20;
+
 /// Reads the plan the harness wrote (or, failing that, one in its last message).
 fn read_plan(worktree: &Path, summary: &RunSummary) -> std::result::Result<Plan, Vec<Problem>> {
     let problem = |message: String| {
@@ -102,7 +105,19 @@ fn read_plan(worktree: &Path, summary: &RunSummary) -> std::result::Result<Plan,
         }]
     };
     let file = worktree.join(PLAN_FILE);
-    let text = match std::fs::read_to_string(&file) {
+    // The planner wrote it: a regular file of sane size, never a link, FIFO or device.
+    let regular = std::fs::symlink_metadata(&file)
+        .is_ok_and(|m| m.file_type().is_file() && m.len() <= MAX_PLAN_BYTES);
+    let read = if regular {
+        std::fs::read_to_string(&file)
+    } else if file.symlink_metadata().is_ok() {
+        return Err(problem(format!(
+            "{PLAN_FILE} is not a regular file of at most {MAX_PLAN_BYTES} bytes"
+        )));
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    };
+    let text = match read {
         Ok(t) => t,
         Err(_) => match [&summary.result_text, &summary.last_message]
             .into_iter()
@@ -243,6 +258,17 @@ fn rounds(
             crate::step::State::Running,
             &format!("{name}, round {round}"),
         );
+        let layout = ws.layout.clone();
+        let common = layout.common_dir();
+        let watched = crate::step::guard::Watched {
+            root: &layout.root,
+            common_dir: &common,
+            worktree,
+            admin_dir: &subject.admin_dir,
+            branch_ref: "",
+            full: !enforcement.is_sandboxed(),
+        };
+        let before = crate::step::guard::take(&watched)?;
         let ran = run(
             HarnessRun {
                 adapter,
@@ -258,6 +284,23 @@ fn rounds(
         );
         contained.finish();
         let ran = ran?;
+        let violations =
+            crate::step::guard::compare(&watched, &before, &crate::step::guard::take(&watched)?);
+        if !violations.is_empty() {
+            ws.record(
+                "plan.violation",
+                json!({ "goal": goal, "harness": name, "violations": violations }),
+            )?;
+            let what: Vec<&str> = violations.iter().map(|v| v.what.as_str()).collect();
+            let undo: Vec<&str> = violations.iter().map(|v| v.undo.as_str()).collect();
+            return Err(Error::Refused {
+                message: format!(
+                    "policy violation by the planner ({name}): {}; nothing was planned",
+                    what.join("; ")
+                ),
+                hint: format!("forge restored nothing; undo: {}", undo.join("; ")),
+            });
+        }
         tokens.add(&ran.summary.tokens);
         tokens.reported |= ran.summary.tokens.reported;
         if let Some(c) = ran.summary.cost_usd {

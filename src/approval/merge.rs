@@ -32,6 +32,17 @@ fn message(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> String 
     )
 }
 
+/// A merge of `head` that a killed approval left in progress in `worktree` (its
+/// `MERGE_HEAD` is the step's head) is aborted; anyone else's merge is left alone.
+fn abort_forges_merge(worktree: &Git, head: &str) -> Result<()> {
+    let path = worktree.git_path("MERGE_HEAD")?;
+    let ours = std::fs::read_to_string(&path).is_ok_and(|h| h.trim() == head);
+    if ours {
+        worktree.run(&["merge", "--abort"])?;
+    }
+    Ok(())
+}
+
 /// Refuses when the merge would touch uncommitted work in `worktree`.
 fn check_clean_for(worktree: &Git, touched: &[String]) -> Result<()> {
     let (dirty, staged) = worktree.dirty_paths()?;
@@ -87,9 +98,27 @@ pub fn merge_step(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> 
     match main.worktree_of_branch(&cp.base_ref)? {
         Some(dir) => {
             let wt = Git::new(&dir);
-            let touched = main.changed_files(&base_tip, &cp.head)?;
+            // What the merge brings in is the step's side since the merge base; comparing
+            // against the base tip would also list every later change on the base.
+            let since = main
+                .merge_base(&base_tip, &cp.head)?
+                .unwrap_or_else(|| base_tip.clone());
+            let touched = main.changed_files(&since, &cp.head)?;
+            abort_forges_merge(&wt, &cp.head)?;
             check_clean_for(&wt, &touched)?;
-            wt.merge_no_ff(&cp.head, &msg)?;
+            if let Err(e) = wt.merge_no_ff(&cp.head, &msg) {
+                // Never leave the user's index half-merged.
+                let aborted =
+                    wt.git_path("MERGE_HEAD")?.exists() && wt.run(&["merge", "--abort"]).is_ok();
+                return Err(Error::Refused {
+                    message: format!("merging {} into {} failed: {e}", cp.step, cp.base_ref),
+                    hint: if aborted {
+                        "the merge was aborted; your checkout is as it was".into()
+                    } else {
+                        format!("check `git status` in {}", dir.display())
+                    },
+                });
+            }
             let commit = wt.rev_parse("HEAD")?;
             check_parents(&wt, &commit, &base_tip, &cp.head)?;
             Ok(Merged {

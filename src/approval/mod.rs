@@ -7,6 +7,8 @@
 
 pub mod evidence;
 pub mod merge;
+pub mod reconcile;
+pub mod seal;
 
 use serde::Serialize;
 use serde_json::json;
@@ -17,6 +19,7 @@ use crate::git::cli::Git;
 use crate::step::checkpoint::{self, Checkpoint, State};
 use crate::step::gc;
 use crate::step::run::transition;
+use crate::store::StoreLock;
 use crate::workspace::Workspace;
 
 /// How an approval was given; recorded with it.
@@ -52,6 +55,9 @@ pub struct Approved {
     pub how: How,
     /// Whether the merge happened in a checked-out working tree.
     pub in_worktree: Option<String>,
+    /// The merge had been made by an earlier approval that was killed before recording it;
+    /// this one only finished the bookkeeping.
+    pub reconciled: bool,
 }
 
 pub fn load_step(ws: &Workspace, step: &str) -> Result<Checkpoint> {
@@ -68,11 +74,12 @@ pub fn waiting(ws: &Workspace) -> Result<Vec<Checkpoint>> {
     Ok(v)
 }
 
-fn require_waiting(cp: &Checkpoint) -> Result<()> {
+fn require_waiting(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
     if cp.state != State::AwaitingApproval {
         return Err(Error::Refused {
             message: format!("{} is {}, not waiting for approval", cp.step, cp.state),
-            hint: "see `forge steps`".into(),
+            hint: crate::step::owner_gone_hint(&ws.layout, cp)
+                .unwrap_or_else(|| "see `forge steps`".into()),
         });
     }
     Ok(())
@@ -80,14 +87,50 @@ fn require_waiting(cp: &Checkpoint) -> Result<()> {
 
 /// Approves `step` at `expected_head` (the commit the approver reviewed; None means the
 /// checkpoint's head) and merges it into its base branch.
+///
+/// One transaction under the repository's approval lock, shared with `tick` and `doctor
+/// --fix`: the step is read afresh under it, a merge that an earlier, killed approval
+/// already made is finished instead of repeated ([`reconcile`]), and a step is merged at
+/// most once. A merge that fails in the user's checkout is aborted there.
 pub fn approve(
     ws: &mut Workspace,
     step: &str,
     expected_head: Option<&str>,
     how: How,
 ) -> Result<Approved> {
+    let lock_path = ws.layout.approval_lock();
+    let _lock = StoreLock::acquire(&lock_path)?;
     let mut cp = load_step(ws, step)?;
-    require_waiting(&cp)?;
+    if let Some(done) = reconcile::reconcile(ws, &mut cp)?
+        && done.finished.contains(&"checkpoint")
+    {
+        // An earlier approval of this head merged it and was killed before its bookkeeping.
+        if expected_head.is_some_and(|h| h != cp.head) {
+            return Err(moved(&cp, &cp.head, expected_head.unwrap_or_default()));
+        }
+        return Ok(Approved {
+            step: cp.step.clone(),
+            bead: cp.bead.clone(),
+            head: cp.head.clone(),
+            base_ref: cp.base_ref.clone(),
+            merge_commit: done.merge_commit,
+            approved_by: cp.approved_by.clone(),
+            how,
+            in_worktree: None,
+            reconciled: true,
+        });
+    }
+    if cp.state == State::Merged {
+        return Err(Error::Refused {
+            message: format!(
+                "{} is already merged (in {})",
+                cp.step,
+                short(&cp.merge_commit)
+            ),
+            hint: "nothing to do; see `forge show` of its bead".into(),
+        });
+    }
+    require_waiting(ws, &cp)?;
     let main = Git::new(&ws.layout.root);
     let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
     let reviewed = expected_head.unwrap_or(&cp.head).to_owned();
@@ -104,12 +147,20 @@ pub fn approve(
         });
     }
     evidence::check(ws, &cp)?;
+    if !seal::verify(&ws.layout, &cp) {
+        rederive(ws, &cp, expected_head.is_some(), how)?;
+    }
 
-    // The approval is recorded, bound to the commit, before anything is merged.
-    let approver = ws.actor.clone();
+    // The approval is recorded, bound to the commit, before anything is merged. A policy
+    // approves by its tier; who ran the tick is recorded beside it.
+    let approver = match how {
+        How::Policy => format!("policy:{}", cp.risk),
+        _ => ws.actor.clone(),
+    };
     ws.record(
         "step.approved",
-        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "approved_by": approver, "how": how }),
+        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "approved_by": approver,
+                "how": how, "invoked_by": ws.actor }),
     )?;
     let result = merge::merge_step(ws, &cp, &approver, how);
     let merged = match result {
@@ -143,7 +194,81 @@ pub fn approve(
         approved_by: approver,
         how,
         in_worktree: merged.worktree.map(|p| p.display().to_string()),
+        reconciled: false,
     })
+}
+
+/// Where the review of a step starts: the merge base of its head and its base branch's tip
+/// (what the merge brings in), not the base commit the checkpoint names, which is only as
+/// trustworthy as the file.
+pub fn review_base(ws: &Workspace, cp: &Checkpoint) -> Result<String> {
+    let git = Git::new(&ws.layout.root);
+    let tip = git.rev_parse(&cp.base_ref)?;
+    Ok(git.merge_base(&tip, &cp.head)?.unwrap_or(tip))
+}
+
+/// Evidence this clone did not seal is derived again before any merge: the gates re-run on
+/// the exact head in a fresh worktree, the risk recomputed. A policy never approves such a
+/// step, nor does `--yes` without `--head` naming the commit the person reviewed.
+fn rederive(ws: &mut Workspace, cp: &Checkpoint, head_named: bool, how: How) -> Result<()> {
+    let elsewhere = format!(
+        "the evidence for {} (checkpoint and ledger) was not written by this clone",
+        cp.step
+    );
+    match how {
+        How::Policy => {
+            return Err(Error::NeedsHuman {
+                message: format!("{elsewhere}; a policy does not approve it"),
+                hint: format!("review it with `forge approve {}`", cp.step),
+            });
+        }
+        How::Flag if !head_named => {
+            return Err(Error::NeedsHuman {
+                message: elsewhere,
+                hint: format!(
+                    "review the diff (`forge approve {}` on a terminal), then pass --head {} \
+                     with --yes",
+                    cp.step, cp.head
+                ),
+            });
+        }
+        _ => {}
+    }
+    let base = review_base(ws, cp)?;
+    let (gates, risk) = crate::step::run::rederive(ws, cp, &base)?;
+    ws.record(
+        "step.rederived",
+        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "base": base,
+                "gates": gates, "risk": risk, "why": elsewhere }),
+    )?;
+    let failed: Vec<String> = gates
+        .iter()
+        .filter(|g| !g.ok)
+        .map(|g| format!("{}: {}", g.name, g.detail))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "{elsewhere}, and the gates re-run on {} fail: {}",
+                short(&cp.head),
+                failed.join("; ")
+            ),
+            hint: "nothing was merged".into(),
+        });
+    }
+    Ok(())
+}
+
+fn moved(cp: &Checkpoint, at: &str, reviewed: &str) -> Error {
+    Error::Refused {
+        message: format!(
+            "{} is at {}, the approval was for {}",
+            cp.step,
+            short(at),
+            short(reviewed)
+        ),
+        hint: "review the step again: nothing was merged".into(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,7 +287,7 @@ pub fn reject(ws: &mut Workspace, step: &str, reason: &str) -> Result<Rejected> 
         return Err(Error::usage("a rejection needs a reason (--reason TEXT)"));
     }
     let mut cp = load_step(ws, step)?;
-    require_waiting(&cp)?;
+    require_waiting(ws, &cp)?;
     ws.record(
         "step.rejected",
         json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "reason": reason, "by": ws.actor }),
@@ -256,7 +381,8 @@ pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBa
         other => {
             return Err(Error::Refused {
                 message: format!("{} is {other}; there is nothing to roll back", cp.step),
-                hint: "see `forge steps`".into(),
+                hint: crate::step::owner_gone_hint(&ws.layout, &cp)
+                    .unwrap_or_else(|| "see `forge steps`".into()),
             });
         }
     };

@@ -6,6 +6,7 @@
 
 pub mod harness;
 mod sandbox;
+mod steps;
 mod worktrees;
 
 use std::path::{Path, PathBuf};
@@ -128,6 +129,14 @@ pub fn doctor(start: &Path, env: &Environment, opts: &DoctorOptions) -> Result<D
     let config = check_config(&layout, &mut report);
     check_conflicts(&layout, &git, env, opts, &mut report)?;
     check_state(&layout, &mut report);
+    {
+        let mut ws = if opts.fix {
+            Workspace::open(&layout.root, env).ok()
+        } else {
+            None
+        };
+        steps::check(&layout, ws.as_mut(), &mut report)?;
+    }
     check_hooks(&git, opts, &mut report)?;
     check_driver(&layout, &git, opts, &mut report)?;
     if let Some(config) = &config {

@@ -26,6 +26,17 @@ pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
     layout.runtime.join("steps").join(step)
 }
 
+/// For an active step whose owner died (nobody holds its bead's lease): how to reclaim it.
+pub fn owner_gone_hint(layout: &Layout, cp: &Checkpoint) -> Option<String> {
+    (cp.state.is_active() && !lease::is_held(layout, &cp.bead)).then(|| {
+        format!(
+            "{} is {} but the process running it ({}) is gone: reclaim it with `forge doctor \
+             --fix` (or the next `forge tick`); its work goes to the attic",
+            cp.step, cp.state, cp.owner_pid
+        )
+    })
+}
+
 /// forge's own index for a step's worktree: outside everything the harness may write.
 pub fn index_path(layout: &Layout, step: &str) -> PathBuf {
     step_dir(layout, step).join("forge.index")

@@ -97,9 +97,13 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
             })?,
     };
     if busy.contains(&id) {
+        let gone = checkpoint::load_all(&ws.layout)?
+            .iter()
+            .filter(|c| c.bead == id)
+            .find_map(|c| super::owner_gone_hint(&ws.layout, c));
         return Err(Error::Refused {
             message: format!("{id} already has a step running or waiting for approval"),
-            hint: "see `forge steps`".into(),
+            hint: gone.unwrap_or_else(|| "see `forge steps`".into()),
         });
     }
     repo.load(&id)
@@ -300,6 +304,7 @@ pub fn run_step(
         revert_commit: String::new(),
         sandbox: enforcement.describe(),
         violations: Vec::new(),
+        seal: String::new(),
         extra: toml::Table::new(),
     };
     transition(
@@ -741,6 +746,8 @@ pub(crate) fn check_and_wait(
         return Ok(outcome(cp.clone(), files, diffstat, false));
     }
     cp.reason.clear();
+    cp.state = State::AwaitingApproval;
+    cp.seal = crate::approval::seal::seal(&ws.layout, cp)?;
     transition(
         ws,
         cp,
@@ -847,4 +854,77 @@ fn bootstrap(
         }
     }
     Ok(())
+}
+
+/// What an approver relies on, derived afresh for `cp.head` against `base`: the gates re-run
+/// in a new worktree of that exact commit (sandboxed like any step) and the risk tier. For
+/// evidence this clone did not write (see `approval::seal`).
+pub fn rederive(
+    ws: &mut Workspace,
+    cp: &Checkpoint,
+    base: &str,
+) -> Result<(Vec<checkpoint::GateResult>, crate::bead::Risk)> {
+    let enforcement = contain::enforcement(ws)?;
+    let dir = ws
+        .layout
+        .runtime
+        .join("verify")
+        .join(format!("{}-{}", cp.step, std::process::id()));
+    let worktree = dir.join("worktree");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let main = Git::new(&ws.layout.root).hardened();
+    main.run(&[
+        "worktree",
+        "add",
+        "--quiet",
+        "--detach",
+        &worktree.to_string_lossy(),
+        &cp.head,
+    ])?;
+    let result = (|| {
+        let common = ws.layout.common_dir();
+        let subject = contain::Subject {
+            admin_dir: guard::admin_dir(&common, &worktree)?,
+            worktree: worktree.clone(),
+            scratch: dir.clone(),
+        };
+        let marker = vec![("FORGE_STEP".to_owned(), format!("{}-verify", cp.step))];
+        let mut env = build_env(&EnvRequest {
+            parent: &ws.env_snapshot,
+            passthrough: &[],
+            set: &[],
+            scratch: &dir,
+            forge: &marker,
+        })
+        .map_err(|e| Error::io(&dir, e))?;
+        let path_var = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let contained = contain::contain(ws, &subject, enforcement, None, &path_var)?;
+        env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
+        env.extend(contained.env.iter().cloned());
+        env.sort();
+        let git = Git::pinned(&common, &worktree, &dir.join("index"));
+        let ctx = GateContext {
+            git: &git,
+            base,
+            head: &cp.head,
+            config: &ws.config,
+            redactor: &ws.redactor,
+            env: &env,
+            log_dir: &dir,
+            sandbox: contained.policy.as_ref(),
+        };
+        let facts = gates::diff_facts(&ctx)?;
+        let results = gates::run_all(&ctx, &facts)?;
+        let bead_risk = BeadRepo::new(&ws.layout).load(&cp.bead)?.risk;
+        let risk = gates::risk_tier(bead_risk, &facts, ws.config.policy.max_diff_lines);
+        Ok((results, risk))
+    })();
+    let _ = main.worktree_remove(&worktree);
+    let _ = main.worktree_prune();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -50,6 +50,10 @@ impl Layout {
     pub fn gitignore(&self) -> PathBuf {
         self.forge.join(".gitignore")
     }
+    /// Held by whoever merges an approved step (`approve`, `tick`, `doctor --fix`).
+    pub fn approval_lock(&self) -> PathBuf {
+        self.runtime.join("approve.lock")
+    }
     pub fn store_lock(&self) -> PathBuf {
         self.runtime.join("store.lock")
     }

@@ -57,6 +57,8 @@ pub struct TickReport {
     pub stopped: Stopped,
     pub reason: String,
     pub reclaimed: Vec<reclaim::Reclaimed>,
+    /// Approvals a killed process left half-recorded, finished by this tick.
+    pub reconciled: Vec<approval::reconcile::Reconciled>,
     pub ran: Vec<Ran>,
     /// Steps waiting for a person's approval after this tick.
     pub awaiting_approval: Vec<String>,
@@ -78,6 +80,7 @@ fn report(stopped: Stopped, reason: String) -> TickReport {
         stopped,
         reason,
         reclaimed: Vec::new(),
+        reconciled: Vec::new(),
         ran: Vec::new(),
         awaiting_approval: Vec::new(),
         rate_limited: Vec::new(),
@@ -145,6 +148,12 @@ pub fn tick(
     }
     let prices = crate::ledger::cost::Prices::from_config(&ws.config, &ws.layout.config())?;
     let reclaimed = reclaim::reclaim(ws)?;
+    // A tick killed between a policy merge and its bookkeeping left a merged bead open:
+    // finish that first, so it is never run again.
+    let reconciled = {
+        let _lock = StoreLock::acquire(&ws.layout.approval_lock())?;
+        approval::reconcile::reconcile_all(ws)?
+    };
     let mut ran = Vec::new();
     let mut tried = HashSet::new();
     let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
@@ -187,6 +196,7 @@ pub fn tick(
         )?;
         let cp = &outcome.checkpoint;
         let mut merged = None;
+        let mut merged_state = false;
         let mut wait_until = None;
         match cp.state {
             State::AwaitingApproval => {
@@ -194,6 +204,7 @@ pub fn tick(
                 if risk.is_some_and(|r| ws.config.policy.auto_approve.contains(&r)) {
                     let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
                     merged = Some(done.merge_commit);
+                    merged_state = true;
                 } else {
                     notify::send(
                         ws,
@@ -217,7 +228,11 @@ pub fn tick(
         ran.push(Ran {
             step: cp.step.clone(),
             bead: cp.bead.clone(),
-            state: cp.state,
+            state: if merged_state {
+                State::Merged
+            } else {
+                cp.state
+            },
             reason: cp.reason.clone(),
             merged,
         });
@@ -265,6 +280,7 @@ pub fn tick(
     let awaiting_approval = approval::waiting(ws)?.into_iter().map(|c| c.step).collect();
     let mut r = report(stopped.0, stopped.1);
     r.reclaimed = reclaimed;
+    r.reconciled = reconciled;
     r.ran = ran;
     r.awaiting_approval = awaiting_approval;
     r.rate_limited = state

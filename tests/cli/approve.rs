@@ -447,7 +447,10 @@ mod pty {
         let mut p = approve_session(&env, &["approve"]);
         p.exp_string(&step).unwrap();
         p.exp_string("approve and merge").unwrap();
+        p.send(DOWN).unwrap();
         p.send_line("").unwrap();
+        p.exp_string("Type \"merge\"").unwrap();
+        p.send_line("merge").unwrap();
         p.exp_string("Merged").unwrap();
         p.exp_eof().unwrap();
         assert_eq!(env.show(&bead)["status"], "closed");
@@ -458,11 +461,48 @@ mod pty {
         assert_eq!(approved[0]["data"]["how"], "prompt");
     }
 
+    /// Space (or a paste with spaces) at the prompt, and anything but the word at the
+    /// confirmation, merge nothing.
+    #[test]
+    fn space_at_the_prompt_merges_nothing() {
+        let (env, bead, step) = waiting_step(EDIT);
+        let main = env.git(&["rev-parse", "main"]);
+        let mut p = approve_session(&env, &["approve", &step]);
+        p.exp_string("approve and merge").unwrap();
+        p.send(" ").unwrap();
+        p.send("a b c").unwrap();
+        // Enter on the highlighted choice only shows the diff.
+        p.send_line("").unwrap();
+        p.exp_string("+++ b/agent.txt").unwrap();
+        p.exp_string("approve and merge").unwrap();
+        p.send(DOWN).unwrap();
+        p.send(" ").unwrap();
+        p.send_line("").unwrap();
+        p.exp_string("Type \"merge\"").unwrap();
+        p.send_line("yes please").unwrap();
+        p.exp_string("Not merged").unwrap();
+        p.exp_string("approve and merge").unwrap();
+        for _ in 0..4 {
+            p.send(DOWN).unwrap();
+        }
+        p.send_line("").unwrap();
+        p.exp_string("still waits").unwrap();
+        p.exp_eof().unwrap();
+        assert_eq!(env.git(&["rev-parse", "main"]), main, "nothing merged");
+        assert_eq!(env.show(&bead)["status"], "open");
+        assert!(
+            events_of(&env, &step)
+                .iter()
+                .all(|e| e["kind"] != "step.approved")
+        );
+    }
+
     #[test]
     fn reject_at_the_prompt() {
         let (env, bead, step) = waiting_step(EDIT);
         let mut p = approve_session(&env, &["approve", &step]);
         p.exp_string("approve and merge").unwrap();
+        p.send(DOWN).unwrap();
         p.send(DOWN).unwrap();
         p.send_line("").unwrap();
         p.exp_string("Why reject it?").unwrap();
@@ -477,20 +517,22 @@ mod pty {
         let (env, bead, step) = waiting_step("echo \"edit $(date +%s%N)\" >> agent.txt");
         let mut p = approve_session(&env, &["approve", &step]);
         p.exp_string("approve and merge").unwrap();
-        for _ in 0..3 {
-            p.send(DOWN).unwrap();
-        }
+        // "view the diff" is the first choice.
         p.send_line("").unwrap();
         p.exp_string("+++ b/agent.txt").unwrap();
         p.exp_string("approve and merge").unwrap();
-        p.send(DOWN).unwrap();
-        p.send(DOWN).unwrap();
+        for _ in 0..3 {
+            p.send(DOWN).unwrap();
+        }
         p.send_line("").unwrap();
         p.exp_string("What should change?").unwrap();
         p.send_line("one more line please").unwrap();
         // The revision runs, then the same step is offered again.
         p.exp_string("approve and merge").unwrap();
+        p.send(DOWN).unwrap();
         p.send_line("").unwrap();
+        p.exp_string("Type \"merge\"").unwrap();
+        p.send_line("merge").unwrap();
         p.exp_string("Merged").unwrap();
         p.exp_eof().unwrap();
         assert_eq!(env.show(&bead)["status"], "closed");

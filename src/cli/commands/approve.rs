@@ -44,6 +44,14 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             Some(h) => Some(Git::new(&ws.layout.root).rev_parse(h)?),
             None => None,
         };
+        if head.is_none()
+            && let Ok(cp) = approval::load_step(&ws, step)
+        {
+            ui.status(&format!(
+                "Approving {} at {} (pass --head to bind the approval to the commit you reviewed)",
+                cp.step, cp.head
+            ));
+        }
         let approved = approval::approve(&mut ws, step, head.as_deref(), How::Flag)?;
         ui.report(&approved, |out| merged_line(ui, out, &approved))?;
         return Ok(exit::OK);
@@ -77,21 +85,38 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut cp = queue.remove(0);
     loop {
         show(&ws, &cp)?;
+        // The highlighted choice is harmless, and merging takes a typed word: a stray
+        // Space, Enter or paste never merges.
         let choices = [
+            "view the diff",
             "approve and merge",
             "reject",
             "revise (send feedback)",
-            "view the diff",
             "skip",
         ];
         let items: Vec<String> = choices.iter().map(|s| s.to_string()).collect();
         match select(&format!("{}:", cp.step), &items)? {
             Some(0) => {
+                let base = approval::review_base(&ws, &cp)?;
+                let diff = Git::new(&ws.layout.root).diff(&base, &cp.head)?;
+                page(&diff);
+            }
+            Some(1) => {
+                let answer = text(&format!(
+                    "Type \"merge\" to merge {} at {} into {}",
+                    cp.step,
+                    approval::short(&cp.head),
+                    cp.base_ref.trim_start_matches("refs/heads/")
+                ))?;
+                if answer.trim() != "merge" {
+                    ui.status(&format!("Not merged: {} still waits.", cp.step));
+                    continue;
+                }
                 let approved = approval::approve(&mut ws, &cp.step, Some(&cp.head), How::Prompt)?;
                 ui.report(&approved, |out| merged_line(ui, out, &approved))?;
                 return Ok(exit::OK);
             }
-            Some(1) => {
+            Some(2) => {
                 let reason = text("Why reject it? (the next attempt sees this)")?;
                 let rejected = approval::reject(&mut ws, &cp.step, &reason)?;
                 ui.report(&rejected, |out| {
@@ -104,7 +129,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
                 })?;
                 return Ok(exit::OK);
             }
-            Some(2) => {
+            Some(3) => {
                 let feedback = text("What should change?")?;
                 let mut progress = StepProgress::new(false, false).redacting(ws.redactor.clone());
                 let outcome = revise(&mut ws, &cp.step, &feedback, &mut progress);
@@ -117,10 +142,6 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
                     })?;
                     return Ok(exit::FAILURE);
                 }
-            }
-            Some(3) => {
-                let diff = Git::new(&ws.layout.root).diff(&cp.base_commit, &cp.head)?;
-                page(&diff);
             }
             _ => {
                 ui.status(&format!("Skipped {}; it still waits.", cp.step));
@@ -152,7 +173,15 @@ fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io:
 /// The review summary, on stderr next to the prompt.
 fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     let git = Git::new(&ws.layout.root);
-    let stat = git.diffstat(&cp.base_commit, &cp.head)?;
+    let stat = git.diffstat(&approval::review_base(ws, cp)?, &cp.head)?;
+    if !approval::seal::verify(&ws.layout, cp) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n  NOTE: this step's evidence was not written by this clone (another clone, a \
+             merge or a hand edit); forge re-runs its gates on {} before merging.",
+            approval::short(&cp.head)
+        );
+    }
     let tokens = if cp.tokens.reported {
         cp.tokens.total().to_string()
     } else {

@@ -38,7 +38,14 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         let ran: Vec<String> = r
             .ran
             .iter()
-            .map(|s| format!("{} {}", s.step, s.state))
+            .map(|s| match &s.merged {
+                Some(commit) => format!(
+                    "{} merged by policy in {}",
+                    s.step,
+                    crate::approval::short(commit)
+                ),
+                None => format!("{} {}", s.step, s.state),
+            })
             .collect();
         let spent = &r.spent_today;
         writeln!(
@@ -55,7 +62,17 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             r.awaiting_approval.len(),
             spent.money,
             spent.tokens
-        )
+        )?;
+        for c in &r.reconciled {
+            writeln!(
+                out,
+                "finished recording the merge of {} ({}): {}",
+                c.step,
+                crate::approval::short(&c.merge_commit),
+                c.finished.join(", ")
+            )?;
+        }
+        Ok(())
     })?;
     Ok(exit::OK)
 }

@@ -1,0 +1,341 @@
+//! Approvals take effect exactly once, whatever is killed and whatever runs at the same
+//! time (S13), and cannot be made from files (S14).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::env::TestEnv;
+
+/// A small deterministic generator for kill delays: runs are repeatable.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// A repository whose harness adds one file per bead (so steps never conflict), with `n`
+/// beads. `auto` approves low-risk steps by policy.
+fn repo(n: usize, auto: bool) -> TestEnv {
+    let env = TestEnv::new();
+    env.script_harness("fake", "echo \"$FORGE_BEAD\" > \"$FORGE_BEAD.txt\"");
+    env.default_harness("fake");
+    env.edit_config("breaker = 3", "breaker = 0");
+    if auto {
+        env.edit_config("auto_approve = []", "auto_approve = [\"low\"]");
+    }
+    for i in 0..n {
+        env.create(&[&format!("item {i}")]);
+    }
+    env.commit_all("set up");
+    env
+}
+
+/// Runs `forge tick` until `n` steps wait for approval.
+fn waiting_steps(env: &TestEnv, n: usize) -> Vec<String> {
+    env.edit_config("steps = 1", &format!("steps = {n}"));
+    env.forge(&["tick"]).ok();
+    env.edit_config(&format!("steps = {n}"), "steps = 1");
+    let status = env.forge(&["--json", "status"]).ok().json();
+    let steps: Vec<String> = status["awaiting_approval"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(steps.len(), n, "{status}");
+    steps
+}
+
+fn spawn(env: &TestEnv, args: &[&str]) -> Child {
+    env.command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// Kills `child` after `delay` (its whole process group when `group`, so that a `git
+/// merge` it runs dies too). True when it was still running: a kill that counts.
+fn kill_after(mut child: Child, delay: Duration, group: bool) -> bool {
+    std::thread::sleep(delay);
+    let running = child.try_wait().unwrap().is_none();
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    if group {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    } else {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.wait();
+    if group {
+        // Whatever else was in the group (a git forge started) is gone by now or soon.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    running
+}
+
+fn events(env: &TestEnv) -> Vec<Value> {
+    env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// For every step: merged ⇔ its bead closed ⇔ exactly one `step.merged`; every merge is
+/// on main; no bead ran after its merge; the user's index and tree are clean; the ledger
+/// verifies.
+#[track_caller]
+fn assert_exactly_once(env: &TestEnv) {
+    let events = events(env);
+    let steps = env.forge(&["--json", "steps"]).ok().json();
+    let mut merged_events: BTreeMap<String, usize> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["kind"] == "step.merged") {
+        *merged_events
+            .entry(e["data"]["step"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let main_log = env.git(&["log", "--first-parent", "--format=%H %P", "main"]);
+    let mut merged_steps_of: BTreeMap<String, usize> = BTreeMap::new();
+    for row in steps["steps"].as_array().unwrap() {
+        let cp = row;
+        let step = cp["step"].as_str().unwrap();
+        let bead = cp["bead"].as_str().unwrap();
+        let merged = cp["state"] == "merged";
+        let n = merged_events.get(step).copied().unwrap_or(0);
+        assert!(n <= 1, "{step} merged {n} times");
+        assert_eq!(
+            merged,
+            n == 1,
+            "{step}: state {} but {n} step.merged",
+            cp["state"]
+        );
+        if merged {
+            *merged_steps_of.entry(bead.to_owned()).or_default() += 1;
+        } else {
+            merged_steps_of.entry(bead.to_owned()).or_default();
+        }
+        if merged {
+            let head = cp["head"].as_str().unwrap();
+            let merge = cp["merge_commit"].as_str().unwrap();
+            assert!(
+                main_log
+                    .lines()
+                    .any(|l| l.starts_with(merge) && l.ends_with(head)),
+                "{step}: merge {merge} of {head} is not on main's first-parent line"
+            );
+        }
+    }
+    // A bead is closed exactly when one of its steps merged (one attempt may be killed and
+    // the next merged).
+    for (bead, merged) in &merged_steps_of {
+        assert!(*merged <= 1, "{bead}: {merged} steps merged");
+        let closed = env.show(bead)["status"] == "closed";
+        assert_eq!(
+            *merged == 1,
+            closed,
+            "{bead}: {merged} merged steps, closed {closed}"
+        );
+    }
+    // No bead ran after its merge.
+    let mut merged_beads: BTreeSet<String> = BTreeSet::new();
+    for e in &events {
+        let bead = e["data"]["bead"].as_str().unwrap_or_default().to_owned();
+        if e["kind"] == "step.merged" {
+            merged_beads.insert(bead);
+        } else if e["kind"] == "step.claimed" {
+            assert!(
+                !merged_beads.contains(&bead),
+                "{bead} ran again after its merge"
+            );
+        }
+    }
+    // The user's index and tree: nothing staged, no merge in progress, nothing changed
+    // outside forge's own files.
+    assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "");
+    assert!(
+        !env.path(".git/MERGE_HEAD").exists(),
+        "a merge was left in progress"
+    );
+    let dirty = env.git(&["status", "--porcelain", "--untracked-files=no"]);
+    assert!(
+        dirty.lines().all(|l| l[3..].starts_with(".forge/")),
+        "the checkout was changed: {dirty}"
+    );
+    env.forge(&["ledger", "verify"]).ok();
+}
+
+#[test]
+fn killed_approvals_take_effect_exactly_once() {
+    const STEPS: usize = 40;
+    let env = repo(STEPS, false);
+    let steps = waiting_steps(&env, STEPS);
+    let mut rng = Lcg(13);
+    let mut kills = 0;
+    for (i, step) in steps.iter().enumerate() {
+        for round in 0..6 {
+            let child = spawn(&env, &["approve", step, "--yes"]);
+            let delay = Duration::from_millis(rng.below(90));
+            if kill_after(child, delay, (i + round) % 4 == 0) {
+                kills += 1;
+            }
+        }
+    }
+    assert!(
+        kills >= 200,
+        "only {kills} approvals were killed while running"
+    );
+    env.forge(&["doctor", "--fix"]);
+    for step in &steps {
+        let run = env.forge(&["--json", "approve", step, "--yes"]);
+        assert!(
+            run.code == 0 || run.stderr.contains("already merged"),
+            "{step}: {}",
+            run.stderr
+        );
+    }
+    assert_exactly_once(&env);
+}
+
+#[test]
+fn killed_auto_approving_ticks_never_merge_twice_or_rerun_a_merged_bead() {
+    let env = repo(30, true);
+    let mut rng = Lcg(7);
+    let mut kills = 0;
+    let mut made = 30;
+    while kills < 200 {
+        let ready = env.forge(&["--json", "ready"]).ok().json();
+        if ready["beads"].as_array().map_or(0, Vec::len) < 5 {
+            for _ in 0..10 {
+                env.create(&[&format!("item {made}")]);
+                made += 1;
+            }
+        }
+        let child = spawn(&env, &["tick"]);
+        let delay = Duration::from_millis(rng.below(450));
+        if kill_after(child, delay, kills % 5 == 0) {
+            kills += 1;
+        }
+    }
+    // One tick reclaims and reconciles what the kills left.
+    env.forge(&["tick"]).ok();
+    assert_exactly_once(&env);
+}
+
+#[test]
+fn concurrent_approvals_of_one_step_merge_it_once() {
+    const ROUNDS: usize = 50;
+    let env = repo(2 * ROUNDS, false);
+    let steps = waiting_steps(&env, 2 * ROUNDS);
+    for (i, step) in steps.iter().enumerate() {
+        let at_once = if i < ROUNDS { 2 } else { 8 };
+        let children: Vec<Child> = (0..at_once)
+            .map(|_| spawn(&env, &["approve", step, "--yes"]))
+            .collect();
+        let codes: Vec<i32> = children
+            .into_iter()
+            .map(|mut c| c.wait().unwrap().code().unwrap_or(-1))
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|&&c| c == 0).count(),
+            1,
+            "{step}: exit codes {codes:?}"
+        );
+        assert!(codes.iter().all(|&c| c == 0 || c == 7), "{codes:?}");
+        assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "", "{step}");
+    }
+    assert_exactly_once(&env);
+}
+
+/// The forged-evidence scenario of issue 14: a checkpoint, a ledger file with a valid
+/// chain and a step branch, all from another clone, for a head nobody reviewed here.
+#[test]
+fn evidence_from_another_clone_is_never_enough_to_merge() {
+    let env = TestEnv::new();
+    env.configure("[[gates]]\nname = \"no-evil\"\nrun = \"! grep -rq EVIL --include='*.txt' .\"\n");
+    env.script_harness("fake", "echo honest > work.txt");
+    env.script_harness("evil", "echo EVIL > work.txt");
+    env.default_harness("fake");
+    let bead = env.create(&["Do the work"]);
+    env.commit_all("set up");
+    let run = env.forge(&["--json", "step"]).ok().json();
+    let step = run["checkpoint"]["step"].as_str().unwrap().to_owned();
+    let honest = run["checkpoint"]["head"].as_str().unwrap().to_owned();
+
+    // Another clone, whose config has no gate, runs the evil harness on the same bead: the
+    // same step id, waiting for approval there, with a ledger file whose chain verifies.
+    let other = env.repo.parent().unwrap().join("other");
+    env.git(&[
+        "clone",
+        "-q",
+        env.repo.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    let config = other.join(".forge/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("! grep -rq EVIL --include='*.txt' .", "true");
+    std::fs::write(&config, text).unwrap();
+    let mut cmd = env.command(&["--json", "step", &bead, "--harness", "evil"]);
+    cmd.current_dir(&other);
+    let forged = crate::env::to_run(cmd.output().unwrap()).json();
+    assert_eq!(
+        forged["checkpoint"]["state"], "awaiting-approval",
+        "{forged}"
+    );
+    assert_eq!(forged["checkpoint"]["step"], step.as_str());
+    let forged_head = forged["checkpoint"]["head"].as_str().unwrap().to_owned();
+    // Its checkpoint and ledger file are copied over this clone's, its branch fetched.
+    let cp_rel = format!(".forge/checkpoints/{step}.toml");
+    std::fs::copy(other.join(&cp_rel), env.path(&cp_rel)).unwrap();
+    for entry in walkdir::WalkDir::new(other.join(".forge/ledger")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(&other).unwrap();
+            let to = env.repo.join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            if !to.exists() {
+                std::fs::copy(entry.path(), &to).unwrap();
+            }
+        }
+    }
+    let branch = format!("refs/heads/forge/{bead}/1");
+    env.git(&[
+        "fetch",
+        "-q",
+        other.to_str().unwrap(),
+        &format!("+{branch}:refs/forged"),
+    ]);
+    env.git(&["update-ref", &branch, "refs/forged"]);
+    let main = env.git(&["rev-parse", "main"]);
+
+    // --yes alone: a person must look.
+    let run = env.forge(&["approve", &step, "--yes"]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("not written by this clone"),
+        "{}",
+        run.stderr
+    );
+    // Naming the head: the gates are re-run on it, fail, and nothing merges.
+    let run = env.forge(&["approve", &step, "--yes", "--head", &forged_head]);
+    assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no-evil"), "{}", run.stderr);
+    assert_eq!(env.git(&["rev-parse", "main"]), main, "nothing merged");
+    let kinds: Vec<Value> = events(&env)
+        .into_iter()
+        .filter(|e| e["data"]["step"] == step.as_str())
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert!(!kinds.contains(&Value::from("step.approved")), "{kinds:?}");
+    assert!(kinds.contains(&Value::from("step.rederived")), "{kinds:?}");
+    assert_ne!(honest, forged_head);
+}

@@ -137,8 +137,9 @@ pub struct FileChange {
     pub new: Option<Oid>,
 }
 
-/// Ledger files (`*.jsonl` under the ledger directory) that differ between two ledger
-/// trees. Renames are not detected: a renamed file is one deleted and one added.
+/// Ledger files (`<run>.jsonl` under the ledger directory, see
+/// [`super::is_ledger_file_name`]) that differ between two ledger trees. Renames are not
+/// detected: a renamed file is one deleted and one added.
 pub fn changes(
     repo: &Repository,
     old: Option<&Tree<'_>>,
@@ -156,7 +157,8 @@ pub fn changes(
         let Some(rel) = nf.path().or_else(|| of.path()) else {
             continue;
         };
-        if rel.extension().is_none_or(|x| x != "jsonl") {
+        let name = rel.file_name().and_then(|n| n.to_str());
+        if !name.is_some_and(super::is_ledger_file_name) {
             continue;
         }
         let blob = |f: &git2::DiffFile<'_>| {

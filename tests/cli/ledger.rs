@@ -210,3 +210,61 @@ fn an_emptied_ledger_file_is_named() {
     let out = verify_fails_at(&env, &rel(&env, &file), 1);
     assert!(out.contains("empty ledger file"), "{out}");
 }
+
+/// Ledger readers run while other processes create beads, each of which writes its run's
+/// first ledger line to a temp file and renames it into place: no reader may trip over
+/// such a file, whether it sees it, sees it vanish, or sees it renamed.
+#[test]
+fn readers_ignore_files_being_written_by_other_runs() {
+    const ROUNDS: usize = 40;
+    let env = TestEnv::new();
+    // Someone else's leftovers that are not ledger files are ignored too.
+    let month = env.path(".forge/ledger/2026-11");
+    std::fs::create_dir_all(&month).unwrap();
+    std::fs::write(month.join("notes.txt"), "not a ledger file\n").unwrap();
+    std::fs::write(month.join(".editor-swap.jsonl"), "{half a line").unwrap();
+    let failures = std::sync::Mutex::new(Vec::new());
+    let fail = |what: &str, run: &crate::env::Run| {
+        failures.lock().unwrap().push(format!(
+            "{what}: exit {}\n{}{}",
+            run.code, run.stdout, run.stderr
+        ));
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..ROUNDS {
+                let run = env.forge(&["-q", "bead", "create", &format!("bead {i}")]);
+                if run.code != 0 {
+                    fail("bead create", &run);
+                }
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..ROUNDS {
+                let run = env.forge(&["ledger", "verify"]);
+                if run.code != 0 {
+                    fail("ledger verify", &run);
+                }
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..ROUNDS {
+                let run = env.forge(&["--json", "ledger", "show"]);
+                let parsed = serde_json::from_str::<serde_json::Value>(&run.stdout);
+                if run.code != 0 || parsed.is_err() || !run.stderr.is_empty() {
+                    fail("ledger show", &run);
+                }
+            }
+        });
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} reader runs failed; the first:\n{}",
+        failures.len(),
+        2 * ROUNDS,
+        failures[0]
+    );
+    let json = env.forge(&["--json", "ledger", "verify"]).ok().json();
+    assert_eq!(json["events"], ROUNDS + 1, "{json}");
+}

@@ -3,6 +3,7 @@
 
 mod env;
 
+mod approval_integrity;
 mod approve;
 mod assume;
 mod bad_input;
@@ -25,3 +26,4 @@ mod review;
 mod secrets;
 mod step;
 mod tick;
+mod verify_range;

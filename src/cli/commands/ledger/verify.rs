@@ -3,13 +3,15 @@ use serde::Serialize;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
-use crate::ledger::growth::{HistoryReport, verify_history};
+use crate::git::cli::Git;
+use crate::ledger::growth::{HistoryProblem, HistoryReport};
 use crate::ledger::history::resolve_range;
+use crate::ledger::provenance::{ApprovalMerge, ApprovalsReport, Violation, verify_range};
 use crate::ledger::review::short;
 use crate::ledger::{VerifyReport, verify_all};
 use crate::workspace::open_repo;
 
-/// Check every hash chain in the ledger, and with --range its history
+/// Check every hash chain in the ledger, and with --range its history and approvals
 ///
 /// Names the file and line of every break: a changed byte, a deleted, inserted or moved
 /// line. A torn last line left by a killed run is reported and moved aside to
@@ -21,13 +23,24 @@ use crate::workspace::open_repo;
 /// version's chain holds. Each violation names the commit, file and line. Without a value,
 /// the range starts at the merge base with the default branch (see `forge ledger render`).
 ///
-/// Exits with 8 when anything is broken: suitable as a required check in CI.
+/// With --range, also proves that agent work reached HEAD only through approvals: every
+/// commit in the range that carries a `Forge-Step:` trailer must be an approval merge (a
+/// merge whose second parent the ledger committed at HEAD approves for that step, and
+/// whose `step.merged` names it), a rollback the ledger records, or reachable from HEAD
+/// only through the approval merge of its own step. Anything else (an agent commit
+/// fast-forwarded, cherry-picked, or merged by a merge the ledger does not record, or
+/// under an approval of another head) is named with its step and what is missing. The
+/// report lists each approval merge with who approved it and how (prompt, flag, policy).
+///
+/// Exits with 8 when anything is broken: suitable as a required check in CI (see
+/// docs/ci.md).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Change nothing: report a torn last line as a problem instead of moving it aside
     #[arg(long)]
     pub no_quarantine: bool,
-    /// Also check the committed history of BASE..HEAD, BASE...HEAD or BASE (up to HEAD)
+    /// Also check the committed history of BASE..HEAD, BASE...HEAD or BASE (up to HEAD),
+    /// and that its agent commits reached HEAD through approvals
     #[arg(
         long,
         value_name = "BASE..HEAD",
@@ -35,6 +48,10 @@ pub struct Args {
         default_missing_value = ""
     )]
     pub range: Option<String>,
+    /// With --range: every approval merge must carry a good signature (`git verify-commit`,
+    /// by your gpg or ssh configuration, e.g. gpg.ssh.allowedSignersFile)
+    #[arg(long, requires = "range")]
+    pub require_signed: bool,
 }
 
 #[derive(Serialize)]
@@ -43,18 +60,80 @@ struct Report<'a> {
     tree: &'a VerifyReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<&'a HistoryReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approvals: Option<&'a ApprovalsReport>,
+}
+
+/// Text from commit messages and the ledger, with control characters (terminal escape
+/// sequences) shown escaped rather than obeyed.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+fn history_line(p: &HistoryProblem) -> String {
+    format!(
+        "commit {}: {}:{}: {}",
+        short(&p.commit),
+        printable(&p.file),
+        p.line,
+        printable(&p.message)
+    )
+}
+
+fn violation_line(v: &Violation) -> String {
+    format!(
+        "commit {}: {}: {}",
+        short(&v.commit),
+        printable(&v.step),
+        printable(&v.message)
+    )
+}
+
+fn merge_line(m: &ApprovalMerge) -> String {
+    let mut line = format!(
+        "approved: merge {} of {} at {} ({} commit(s)), by {} ({})",
+        short(&m.commit),
+        printable(&m.step),
+        short(&m.head),
+        m.commits,
+        printable(&m.approved_by),
+        printable(&m.how)
+    );
+    if let Some(sig) = &m.signature {
+        let said = sig.detail.lines().next().unwrap_or_default();
+        line.push_str(&match (sig.good, said.is_empty()) {
+            (true, _) => format!(", signed: {}", printable(said)),
+            (false, true) => ", not signed".to_owned(),
+            (false, false) => format!(", bad signature: {}", printable(said)),
+        });
+    }
+    line
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = super::super::ready::layout(ctx)?;
     let report = verify_all(&layout.ledger(), !args.no_quarantine)?;
-    let history = match &args.range {
+    let (history, approvals) = match &args.range {
         Some(spec) => {
             let (repo, _) = open_repo(&ctx.cwd)?;
             let range = resolve_range(&repo, Some(spec))?;
-            Some(verify_history(&repo, range)?)
+            // The user's own git: their gpg/ssh configuration decides what is a good
+            // signature.
+            let git = Git::new(&layout.root);
+            let signatures = args.require_signed.then_some(&git);
+            let (history, approvals) = verify_range(&repo, range, signatures)?;
+            (Some(history), Some(approvals))
         }
-        None => None,
+        None => (None, None),
     };
     let show = |p: &std::path::Path| layout.display(p).into_owned();
     for t in &report.torn {
@@ -76,18 +155,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             )),
         }
     }
-    let history_line = |p: &crate::ledger::growth::HistoryProblem| {
-        format!(
-            "commit {}: {}:{}: {}",
-            short(&p.commit),
-            p.file,
-            p.line,
-            p.message
-        )
-    };
     let out = Report {
         tree: &report,
         history: history.as_ref(),
+        approvals: approvals.as_ref(),
     };
     ui.report(&out, |out| {
         for p in &report.problems {
@@ -112,8 +183,41 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
                 )?;
             }
         }
+        if let Some(a) = &approvals {
+            for m in &a.merges {
+                writeln!(out, "{}", merge_line(m))?;
+            }
+            for r in &a.rollbacks {
+                writeln!(
+                    out,
+                    "rolled back: {} reverted by {} ({})",
+                    printable(&r.step),
+                    short(&r.commit),
+                    printable(&r.by)
+                )?;
+            }
+            for v in &a.problems {
+                writeln!(out, "{}", violation_line(v))?;
+            }
+            if a.ok() {
+                writeln!(
+                    out,
+                    "approvals ok: {} commit(s) carrying Forge-Step, {} approval merge(s){}, {} rollback(s)",
+                    a.step_commits,
+                    a.merges.len(),
+                    if a.require_signed { " all signed" } else { "" },
+                    a.rollbacks.len()
+                )?;
+            }
+        }
         Ok(())
     })?;
+    if let Some(a) = approvals.as_ref().filter(|a| !a.ok()) {
+        ui.status(&format!(
+            "note: approvals are read from the ledger as committed at {} (commit .forge/ after approving)",
+            short(&a.head)
+        ));
+    }
     let first = report
         .problems
         .first()
@@ -123,14 +227,20 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
                 .as_ref()
                 .and_then(|h| h.problems.first())
                 .map(history_line)
+        })
+        .or_else(|| {
+            approvals
+                .as_ref()
+                .and_then(|a| a.problems.first())
+                .map(violation_line)
         });
+    let count = report.problems.len()
+        + history.as_ref().map_or(0, |h| h.problems.len())
+        + approvals.as_ref().map_or(0, |a| a.problems.len());
     match first {
         None => Ok(exit::OK),
         Some(first) => {
-            let err = Error::VerifyFailed {
-                count: report.problems.len() + history.as_ref().map_or(0, |h| h.problems.len()),
-                first,
-            };
+            let err = Error::VerifyFailed { count, first };
             ui.error(&err);
             Ok(err.exit_code())
         }

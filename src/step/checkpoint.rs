@@ -137,6 +137,9 @@ pub struct Checkpoint {
     /// approval.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<String>,
+    /// This clone's HMAC over the evidence an approval relies on (`approval::seal`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub seal: String,
     #[serde(flatten)]
     pub extra: toml::Table,
 }

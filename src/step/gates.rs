@@ -510,8 +510,21 @@ pub fn symlinks(ctx: &GateContext<'_>, facts: &DiffFacts) -> Result<Option<GateR
         })
         .collect();
     let mut out = Vec::new();
-    for (path, target) in &facts.symlinks {
-        if let Err((why, via)) = follow_link(path, target, &links) {
+    // Every link of the tree is followed: one the base already had may escape through a
+    // link this step adds (`l -> d/d/../../..` stays inside until `d -> .`). A link the
+    // step did not touch is reported only if it escapes through one it did.
+    let changed: HashSet<&str> = facts.symlinks.iter().map(|(p, _)| p.as_str()).collect();
+    let mut all: Vec<(&String, &String)> = links.iter().collect();
+    all.sort();
+    for (path, target) in all {
+        let result = follow_link(path, target, &links);
+        if let Err((_, via)) = &result
+            && !changed.contains(path.as_str())
+            && !via.as_deref().is_some_and(|v| changed.contains(v))
+        {
+            continue;
+        }
+        if let Err((why, via)) = result {
             let why = match why {
                 LinkEscape::Absolute => "an absolute path",
                 LinkEscape::AboveRoot => "climbs above the worktree root",

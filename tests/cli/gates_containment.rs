@@ -206,3 +206,42 @@ fn an_absolute_prompt_template_is_refused() {
         "name a file under .forge/",
     );
 }
+
+/// A link that stays inside when it is added can be made to escape by a later step that
+/// turns a directory it passes through into a link (`l -> d/d/../../..`, then `d -> .`).
+#[test]
+fn a_link_made_to_escape_by_a_later_step_fails_that_step() {
+    let env = TestEnv::new();
+    env.script_harness(
+        "first",
+        "mkdir -p d/d && echo x > d/d/f && ln -s d/d/../../../etc/passwd l",
+    );
+    env.script_harness("second", "rm -r d && ln -s . d");
+    env.create(&["Add the link"]);
+    env.create(&["Replace the directory"]);
+    env.commit_all("forge set up");
+    let first = env.forge(&["--json", "step", "--harness", "first"]).json();
+    let cp = &first["checkpoint"];
+    assert_eq!(cp["state"], "failed", "the link climbs above the root: {cp}");
+    // A link that stays inside passes on its own...
+    let env = TestEnv::new();
+    env.script_harness("first", "mkdir -p d/d && echo x > d/d/f && ln -s d/d/../../etc l");
+    env.script_harness("second", "rm -r d && ln -s . d");
+    env.create(&["Add the link"]);
+    env.commit_all("forge set up");
+    let first = env.forge(&["--json", "step", "--harness", "first"]).json();
+    let cp = &first["checkpoint"];
+    assert_eq!(cp["state"], "awaiting-approval", "{cp}");
+    let step = cp["step"].as_str().unwrap();
+    env.forge(&["approve", step, "--yes"]).ok();
+    // ... and the step that makes it escape fails, naming it.
+    env.create(&["Replace the directory"]);
+    let second = env.forge(&["--json", "step", "--harness", "second"]).json();
+    let cp = &second["checkpoint"];
+    assert_eq!(cp["state"], "failed", "{cp}");
+    assert!(
+        detail(cp, "symlinks").contains("l -> d/d/../../etc"),
+        "{}",
+        detail(cp, "symlinks")
+    );
+}

@@ -59,6 +59,11 @@ impl Policy {
         Summary {
             enforcement,
             network: self.network,
+            network_enforced: match self.network {
+                NetworkMode::Open => "none",
+                NetworkMode::None => "landlock: no TCP connection",
+                NetworkMode::Allowlist => "landlock: TCP only to the proxy's port",
+            },
             proxy_port: self.proxy_port,
             write: self.write.clone(),
             read_extra: self.read.iter().filter(|p| !system(p)).cloned().collect(),
@@ -174,6 +179,9 @@ pub fn network_name(mode: NetworkMode) -> &'static str {
 pub struct Summary {
     pub enforcement: Enforcement,
     pub network: NetworkMode,
+    /// How the network rule is enforced: Landlock's TCP port rule (the harness may connect
+    /// only to the proxy's port, on any address); forge makes no network namespace yet.
+    pub network_enforced: &'static str,
     pub proxy_port: Option<u16>,
     pub write: Vec<PathBuf>,
     /// Readable paths outside the system directories (the harness's installation, grants).

@@ -26,6 +26,19 @@ fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
             hint: "see `forge steps`".into(),
         });
     }
+    if cp.state == State::Interrupted && cp.reason.starts_with(crate::tick::reclaim::OWNER_GONE) {
+        return Err(Error::Refused {
+            message: format!(
+                "{} was reclaimed after the process running it died, so its harness was never \
+                 checked for changes outside its step",
+                cp.step
+            ),
+            hint: format!(
+                "start a new attempt (`forge step {}`); its work is in refs/forge/attic/{}",
+                cp.bead, cp.step
+            ),
+        });
+    }
     if !cp.violations.is_empty() {
         return Err(Error::Refused {
             message: format!(

@@ -13,6 +13,10 @@ use crate::step::lease;
 use crate::step::run::transition;
 use crate::workspace::Workspace;
 
+/// How a reclaimed step's reason begins. Its harness was never compared for changes
+/// outside the step (forge died first), so such a step is not revised: a new attempt is.
+pub const OWNER_GONE: &str = "interrupted: the process running it";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Reclaimed {
     pub step: String,
@@ -69,10 +73,7 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
         } else {
             None
         };
-        cp.reason = format!(
-            "interrupted: the process running it ({}) is gone",
-            cp.owner_pid
-        );
+        cp.reason = format!("{OWNER_GONE} ({}) is gone", cp.owner_pid);
         cp.finished = ws.clock.now();
         let data =
             json!({ "owner_pid": cp.owner_pid, "attic": attic, "killed": killed, "was": cp.state });

@@ -18,7 +18,7 @@ use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::run::{HarnessRun, run};
 use crate::step::Observer;
-use crate::step::contain::{Subject, contain};
+use crate::step::contain::{self, Subject, contain};
 use crate::step::run::harness_config;
 use crate::workspace::Workspace;
 
@@ -237,11 +237,7 @@ fn rounds(
         })
         .map_err(|e| Error::io(dir, e))?;
         let mut env = env;
-        let path_var = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+        let path_var = contain::path_var(&env);
         let mut contained = contain(
             ws,
             subject,
@@ -249,9 +245,7 @@ fn rounds(
             Some((adapter, hc, &spec.program)),
             &path_var,
         )?;
-        env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
-        env.extend(contained.env.iter().cloned());
-        env.sort();
+        contained.apply_to(&mut env);
         let _ = std::fs::remove_file(worktree.join(PLAN_FILE));
         observer.phase(
             "plan",

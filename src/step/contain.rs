@@ -118,7 +118,23 @@ pub struct Contained {
     pub unset: Vec<&'static str>,
 }
 
+/// The `PATH` of an environment (the harness's, from which its installation is found).
+pub fn path_var(env: &[(String, String)]) -> String {
+    env.iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 impl Contained {
+    /// Makes `env` the contained run's: what must not pass is removed, the proxy and the
+    /// private object directory are added.
+    pub fn apply_to(&self, env: &mut Vec<(String, String)>) {
+        env.retain(|(k, _)| !self.unset.contains(&k.as_str()));
+        env.extend(self.env.iter().cloned());
+        env.sort();
+    }
+
     /// Stops the proxy; what it let through and denied.
     pub fn finish(&mut self) -> Option<ProxyReport> {
         self.proxy.take().map(Proxy::stop)

@@ -419,11 +419,7 @@ pub(crate) fn execute(
     let mut set: Vec<(String, String)> = spec.env.clone();
     set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut env = step_env(ws, cp, &set, &hc.pass_env)?;
-    let path_var = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let path_var = contain::path_var(&env);
     let mut contained = contain::contain(
         ws,
         &contain::Subject::of_step(&ws.layout, cp),
@@ -431,9 +427,7 @@ pub(crate) fn execute(
         Some((adapter, hc, &spec.program)),
         &path_var,
     )?;
-    env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
-    env.extend(contained.env.iter().cloned());
-    env.sort();
+    contained.apply_to(&mut env);
     let common = ws.layout.common_dir();
     let admin = contain::admin_dir(&ws.layout, cp);
     let branch_ref = format!("refs/heads/{}", cp.branch);
@@ -671,11 +665,7 @@ pub(crate) fn check_and_wait(
     let head = cp.head.clone();
     let scratch = step_dir(&ws.layout, &step);
     let mut base_env = step_env(ws, cp, &[], &[])?;
-    let path_var = base_env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let path_var = contain::path_var(&base_env);
     let contained = contain::contain(
         ws,
         &contain::Subject::of_step(&ws.layout, cp),
@@ -683,9 +673,7 @@ pub(crate) fn check_and_wait(
         None,
         &path_var,
     )?;
-    base_env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
-    base_env.extend(contained.env.iter().cloned());
-    base_env.sort();
+    contained.apply_to(&mut base_env);
     let git = contain::step_git(&ws.layout, cp);
     let common = ws.layout.common_dir();
     let worktree = contain::worktree(&ws.layout, cp);
@@ -897,15 +885,9 @@ pub fn rederive(
             forge: &marker,
         })
         .map_err(|e| Error::io(&dir, e))?;
-        let path_var = env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+        let path_var = contain::path_var(&env);
         let contained = contain::contain(ws, &subject, enforcement, None, &path_var)?;
-        env.retain(|(k, _)| !contained.unset.contains(&k.as_str()));
-        env.extend(contained.env.iter().cloned());
-        env.sort();
+        contained.apply_to(&mut env);
         let git = Git::pinned(&common, &worktree, &dir.join("index"));
         let ctx = GateContext {
             git: &git,

@@ -52,8 +52,13 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
 
     let mut cmd = match &spawn.sandbox {
         Some(policy) => {
-            let exe =
-                std::env::current_exe().map_err(|e| Error::io("forge's own executable", e))?;
+            // The running binary itself, even if it was replaced on disk since it started
+            // (an upgrade during a tick): the child's /proc/self/exe is forge's inode.
+            let exe = if Path::new("/proc/self/exe").exists() {
+                std::path::PathBuf::from("/proc/self/exe")
+            } else {
+                std::env::current_exe().map_err(|e| Error::io("forge's own executable", e))?
+            };
             let mut cmd = Command::new(exe);
             cmd.args(crate::sandbox::exec::argv(
                 policy,

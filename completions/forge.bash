@@ -2813,7 +2813,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__ledger__subcmd__verify)
-            opts="-C -q -h -V --no-quarantine --range --json --color --quiet --help --version"
+            opts="-C -q -h -V --no-quarantine --range --require-signed --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -216,7 +216,7 @@ complete -c forge -n "__fish_forge_using_subcommand show" -s q -l quiet -d 'Prin
 complete -c forge -n "__fish_forge_using_subcommand show" -s h -l help -d 'Print help'
 complete -c forge -n "__fish_forge_using_subcommand show" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand step" -l harness -d 'The [harness.NAME] to run (default: [step] harness in config)' -r
-complete -c forge -n "__fish_forge_using_subcommand step" -l timeout -d 'Wall-clock limit in seconds (default: the harness\'s `timeout`)' -r
+complete -c forge -n "__fish_forge_using_subcommand step" -l timeout -d 'Wall-clock limit in seconds, 1 to 604800 (a week); default: the harness\'s `timeout`' -r
 complete -c forge -n "__fish_forge_using_subcommand step" -l rebase -d 'Replay this waiting step on the current tip of its base branch and rerun the gates' -r
 complete -c forge -n "__fish_forge_using_subcommand step" -s C -d 'Run as if forge was started in DIR' -r -F
 complete -c forge -n "__fish_forge_using_subcommand step" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
@@ -434,7 +434,7 @@ complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -f -a "show" -d 'List ledger events, oldest first'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -f -a "render" -d 'Review what the ledger gained in a range of commits, for a pull request'
-complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history and approvals'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and not __fish_seen_subcommand_from show render verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -l bead -d 'Only events about this bead (id or unique prefix)' -r
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from show" -s n -l limit -d 'Only the last N events' -r
@@ -457,19 +457,20 @@ complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subc
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from render" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from render" -s V -l version -d 'Print version'
-complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l range -d 'Also check the committed history of BASE..HEAD, BASE...HEAD or BASE (up to HEAD)' -r
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l range -d 'Also check the committed history of BASE..HEAD, BASE...HEAD or BASE (up to HEAD), and that its agent commits reached HEAD through approvals' -r
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s C -d 'Run as if forge was started in DIR' -r -F
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l no-quarantine -d 'Change nothing: report a torn last line as a problem instead of moving it aside'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l require-signed -d 'With --range: every approval merge must carry a good signature (`git verify-commit`, by your gpg or ssh configuration, e.g. gpg.ssh.allowedSignersFile)'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -l json -d 'Print the report as JSON on stdout'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "show" -d 'List ledger events, oldest first'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "render" -d 'Review what the ledger gained in a range of commits, for a pull request'
-complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history'
+complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history and approvals'
 complete -c forge -n "__fish_forge_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand cost" -l by -d 'Group runs by bead, step, day (UTC) or harness [default: totals only]' -r -f -a "bead\t''
 step\t''
@@ -636,7 +637,7 @@ complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from assumption" -f -a "resolve" -d 'Mark an assumption validated or invalidated (invalidating flags its bead for review)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "show" -d 'List ledger events, oldest first'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "render" -d 'Review what the ledger gained in a range of commits, for a pull request'
-complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "verify" -d 'Check every hash chain in the ledger, and with --range its history and approvals'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "install" -d 'Add forge\'s block to the pre-commit and post-commit hooks; register the merge driver'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "uninstall" -d 'Remove forge\'s block from the hooks (and hook files forge created)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "status" -d 'Show whether forge\'s hooks and merge driver are installed'

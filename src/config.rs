@@ -23,8 +23,11 @@ pub struct GateConfig {
     pub name: String,
     /// Run with `sh -c` in the worktree.
     pub run: String,
-    /// Seconds.
-    #[serde(default = "default_gate_timeout")]
+    /// Seconds, 1 to a week.
+    #[serde(
+        default = "default_gate_timeout",
+        deserialize_with = "crate::harness::config::timeout_secs"
+    )]
     pub timeout: u64,
 }
 
@@ -70,8 +73,11 @@ pub struct WorktreeConfig {
     /// A setup command run with `sh -c` in the new worktree before the harness.
     #[serde(default)]
     pub setup: Option<String>,
-    /// Seconds.
-    #[serde(default)]
+    /// Seconds, 1 to a week.
+    #[serde(
+        default,
+        deserialize_with = "crate::harness::config::optional_timeout_secs"
+    )]
     pub setup_timeout: Option<u64>,
 }
 
@@ -102,8 +108,8 @@ pub struct PlanConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TickConfig {
-    /// Most steps one tick runs.
-    #[serde(default = "one")]
+    /// Most steps one tick runs (at least 1).
+    #[serde(default = "one", deserialize_with = "at_least_one_step")]
     pub steps: u32,
     /// Seconds after which a tick starts no new step.
     #[serde(default)]
@@ -126,6 +132,18 @@ pub struct TickConfig {
 
 fn one() -> u32 {
     1
+}
+
+/// `[tick] steps`: 0 would make every tick a no-op that still says it ran; refused at load
+/// with the file, line and column.
+fn at_least_one_step<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "[tick] steps = 0: a tick runs at least 1 step (pause forge with `forge pause` \
+             instead)",
+        )),
+        n => Ok(n),
+    }
 }
 
 fn three() -> u32 {
@@ -441,9 +459,10 @@ copy = []
 # setup = "npm ci"
 
 [sandbox]
-# Harnesses, setup commands and gates run in a Landlock sandbox: they write only their
+# Harnesses, the planner and gates run in a Landlock sandbox: they write only their
 # worktree and scratch home, read only system paths, their own installation and the
-# worktree, and reach only the hosts allowed below. If this machine cannot enforce it, steps
+# worktree, and reach only the hosts allowed below (gates: any host). [worktree] setup is
+# your command and runs outside it. If this machine cannot enforce it, steps
 # refuse to start; "off" runs them UNSANDBOXED (every report then says so).
 mode = "on"
 # "allowlist": only the preset's API hosts and allow_hosts, through forge's proxy;
@@ -510,6 +529,66 @@ mod tests {
         }
         std::fs::write(&path, "schema = 1\n[worktree]\ncopy = [\".env\"]\n").unwrap();
         assert_eq!(Config::load(&path).unwrap().worktree.copy, [".env"]);
+    }
+
+    #[test]
+    fn zero_timeouts_and_zero_tick_steps_are_refused_at_load_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let cases = [
+            (
+                "schema = 1\n[[gates]]\nname = \"t\"\nrun = \"true\"\ntimeout = 0\n",
+                5,
+                11,
+                "a timeout is 1 to 604800",
+            ),
+            (
+                "schema = 1\n[worktree]\nsetup = \"make\"\nsetup_timeout = 0\n",
+                4,
+                17,
+                "a timeout is 1 to 604800",
+            ),
+            (
+                "schema = 1\n\n[harness.x]\npreset = \"claude\"\ntimeout = 0\n",
+                5,
+                11,
+                "a timeout is 1 to 604800",
+            ),
+            (
+                "schema = 1\n[harness.x]\npreset = \"claude\"\ntimeout = 9999999\n",
+                4,
+                11,
+                "9999999 is out of range",
+            ),
+            ("schema = 1\n[tick]\nsteps = 0\n", 3, 9, "[tick] steps = 0"),
+        ];
+        for (text, want_line, want_column, want) in cases {
+            std::fs::write(&path, text).unwrap();
+            match Config::load(&path).unwrap_err() {
+                crate::error::Error::Parse {
+                    path: p,
+                    line,
+                    column,
+                    message,
+                } => {
+                    assert_eq!(p, path);
+                    assert_eq!((line, column), (want_line, want_column), "{message}");
+                    assert!(message.contains(want), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_file_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, b"schema = 1\n# caf\xe9\n").unwrap();
+        match Config::load(&path).unwrap_err() {
+            crate::error::Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 6)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

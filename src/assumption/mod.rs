@@ -106,8 +106,10 @@ pub fn load_all(layout: &Layout) -> Result<Vec<Assumption>> {
     Ok(out)
 }
 
-/// Resolves an assumption id or unique prefix (with or without `as-`).
+/// Resolves an assumption id or unique prefix (with or without `as-`). An empty one
+/// (nothing but spaces, or `as-` alone) is a usage error, never a prefix of every one.
 pub fn resolve(all: &[Assumption], input: &str) -> Result<Assumption> {
+    crate::bead::id::check_input(input, PREFIX, "assumption")?;
     let lower = input.trim().to_ascii_lowercase();
     let wanted = if lower.starts_with(PREFIX) {
         lower

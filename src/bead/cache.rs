@@ -115,9 +115,10 @@ pub fn now_ns() -> i64 {
 
 impl<'a> Cache<'a> {
     /// Reads the cache file into `buf` and decodes it; an empty cache when the file is
-    /// missing, unreadable, of another format, or fails its checksum.
+    /// missing, unreadable, not a regular file (a FIFO there must not block `forge ready`),
+    /// of another format, or fails its checksum.
     pub fn load(path: &Path, buf: &'a mut Vec<u8>) -> Cache<'a> {
-        *buf = fs::read(path).unwrap_or_default();
+        *buf = crate::store::file::read_regular_bytes(path).unwrap_or_default();
         Self::decode(buf).unwrap_or_default()
     }
 
@@ -296,6 +297,24 @@ mod tests {
         let path = tmp.path().join("beads.bin");
         Cache::save(&path, dir, entries.iter().map(|(st, s)| (*st, s))).unwrap();
         fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn a_fifo_in_the_cache_s_place_is_no_cache_not_a_hang() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = fs::File::open(tmp.path()).unwrap();
+        rustix::fs::mkfifoat(
+            &dir,
+            "beads.bin",
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        assert!(
+            Cache::load(&tmp.path().join("beads.bin"), &mut buf)
+                .ids
+                .is_empty()
+        );
     }
 
     #[test]

@@ -36,6 +36,30 @@ pub fn pick(digits: &str, mut taken: impl FnMut(&str) -> bool) -> Option<String>
         .find(|id| !taken(id))
 }
 
+/// Refuses an id given on the command line (or in a trailer) that names nothing: empty,
+/// only whitespace, or only its `prefix` (`fg-`, `as-`). Every other input is a prefix of
+/// some ids at most, but an empty one is a prefix of every id, and `forge approve ""` once
+/// approved whatever step happened to be the only one. `what` names the kind of id.
+pub fn check_input(input: &str, prefix: &str, what: &str) -> crate::error::Result<()> {
+    let trimmed = input.trim();
+    let bare = trimmed
+        .get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .map_or(trimmed, |_| &trimmed[prefix.len()..]);
+    if bare.trim().is_empty() {
+        let shown = if input.is_empty() {
+            "an empty string".to_owned()
+        } else {
+            format!("'{}'", input.escape_default())
+        };
+        return Err(crate::error::Error::usage(format!(
+            "{shown} is not a {what} id: give a {what} id or a unique prefix of one \
+             (like {prefix}3k9x)"
+        )));
+    }
+    Ok(())
+}
+
 /// Accepts `fg-3k9`, `3k9` or `FG-3K9` and returns the canonical `fg-3k9`.
 pub fn normalise(input: &str) -> String {
     let lower = input.trim().to_ascii_lowercase();
@@ -65,6 +89,20 @@ pub fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_inputs_are_usage_errors() {
+        for bad in ["", " ", "\t\n", "fg-", "FG-", " fg- ", "fg- "] {
+            let err = check_input(bad, PREFIX, "bead").unwrap_err();
+            assert_eq!(err.exit_code(), crate::error::exit::USAGE, "{bad:?}");
+            assert!(err.to_string().contains("is not a bead id"), "{err}");
+        }
+        for ok in ["a", "fg-a", "3k9", "FG-3K9", "fg"] {
+            check_input(ok, PREFIX, "bead").unwrap();
+        }
+        assert!(check_input("as-", "as-", "assumption").is_err());
+        check_input("as-1", "as-", "assumption").unwrap();
+    }
 
     #[test]
     fn ids_are_short_and_valid() {

@@ -146,7 +146,43 @@ impl Bead {
                 "set value to a number from 0 to 100",
             ));
         }
+        if let Some((field, message)) = bead.bad_field() {
+            return Err(located(path, text, field, message));
+        }
         Ok(bead)
+    }
+
+    /// The first field whose value a bead file must not hold: a dependency id with path
+    /// characters (ids become file names), a timestamp that is not RFC 3339 (the ready queue
+    /// orders by them).
+    fn bad_field(&self) -> Option<(Field, String)> {
+        let stamps = [
+            (Field::Created, "created", Some(&self.created)),
+            (Field::Updated, "updated", Some(&self.updated)),
+            (Field::Closed, "closed", self.closed.as_ref()),
+        ];
+        for (field, key, value) in stamps {
+            if let Some(v) = value.filter(|v| !is_timestamp(v)) {
+                return Some((
+                    field,
+                    format!(
+                        "{key} = \"{}\" is not an RFC 3339 timestamp (like 2026-11-21T09:00:00Z)",
+                        v.escape_default()
+                    ),
+                ));
+            }
+        }
+        self.deps.iter().enumerate().find_map(|(i, d)| {
+            dep_id_problem(&d.id).map(|why| {
+                (
+                    Field::Dep(i),
+                    format!(
+                        "dependency id \"{}\" {why}: a dependency names a bead id (like fg-3k9x)",
+                        d.id.escape_default()
+                    ),
+                )
+            })
+        })
     }
 
     /// The TOML text forge writes for this bead (before redaction).
@@ -183,6 +219,125 @@ impl Bead {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A field of a bead file, for locating a bad value in its text.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Created,
+    Updated,
+    Closed,
+    Dep(usize),
+}
+
+/// An error at the line and column of `field` in `text` (the file `path`). Only called for a
+/// file already found bad, so the second, located parse costs nothing otherwise.
+fn located(path: &Path, text: &str, field: Field, message: String) -> Error {
+    use toml::Spanned;
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Located {
+        created: Option<Spanned<toml::Value>>,
+        updated: Option<Spanned<toml::Value>>,
+        closed: Option<Spanned<toml::Value>>,
+        deps: Vec<LocatedDep>,
+    }
+    #[derive(Deserialize)]
+    struct LocatedDep {
+        id: Spanned<toml::Value>,
+    }
+    let located: Located = toml::from_str(text).unwrap_or_default();
+    let span = match field {
+        Field::Created => located.created.map(|v| v.span()),
+        Field::Updated => located.updated.map(|v| v.span()),
+        Field::Closed => located.closed.map(|v| v.span()),
+        Field::Dep(i) => located.deps.get(i).map(|d| d.id.span()),
+    };
+    let (line, column) = span.map_or((1, 1), |s| crate::store::parse::line_col(text, s.start));
+    Error::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Why `id` cannot be a dependency's id, if it cannot: ids are joined to paths, so nothing
+/// that reads as a path (`/`, `\`, `..`), no NUL or other control character, no whitespace.
+fn dep_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else if id.contains("..") {
+        Some("contains '..'")
+    } else if id.contains(char::is_control) {
+        Some("contains a control character")
+    } else if id.contains(char::is_whitespace) {
+        Some("contains whitespace")
+    } else {
+        None
+    }
+}
+
+/// Whether `s` is an RFC 3339 date-time: `2026-11-21T09:00:00Z`, with optional fractional
+/// seconds and a `Z` or `+hh:mm`/`-hh:mm` offset (forge itself writes the first form).
+pub fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .map(|d| d.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let shape = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !shape {
+        return false;
+    }
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(se)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if !(1..=month_days).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let [b'.', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &tail[n..];
+    }
+    match rest {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+            };
+            matches!((two(*h1, *h2), two(*m1, *m2)), (Some(h), Some(m)) if h <= 23 && m <= 59)
+        }
+        _ => false,
     }
 }
 
@@ -276,6 +431,80 @@ x = 1
     fn name_and_id_must_agree() {
         let err = Bead::parse(Path::new("fg-other.toml"), SAMPLE).unwrap_err();
         assert!(err.to_string().contains("holds bead id 'fg-abcd'"), "{err}");
+    }
+
+    #[test]
+    fn timestamps_must_be_rfc3339() {
+        for ok in [
+            "2026-11-21T00:00:00Z",
+            "2024-02-29T23:59:60z",
+            "2026-11-21t09:00:00.123+02:00",
+            "2026-11-21T09:00:00-00:30",
+        ] {
+            assert!(is_timestamp(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "2026-11-21",
+            "2026-11-21 09:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-11-21T24:00:00Z",
+            "2026-11-21T09:00:00",
+            "2026-11-21T09:00:00.Z",
+            "2026-11-21T09:00:00+0200",
+            "2026-11-21T09:00:00+24:00",
+            "2026-11-21T09:00:00Z ",
+            "+026-11-21T09:00:00Z",
+        ] {
+            assert!(!is_timestamp(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_timestamps_and_dependency_ids_are_located() {
+        let cases = [
+            (
+                SAMPLE.replace("updated = \"2026-11-21T00:00:00Z\"", "updated = \"soon\""),
+                12,
+                "updated = \"soon\" is not an RFC 3339",
+            ),
+            (
+                SAMPLE.replace("id = \"fg-zzzz\"", "id = \"../../etc/passwd\""),
+                18,
+                "dependency id \"../../etc/passwd\" contains a path separator",
+            ),
+            (
+                SAMPLE.replace("id = \"fg-zzzz\"", "id = \"fg-a b\""),
+                18,
+                "contains whitespace",
+            ),
+            (
+                SAMPLE.replace("id = \"fg-zzzz\"", "id = \"fg-\\u0000\""),
+                18,
+                "contains a control character",
+            ),
+            (
+                SAMPLE.replace("id = \"fg-zzzz\"", "id = \"fg-..\""),
+                18,
+                "contains '..'",
+            ),
+            (
+                SAMPLE.replace("id = \"fg-zzzz\"", "id = 'a\\b'"),
+                18,
+                "contains a path separator",
+            ),
+        ];
+        for (text, want_line, want) in cases {
+            match Bead::parse(Path::new("fg-abcd.toml"), &text).unwrap_err() {
+                Error::Parse { line, message, .. } => {
+                    assert_eq!(line, want_line, "{message}");
+                    assert!(message.contains(want), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Reading and writing the bead files under `.forge/beads/`.
 
-use std::fs;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -13,7 +13,9 @@ use super::{Bead, BeadSummary, id};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 use crate::store::journal::sweep_staged;
-use crate::store::{Layout, atomic_write, is_scratch_name, is_temp_name, sweep_temp_files};
+use crate::store::{
+    Layout, atomic_write_state, file, is_scratch_name, is_temp_name, sweep_temp_files,
+};
 
 /// Owns a copy of the layout so that callers can keep using their workspace mutably.
 pub struct BeadRepo {
@@ -33,15 +35,20 @@ impl BeadRepo {
 
     /// Ids of all beads, from file names alone (no parsing), sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
-        Ok(scan(&self.layout.beads())?.ids)
+        let dir = self.layout.beads();
+        Ok(scan(&file::open_dir(&dir)?, &dir)?.ids)
     }
 
+    /// Whether anything has the file name of bead `id`: a link or a FIFO too, so that no
+    /// new bead is ever written in its place and reading it reports what it is.
     pub fn exists(&self, id: &str) -> bool {
-        id::is_valid(id) && self.layout.bead(id).exists()
+        id::is_valid(id) && file::taken(&self.layout.bead(id))
     }
 
-    /// Resolves a full id or any unique prefix of one (with or without `fg-`).
+    /// Resolves a full id or any unique prefix of one (with or without `fg-`). An empty
+    /// one (nothing but spaces, or `fg-` alone) is a usage error, never a prefix of all.
     pub fn resolve(&self, input: &str) -> Result<String> {
+        id::check_input(input, id::PREFIX, "bead")?;
         let wanted = id::normalise(input);
         if self.exists(&wanted) {
             return Ok(wanted);
@@ -70,10 +77,17 @@ impl BeadRepo {
         load_file(&self.layout.bead(id))
     }
 
-    /// A new id that no bead file uses. Call under the store lock.
+    /// A new id that no bead file uses (nor a link or anything else by that name). Call
+    /// under the store lock. A linked `beads/` (or `.forge/`) is refused here, before
+    /// anything is recorded.
     pub fn new_id(&self) -> Result<String> {
+        let dirfd = file::open_dir(&self.layout.beads())?;
+        let taken = |id: &str| {
+            let mut name = [0u8; 64];
+            rustix::fs::statat(&dirfd, file_name(id, &mut name), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+        };
         loop {
-            if let Some(id) = id::pick(&id::random_digits(), |id| self.layout.bead(id).exists()) {
+            if let Some(id) = id::pick(&id::random_digits(), taken) {
                 return Ok(id);
             }
         }
@@ -84,9 +98,10 @@ impl BeadRepo {
         crate::store::document::render(bead, redactor)
     }
 
-    /// Writes a bead through the redactor, atomically. Call under the store lock.
+    /// Writes a bead through the redactor, atomically, never through a symbolic link. Call
+    /// under the store lock.
     pub fn write(&self, bead: &Bead, redactor: &Redactor) -> Result<()> {
-        atomic_write(
+        atomic_write_state(
             &self.layout.bead(&bead.id),
             Self::text(bead, redactor).as_bytes(),
         )
@@ -98,7 +113,8 @@ impl BeadRepo {
     pub fn index<'s>(&self, buf: &'s mut IndexBuf) -> Result<Vec<BeadSummary<'s>>> {
         let IndexBuf { cache, fresh } = buf;
         let dir = self.layout.beads();
-        let dirfd = fs::File::open(&dir).map_err(|e| Error::io(&dir, e))?;
+        // Neither `.forge/` nor `beads/` may be a link (see `store::file`).
+        let dirfd = file::open_dir(&dir)?;
         // Taken before any listing, so that a change made during it shows next time.
         let dir_stamp = rustix::fs::fstat(&dirfd)
             .map(|st| Stamp::of_stat(&st))
@@ -115,7 +131,7 @@ impl BeadRepo {
         };
         let listing = match checked {
             Some(_) => None,
-            None => Some(self.list(&dir)?),
+            None => Some(self.list(&dirfd, &dir)?),
         };
         let listed: Vec<&str> = listing
             .iter()
@@ -138,7 +154,7 @@ impl BeadRepo {
         // Parse the files the cache could not vouch for.
         let misses: Vec<usize> = (0..ids.len()).filter(|&i| checked[i].1.is_none()).collect();
         if !misses.is_empty() {
-            for part in read_summaries(&dir, ids, &misses) {
+            for part in read_summaries(&dirfd, &dir, ids, &misses) {
                 fresh.push(part?);
             }
         }
@@ -172,8 +188,8 @@ impl BeadRepo {
     }
 
     /// The bead ids in the directory, sweeping leftovers of interrupted writes.
-    fn list(&self, dir: &Path) -> Result<Listing> {
-        let listing = scan(dir)?;
+    fn list(&self, dirfd: &OwnedFd, dir: &Path) -> Result<Listing> {
+        let listing = scan(dirfd, dir)?;
         if listing.saw_temp {
             sweep_temp_files(dir);
         }
@@ -184,13 +200,14 @@ impl BeadRepo {
     }
 }
 
-/// The bead ids in `dir`, sorted, and whether leftovers of interrupted writes lie there.
-fn scan(dir: &Path) -> Result<Listing> {
+/// The bead ids in `dir` (open as `dirfd`), sorted, and whether leftovers of interrupted
+/// writes lie there.
+fn scan(dirfd: &OwnedFd, dir: &Path) -> Result<Listing> {
     let mut listing = Listing::default();
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
+    let mut entries = rustix::fs::Dir::read_from(dirfd).map_err(|e| Error::io(dir, e.into()))?;
+    while let Some(entry) = entries.read() {
+        let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
+        let name = entry.file_name().to_string_lossy();
         if is_temp_name(&name) {
             listing.saw_temp = true;
         } else if is_scratch_name(&name) {
@@ -227,11 +244,18 @@ impl Listing {
 
 /// Reads the beads `misses` (indices into `ids`) and puts their summaries in columns, each
 /// core its part into columns of its own.
-fn read_summaries(dir: &Path, ids: &[&str], misses: &[usize]) -> Vec<Result<ColumnsBuf>> {
+fn read_summaries(
+    dirfd: &OwnedFd,
+    dir: &Path,
+    ids: &[&str],
+    misses: &[usize],
+) -> Vec<Result<ColumnsBuf>> {
     par_parts(misses, |part| {
         let mut columns = ColumnsBuf::default();
         for &i in part {
-            let bead = load_file(&dir.join(format!("{}.toml", ids[i])))?;
+            let name = format!("{}.toml", ids[i]);
+            let text = file::read_at(dirfd, dir, &name)?;
+            let bead = Bead::parse(&dir.join(name), &text)?;
             columns.push(&bead.summary()).map_err(|_| {
                 Error::io(
                     dir,
@@ -259,7 +283,7 @@ fn positions_in(cached: &[&str], ids: &[&str]) -> Vec<Option<usize>> {
 /// Stats `<id>.toml` for every id (relative to the directory: no path resolution per
 /// file) and, where the cache entry at `position(i)` still matches, decodes it.
 fn check_all<'s>(
-    dirfd: &fs::File,
+    dirfd: &OwnedFd,
     dir: &Path,
     cache: &Cache<'s>,
     ids: &[&str],
@@ -271,7 +295,17 @@ fn check_all<'s>(
     par_fill(&mut out, |i, (stamp, summary)| {
         let id = ids[i];
         let mut name = [0u8; 64];
-        match rustix::fs::statat(dirfd, file_name(id, &mut name), AtFlags::SYMLINK_NOFOLLOW) {
+        let path = || dir.join(format!("{id}.toml"));
+        let checked = match rustix::fs::statat(
+            dirfd.as_fd(),
+            file_name(id, &mut name),
+            AtFlags::SYMLINK_NOFOLLOW,
+        ) {
+            // A link or a FIFO is refused from the stat already made: no call more per bead.
+            Ok(st) => file::check_regular(path, &st).map(|()| st),
+            Err(e) => Err(Error::io(path(), e.into())),
+        };
+        match checked {
             Ok(st) => {
                 *stamp = Stamp::of_stat(&st);
                 *summary = position(i)
@@ -280,7 +314,6 @@ fn check_all<'s>(
                     .filter(|s| s.id == id);
             }
             Err(e) => {
-                let e = Error::io(dir.join(format!("{id}.toml")), e.into());
                 let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
                 if failed.as_ref().is_none_or(|(j, _)| i < *j) {
                     *failed = Some((i, e));
@@ -305,22 +338,28 @@ fn file_name<'b>(id: &str, buf: &'b mut [u8; 64]) -> &'b std::ffi::CStr {
     std::ffi::CStr::from_bytes_with_nul(&buf[..end]).unwrap_or(c"")
 }
 
+/// Reads and parses the bead file `path`: never through a symbolic link (the file's or its
+/// directory's), and only a regular file (a FIFO would block the read forever).
 pub fn load_file(path: &Path) -> Result<Bead> {
-    let text = fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::UnknownId {
-            id: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            suggestion: None,
-        },
-        _ => Error::io(path, e),
+    let text = file::read_state(path).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Error::UnknownId {
+                id: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                suggestion: None,
+            }
+        }
+        e => e,
     })?;
     Bead::parse(path, &text)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     fn bead_text(id: &str, title: &str, deps: &str) -> String {

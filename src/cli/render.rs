@@ -7,6 +7,84 @@ use super::ui::{Painted, Ui};
 use crate::bead::graph::Blocker;
 use crate::bead::{Bead, BeadSummary, Status};
 
+/// Text from a bead (or a plan, or an agent) as it may be printed on a terminal: control
+/// characters are shown, not sent, so that a title cannot move the cursor, recolour or
+/// retitle the terminal, or hide the line before it. C0 controls and DEL in caret notation
+/// as `cat -v` shows them (ESC is `^[`), C1 controls and the Unicode bidirectional and line
+/// separator controls as `\u{202e}`. [`Safe::line`] keeps tabs, [`Safe::text`] newlines
+/// too. JSON output never goes through this: it stays exact.
+#[derive(Clone, Copy)]
+pub struct Safe<'a> {
+    text: &'a str,
+    newlines: bool,
+}
+
+impl<'a> Safe<'a> {
+    /// One line: a newline is shown as `^J`.
+    pub fn line(text: &'a str) -> Self {
+        Safe {
+            text,
+            newlines: false,
+        }
+    }
+
+    /// Text that may span lines.
+    pub fn text(text: &'a str) -> Self {
+        Safe {
+            text,
+            newlines: true,
+        }
+    }
+
+    fn shown(self, c: char) -> Option<Escaped> {
+        match c {
+            '\t' => None,
+            '\n' if self.newlines => None,
+            '\0'..='\x1f' => Some(Escaped::Caret((c as u8) + 0x40)),
+            '\x7f' => Some(Escaped::Caret(b'?')),
+            '\u{80}'..='\u{9f}'
+            | '\u{200e}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => Some(Escaped::Unicode(c)),
+            _ => None,
+        }
+    }
+}
+
+enum Escaped {
+    Caret(u8),
+    Unicode(char),
+}
+
+impl Display for Safe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only these bytes can start a character that is shown escaped: ASCII controls, DEL,
+        // the lead byte of U+0080..U+00BF and that of U+2000..U+2FFF. Titles rarely hold
+        // any, so a line is usually written in one piece.
+        let suspect = |b: &u8| *b < 0x20 || *b == 0x7f || *b == 0xc2 || *b == 0xe2;
+        let mut rest = self.text;
+        while let Some(i) = rest.as_bytes().iter().position(suspect) {
+            let c = rest[i..]
+                .chars()
+                .next()
+                .expect("a character starts at a lead byte");
+            let end = i + c.len_utf8();
+            match self.shown(c) {
+                None => f.write_str(&rest[..end])?,
+                Some(e) => {
+                    f.write_str(&rest[..i])?;
+                    match e {
+                        Escaped::Caret(b) => write!(f, "^{}", b as char)?,
+                        Escaped::Unicode(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
+                    }
+                }
+            }
+            rest = &rest[end..];
+        }
+        f.write_str(rest)
+    }
+}
+
 pub fn status(ui: &Ui, status: Status) -> String {
     status_painted(ui, status).to_string()
 }
@@ -31,7 +109,7 @@ pub fn summary_line(ui: &Ui, out: &mut dyn Write, b: &BeadSummary) -> io::Result
         b.priority,
         Padded(b.kind.as_str(), 7),
         status_painted(ui, b.status),
-        b.title
+        Safe::line(b.title)
     )?;
     if !b.labels.is_empty() {
         write!(out, "{}", ui.painted("\x1b[2m", Labels(&b.labels)))?;
@@ -66,7 +144,7 @@ impl Display for Labels<'_> {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            f.write_str(label)?;
+            Safe::line(label).fmt(f)?;
         }
         f.write_str("]")
     }
@@ -84,19 +162,29 @@ pub fn blocker(ui: &Ui, b: &Blocker) -> String {
 }
 
 pub fn bead(ui: &Ui, out: &mut dyn Write, b: &Bead) -> io::Result<()> {
-    writeln!(out, "{}  {}", ui.id(&b.id), ui.bold(&b.title))?;
+    writeln!(
+        out,
+        "{}  {}",
+        ui.id(&b.id),
+        ui.painted("\x1b[1m", Safe::line(&b.title))
+    )?;
     writeln!(
         out,
         "  kind: {}  status: {}  priority: P{}  value: {}  risk: {}",
         b.kind, b.status, b.priority, b.value, b.risk
     )?;
     if !b.reason.is_empty() {
-        writeln!(out, "  reason: {}", b.reason)?;
+        writeln!(out, "  reason: {}", Safe::text(&b.reason))?;
     }
     if !b.labels.is_empty() {
-        writeln!(out, "  labels: {}", b.labels.join(", "))?;
+        write!(out, "  labels:")?;
+        for (i, label) in b.labels.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(out, "{sep}{}", Safe::line(label))?;
+        }
+        writeln!(out)?;
     }
-    writeln!(out, "  author: {}", b.author)?;
+    writeln!(out, "  author: {}", Safe::line(&b.author))?;
     write!(out, "  created: {}  updated: {}", b.created, b.updated)?;
     match &b.closed {
         Some(c) => writeln!(out, "  closed: {c}")?,
@@ -111,14 +199,45 @@ pub fn bead(ui: &Ui, out: &mut dyn Write, b: &Bead) -> io::Result<()> {
     if !b.description.is_empty() {
         writeln!(out)?;
         for line in b.description.lines() {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", Safe::line(line))?;
         }
     }
     if !b.acceptance.is_empty() {
         writeln!(out, "\n  acceptance criteria:")?;
         for a in &b.acceptance {
-            writeln!(out, "    - {a}")?;
+            writeln!(out, "    - {}", Safe::text(a))?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        let cases = [
+            ("plain title", "plain title", "plain title"),
+            ("\x1b[31mred\x1b[0m", "^[[31mred^[[0m", "^[[31mred^[[0m"),
+            ("a\tb\nc\r", "a\tb^Jc^M", "a\tb\nc^M"),
+            (
+                "bell\x07 del\x7f nul\0",
+                "bell^G del^? nul^@",
+                "bell^G del^? nul^@",
+            ),
+            ("csi\u{9b}31m", "csi\\u{9b}31m", "csi\\u{9b}31m"),
+            ("\u{202e}txt.exe", "\\u{202e}txt.exe", "\\u{202e}txt.exe"),
+            // Neighbours of the escaped ranges are ordinary text.
+            (
+                "caf\u{e9} \u{a0}\u{2014}\u{2030}\u{2070}",
+                "caf\u{e9} \u{a0}\u{2014}\u{2030}\u{2070}",
+                "caf\u{e9} \u{a0}\u{2014}\u{2030}\u{2070}",
+            ),
+        ];
+        for (raw, line, text) in cases {
+            assert_eq!(Safe::line(raw).to_string(), line, "{raw:?}");
+            assert_eq!(Safe::text(raw).to_string(), text, "{raw:?}");
+        }
+    }
 }

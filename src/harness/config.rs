@@ -22,20 +22,72 @@ pub struct HarnessConfig {
     pub pass_env: Vec<String>,
     #[serde(default)]
     pub model: Option<String>,
-    /// Wall-clock limit in seconds.
-    #[serde(default = "default_timeout")]
+    /// Wall-clock limit in seconds (1 to [`MAX_TIMEOUT_SECS`]).
+    #[serde(default = "default_timeout", deserialize_with = "timeout_secs")]
     pub timeout: u64,
     /// Seconds without output before the run is stopped.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_timeout_secs")]
     pub idle_timeout: Option<u64>,
     /// Seconds between asking the harness to stop (TERM) and killing it.
-    #[serde(default = "default_grace")]
+    #[serde(default = "default_grace", deserialize_with = "grace_secs")]
     pub grace: u64,
     /// Files written into the harness's own HOME before each run, by path relative to it
     /// (`".codex/config.toml"`, `".gemini/settings.json"`): each run starts with an empty
     /// HOME, so this is how a harness gets the settings it only reads from there.
     #[serde(default, deserialize_with = "relative_paths")]
     pub home_files: BTreeMap<String, String>,
+}
+
+/// The longest wall-clock limit forge accepts for a harness, a gate or a setup command, in
+/// seconds: one week. Longer would only hide a hung process, and a limit beyond what a
+/// clock can add to "now" crashed forge mid-step.
+pub const MAX_TIMEOUT_SECS: u64 = 604_800;
+
+/// A timeout in seconds, or why it is not one.
+pub fn check_timeout(secs: u64) -> Result<u64, String> {
+    if (1..=MAX_TIMEOUT_SECS).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "{secs} is out of range: a timeout is 1 to {MAX_TIMEOUT_SECS} seconds (one week)"
+        ))
+    }
+}
+
+/// `--timeout SECS` on the command line: a usage error (exit 2) outside 1..=one week.
+pub fn parse_timeout_arg(arg: &str) -> Result<u64, String> {
+    let secs: u64 = arg
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{arg}' is not a number of seconds (1 to {MAX_TIMEOUT_SECS})"))?;
+    check_timeout(secs)
+}
+
+/// A `timeout`-like config value: refused at load with the file, line and column when it is
+/// 0 (which stopped every run at once) or longer than [`MAX_TIMEOUT_SECS`].
+pub fn timeout_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    check_timeout(u64::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// [`timeout_secs`] for an optional value.
+pub fn optional_timeout_secs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    Option::<u64>::deserialize(d)?
+        .map(check_timeout)
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
+/// `grace`: 0 (kill at once) is allowed, beyond [`MAX_TIMEOUT_SECS`] is not.
+fn grace_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let secs = u64::deserialize(d)?;
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(serde::de::Error::custom(format!(
+            "grace = {secs} is out of range: 0 to {MAX_TIMEOUT_SECS} seconds"
+        )));
+    }
+    Ok(secs)
 }
 
 /// `home_files` keys: relative paths that stay inside HOME.
@@ -73,6 +125,31 @@ fn default_timeout() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_are_bounded() {
+        for bad in [
+            "timeout = 0",
+            "timeout = 604801",
+            "idle_timeout = 0",
+            "grace = 604801",
+        ] {
+            let text = format!("preset = \"codex\"\n{bad}\n");
+            let err = toml::from_str::<HarnessConfig>(&text).unwrap_err();
+            assert!(err.message().contains("out of range"), "{bad}: {err}");
+            let span = err.span().expect("located");
+            let value = bad.split(" = ").nth(1).unwrap();
+            assert!(text[span.start..].starts_with(value), "{bad}: {span:?}");
+        }
+        let ok: HarnessConfig =
+            toml::from_str("preset = \"codex\"\ntimeout = 604800\ngrace = 0\n").unwrap();
+        assert_eq!((ok.timeout, ok.grace), (604_800, 0));
+        assert_eq!(parse_timeout_arg("30"), Ok(30));
+        for bad in ["0", "604801", "18446744073709551615", "-1", "", "ten"] {
+            let err = parse_timeout_arg(bad).unwrap_err();
+            assert!(err.contains("604800"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn home_files_must_stay_inside_home() {

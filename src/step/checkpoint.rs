@@ -230,7 +230,10 @@ pub fn step_id(bead: &str, attempt: u32) -> String {
 }
 
 /// Resolves a step id or a unique prefix of one (a bead id alone means its latest step).
+/// An empty one (nothing but spaces, or `fg-` alone) is a usage error, never a prefix of
+/// every step.
 pub fn resolve(all: &[Checkpoint], input: &str) -> Result<Checkpoint> {
+    crate::bead::id::check_input(input, crate::bead::id::PREFIX, "step")?;
     let wanted = crate::bead::id::normalise(input);
     if let Some(cp) = all.iter().find(|c| c.step == wanted) {
         return Ok(cp.clone());

@@ -50,6 +50,42 @@ pub fn atomic_write_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Res
     result.map_err(|e| Error::io(path, e))
 }
 
+/// [`atomic_write`] for a state file (`.forge/beads/<id>.toml`, ...): its directory and
+/// `.forge/` must be real directories, not symbolic links (see `store::file`), and every
+/// step happens relative to the directory opened once, so nothing is ever written outside
+/// the repository. A link in the file's own place is replaced, never followed.
+pub fn atomic_write_state(path: &Path, contents: &[u8]) -> Result<()> {
+    let (dir, name) = super::file::split(path)?;
+    let dirfd = super::file::open_dir(dir)?;
+    write_at(&dirfd, name, contents).map_err(|e| Error::io(path, e))
+}
+
+/// The steps of [`atomic_write`], relative to the open directory `dirfd`.
+fn write_at(dirfd: &std::os::fd::OwnedFd, name: &str, contents: &[u8]) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let tmp = temp_path_for(Path::new(name))?;
+    let tmp = tmp.file_name().unwrap_or_default();
+    // As `File::create`: the umask decides.
+    let mode = Mode::from_bits_truncate(0o666);
+    let result = (|| -> std::io::Result<()> {
+        let fd = rustix::fs::openat(
+            dirfd,
+            tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            mode,
+        )?;
+        let mut f = File::from(fd);
+        f.write_all(contents)?;
+        f.sync_all()?;
+        rustix::fs::renameat(dirfd, tmp, dirfd, name)?;
+        Ok(rustix::fs::fsync(dirfd)?)
+    })();
+    if result.is_err() {
+        let _ = rustix::fs::unlinkat(dirfd, tmp, rustix::fs::AtFlags::empty());
+    }
+    result
+}
+
 /// Removes temp files left by processes that no longer exist. Temp files of live processes
 /// are kept: their owner is about to rename them.
 pub fn sweep_temp_files(dir: &Path) -> usize {
@@ -126,6 +162,44 @@ mod tests {
         assert_eq!(parent_dir(Path::new("bare.toml")), Path::new("."));
         assert_eq!(parent_dir(Path::new("a/b.toml")), Path::new("a"));
         assert_eq!(parent_dir(Path::new("/b.toml")), Path::new("/"));
+    }
+
+    #[test]
+    fn state_writes_refuse_a_linked_directory_and_replace_a_linked_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let forge = tmp.path().join(".forge");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(forge.join("beads")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+
+        atomic_write_state(&forge.join("beads").join("a.toml"), b"one").unwrap();
+        assert_eq!(
+            fs::read(forge.join("beads").join("a.toml")).unwrap(),
+            b"one"
+        );
+
+        // A link in the file's place is replaced; its target is untouched.
+        fs::write(outside.join("t.toml"), "target").unwrap();
+        std::os::unix::fs::symlink(outside.join("t.toml"), forge.join("beads").join("l.toml"))
+            .unwrap();
+        atomic_write_state(&forge.join("beads").join("l.toml"), b"two").unwrap();
+        assert_eq!(fs::read(outside.join("t.toml")).unwrap(), b"target");
+        assert!(
+            fs::symlink_metadata(forge.join("beads").join("l.toml"))
+                .unwrap()
+                .is_file()
+        );
+
+        // A linked directory is an error naming it; nothing lands outside.
+        std::os::unix::fs::symlink(&outside, forge.join("linked")).unwrap();
+        let err = atomic_write_state(&forge.join("linked").join("b.toml"), b"x").unwrap_err();
+        assert!(
+            err.to_string().contains("linked: is a symbolic link"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::BAD_STATE_FILE);
+        assert!(!outside.join("b.toml").exists());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
     }
 
     #[test]

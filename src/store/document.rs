@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::parse::{check_schema, parse_toml, read_to_string};
-use super::{Layout, atomic_write, is_scratch_name};
+use super::parse::{check_schema, parse_toml};
+use super::{Layout, atomic_write_state, file, is_scratch_name};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 
@@ -27,9 +27,10 @@ pub fn path<T: Document>(layout: &Layout, id: &str) -> PathBuf {
     T::dir(layout).join(format!("{id}.toml"))
 }
 
-/// Writes `doc` through the redactor, atomically. Call under the store lock.
+/// Writes `doc` through the redactor, atomically, never through a symbolic link. Call under
+/// the store lock.
 pub fn save<T: Document>(doc: &T, layout: &Layout, redactor: &Redactor) -> Result<()> {
-    atomic_write(
+    atomic_write_state(
         &path::<T>(layout, doc.id()),
         render(doc, redactor).as_bytes(),
     )
@@ -38,13 +39,26 @@ pub fn save<T: Document>(doc: &T, layout: &Layout, redactor: &Redactor) -> Resul
 /// Every item of type `T`, in file name order. A file that does not parse is an error
 /// naming it.
 pub fn load_all<T: Document>(layout: &Layout) -> Result<Vec<T>> {
-    list(&T::dir(layout))?.iter().map(|p| load(p)).collect()
+    let dir = T::dir(layout);
+    let Some((entries, names)) = names(&dir)? else {
+        return Ok(Vec::new());
+    };
+    let dirfd = entries.fd().map_err(|e| Error::io(&dir, e.into()))?;
+    names
+        .iter()
+        .map(|name| parse(&dir.join(name), &file::read_at(dirfd, &dir, name)?))
+        .collect()
 }
 
-/// Reads `path` and checks its schema version and that its name matches its id.
+/// Reads `path` and checks its schema version and that its name matches its id. Neither
+/// the file nor its directory may be a symbolic link, and only a regular file is read.
 pub fn load<T: Document>(path: &Path) -> Result<T> {
-    let text = read_to_string(path)?;
-    let doc: T = parse_toml(path, &text)?;
+    parse(path, &file::read_state(path)?)
+}
+
+/// Parses the text of `path` and checks its schema version and its name.
+fn parse<T: Document>(path: &Path, text: &str) -> Result<T> {
+    let doc: T = parse_toml(path, text)?;
     check_schema(path, doc.schema())?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != doc.id() {
@@ -70,21 +84,33 @@ pub fn render<T: Serialize>(doc: &T, redactor: &Redactor) -> String {
 }
 
 /// The `*.toml` files of a state directory (scratch files skipped), sorted; none if the
-/// directory does not exist.
+/// directory does not exist. The directory (and `.forge/`) must not be a symbolic link.
 pub fn list(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, e)),
+    Ok(names(dir)?
+        .map(|(_, names)| names.iter().map(|n| dir.join(n)).collect())
+        .unwrap_or_default())
+}
+
+/// The open directory and the names of its `*.toml` files (scratch files skipped), sorted;
+/// `None` if it does not exist.
+fn names(dir: &Path) -> Result<Option<(rustix::fs::Dir, Vec<String>)>> {
+    let dirfd = match file::open_dir(dir) {
+        Ok(fd) => fd,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
     };
+    // The listing reads the descriptor the files are then opened relative to.
+    let mut entries = rustix::fs::Dir::new(dirfd).map_err(|e| Error::io(dir, e.into()))?;
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    while let Some(entry) = entries.read() {
+        let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
+        let name = entry.file_name().to_string_lossy();
         if name.ends_with(".toml") && !is_scratch_name(&name) {
-            out.push(entry.path());
+            out.push(name.into_owned());
         }
     }
     out.sort();
-    Ok(out)
+    Ok(Some((entries, out)))
 }

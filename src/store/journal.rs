@@ -38,31 +38,38 @@ pub fn write_all(layout: &Layout, files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
         .map_err(|e| Error::io(&layout.runtime, std::io::Error::other(e)))?;
     let batch = format!("{}-{:08x}", std::process::id(), u32::from_le_bytes(nonce));
     let mut pairs = Vec::with_capacity(files.len());
-    let mut dirs: Vec<PathBuf> = Vec::new();
+    // Each state directory opened once, refusing a symbolic link (see `store::file`): the
+    // staged files are created relative to it, so none lands outside the repository.
+    let mut dirs: Vec<(PathBuf, std::os::fd::OwnedFd)> = Vec::new();
     for (path, contents) in files {
-        let dir = path
-            .parent()
-            .expect("state files live in a directory")
-            .to_owned();
-        let name = path.file_name().expect("a file name").to_string_lossy();
-        let staged = dir.join(format!("{STAGED_PREFIX}{batch}-{name}"));
+        let (dir, name) = super::file::split(path)?;
+        let k = match dirs.iter().position(|(d, _)| d == dir) {
+            Some(k) => k,
+            None => {
+                dirs.push((dir.to_owned(), super::file::open_dir(dir)?));
+                dirs.len() - 1
+            }
+        };
+        let staged_name = format!("{STAGED_PREFIX}{batch}-{name}");
+        let staged = dir.join(&staged_name);
         (|| -> std::io::Result<()> {
+            use rustix::fs::{Mode, OFlags};
             use std::io::Write;
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&staged)?;
+            let fd = rustix::fs::openat(
+                &dirs[k].1,
+                staged_name.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_bits_truncate(0o666),
+            )?;
+            let mut f = File::from(fd);
             f.write_all(contents)?;
             f.sync_all()
         })()
         .map_err(|e| Error::io(&staged, e))?;
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
         pairs.push((staged, path.clone()));
     }
-    for dir in &dirs {
-        sync_dir(dir)?;
+    for (dir, fd) in &dirs {
+        rustix::fs::fsync(fd).map_err(|e| Error::io(dir, e.into()))?;
     }
     let jdir = journal_dir(layout);
     fs::create_dir_all(&jdir).map_err(|e| Error::io(&jdir, e))?;
@@ -179,6 +186,21 @@ mod tests {
         names.sort();
         assert_eq!(names, ["fg-a.toml", "fg-b.toml"]);
         assert!(fs::read_dir(journal_dir(&l)).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn nothing_is_staged_through_a_linked_directory() {
+        let (d, l) = layout();
+        let outside = d.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::remove_dir(l.beads()).unwrap();
+        std::os::unix::fs::symlink(&outside, l.beads()).unwrap();
+        let err = write_all(&l, &[(l.bead("fg-a"), b"a".to_vec())]).unwrap_err();
+        assert!(
+            err.to_string().contains("beads: is a symbolic link"),
+            "{err}"
+        );
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     }
 
     #[test]

@@ -2,13 +2,15 @@
 
 pub mod atomic;
 pub mod document;
+pub mod file;
 pub mod journal;
 pub mod layout;
 pub mod lock;
 pub mod parse;
 
 pub use atomic::{
-    atomic_write, is_temp_name, sweep_temp_files, sweep_temp_files_under, temp_path_for,
+    atomic_write, atomic_write_state, is_temp_name, sweep_temp_files, sweep_temp_files_under,
+    temp_path_for,
 };
 pub use layout::Layout;
 

@@ -69,8 +69,11 @@ pub fn check_schema(path: &Path, found: i64) -> Result<()> {
     Ok(())
 }
 
+/// The text of a file under `.forge/` that people write (config, prompt template): never
+/// blocks on a FIFO, follows no symbolic link, reads only a regular file, and names the
+/// line of any byte that is not UTF-8 (see `store::file`).
 pub fn read_to_string(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    super::file::read_file(path)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub fn list(ui: &Ui, ctx: &Context, args: ListArgs) -> CommandResult {
             let on = if a.bead.is_empty() {
                 String::new()
             } else {
-                format!("  [{}]", a.bead)
+                format!("  [{}]", crate::cli::render::Safe::line(&a.bead))
             };
             writeln!(
                 out,
@@ -53,7 +53,7 @@ pub fn list(ui: &Ui, ctx: &Context, args: ListArgs) -> CommandResult {
                 ui.id(&a.id),
                 a.status.as_str(),
                 a.risk.as_str(),
-                a.text
+                crate::cli::render::Safe::line(&a.text)
             )?;
         }
         Ok(())

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::cli::progress::StepProgress;
 use crate::cli::prompt::{interactive, select};
+use crate::cli::render::Safe;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
@@ -130,10 +131,22 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             applied.assumptions.len()
         )?;
         for c in &applied.items {
-            writeln!(out, "  {}  {}  {}", ui.id(&c.id), c.key, c.title)?;
+            writeln!(
+                out,
+                "  {}  {}  {}",
+                ui.id(&c.id),
+                Safe::line(&c.key),
+                Safe::line(&c.title)
+            )?;
         }
         for a in &applied.assumptions {
-            writeln!(out, "  {}  {}  {}", ui.id(&a.id), a.key, a.title)?;
+            writeln!(
+                out,
+                "  {}  {}  {}",
+                ui.id(&a.id),
+                Safe::line(&a.key),
+                Safe::line(&a.title)
+            )?;
         }
         Ok(())
     })?;
@@ -196,9 +209,9 @@ fn edit(ws: &Workspace, plan: &Plan) -> crate::Result<Plan> {
 
 /// The plan as a tree: items in dependency order, with what they need and rest on.
 fn tree(ui: &Ui, out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
-    writeln!(out, "{} {}", ui.bold("Goal:"), plan.goal)?;
+    writeln!(out, "{} {}", ui.bold("Goal:"), Safe::line(&plan.goal))?;
     if !plan.summary.is_empty() {
-        writeln!(out, "  {}", plan.summary)?;
+        writeln!(out, "  {}", Safe::text(&plan.summary))?;
     }
     for (n, i) in topological(plan).into_iter().enumerate() {
         let it = &plan.items[i];
@@ -206,8 +219,8 @@ fn tree(ui: &Ui, out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
             out,
             "  {:>2}. {:<12} {}  {}",
             n + 1,
-            it.key,
-            it.title,
+            Safe::line(&it.key).to_string(),
+            Safe::line(&it.title),
             ui.dim(&format!(
                 "P{} value {} risk {} size {}",
                 it.priority,
@@ -219,10 +232,13 @@ fn tree(ui: &Ui, out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
         if !it.depends_on.is_empty() || !it.assumptions.is_empty() {
             let mut parts = Vec::new();
             if !it.depends_on.is_empty() {
-                parts.push(format!("after: {}", it.depends_on.join(", ")));
+                parts.push(format!("after: {}", Safe::line(&it.depends_on.join(", "))));
             }
             if !it.assumptions.is_empty() {
-                parts.push(format!("rests on: {}", it.assumptions.join(", ")));
+                parts.push(format!(
+                    "rests on: {}",
+                    Safe::line(&it.assumptions.join(", "))
+                ));
             }
             writeln!(out, "      {}", parts.join("   "))?;
         }
@@ -233,9 +249,15 @@ fn tree(ui: &Ui, out: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
             let m = if a.mitigation.is_empty() {
                 String::new()
             } else {
-                format!(" (mitigation: {})", a.mitigation)
+                format!(" (mitigation: {})", Safe::line(&a.mitigation))
             };
-            writeln!(out, "  {:<12} {} risk: {}{m}", a.key, a.risk, a.text)?;
+            writeln!(
+                out,
+                "  {:<12} {} risk: {}{m}",
+                Safe::line(&a.key).to_string(),
+                a.risk,
+                Safe::line(&a.text)
+            )?;
         }
     }
     Ok(())

@@ -21,8 +21,8 @@ pub struct Args {
     /// The [harness.NAME] to run (default: [step] harness in config)
     #[arg(long, value_name = "NAME")]
     pub harness: Option<String>,
-    /// Wall-clock limit in seconds (default: the harness's `timeout`)
-    #[arg(long, value_name = "SECS")]
+    /// Wall-clock limit in seconds, 1 to 604800 (a week); default: the harness's `timeout`
+    #[arg(long, value_name = "SECS", value_parser = crate::harness::config::parse_timeout_arg)]
     pub timeout: Option<u64>,
     /// Replay this waiting step on the current tip of its base branch and rerun the gates
     #[arg(long, value_name = "STEP", conflicts_with_all = ["bead", "harness", "timeout"])]

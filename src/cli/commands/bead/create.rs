@@ -69,7 +69,12 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             // Just the id, for scripts: `id=$(forge -q bead create ...)`.
             writeln!(out, "{}", bead.id)
         } else {
-            writeln!(out, "Created {}  {}", ui.id(&bead.id), bead.title)
+            writeln!(
+                out,
+                "Created {}  {}",
+                ui.id(&bead.id),
+                crate::cli::render::Safe::line(&bead.title)
+            )
         }
     })?;
     Ok(exit::OK)

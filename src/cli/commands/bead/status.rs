@@ -61,7 +61,11 @@ fn set(ui: &Ui, ctx: &Context, id: &str, status: Status, reason: &str) -> Comman
         if reason.is_empty() {
             writeln!(out, "{verb} {id}")
         } else {
-            writeln!(out, "{verb} {id}: {reason}")
+            writeln!(
+                out,
+                "{verb} {id}: {}",
+                crate::cli::render::Safe::text(reason)
+            )
         }
     })?;
     Ok(exit::OK)

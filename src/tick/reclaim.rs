@@ -53,6 +53,24 @@ fn kill(pids: &[u32]) {
     }
 }
 
+/// A `git worktree add` killed halfway leaves an admin directory without its `commondir`
+/// or `gitdir`, and every later `git worktree` command of the repository then fails
+/// ("failed to read .../commondir"): such a leftover of this step is removed, with the
+/// worktree directory if it never got its `.git` file. A complete one stays for the attic.
+fn drop_half_made_worktree(ws: &Workspace, cp: &crate::step::Checkpoint) {
+    let admin = crate::step::contain::admin_dir(&ws.layout, cp);
+    let complete = ["commondir", "gitdir", "HEAD"]
+        .iter()
+        .all(|f| admin.join(f).is_file());
+    if admin.is_dir() && !complete {
+        let _ = std::fs::remove_dir_all(&admin);
+        let worktree = ws.layout.runtime.join(&cp.worktree);
+        if !worktree.join(".git").exists() {
+            let _ = std::fs::remove_dir_all(&worktree);
+        }
+    }
+}
+
 /// Every active step whose bead's lease nobody holds.
 pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
     let mut out = Vec::new();
@@ -67,6 +85,7 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
         };
         let killed = stray_processes(&cp.step);
         kill(&killed);
+        drop_half_made_worktree(ws, &cp);
         let worktree = ws.layout.runtime.join(&cp.worktree);
         let attic = if worktree.is_dir() {
             save_to_attic(&ws.layout, &cp).ok()

@@ -222,10 +222,16 @@ fn a_link_made_to_escape_by_a_later_step_fails_that_step() {
     env.commit_all("forge set up");
     let first = env.forge(&["--json", "step", "--harness", "first"]).json();
     let cp = &first["checkpoint"];
-    assert_eq!(cp["state"], "failed", "the link climbs above the root: {cp}");
+    assert_eq!(
+        cp["state"], "failed",
+        "the link climbs above the root: {cp}"
+    );
     // A link that stays inside passes on its own...
     let env = TestEnv::new();
-    env.script_harness("first", "mkdir -p d/d && echo x > d/d/f && ln -s d/d/../../etc l");
+    env.script_harness(
+        "first",
+        "mkdir -p d/d && echo x > d/d/f && ln -s d/d/../../etc l",
+    );
     env.script_harness("second", "rm -r d && ln -s . d");
     env.create(&["Add the link"]);
     env.commit_all("forge set up");

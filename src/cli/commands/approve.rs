@@ -151,11 +151,14 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     }
 }
 
+/// The bead's title, safe to print at the prompt (an agent or a planner may have written
+/// escape sequences into it).
 fn title(ws: &Workspace, cp: &Checkpoint) -> String {
-    crate::bead::repo::BeadRepo::new(&ws.layout)
+    let title = crate::bead::repo::BeadRepo::new(&ws.layout)
         .load(&cp.bead)
         .map(|b| b.title)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    crate::cli::render::Safe::line(&title).to_string()
 }
 
 fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io::Result<()> {

@@ -43,6 +43,38 @@ fn abort_forges_merge(worktree: &Git, head: &str) -> Result<()> {
     Ok(())
 }
 
+/// A `git merge` killed after it wrote the index but before it made the commit leaves the
+/// user's checkout with exactly this merge staged (and no MERGE_HEAD). When HEAD is still
+/// the base tip and the staged tree is the merge's, the merge is finished forward: the
+/// commit is made (with the user's identity and signing), the branch moved by
+/// compare-and-swap, and the files it touches written from the index.
+fn finish_killed_merge(
+    worktree: &Git,
+    cp: &Checkpoint,
+    base_tip: &str,
+    tree: &str,
+    touched: &[String],
+    msg: &str,
+) -> Result<Option<String>> {
+    let (_, staged) = worktree.dirty_paths()?;
+    if !staged
+        || worktree.git_path("MERGE_HEAD")?.exists()
+        || worktree.rev_parse("HEAD")? != base_tip
+        || worktree.run(&["write-tree"])?.trim() != tree
+    {
+        return Ok(None);
+    }
+    let commit = worktree.commit_tree(tree, &[base_tip, &cp.head], msg)?;
+    worktree.update_ref(&cp.base_ref, &commit, Some(base_tip))?;
+    if !touched.is_empty() {
+        let mut args = vec!["checkout-index", "-f", "--"];
+        args.extend(touched.iter().map(String::as_str));
+        // Paths the merge deleted are not in the index: git skips them with a warning.
+        let _ = worktree.run(&args);
+    }
+    Ok(Some(commit))
+}
+
 /// Refuses when the merge would touch uncommitted work in `worktree`.
 fn check_clean_for(worktree: &Git, touched: &[String]) -> Result<()> {
     let (dirty, staged) = worktree.dirty_paths()?;
@@ -105,6 +137,14 @@ pub fn merge_step(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> 
                 .unwrap_or_else(|| base_tip.clone());
             let touched = main.changed_files(&since, &cp.head)?;
             abort_forges_merge(&wt, &cp.head)?;
+            if let Some(commit) =
+                finish_killed_merge(&wt, cp, &base_tip, &merged.tree, &touched, &msg)?
+            {
+                return Ok(Merged {
+                    commit,
+                    worktree: Some(dir),
+                });
+            }
             check_clean_for(&wt, &touched)?;
             if let Err(e) = wt.merge_no_ff(&cp.head, &msg) {
                 // Never leave the user's index half-merged.

@@ -12,10 +12,16 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
     report.ok(
         "sandbox",
         format!(
-            "this kernel: Landlock ABI {abi} (files: {}, network: {}, signal scoping: {})",
+            "this kernel: Landlock ABI {abi} (files: {}, network: {}, signal scoping: {}); \
+             network namespace for harnesses: {}",
             can(FS_ABI),
             can(NET_ABI),
-            can(SCOPE_ABI)
+            can(SCOPE_ABI),
+            if crate::sandbox::netns::available() {
+                "yes"
+            } else {
+                "no (not root): the TCP rule admits the proxy's port on any address"
+            }
         ),
     );
     match sandbox::decide(&config.sandbox, probe) {

@@ -48,6 +48,16 @@ pub fn main(args: Vec<OsString>) -> String {
     if let Err(e) = rustix::process::setsid() {
         return format!("setsid: {e}");
     }
+    if let Some(plan) = &policy.netns {
+        if let Err(e) = super::netns::enter() {
+            return format!("network namespace: {e}");
+        }
+        if let Some((port, bridge)) = &plan.forward
+            && let Err(e) = super::netns::start_forwarder(*port, bridge)
+        {
+            return format!("network namespace: {e}");
+        }
+    }
     if let Err(e) = super::landlock::restrict_self(&policy) {
         return format!("could not enforce the sandbox: {e}");
     }

@@ -11,6 +11,7 @@
 pub mod exec;
 pub mod install;
 pub mod landlock;
+pub mod netns;
 pub mod paths;
 pub mod proxy;
 
@@ -48,6 +49,9 @@ pub struct Policy {
     pub memory_bytes: Option<u64>,
     /// RLIMIT_NPROC, when no cgroup limits processes.
     pub max_processes: Option<u64>,
+    /// A network namespace of its own (only loopback), where the machine allows it.
+    #[serde(default)]
+    pub netns: Option<netns::Plan>,
 }
 
 impl Policy {
@@ -59,10 +63,16 @@ impl Policy {
         Summary {
             enforcement,
             network: self.network,
-            network_enforced: match self.network {
-                NetworkMode::Open => "none",
-                NetworkMode::None => "landlock: no TCP connection",
-                NetworkMode::Allowlist => "landlock: TCP only to the proxy's port",
+            network_enforced: match (self.network, self.netns.is_some()) {
+                (NetworkMode::Open, _) => "none",
+                (NetworkMode::None, true) => "a network namespace with only loopback",
+                (NetworkMode::None, false) => "landlock: no TCP connection",
+                (NetworkMode::Allowlist, true) => {
+                    "a network namespace with only loopback, relayed to the proxy"
+                }
+                (NetworkMode::Allowlist, false) => {
+                    "landlock: TCP only to the proxy's port (no network namespace here)"
+                }
             },
             proxy_port: self.proxy_port,
             write: self.write.clone(),

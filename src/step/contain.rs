@@ -112,6 +112,8 @@ pub fn watched<'a>(
 pub struct Contained {
     pub policy: Option<Policy>,
     pub proxy: Option<Proxy>,
+    /// The relay from the harness's network namespace to the proxy.
+    pub bridge: Option<crate::sandbox::netns::Bridge>,
     /// Variables to set in the harness's environment (proxy, object directory).
     pub env: Vec<(String, String)>,
     /// Variables to remove from it.
@@ -137,6 +139,7 @@ impl Contained {
 
     /// Stops the proxy; what it let through and denied.
     pub fn finish(&mut self) -> Option<ProxyReport> {
+        self.bridge = None;
         self.proxy.take().map(Proxy::stop)
     }
 }
@@ -224,6 +227,7 @@ pub fn contain(
         return Ok(Contained {
             policy: None,
             proxy: None,
+            bridge: None,
             env: Vec::new(),
             unset: Vec::new(),
         });
@@ -284,15 +288,33 @@ pub fn contain(
         }
         Some(_) => {}
     }
-    let policy = sandbox::paths::policy(
+    let mut policy = sandbox::paths::policy(
         enforcement,
         &config,
         &paths,
         proxy.as_ref().map(Proxy::port),
     );
+    // Where the machine allows it, the harness also gets a network namespace of its own,
+    // its only way out the relay to the proxy.
+    let mut bridge = None;
+    if config.network != NetworkMode::Open && sandbox::netns::available() {
+        let forward = match &proxy {
+            Some(p) => {
+                let b =
+                    sandbox::netns::Bridge::start(&subject.scratch.join("proxy.sock"), p.port())
+                        .map_err(|e| Error::io(subject.scratch.join("proxy.sock"), e))?;
+                let forward = (p.port(), b.path().to_owned());
+                bridge = Some(b);
+                Some(forward)
+            }
+            None => None,
+        };
+        policy.netns = Some(sandbox::netns::Plan { forward });
+    }
     Ok(Contained {
         policy: Some(policy),
         proxy,
+        bridge,
         env,
         unset,
     })

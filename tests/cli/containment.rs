@@ -1064,3 +1064,56 @@ fn a_head_with_a_secret_is_kept_only_in_the_attic() {
     }
     assert!(env.git(&["show", attic.trim()]).contains(key));
 }
+
+/// With the sandbox on, a harness has a network namespace of its own where the machine
+/// allows it (forge as root): the proxy's port on another address, and UDP anywhere, lead
+/// nowhere, while the proxy itself is reachable (through the relay).
+#[test]
+fn the_harness_network_is_a_namespace_of_its_own() {
+    let env = TestEnv::new();
+    let script = r#"python3 - > net.txt <<'PY'
+import os, socket, urllib.parse
+port = urllib.parse.urlparse(os.environ["HTTPS_PROXY"]).port
+def tcp(host):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((host, port)); return "connected"
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.sendto(b"x", ("192.0.2.1", 53)); udp = "sent"
+except OSError as e:
+    udp = type(e).__name__
+print("proxy", tcp("127.0.0.1"))
+print("other", tcp("192.0.2.1"))
+print("udp", udp)
+PY"#;
+    env.script_harness("net", script);
+    env.default_harness("net");
+    env.create(&["Probe the network"]);
+    env.commit_all("set up");
+    let run = env.forge(&["--json", "step"]).json();
+    let cp = &run["checkpoint"];
+    assert_eq!(cp["state"], "awaiting-approval", "{cp}");
+    let branch = cp["branch"].as_str().unwrap();
+    let net = env.git(&["show", &format!("{branch}:net.txt")]);
+    assert!(net.contains("proxy connected"), "{net}");
+    assert!(!net.contains("other connected"), "{net}");
+    assert!(!net.contains("udp sent"), "{net}");
+    let started: Vec<Value> = env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "harness.started")
+        .cloned()
+        .collect();
+    let enforced = started[0]["data"]["policy"]["network_enforced"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(enforced.contains("network namespace"), "{enforced}");
+}

@@ -28,8 +28,8 @@ Environment (all optional):
   E2E_NETNS       auto (default) | 1 | 0: run the cases in a network namespace with only
                   loopback, so nothing can leave the machine even past the proxy variables
   E2E_FORGE       a forge binary to use instead of building one (`cargo build --locked`)
-  E2E_<CLI>_VERSION  the version to install (default: the one HARNESSES.md was checked with;
-                  `latest` for the newest)
+  E2E_<CLI>_VERSION  the version to install (default: the newest checked here, for claude
+                  and codex the December 2026 releases; `latest` for the newest)
   E2E_PYTHON312   a Python >= 3.12 for OpenHands (default: searched on PATH and in pyenv)
   E2E_CAPTURE     1: also keep each run's stdout and stderr apart, in <work>/<cli>/capture/
                   (through e2e/tee-streams), to refresh fixtures/harness-output/
@@ -61,8 +61,8 @@ CASES = ("edit", "auth", "retry")
 
 # name: how to install it, and the version HARNESSES.md was checked with.
 CLIS = {
-    "claude": {"kind": "npm", "package": "@anthropic-ai/claude-code", "version": "2.1.329", "bin": "claude"},
-    "codex": {"kind": "npm", "package": "@openai/codex", "version": "0.169.0", "bin": "codex"},
+    "claude": {"kind": "npm", "package": "@anthropic-ai/claude-code", "version": "2.1.332", "bin": "claude"},
+    "codex": {"kind": "npm", "package": "@openai/codex", "version": "0.171.0", "bin": "codex"},
     "gemini": {"kind": "npm", "package": "@google/gemini-cli", "version": "0.61.0", "bin": "gemini"},
     "aider": {"kind": "pip", "package": "aider-chat", "version": "0.86.2", "bin": "aider",
               "python": (3, 10)},

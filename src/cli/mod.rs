@@ -114,9 +114,6 @@ fn install_signal_handlers() {
 
 pub fn main() -> ExitCode {
     let first = std::env::args().nth(1).unwrap_or_default();
-    if first == crate::sandbox::netns::PROBE_ARG {
-        return ExitCode::from(u8::from(crate::sandbox::netns::enter().is_err()));
-    }
     if first == crate::sandbox::netns::FORWARD_ARG {
         let args: Vec<String> = std::env::args().skip(2).collect();
         return ExitCode::from(crate::sandbox::netns::forward_main(&args) as u8);

@@ -20,12 +20,8 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
-/// The first argument of the probe and of the forwarder.
-pub const PROBE_ARG: &str = "__netns-probe";
+/// The first argument of the forwarder.
 pub const FORWARD_ARG: &str = "__forward";
-
-/// Where `ip` may be (forge's own PATH may lack the sbin directories).
-const IP: &[&str] = &["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
 
 /// What the trampoline sets up in the harness's namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,22 +31,23 @@ pub struct Plan {
     pub forward: Option<(u16, PathBuf)>,
 }
 
-/// Whether harnesses can get a namespace here, found once by running the probe (a child
-/// that makes one and brings its loopback up).
+/// Whether harnesses can get a namespace here, found once by trying on a thread of its
+/// own: a network namespace is per thread, so the thread's goes away with it and forge's
+/// other threads never leave theirs.
 pub fn available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        Command::new("/proc/self/exe")
-            .arg(PROBE_ARG)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        std::thread::Builder::new()
+            .name("forge-netns-probe".into())
+            .spawn(|| enter().is_ok())
+            .ok()
+            .and_then(|t| t.join().ok())
+            .unwrap_or(false)
     })
 }
 
-/// Moves the calling process into a new network namespace with loopback up.
+/// Moves the calling thread (the trampoline: the whole process) into a new network
+/// namespace with loopback up.
 pub fn enter() -> Result<(), String> {
     // rustix deprecates `unshare` as a whole because some flags (CLONE_FILES, CLONE_FS) can
     // break assumptions of a multi-threaded process; CLONE_NEWNET alone cannot, and the
@@ -58,65 +55,74 @@ pub fn enter() -> Result<(), String> {
     #[allow(deprecated)]
     rustix::thread::unshare(rustix::thread::UnshareFlags::NEWNET)
         .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
-    let ip = IP
-        .iter()
-        .find(|p| Path::new(p).exists())
-        .ok_or("no `ip` program to bring loopback up")?;
-    let up = Command::new(ip)
-        .args(["link", "set", "lo", "up"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| format!("{ip}: {e}"))?;
-    if !up.success() {
-        return Err(format!("`{ip} link set lo up` failed ({up})"));
+    loopback_up().map_err(|e| format!("bringing loopback up: {e}"))
+}
+
+/// `ip link set lo up`, as one rtnetlink request: RTM_NEWLINK for interface 1 (loopback
+/// is the first interface of every namespace) with IFF_UP, and its acknowledgement.
+fn loopback_up() -> std::io::Result<()> {
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType};
+    const RTM_NEWLINK: u16 = 16;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLM_F_ACK: u16 = 4;
+    const NLMSG_ERROR: u16 = 2;
+    const IFF_UP: u32 = 1;
+    let sock = rustix::net::socket(AddressFamily::NETLINK, SocketType::RAW, None)?;
+    let mut msg = Vec::with_capacity(32);
+    msg.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
+    msg.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
+    msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // seq
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel fills it in
+    msg.extend_from_slice(&[0, 0]); // ifi_family AF_UNSPEC, padding
+    msg.extend_from_slice(&0u16.to_ne_bytes()); // ifi_type
+    msg.extend_from_slice(&1i32.to_ne_bytes()); // ifi_index: lo
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_flags
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_change
+    rustix::net::send(&sock, &msg, SendFlags::empty())?;
+    let mut buf = [0u8; 512];
+    let (_, n) = rustix::net::recv(&sock, &mut buf[..], RecvFlags::empty())?;
+    let u16_at = |i: usize| u16::from_ne_bytes([buf[i], buf[i + 1]]);
+    if n < 20 || u16_at(4) != NLMSG_ERROR {
+        return Err(std::io::Error::other("no acknowledgement from the kernel"));
+    }
+    let code = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
+    if code != 0 {
+        return Err(std::io::Error::from_raw_os_error(-code));
     }
     Ok(())
 }
 
-/// Starts the forwarder in the (already entered) namespace and waits until it listens.
+/// Starts the forwarder in the (already entered) namespace. The listening socket is made
+/// here and handed over as the forwarder's stdin, so connections queue from this moment on
+/// and nothing waits for the forwarder to be ready.
 pub fn start_forwarder(port: u16, bridge: &Path) -> Result<(), String> {
-    let mut child = Command::new("/proc/self/exe")
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .map_err(|e| format!("listening on 127.0.0.1:{port} in the namespace: {e}"))?;
+    let fd: std::os::fd::OwnedFd = listener.into();
+    Command::new("/proc/self/exe")
         .arg(FORWARD_ARG)
-        .arg(port.to_string())
         .arg(bridge)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdin(Stdio::from(fd))
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("the forwarder: {e}"))?;
-    let mut ready = [0u8; 1];
-    let said = child
-        .stdout
-        .take()
-        .map(|mut out| out.read(&mut ready).unwrap_or(0))
-        .unwrap_or(0);
-    if said != 1 {
-        let _ = child.kill();
-        return Err("the forwarder did not start".into());
-    }
     Ok(())
 }
 
-/// `forge __forward PORT PATH`: relays every connection to `127.0.0.1:PORT` (in the
-/// harness's namespace) to the UNIX socket at PATH. Says it is ready with one byte on
-/// stdout, then serves until killed with the harness's processes.
+/// `forge __forward PATH`, with a listening TCP socket as stdin: relays every connection
+/// (to `127.0.0.1:PORT` in the harness's namespace) to the UNIX socket at PATH, until it is
+/// killed with the harness's processes.
 pub fn forward_main(args: &[String]) -> i32 {
-    let (Some(port), Some(path)) = (
-        args.first().and_then(|p| p.parse::<u16>().ok()),
-        args.get(1),
-    ) else {
+    use std::os::fd::AsFd;
+    let Some(path) = args.first() else {
         return 2;
     };
-    let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) else {
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
         return 1;
     };
-    let mut out = std::io::stdout();
-    if out.write_all(b"!").and_then(|_| out.flush()).is_err() {
-        return 1;
-    }
-    // The pipe is the trampoline's, which stops reading it: nothing more goes there.
+    let listener = TcpListener::from(fd);
     let path = PathBuf::from(path);
     for client in listener.incoming().flatten() {
         let path = path.clone();

@@ -160,12 +160,16 @@ pub fn reconcile(ws: &mut Workspace, cp: &mut Checkpoint) -> Result<Option<Recon
         }
         finished.push("checkpoint");
     }
-    // The bead is closed once, after the merge: unless the ledger shows it closed since
-    // (and perhaps reopened by a person, which stands).
-    let closed_since =
-        merged_at.is_some_and(|i| events[i..].iter().any(|e| e.kind == "bead.closed"));
+    // The bead is closed after the merge, unless a person reopened or deferred it since.
+    // (A `bead.closed` event is no proof: it is recorded before the bead file is written,
+    // and a kill can fall between the two.)
+    let changed_since = merged_at.is_some_and(|i| {
+        events[i..]
+            .iter()
+            .any(|e| e.kind == "bead.reopened" || e.kind == "bead.deferred")
+    });
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
-    if !closed_since && bead.status != Status::Closed {
+    if !changed_since && bead.status != Status::Closed {
         ops::set_status(
             ws,
             &cp.bead,

@@ -90,21 +90,37 @@ pub fn sync_worktree_index(layout: &Layout, cp: &Checkpoint) -> Result<()> {
     crate::store::atomic::atomic_write(&admin_dir(layout, cp).join("index"), &bytes)
 }
 
-pub fn watched<'a>(
-    layout: &'a Layout,
-    common_dir: &'a std::path::Path,
-    worktree: &'a std::path::Path,
-    admin_dir: &'a std::path::Path,
-    branch_ref: &'a str,
-    enforcement: Enforcement,
-) -> Watched<'a> {
-    Watched {
-        root: &layout.root,
-        common_dir,
-        worktree,
-        admin_dir,
-        branch_ref,
-        full: !enforcement.is_sandboxed(),
+/// What detection watches for a step (see [`Watched`]), owning its paths.
+pub struct Watch {
+    root: PathBuf,
+    common: PathBuf,
+    worktree: PathBuf,
+    admin: PathBuf,
+    branch_ref: String,
+    full: bool,
+}
+
+impl Watch {
+    pub fn of_step(layout: &Layout, cp: &Checkpoint, enforcement: Enforcement) -> Watch {
+        Watch {
+            root: layout.root.clone(),
+            common: layout.common_dir(),
+            worktree: worktree(layout, cp),
+            admin: admin_dir(layout, cp),
+            branch_ref: format!("refs/heads/{}", cp.branch),
+            full: !enforcement.is_sandboxed(),
+        }
+    }
+
+    pub fn get(&self) -> Watched<'_> {
+        Watched {
+            root: &self.root,
+            common_dir: &self.common,
+            worktree: &self.worktree,
+            admin_dir: &self.admin,
+            branch_ref: &self.branch_ref,
+            full: self.full,
+        }
     }
 }
 

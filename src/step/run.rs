@@ -428,18 +428,9 @@ pub(crate) fn execute(
         &path_var,
     )?;
     contained.apply_to(&mut env);
-    let common = ws.layout.common_dir();
-    let admin = contain::admin_dir(&ws.layout, cp);
+    let watch = contain::Watch::of_step(&ws.layout, cp, enforcement);
+    let watched = watch.get();
     let branch_ref = format!("refs/heads/{}", cp.branch);
-    let layout = ws.layout.clone();
-    let watched = contain::watched(
-        &layout,
-        &common,
-        &worktree,
-        &admin,
-        &branch_ref,
-        enforcement,
-    );
     let before = guard::take(&watched)?;
     let policy_summary = contained.policy.as_ref().map(|p| p.summary(enforcement));
     transition(
@@ -675,19 +666,8 @@ pub(crate) fn check_and_wait(
     )?;
     contained.apply_to(&mut base_env);
     let git = contain::step_git(&ws.layout, cp);
-    let common = ws.layout.common_dir();
-    let worktree = contain::worktree(&ws.layout, cp);
-    let admin = contain::admin_dir(&ws.layout, cp);
-    let branch_ref = format!("refs/heads/{}", cp.branch);
-    let layout = ws.layout.clone();
-    let watched = contain::watched(
-        &layout,
-        &common,
-        &worktree,
-        &admin,
-        &branch_ref,
-        enforcement,
-    );
+    let watch = contain::Watch::of_step(&ws.layout, cp, enforcement);
+    let watched = watch.get();
     let before = guard::take(&watched)?;
     let ctx = GateContext {
         git: &git,

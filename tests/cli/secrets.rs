@@ -221,3 +221,38 @@ fn errors_are_printed_through_the_redactor() {
         }
     }
 }
+
+/// `forge log` prints the raw harness log through the redactor (text and `--json`).
+#[test]
+fn the_harness_log_is_printed_redacted() {
+    let mut env = TestEnv::new();
+    let canary = "tok-canary-9f8e7d6c5b4a";
+    env.extra_env.push(("SOME_API_TOKEN".into(), canary.into()));
+    env.script_harness(
+        "leaky",
+        &format!("echo \"the key is {canary}\"; echo x > f.txt"),
+    );
+    env.default_harness("leaky");
+    env.create(&["Leak"]);
+    env.commit_all("set up");
+    let run = env.forge(&["--json", "step"]).json();
+    let step = run["checkpoint"]["step"].as_str().unwrap().to_owned();
+    let raw =
+        std::fs::read_to_string(env.path(&format!(".git/forge/steps/{step}/harness.log"))).unwrap();
+    assert!(
+        raw.contains(canary),
+        "the raw log keeps what the harness said"
+    );
+    for args in [
+        vec!["log", step.as_str()],
+        vec!["--json", "log", step.as_str()],
+    ] {
+        let out = env.forge(&args).ok();
+        assert!(!out.stdout.contains(canary), "{args:?}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("the key is"),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+}

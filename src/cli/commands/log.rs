@@ -10,7 +10,8 @@ use crate::step::log_path;
 
 /// Show a step's harness output
 ///
-/// The raw output lives under the git directory (never in .forge/): it may hold secrets.
+/// The raw output lives under the git directory (never in .forge/): it may hold secrets,
+/// so what is printed goes through the same redactor as everything else forge prints.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Step id (fg-3k9x.1), or a bead id for its latest step
@@ -29,12 +30,29 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut buf = Vec::new();
     file.read_to_end(&mut buf)
         .map_err(|e| Error::io(&path, e))?;
+    let redactor = ui.redactor();
     if ui.json {
-        let report = serde_json::json!({ "step": cp.step, "log": String::from_utf8_lossy(&buf) });
+        let log = redactor.redact(&String::from_utf8_lossy(&buf)).into_owned();
+        let report = serde_json::json!({ "step": cp.step, "log": log });
         ui.report(&report, |_| Ok(()))?;
         return Ok(exit::OK);
     }
-    stdout.write_all(&buf)?;
+    // Whole lines only, so that a key split between two reads is still recognised.
+    let mut pending = buf;
+    let mut print_lines = |pending: &mut Vec<u8>, all: bool| -> std::io::Result<()> {
+        let cut = if all {
+            pending.len()
+        } else {
+            pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        let text: Vec<u8> = pending.drain(..cut).collect();
+        stdout.write_all(redactor.redact(&String::from_utf8_lossy(&text)).as_bytes())?;
+        stdout.flush()
+    };
+    print_lines(&mut pending, !args.follow)?;
     if args.follow {
         let cp_path = checkpoint::path(&layout, &cp.step);
         loop {
@@ -42,17 +60,19 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             let mut more = Vec::new();
             file.read_to_end(&mut more)
                 .map_err(|e| Error::io(&path, e))?;
-            stdout.write_all(&more)?;
-            stdout.flush()?;
+            let got = !more.is_empty();
+            pending.extend_from_slice(&more);
+            print_lines(&mut pending, false)?;
             let state = Checkpoint::load(&cp_path).map(|c| c.state)?;
             // A step whose owner died still says it runs until a tick reclaims it; its
             // lease tells that nobody writes to the log any more.
             let running = state.is_active() && lease::is_held(&layout, &cp.bead);
-            if more.is_empty() && !running {
+            if !got && !running {
                 break;
             }
             std::thread::sleep(Duration::from_millis(300));
         }
+        print_lines(&mut pending, true)?;
     }
     Ok(exit::OK)
 }

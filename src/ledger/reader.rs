@@ -1,6 +1,6 @@
 //! Reading ledger files without trusting that the last line is complete.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,16 @@ pub struct LedgerFile {
 }
 
 pub fn read_file(path: &Path) -> Result<LedgerFile> {
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    // Never blocks on a FIFO, never follows a link: only a regular file is a ledger file.
+    let bytes = crate::store::file::read_regular_bytes(path).ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::other(
+                "not a regular file (or unreadable): forge never follows links or reads \
+                 FIFOs in .forge/; remove it",
+            ),
+        )
+    })?;
     let (complete, torn) = match bytes.iter().rposition(|&b| b == b'\n') {
         Some(i) => (&bytes[..=i], &bytes[i + 1..]),
         None => (&bytes[..0], &bytes[..]),
@@ -41,9 +50,12 @@ pub fn read_file(path: &Path) -> Result<LedgerFile> {
 
 /// Whether the run that writes `path` is still alive (it holds a lock on its file).
 pub fn writer_alive(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) else {
         return false;
     };
+    let file = File::from(fd);
     match file.try_lock_shared() {
         Ok(()) => false,
         Err(std::fs::TryLockError::WouldBlock) => true,
@@ -93,6 +105,7 @@ pub fn quarantine_torn(path: &Path) -> Result<Option<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn read(bytes: &[u8]) -> LedgerFile {
         let dir = tempfile::tempdir().unwrap();

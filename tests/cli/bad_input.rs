@@ -685,3 +685,26 @@ fn invalid_utf8_is_a_bad_file_with_its_line() {
         &[&format!(".forge/config.toml:{line}:6: invalid UTF-8")],
     );
 }
+
+/// A FIFO among the ledger files never hangs the readers: only regular files are ledger
+/// files, and the events around it still verify.
+#[test]
+fn a_fifo_among_the_ledger_files_is_no_ledger_file_and_no_hang() {
+    let env = TestEnv::new();
+    env.create(&["one"]);
+    let dir = std::fs::read_dir(env.path(".forge/ledger"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .unwrap()
+        .path();
+    let fifo = dir.join("20000101T000000.000000Z-fifo0000.jsonl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    forge_within(&env, &["ledger", "verify"], 20).ok();
+    let shown = forge_within(&env, &["--json", "ledger", "show"], 20).ok();
+    assert!(shown.stdout.contains("bead.created"), "{}", shown.stdout);
+}

@@ -93,7 +93,12 @@ pub enum Error {
     },
 
     #[error("ledger verification failed: {count} problem(s), the first at {first}")]
-    VerifyFailed { count: usize, first: String },
+    VerifyFailed {
+        count: usize,
+        first: String,
+        /// Only approvals failed (`verify --range`), not the ledger's own files.
+        approvals_only: bool,
+    },
 
     #[error("{}: {source}", path.display())]
     Io {
@@ -203,6 +208,12 @@ impl Error {
             Error::Refused { hint, .. } | Error::NeedsHuman { hint, .. } if !hint.is_empty() => {
                 vec![hint.clone()]
             }
+            Error::VerifyFailed {
+                approvals_only: true,
+                ..
+            } => vec![
+                "agent work reached the base without a recorded approval of its exact head: review the named commit (`git show COMMIT`), revert it, and let it come back through `forge approve`".into(),
+            ],
             Error::VerifyFailed { .. } => vec![
                 "ledger files are append-only: restore the damaged files from git history (`git log -p -- .forge/ledger`)".into(),
             ],

@@ -173,13 +173,19 @@ fn killed_approvals_take_effect_exactly_once() {
     let steps = waiting_steps(&env, STEPS);
     let mut rng = Lcg(13);
     let mut kills = 0;
-    for step in &steps {
-        for _ in 0..6 {
+    // Rounds over every step until 200 kills landed while forge ran: a step's first
+    // approvals die before, during or after its merge, later ones find it merged (or
+    // half-recorded) and die while reconciling.
+    for _round in 0..40 {
+        for step in &steps {
             let child = spawn(&env, &["approve", step, "--yes"]);
-            let delay = Duration::from_millis(rng.below(90));
+            let delay = Duration::from_millis(rng.below(100));
             if kill_after(child, delay) {
                 kills += 1;
             }
+        }
+        if kills >= 200 {
+            break;
         }
     }
     assert!(

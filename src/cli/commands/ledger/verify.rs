@@ -240,7 +240,13 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     match first {
         None => Ok(exit::OK),
         Some(first) => {
-            let err = Error::VerifyFailed { count, first };
+            let approvals_only = report.problems.is_empty()
+                && history.as_ref().is_none_or(|h| h.problems.is_empty());
+            let err = Error::VerifyFailed {
+                count,
+                first,
+                approvals_only,
+            };
             ui.error(&err);
             Ok(err.exit_code())
         }

@@ -5,7 +5,6 @@
 //! merge, a hand edit, a forger): forge then re-derives the evidence before any merge.
 
 use std::io::Write;
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -104,11 +103,6 @@ pub fn verify(layout: &Layout, cp: &Checkpoint) -> bool {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Whether `path` holds this clone's key (doctor).
-pub fn has_key(layout: &Layout) -> bool {
-    Path::new(&key_path(layout)).exists()
 }
 
 #[cfg(test)]

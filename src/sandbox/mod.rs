@@ -93,8 +93,11 @@ pub trait Probe {
 pub struct KernelProbe;
 
 impl Probe for KernelProbe {
+    /// Probed once per process: creating the rulesets costs up to seven syscalls each
+    /// time, and a step asks several times (step, gates, re-derived gates).
     fn landlock_abi(&self) -> u32 {
-        landlock::current_abi()
+        static ABI: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        *ABI.get_or_init(landlock::current_abi)
     }
 }
 

@@ -201,6 +201,11 @@ pub fn check_grants(config: &SandboxConfig) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    const LANDLOCK: Enforcement = Enforcement::Landlock {
+        abi: 7,
+        scoped: true,
+    };
+
     fn paths<'a>(
         common: &'a Path,
         wt: &'a Path,
@@ -228,10 +233,7 @@ mod tests {
         std::fs::write(common.join("config"), "").unwrap();
         let wt = dir.path().join("wt");
         let p = policy(
-            Enforcement::Landlock {
-                abi: 7,
-                scoped: true,
-            },
+            LANDLOCK,
             &SandboxConfig::default(),
             &paths(&common, &wt, None, &[]),
             Some(4000),
@@ -258,10 +260,7 @@ mod tests {
         let home = Path::new("/home/u");
         let install = [PathBuf::from("/home/u"), PathBuf::from("/home")];
         let p = policy(
-            Enforcement::Landlock {
-                abi: 7,
-                scoped: true,
-            },
+            LANDLOCK,
             &SandboxConfig::default(),
             &paths(
                 Path::new("/nonexistent"),
@@ -277,10 +276,7 @@ mod tests {
             ..SandboxConfig::default()
         };
         let p = policy(
-            Enforcement::Landlock {
-                abi: 7,
-                scoped: true,
-            },
+            LANDLOCK,
             &granted,
             &paths(Path::new("/nonexistent"), Path::new("/w"), Some(home), &[]),
             None,
@@ -299,10 +295,7 @@ mod tests {
             PathBuf::from("/home/u/.local/lib/node_modules"),
         ];
         let p = policy(
-            Enforcement::Landlock {
-                abi: 7,
-                scoped: true,
-            },
+            LANDLOCK,
             &SandboxConfig::default(),
             &paths(
                 Path::new("/nonexistent"),

@@ -150,8 +150,10 @@ pub fn take(w: &Watched<'_>) -> Result<Snapshot> {
     let mut refs = BTreeMap::new();
     let mut checkout = BTreeMap::new();
     if w.full {
-        refs = list_refs(w)?;
-        checkout = checkout_state(w)?;
+        // One hardened git for both: making it lists the configured filter drivers.
+        let git = Git::checkout(w.common_dir, w.root);
+        refs = list_refs(w, &git)?;
+        checkout = checkout_state(w, &git)?;
     }
     Ok(Snapshot {
         files,
@@ -181,8 +183,7 @@ fn config_lines(path: &Path) -> Vec<String> {
 
 /// Every ref but forge's own: the step's branch, other steps' branches (their owners move
 /// them; an approval binds to a recorded head, never to a branch) and `refs/forge/`.
-fn list_refs(w: &Watched<'_>) -> Result<BTreeMap<String, String>> {
-    let git = Git::checkout(w.common_dir, w.root);
+fn list_refs(w: &Watched<'_>, git: &Git) -> Result<BTreeMap<String, String>> {
     let out = git.run(&["for-each-ref", "--format=%(refname) %(objectname)"])?;
     Ok(out
         .lines()
@@ -206,8 +207,7 @@ fn head_of(common_dir: &Path) -> Option<(String, String)> {
 /// The user's checkout: the index file, and every path git reports as changed or
 /// untracked with its content. forge's ledger and checkpoints are left out: other forge
 /// processes write them while the harness runs.
-fn checkout_state(w: &Watched<'_>) -> Result<BTreeMap<String, String>> {
-    let git = Git::checkout(w.common_dir, w.root);
+fn checkout_state(w: &Watched<'_>, git: &Git) -> Result<BTreeMap<String, String>> {
     let status = git.run(&[
         "status",
         "--porcelain=v1",

@@ -76,19 +76,12 @@ fn kill_after(mut child: Child, delay: Duration) -> bool {
     running
 }
 
-fn events(env: &TestEnv) -> Vec<Value> {
-    env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 /// For every step: merged ⇔ its bead closed ⇔ exactly one `step.merged`; every merge is
 /// on main; no bead ran after its merge; the user's index and tree are clean; the ledger
 /// verifies.
 #[track_caller]
 fn assert_exactly_once(env: &TestEnv) {
-    let events = events(env);
+    let events = env.events();
     let steps = env.forge(&["--json", "steps"]).ok().json();
     let mut merged_events: BTreeMap<String, usize> = BTreeMap::new();
     for e in events.iter().filter(|e| e["kind"] == "step.merged") {
@@ -328,7 +321,8 @@ fn evidence_from_another_clone_is_never_enough_to_merge() {
     assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("no-evil"), "{}", run.stderr);
     assert_eq!(env.git(&["rev-parse", "main"]), main, "nothing merged");
-    let kinds: Vec<Value> = events(&env)
+    let kinds: Vec<Value> = env
+        .events()
         .into_iter()
         .filter(|e| e["data"]["step"] == step.as_str())
         .map(|e| e["kind"].clone())

@@ -36,12 +36,9 @@ fn tree_files(env: &TestEnv) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn events_of(env: &TestEnv, step: &str) -> Vec<serde_json::Value> {
-    env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
+    env.events()
+        .into_iter()
         .filter(|e| e["data"]["step"] == step)
-        .cloned()
         .collect()
 }
 

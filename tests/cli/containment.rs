@@ -1104,12 +1104,10 @@ PY"#;
     assert!(net.contains("proxy connected"), "{net}");
     assert!(!net.contains("other connected"), "{net}");
     assert!(!net.contains("udp sent"), "{net}");
-    let started: Vec<Value> = env.forge(&["--json", "ledger", "show"]).ok().json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let started: Vec<Value> = env
+        .events()
+        .into_iter()
         .filter(|e| e["kind"] == "harness.started")
-        .cloned()
         .collect();
     let enforced = started[0]["data"]["policy"]["network_enforced"]
         .as_str()

@@ -222,6 +222,14 @@ impl TestEnv {
         self.edit_config("# harness = \"claude\"", &format!("harness = \"{name}\""));
     }
 
+    /// Every ledger event, as `forge --json ledger show` lists them.
+    pub fn events(&self) -> Vec<Value> {
+        self.forge(&["--json", "ledger", "show"]).ok().json()["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// `forge --json show ID`.
     pub fn show(&self, id: &str) -> Value {
         self.forge(&["--json", "show", id]).ok().json()

@@ -404,6 +404,4 @@ pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBa
     Ok(out)
 }
 
-pub fn short(commit: &str) -> &str {
-    &commit[..12.min(commit.len())]
-}
+pub use crate::ledger::review::short;

@@ -92,7 +92,7 @@ pub fn reconcile(ws: &mut Workspace, cp: &mut Checkpoint) -> Result<Option<Recon
         let Ok(tip) = git.rev_parse(&cp.base_ref) else {
             return Ok(None);
         };
-        if !git.succeeds(&["merge-base", "--is-ancestor", &cp.head, &tip])? {
+        if !git.is_ancestor(&cp.head, &tip)? {
             return Ok(None);
         }
         tip

@@ -12,6 +12,9 @@ use crate::store::{Layout, StoreLock};
 use crate::workspace::Workspace;
 
 pub fn check(layout: &Layout, ws: Option<&mut Workspace>, report: &mut DoctorReport) -> Result<()> {
+    if let Some(ws) = ws {
+        return fix(ws, report);
+    }
     let Ok(steps) = checkpoint::load_all(layout) else {
         return Ok(()); // reported by the state check
     };
@@ -24,47 +27,46 @@ pub fn check(layout: &Layout, ws: Option<&mut Workspace>, report: &mut DoctorRep
         .iter()
         .filter(|c| c.state == State::AwaitingApproval && !c.head.is_empty())
         .filter(|c| {
-            git.rev_parse(&c.base_ref).is_ok_and(|tip| {
-                git.succeeds(&["merge-base", "--is-ancestor", &c.head, &tip])
-                    .unwrap_or(false)
-            })
+            git.rev_parse(&c.base_ref)
+                .is_ok_and(|tip| git.is_ancestor(&c.head, &tip).unwrap_or(false))
         })
         .collect();
-    let Some(ws) = ws else {
-        for c in &dead {
-            report.push(
-                "steps",
-                Severity::Error,
-                format!(
-                    "{} is {} but the process running it ({}) is gone",
-                    c.step, c.state, c.owner_pid
-                ),
-                Some(
-                    "forge doctor --fix (reclaims it as tick does; its work goes to the attic)"
-                        .into(),
-                ),
-            );
-        }
-        for c in &half_approved {
-            report.push(
-                "steps",
-                Severity::Error,
-                format!(
-                    "{} waits for approval, but its head is already on {}: an approval was \
-                     interrupted before recording the merge",
-                    c.step, c.base_ref
-                ),
-                Some("forge doctor --fix (records the merge and closes the bead, once)".into()),
-            );
-        }
-        if dead.is_empty() && half_approved.is_empty() {
-            report.ok(
-                "steps",
-                "no step is left without its owner or half-approved",
-            );
-        }
-        return Ok(());
-    };
+    for c in &dead {
+        report.push(
+            "steps",
+            Severity::Error,
+            format!(
+                "{} is {} but the process running it ({}) is gone",
+                c.step, c.state, c.owner_pid
+            ),
+            Some(
+                "forge doctor --fix (reclaims it as tick does; its work goes to the attic)".into(),
+            ),
+        );
+    }
+    for c in &half_approved {
+        report.push(
+            "steps",
+            Severity::Error,
+            format!(
+                "{} waits for approval, but its head is already on {}: an approval was \
+                 interrupted before recording the merge",
+                c.step, c.base_ref
+            ),
+            Some("forge doctor --fix (records the merge and closes the bead, once)".into()),
+        );
+    }
+    if dead.is_empty() && half_approved.is_empty() {
+        report.ok(
+            "steps",
+            "no step is left without its owner or half-approved",
+        );
+    }
+    Ok(())
+}
+
+/// `--fix`: reclaims and reconciles exactly as `tick` does.
+fn fix(ws: &mut Workspace, report: &mut DoctorReport) -> Result<()> {
     for r in crate::tick::reclaim::reclaim(ws)? {
         report.fixed(
             "steps",
@@ -75,7 +77,7 @@ pub fn check(layout: &Layout, ws: Option<&mut Workspace>, report: &mut DoctorRep
                 r.attic
                     .map(|a| format!(
                         "; its worktree is in the attic at {}",
-                        &a[..12.min(a.len())]
+                        crate::approval::short(&a)
                     ))
                     .unwrap_or_default()
             ),
@@ -89,7 +91,7 @@ pub fn check(layout: &Layout, ws: Option<&mut Workspace>, report: &mut DoctorRep
             format!(
                 "finished the approval of {} (merged in {}): {}",
                 r.step,
-                &r.merge_commit[..12.min(r.merge_commit.len())],
+                crate::approval::short(&r.merge_commit),
                 r.finished.join(", ")
             ),
         );

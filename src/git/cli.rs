@@ -109,6 +109,9 @@ impl Git {
     /// the repository (worktrees, refs) where the user's hooks have no business. The
     /// filter drivers are those configured now: make the git after the harness ran.
     pub fn hardened(mut self) -> Git {
+        if !self.hardening.is_empty() {
+            return self;
+        }
         self.env
             .push(("GIT_NO_REPLACE_OBJECTS".to_owned(), "1".to_owned()));
         self.hardening = HARDENED.iter().map(|s| (*s).to_owned()).collect();
@@ -368,6 +371,32 @@ impl Git {
 
     pub fn diffstat(&self, from: &str, to: &str) -> Result<String> {
         self.run(&["diff", "--stat", "--no-color", "--no-ext-diff", from, to])
+    }
+
+    /// Several compare-and-swap ref updates as one transaction (`update-ref --stdin`): all
+    /// happen or none. Each is (ref, new, old); old None means "must not exist".
+    pub fn update_refs(&self, updates: &[(&str, &str, Option<&str>)]) -> Result<()> {
+        use std::io::Write;
+        let mut script = String::from("start\n");
+        for (r, new, old) in updates {
+            let old = old.unwrap_or("0000000000000000000000000000000000000000");
+            script.push_str(&format!("update {r} {new} {old}\n"));
+        }
+        script.push_str("prepare\ncommit\n");
+        let mut child = self
+            .command(["update-ref", "--stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("git", e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(script.as_bytes())
+                .map_err(|e| Error::io("git", e))?;
+        }
+        let out = child.wait_with_output().map_err(|e| Error::io("git", e))?;
+        self.check(&["update-ref", "--stdin"], out).map(drop)
     }
 
     /// Points `refname` at `new`, only if it currently is `old` (all zeros: must not exist).
@@ -724,6 +753,11 @@ impl Git {
             .collect())
     }
 
+    /// Whether `ancestor` is reachable from `descendant` (or is it).
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
+        self.succeeds(&["merge-base", "--is-ancestor", ancestor, descendant])
+    }
+
     /// The best common ancestor of two commits, if they have one.
     pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>> {
         let out = self
@@ -770,5 +804,37 @@ impl Git {
             .map_err(|e| Error::io("git", e))?;
         let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         Ok((out.status.success(), said))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_refs_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Git::new(dir.path());
+        git.run(&["init", "-q"]).unwrap();
+        let tree = git.run(&["write-tree"]).unwrap();
+        let a = git
+            .clone()
+            .with_env("GIT_AUTHOR_NAME", "t")
+            .with_env("GIT_AUTHOR_EMAIL", "t@t")
+            .with_env("GIT_COMMITTER_NAME", "t")
+            .with_env("GIT_COMMITTER_EMAIL", "t@t")
+            .commit_tree(tree.trim(), &[], "a")
+            .unwrap();
+        git.update_ref("refs/heads/x", &a, None).unwrap();
+        // The second update's expected old value is wrong: neither happens.
+        let wrong = "1111111111111111111111111111111111111111";
+        assert!(
+            git.update_refs(&[("refs/y", &a, None), ("refs/heads/x", &a, Some(wrong))])
+                .is_err()
+        );
+        assert!(git.rev_parse("refs/y").is_err());
+        git.update_refs(&[("refs/y", &a, None), ("refs/heads/x", &a, Some(&a))])
+            .unwrap();
+        assert_eq!(git.rev_parse("refs/y").unwrap(), a);
     }
 }

@@ -105,17 +105,20 @@ fn read_plan(worktree: &Path, summary: &RunSummary) -> std::result::Result<Plan,
         }]
     };
     let file = worktree.join(PLAN_FILE);
-    // The planner wrote it: a regular file of sane size, never a link, FIFO or device.
-    let regular = std::fs::symlink_metadata(&file)
-        .is_ok_and(|m| m.file_type().is_file() && m.len() <= MAX_PLAN_BYTES);
-    let read = if regular {
-        std::fs::read_to_string(&file)
-    } else if file.symlink_metadata().is_ok() {
-        return Err(problem(format!(
-            "{PLAN_FILE} is not a regular file of at most {MAX_PLAN_BYTES} bytes"
-        )));
-    } else {
-        Err(std::io::ErrorKind::NotFound.into())
+    // The planner wrote it: read only as a regular file (never a link, FIFO or device,
+    // checked on the opened file) of sane size.
+    let read = match crate::store::file::read_regular_bytes(&file) {
+        Some(b) if b.len() as u64 <= MAX_PLAN_BYTES => String::from_utf8(b)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Some(_) => {
+            return Err(problem(format!(
+                "{PLAN_FILE} is larger than {MAX_PLAN_BYTES} bytes"
+            )));
+        }
+        None if file.symlink_metadata().is_ok() => {
+            return Err(problem(format!("{PLAN_FILE} is not a regular file")));
+        }
+        None => Err(std::io::ErrorKind::NotFound.into()),
     };
     let text = match read {
         Ok(t) => t,

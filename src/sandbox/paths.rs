@@ -137,7 +137,13 @@ pub fn policy(
     }
 }
 
+/// Listed once per process: every contained run (harness, gates, planner rounds) needs it.
 fn etc_entries() -> Vec<PathBuf> {
+    static ETC: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    ETC.get_or_init(list_etc).clone()
+}
+
+fn list_etc() -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir("/etc") else {
         return Vec::new();
     };

@@ -733,12 +733,12 @@ pub(crate) fn check_and_wait(
 fn to_attic_only(ws: &mut Workspace, cp: &Checkpoint, git: &Git) -> Result<()> {
     let attic = format!("refs/forge/attic/{}", cp.step);
     let parent = git.rev_parse(&format!("{}^1", cp.head))?;
-    git.update_ref(&attic, &cp.head, None)?;
-    git.update_ref(
-        &format!("refs/heads/{}", cp.branch),
-        &parent,
-        Some(&cp.head),
-    )?;
+    // One transaction: a kill between two updates must not leave the branch on the head.
+    let branch = format!("refs/heads/{}", cp.branch);
+    git.update_refs(&[
+        (attic.as_str(), cp.head.as_str(), None),
+        (branch.as_str(), parent.as_str(), Some(cp.head.as_str())),
+    ])?;
     ws.record(
         "step.quarantined",
         json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "attic": attic, "branch_reset_to": parent }),

@@ -196,7 +196,6 @@ pub fn tick(
         )?;
         let cp = &outcome.checkpoint;
         let mut merged = None;
-        let mut merged_state = false;
         let mut wait_until = None;
         match cp.state {
             State::AwaitingApproval => {
@@ -204,7 +203,6 @@ pub fn tick(
                 if risk.is_some_and(|r| ws.config.policy.auto_approve.contains(&r)) {
                     let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
                     merged = Some(done.merge_commit);
-                    merged_state = true;
                 } else {
                     notify::send(
                         ws,
@@ -228,7 +226,7 @@ pub fn tick(
         ran.push(Ran {
             step: cp.step.clone(),
             bead: cp.bead.clone(),
-            state: if merged_state {
+            state: if merged.is_some() {
                 State::Merged
             } else {
                 cp.state

@@ -67,16 +67,7 @@ struct Report<'a> {
 /// Text from commit messages and the ledger, with control characters (terminal escape
 /// sequences) shown escaped rather than obeyed.
 fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    crate::cli::render::Safe::line(text).to_string()
 }
 
 fn history_line(p: &HistoryProblem) -> String {

@@ -296,14 +296,20 @@ impl Git {
         if tree == self.rev_parse_tree(parent)? {
             return Ok(None);
         }
-        let commit = self
-            .clone()
-            .with_env("GIT_AUTHOR_NAME", author)
+        Ok(Some(self.as_forge(author).commit_tree(
+            &tree,
+            &[parent],
+            message,
+        )?))
+    }
+
+    /// The same git, committing as forge (`name <forge@localhost>`), author and committer.
+    pub fn as_forge(&self, name: &str) -> Git {
+        self.clone()
+            .with_env("GIT_AUTHOR_NAME", name)
             .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
-            .with_env("GIT_COMMITTER_NAME", author)
+            .with_env("GIT_COMMITTER_NAME", name)
             .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
-            .run(&["commit-tree", &tree, "-p", parent, "-m", message])?;
-        Ok(Some(commit.trim().to_owned()))
     }
 
     /// The tree of a commit.
@@ -417,14 +423,8 @@ impl Git {
             Some(commit) => commit,
             None => {
                 let tree = self.rev_parse_tree(parent)?;
-                self.clone()
-                    .with_env("GIT_AUTHOR_NAME", "forge")
-                    .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
-                    .with_env("GIT_COMMITTER_NAME", "forge")
-                    .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
-                    .run(&["commit-tree", &tree, "-p", parent, "-m", message])?
-                    .trim()
-                    .to_owned()
+                self.as_forge("forge")
+                    .commit_tree(&tree, &[parent], message)?
             }
         })
     }

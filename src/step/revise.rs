@@ -147,11 +147,7 @@ pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Re
     }
     let message = git.run(&["log", "-1", "--format=%B", &cp.head])?;
     let head = git
-        .clone()
-        .with_env("GIT_AUTHOR_NAME", &format!("forge ({})", cp.harness))
-        .with_env("GIT_AUTHOR_EMAIL", "forge@localhost")
-        .with_env("GIT_COMMITTER_NAME", &format!("forge ({})", cp.harness))
-        .with_env("GIT_COMMITTER_EMAIL", "forge@localhost")
+        .as_forge(&format!("forge ({})", cp.harness))
         .commit_tree(&merged.tree, &[&new_base], message.trim_end())?;
     git.update_ref(&format!("refs/heads/{}", cp.branch), &head, Some(&cp.head))?;
     // The worktree follows, so that a later revision starts from the replayed files.

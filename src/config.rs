@@ -219,11 +219,13 @@ pub struct SandboxConfig {
     /// Extra absolute paths a harness may write.
     #[serde(default)]
     pub write: Vec<String>,
-    /// Address-space limit in MiB for each process of the step (RLIMIT_AS); unset: none.
+    /// Memory limit in MiB of the harness's (and the gates') whole process tree, through a
+    /// cgroup where one is writable, else address space per process (RLIMIT_AS); unset: none.
     #[serde(default)]
     pub memory_mb: Option<u64>,
-    /// Most processes of the invoking user while the step runs (RLIMIT_NPROC, which root
-    /// ignores); unset: none.
+    /// Most processes of the harness's tree, through a pids cgroup where one is writable,
+    /// else RLIMIT_NPROC (every process of the user; root ignores it, so as root without a
+    /// pids cgroup the step refuses to start); unset: none.
     #[serde(default)]
     pub max_processes: Option<u64>,
 }
@@ -472,6 +474,8 @@ allow_hosts = []
 # Extra absolute paths a harness may read or write.
 # read = ["/opt/models"]
 # write = []
+# Limits for the harness's whole process tree (a cgroup where forge can make
+# one, else rlimits per process; see `forge doctor`).
 # memory_mb = 4096
 # max_processes = 512
 "#;

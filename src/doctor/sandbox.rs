@@ -24,6 +24,17 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
             }
         ),
     );
+    {
+        use crate::sandbox::limits::{Controller, mechanism};
+        report.ok(
+            "sandbox",
+            format!(
+                "resource limits here: memory_mb by {}, max_processes by {}",
+                mechanism(Controller::Memory),
+                mechanism(Controller::Pids)
+            ),
+        );
+    }
     match sandbox::decide(&config.sandbox, probe) {
         Ok(Enforcement::Unsandboxed) => report.push(
             "sandbox",

@@ -1,5 +1,5 @@
 //! The trampoline: `forge __sandbox POLICY PROGRAM [ARGS...]`, spawned in place of the
-//! harness. It applies resource limits and the Landlock policy to itself, then execs the
+//! harness. It joins the run's cgroups, applies resource limits and the Landlock policy to itself, then execs the
 //! program, which keeps the pid, process group, environment, working directory and pipes
 //! forge gave the trampoline. Doing it in a fresh exec of forge, rather than between fork
 //! and exec of the harness, keeps forge free of `unsafe`.
@@ -82,10 +82,13 @@ fn limits(policy: &Policy) -> Result<(), String> {
         )
         .map_err(|e| format!("could not limit {what} to {value}: {e}"))
     };
-    if let Some(bytes) = policy.memory_bytes {
+    // First of all, so that everything the trampoline starts is born inside.
+    super::limits::join(&policy.cgroups)?;
+    let (memory, processes) = super::limits::rlimits_needed(&policy.cgroups);
+    if let Some(bytes) = policy.memory_bytes.filter(|_| memory) {
         set(Resource::As, bytes, "address space")?;
     }
-    if let Some(n) = policy.max_processes {
+    if let Some(n) = policy.max_processes.filter(|_| processes) {
         set(Resource::Nproc, n, "processes")?;
     }
     Ok(())

@@ -11,6 +11,7 @@
 pub mod exec;
 pub mod install;
 pub mod landlock;
+pub mod limits;
 pub mod netns;
 pub mod paths;
 pub mod proxy;
@@ -45,10 +46,14 @@ pub struct Policy {
     pub proxy_port: Option<u16>,
     /// Signals and abstract UNIX sockets stay inside the sandbox (ABI 6).
     pub scoped: bool,
-    /// Bytes of address space per process (RLIMIT_AS), when no cgroup limits memory.
+    /// Memory of the whole tree (a cgroup's), or else of each process (RLIMIT_AS).
     pub memory_bytes: Option<u64>,
-    /// RLIMIT_NPROC, when no cgroup limits processes.
+    /// Processes of the whole tree (a cgroup's), or else RLIMIT_NPROC.
     pub max_processes: Option<u64>,
+    /// The cgroups enforcing those limits, which the trampoline joins first
+    /// ([`limits::make`]); a limit none covers is an rlimit.
+    #[serde(default)]
+    pub cgroups: Vec<limits::Joined>,
     /// A network namespace of its own (only loopback), where the machine allows it.
     #[serde(default)]
     pub netns: Option<netns::Plan>,
@@ -79,6 +84,11 @@ impl Policy {
             read_extra: self.read.iter().filter(|p| !system(p)).cloned().collect(),
             memory_bytes: self.memory_bytes,
             max_processes: self.max_processes,
+            limits_enforced: limits::describe(
+                &self.cgroups,
+                self.memory_bytes.is_some(),
+                self.max_processes.is_some(),
+            ),
         }
     }
 }
@@ -201,6 +211,8 @@ pub struct Summary {
     pub read_extra: Vec<PathBuf>,
     pub memory_bytes: Option<u64>,
     pub max_processes: Option<u64>,
+    /// How each limit is enforced (`memory: cgroup v1`, `processes: rlimit`).
+    pub limits_enforced: Vec<String>,
 }
 
 #[cfg(test)]

@@ -133,6 +133,7 @@ pub fn policy(
         scoped,
         memory_bytes: config.memory_mb.map(|mb| mb.saturating_mul(1 << 20)),
         max_processes: config.max_processes,
+        cgroups: Vec::new(),
         netns: None,
     }
 }

@@ -134,6 +134,8 @@ pub struct Contained {
     pub env: Vec<(String, String)>,
     /// Variables to remove from it.
     pub unset: Vec<&'static str>,
+    /// The cgroups enforcing the run's memory and process limits.
+    pub limits: Option<crate::sandbox::limits::Cgroups>,
 }
 
 /// The `PATH` of an environment (the harness's, from which its installation is found).
@@ -151,6 +153,11 @@ impl Contained {
         env.retain(|(k, _)| !self.unset.contains(&k.as_str()));
         env.extend(self.env.iter().cloned());
         env.sort();
+    }
+
+    /// What the memory and process limits stopped so far.
+    pub fn limit_hits(&self) -> crate::sandbox::limits::Hits {
+        self.limits.as_ref().map(|l| l.hits()).unwrap_or_default()
     }
 
     /// Stops the proxy; what it let through and denied.
@@ -246,6 +253,7 @@ pub fn contain(
             bridge: None,
             env: Vec::new(),
             unset: Vec::new(),
+            limits: None,
         });
     };
     let layout = &ws.layout;
@@ -327,12 +335,24 @@ pub fn contain(
         };
         policy.netns = Some(sandbox::netns::Plan { forward });
     }
+    let limits = sandbox::limits::make(policy.memory_bytes, policy.max_processes).map_err(|e| {
+        Error::Refused {
+            message: format!("the sandbox cannot be enforced here: {}", e.0),
+            hint: "unset it in [sandbox] of .forge/config.toml, or run forge where cgroups are \
+                   writable"
+                .into(),
+        }
+    })?;
+    if let Some(l) = &limits {
+        policy.cgroups = l.joined().to_vec();
+    }
     Ok(Contained {
         policy: Some(policy),
         proxy,
         bridge,
         env,
         unset,
+        limits,
     })
 }
 

@@ -459,6 +459,7 @@ pub(crate) fn execute(
         &mut |event, summary| observer.harness_event(event, summary),
     );
     let egress = contained.finish();
+    let limit_hits = contained.limit_hits();
     let Ran {
         finished,
         summary,
@@ -495,7 +496,7 @@ pub(crate) fn execute(
             "cost_usd": summary.cost_usd, "tool_calls": summary.tool_calls,
             "permission_denials": summary.permission_denials,
             "escaped_killed": finished.escaped_killed.len(),
-            "egress": egress,
+            "egress": egress, "limits": limit_hits,
         }),
         observer,
     )?;
@@ -595,6 +596,10 @@ pub(crate) fn execute(
             Verdict::AuthFailed { reason } => format!("authentication failed: {reason}"),
             Verdict::RateLimited { reason, .. } => format!("rate limited: {reason}"),
             Verdict::Succeeded => unreachable!(),
+        };
+        let reason = match limit_hits.describe() {
+            Some(hit) => format!("{reason} ({hit})"),
+            None => reason,
         };
         fail(ws, cp, reason, observer)?;
         let mut out = outcome(cp.clone(), files, diffstat, true);

@@ -94,7 +94,16 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         .iter()
         .find(|(k, v)| k == "FORGE_STEP" && !v.is_empty())
         .map(|(k, v)| format!("{k}={v}").into_bytes());
-    let cgroup = Cgroup::create(child.id() as i32);
+    // A unified-hierarchy cgroup enforcing the limits holds the tree already (the
+    // trampoline joins it); moving the harness to another would take it out of the limits.
+    let limits_v2 = spawn
+        .sandbox
+        .as_ref()
+        .and_then(|p| p.cgroups.iter().find(|j| j.v2));
+    let cgroup = match limits_v2 {
+        Some(j) => Some(Cgroup::adopt(j.dir.clone())),
+        None => Cgroup::create(child.id() as i32),
+    };
     let mut tracker = Tracker::new(child.id() as i32, marker, cgroup);
     tracker.scan(EnvCheck::Skip);
 

@@ -118,6 +118,9 @@ pub fn main() -> ExitCode {
         let args: Vec<String> = std::env::args().skip(2).collect();
         return ExitCode::from(crate::sandbox::netns::forward_main(&args) as u8);
     }
+    if first == crate::sandbox::netns::PROBE_ARG {
+        return ExitCode::from(crate::sandbox::netns::probe_main() as u8);
+    }
     let mut args = std::env::args_os();
     if args.nth(1).is_some_and(|a| a == crate::sandbox::exec::ARG) {
         // The sandbox trampoline: it returns only if it could not exec the harness.

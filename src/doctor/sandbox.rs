@@ -17,10 +17,13 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
             can(FS_ABI),
             can(NET_ABI),
             can(SCOPE_ABI),
-            if crate::sandbox::netns::available() {
-                "yes"
-            } else {
-                "no (not root): the TCP rule admits the proxy's port on any address"
+            match crate::sandbox::netns::available() {
+                Some(crate::sandbox::netns::Way::Direct) => "yes",
+                Some(crate::sandbox::netns::Way::UserNamespace) => "yes (user namespace)",
+                None => {
+                    "no (not root, and no unprivileged user namespaces): the TCP rule admits \
+                     the proxy's port on any address"
+                }
             }
         ),
     );

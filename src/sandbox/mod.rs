@@ -202,8 +202,9 @@ pub fn network_name(mode: NetworkMode) -> &'static str {
 pub struct Summary {
     pub enforcement: Enforcement,
     pub network: NetworkMode,
-    /// How the network rule is enforced: Landlock's TCP port rule (the harness may connect
-    /// only to the proxy's port, on any address); forge makes no network namespace yet.
+    /// How the network rule is enforced: a network namespace of the harness's own where the
+    /// machine allows one, else Landlock's TCP port rule alone (the proxy's port, on any
+    /// address).
     pub network_enforced: &'static str,
     pub proxy_port: Option<u16>,
     pub write: Vec<PathBuf>,

@@ -1,5 +1,5 @@
 //! A network namespace of the harness's own, where the machine allows it (forge runs as
-//! root): only loopback, so no packet leaves except through forge's proxy. Landlock's TCP
+//! root, or the kernel lets unprivileged users make user namespaces): only loopback, so no packet leaves except through forge's proxy. Landlock's TCP
 //! rule alone matches ports, not addresses (any host on the proxy's port is reachable) and
 //! does not cover UDP; inside the namespace there is nothing to reach.
 //!
@@ -31,30 +31,95 @@ pub struct Plan {
     pub forward: Option<(u16, PathBuf)>,
 }
 
-/// Whether harnesses can get a namespace here, found once by trying on a thread of its
-/// own: a network namespace is per thread, so the thread's goes away with it and forge's
-/// other threads never leave theirs.
-pub fn available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+/// The first argument of the probe that tries [`enter`] in a process of its own.
+pub const PROBE_ARG: &str = "__netns-probe";
+
+/// How a harness gets its network namespace here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    /// forge may make network namespaces itself (root, or CAP_SYS_ADMIN).
+    Direct,
+    /// Through a user namespace of its own, where the kernel lets unprivileged users make
+    /// them: the harness keeps its uid and gid, mapped to themselves.
+    UserNamespace,
+}
+
+/// Whether harnesses can get a namespace here, and how. Found once per process: first on a
+/// thread of its own (a network namespace is per thread, so it goes away with the thread
+/// and forge's other threads never leave theirs); else, since a multi-threaded process
+/// cannot enter a user namespace, in a child process (`forge __netns-probe`).
+pub fn available() -> Option<Way> {
+    static AVAILABLE: std::sync::OnceLock<Option<Way>> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        std::thread::Builder::new()
+        let direct = std::thread::Builder::new()
             .name("forge-netns-probe".into())
-            .spawn(|| enter().is_ok())
+            .spawn(|| enter_direct().is_ok())
             .ok()
             .and_then(|t| t.join().ok())
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if direct {
+            return Some(Way::Direct);
+        }
+        let probed = Command::new("/proc/self/exe")
+            .arg(PROBE_ARG)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        probed.then_some(Way::UserNamespace)
     })
 }
 
-/// Moves the calling thread (the trampoline: the whole process) into a new network
-/// namespace with loopback up.
-pub fn enter() -> Result<(), String> {
+/// `forge __netns-probe`: whether [`enter`] works in a fresh single-threaded process.
+pub fn probe_main() -> i32 {
+    match enter() {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// Moves the calling process (the trampoline, single-threaded) into a new network
+/// namespace with loopback up: directly where it may, else inside a new user namespace.
+pub fn enter() -> Result<Way, String> {
+    match enter_direct() {
+        Ok(()) => Ok(Way::Direct),
+        Err(direct) => enter_as_user().map(|()| Way::UserNamespace).map_err(|user| {
+            format!("{direct}; through a user namespace: {user}")
+        }),
+    }
+}
+
+fn enter_direct() -> Result<(), String> {
     // rustix deprecates `unshare` as a whole because some flags (CLONE_FILES, CLONE_FS) can
-    // break assumptions of a multi-threaded process; CLONE_NEWNET alone cannot, and the
-    // trampoline is single-threaded here.
+    // break assumptions of a multi-threaded process; CLONE_NEWNET alone cannot.
     #[allow(deprecated)]
     rustix::thread::unshare(rustix::thread::UnshareFlags::NEWNET)
         .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
+    loopback_up().map_err(|e| format!("bringing loopback up: {e}"))
+}
+
+/// A user namespace owning a new network namespace. The process's own uid and gid are
+/// mapped to themselves (the only mapping an unprivileged process may write, and only with
+/// setgroups denied), so files it makes keep their owner; the capabilities it holds in the
+/// new namespace, enough to bring loopback up, are dropped at the harness's exec, since
+/// its uid there is not 0.
+fn enter_as_user() -> Result<(), String> {
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    // Deprecated for CLONE_FILES/CLONE_FS; NEWUSER itself needs a single-threaded caller,
+    // which the kernel checks (EINVAL otherwise).
+    #[allow(deprecated)]
+    rustix::thread::unshare(
+        rustix::thread::UnshareFlags::NEWUSER | rustix::thread::UnshareFlags::NEWNET,
+    )
+    .map_err(|e| format!("unshare(CLONE_NEWUSER|CLONE_NEWNET): {e}"))?;
+    let write = |file: &str, text: String| {
+        std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))
+    };
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+    write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
     loopback_up().map_err(|e| format!("bringing loopback up: {e}"))
 }
 

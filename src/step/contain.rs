@@ -321,7 +321,7 @@ pub fn contain(
     // Where the machine allows it, the harness also gets a network namespace of its own,
     // its only way out the relay to the proxy.
     let mut bridge = None;
-    if config.network != NetworkMode::Open && sandbox::netns::available() {
+    if config.network != NetworkMode::Open && sandbox::netns::available().is_some() {
         let forward = match &proxy {
             Some(p) => {
                 let b =

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{DoctorReport, Severity};
 use crate::error::Result;
 use crate::git::cli::Git;
-use crate::step::{checkpoint, worktrees_dir};
+use crate::step::{checkpoint, worktree_dirs};
 use crate::store::Layout;
 
 pub(super) fn check(
@@ -16,7 +16,7 @@ pub(super) fn check(
     fix: bool,
     report: &mut DoctorReport,
 ) -> Result<()> {
-    let dir = worktrees_dir(layout);
+    let dirs = worktree_dirs(layout);
     let entries = git.worktree_entries()?;
     let checkpoints = checkpoint::load_all(layout).unwrap_or_default();
     let claimed: BTreeSet<PathBuf> = checkpoints
@@ -56,7 +56,7 @@ pub(super) fn check(
     }
     for e in entries
         .iter()
-        .filter(|e| e.path.starts_with(&dir) && !e.prunable)
+        .filter(|e| dirs.iter().any(|d| e.path.starts_with(d)) && !e.prunable)
     {
         if !claimed.contains(&e.path) {
             report.push(
@@ -73,7 +73,7 @@ pub(super) fn check(
             );
         }
     }
-    if let Ok(children) = std::fs::read_dir(&dir) {
+    for children in dirs.iter().filter_map(|d| std::fs::read_dir(d).ok()) {
         for child in children.flatten() {
             let p = child.path();
             if p.is_dir() && !registered.contains(&p) && !claimed.contains(&p) {

@@ -218,6 +218,11 @@ pub trait Adapter: Send + Sync {
     /// Adjusts the command to the containment forge provides: a CLI that has a sandbox or
     /// permission checks of its own is told whether forge's sandbox is enforced around it.
     fn contain(&self, _spec: &mut CommandSpec, _sandboxed: bool) {}
+    /// Whether the CLI edits files below a `.git` directory, where forge's worktrees live
+    /// by default; if not, the step's worktree goes beside the repository instead.
+    fn edits_below_git(&self, _sandboxed: bool) -> bool {
+        true
+    }
     /// Judges the run. `exit_code` is None when the process was killed by a signal.
     /// The default: any auth error, rate limit, error verdict or nonzero exit fails.
     fn judge(&self, summary: &RunSummary, exit_code: Option<i32>) -> Verdict {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::checkpoint::{self, Checkpoint};
-use super::worktrees_dir;
+use super::worktree_dirs;
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::store::Layout;
@@ -75,11 +75,11 @@ pub fn remove_worktree(layout: &Layout, cp: &Checkpoint) -> Result<Removed> {
 /// Removes the worktrees of every finished step forge created; never touches others.
 pub fn gc(layout: &Layout) -> Result<GcReport> {
     let mut report = GcReport::default();
-    let dir = worktrees_dir(layout);
+    let dirs = worktree_dirs(layout);
     for cp in checkpoint::load_all(layout)? {
         let worktree = layout.runtime.join(&cp.worktree);
-        // Only worktrees under forge's own directory, named in a checkpoint, are forge's.
-        if !worktree.starts_with(&dir) || !worktree.exists() {
+        // Only worktrees under forge's own directories, named in a checkpoint, are forge's.
+        if !dirs.iter().any(|d| worktree.starts_with(d)) || !worktree.exists() {
             continue;
         }
         if cp.state.is_finished() {
@@ -87,6 +87,10 @@ pub fn gc(layout: &Layout) -> Result<GcReport> {
         } else {
             report.kept.push(cp.step.clone());
         }
+    }
+    // The directory beside the repository is forge's, and goes once it is empty.
+    if let Some(beside) = super::worktrees_beside(layout) {
+        let _ = std::fs::remove_dir(beside);
     }
     Ok(report)
 }

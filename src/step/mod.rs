@@ -21,6 +21,28 @@ pub fn worktrees_dir(layout: &Layout) -> PathBuf {
     layout.runtime.join("worktrees")
 }
 
+/// Where worktrees go for a harness that will not edit below a `.git` directory (Claude
+/// Code outside bypass mode): a directory forge owns beside the repository,
+/// `<repo>.forge-worktrees` for a common dir `<repo>/.git` (else `<common dir>.forge-worktrees`).
+/// Found from the common dir, so a step's own worktree finds the same one.
+pub fn worktrees_beside(layout: &Layout) -> Option<PathBuf> {
+    let common = layout.common_dir();
+    let owner = match common.file_name() {
+        Some(n) if n == ".git" => common.parent()?.to_owned(),
+        _ => common,
+    };
+    let mut name = owner.file_name()?.to_os_string();
+    name.push(".forge-worktrees");
+    Some(owner.parent()?.join(name))
+}
+
+/// Both places forge puts step worktrees: nothing elsewhere is ever forge's to remove.
+pub fn worktree_dirs(layout: &Layout) -> Vec<PathBuf> {
+    let mut dirs = vec![worktrees_dir(layout)];
+    dirs.extend(worktrees_beside(layout));
+    dirs
+}
+
 /// Scratch HOME, logs and temp files of one step, never committed.
 pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
     layout.runtime.join("steps").join(step)

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::checkpoint::{self, Checkpoint, State, step_id};
 use super::gates::{self, GateContext};
 use super::{contain, guard};
-use super::{lease, log_path, prompt, step_dir, worktrees_dir};
+use super::{lease, log_path, prompt, step_dir};
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{Bead, Status};
@@ -188,6 +188,18 @@ pub(crate) fn transition(
     Ok(())
 }
 
+/// The step's worktree as its checkpoint records it: relative to the runtime directory,
+/// or the absolute path beside the repository for a harness that will not edit below
+/// `.git` (see [`super::worktrees_beside`]).
+fn worktree_at(ws: &Workspace, hc: &HarnessConfig, enforcement: Enforcement, step: &str) -> String {
+    let edits_below_git =
+        presets::by_name(&hc.preset).is_none_or(|a| a.edits_below_git(enforcement.is_sandboxed()));
+    match super::worktrees_beside(&ws.layout) {
+        Some(dir) if !edits_below_git => dir.join(step).display().to_string(),
+        _ => format!("worktrees/{step}"),
+    }
+}
+
 fn fail(
     ws: &mut Workspace,
     cp: &mut Checkpoint,
@@ -287,7 +299,7 @@ pub fn run_step(
         base_commit: base_commit.clone(),
         branch: branch.clone(),
         head: String::new(),
-        worktree: format!("worktrees/{step}"),
+        worktree: worktree_at(ws, &hc, enforcement, &step),
         session_id: String::new(),
         owner_pid: std::process::id(),
         started: now.clone(),
@@ -317,11 +329,12 @@ pub fn run_step(
     )?;
 
     // Prepare the worktree.
-    let worktree = worktrees_dir(&ws.layout).join(&step);
+    let worktree = contain::worktree(&ws.layout, &cp);
     let scratch = step_dir(&ws.layout, &step);
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
-    std::fs::create_dir_all(worktrees_dir(&ws.layout))
-        .map_err(|e| Error::io(worktrees_dir(&ws.layout), e))?;
+    if let Some(parent) = worktree.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
     main.worktree_add(&worktree, &branch, &base_commit)?;
     if let Err(e) = contain::adopt_worktree(&ws.layout, &cp) {
         fail(ws, &mut cp, e.to_string(), observer)?;

@@ -322,3 +322,61 @@ fn ctrl_c_stops_the_harness_and_marks_the_step_interrupted() {
         .collect();
     assert!(states.contains(&"interrupted"), "{states:?}");
 }
+
+#[test]
+fn unsandboxed_claude_edits_in_a_worktree_beside_the_repository() {
+    // Outside bypass mode, Claude Code will not edit below a `.git` directory: UNSANDBOXED,
+    // its worktree goes beside the repository, where it edits, and forge cleans up after.
+    let (env, bead) = with_fake("claude", 60);
+    env.edit_config("mode = \"on\"", "mode = \"off\"");
+    env.commit_all("sandbox off");
+    let (code, cp, stderr) = step(&env, "claude", "edit");
+    assert_eq!(code, 0, "{cp}\n{stderr}");
+    assert_eq!(cp["state"], "awaiting-approval", "{cp}");
+    let step_id = format!("{bead}.1");
+    let beside = env.repo.with_file_name(format!(
+        "{}.forge-worktrees",
+        env.repo.file_name().unwrap().to_str().unwrap()
+    ));
+    let worktree = beside.join(&step_id);
+    assert_eq!(cp["worktree"], worktree.to_str().unwrap(), "{cp}");
+    assert!(worktree.join("agent.txt").is_file());
+    assert!(
+        !env.path(&format!(".git/forge/worktrees/{step_id}"))
+            .exists()
+    );
+    let files = env.git(&[
+        "show",
+        "--name-only",
+        "--format=",
+        &format!("forge/{bead}/1"),
+    ]);
+    assert!(files.contains("agent.txt"), "{files}");
+
+    env.forge(&["approve", &step_id, "--yes"]).ok();
+    assert!(env.path("agent.txt").is_file(), "not merged");
+    let report = env.forge(&["--json", "gc"]).ok().json();
+    assert_eq!(report["removed"][0]["step"], step_id.as_str(), "{report}");
+    assert!(
+        !beside.exists(),
+        "the directory beside the repository is left"
+    );
+    let doctor = env.forge(&["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .lines()
+            .filter(|l| l.contains("worktrees"))
+            .all(|l| l.starts_with("ok")),
+        "{}",
+        doctor.stdout
+    );
+}
+
+#[test]
+fn sandboxed_claude_keeps_its_worktree_under_the_common_dir() {
+    let (env, bead) = with_fake("claude", 60);
+    let (code, cp, stderr) = step(&env, "claude", "edit");
+    assert_eq!(code, 0, "{cp}\n{stderr}");
+    assert_eq!(cp["worktree"], format!("worktrees/{bead}.1"), "{cp}");
+}

@@ -94,7 +94,10 @@ fn post_commit(ui: &Ui, ctx: &Context, args: &PostCommitArgs) -> u8 {
         }
     };
     // Not a forge repository, or a step's own worktree (forge records its commits itself).
-    if !layout.config().exists() || layout.root.starts_with(crate::step::worktrees_dir(&layout)) {
+    let in_step_worktree = crate::step::worktree_dirs(&layout)
+        .iter()
+        .any(|d| layout.root.starts_with(d));
+    if !layout.config().exists() || in_step_worktree {
         return exit::OK;
     }
     if args.rev == "HEAD" && repo.state() != git2::RepositoryState::Clean {

@@ -4,7 +4,8 @@
 //! is enforced around it (see [`Adapter::contain`]); UNSANDBOXED it runs in `acceptEdits`
 //! mode and claims no sandbox. forge's worktrees live under the git common directory
 //! (`.git/forge/worktrees/<step>`), and Claude Code treats every path under a `.git` directory
-//! as a sensitive file: in `acceptEdits` mode — and with `--allowedTools "Write(**)"`, allow
+//! as a sensitive file (so UNSANDBOXED its worktrees go beside the repository, see
+//! [`Adapter::edits_below_git`]): in `acceptEdits` mode — and with `--allowedTools "Write(**)"`, allow
 //! rules or a PreToolUse hook that allows — its Write and Edit tools are denied there
 //! (`decision_reason_type: safetyCheck`), the run "succeeds" with nothing done and the denial in
 //! `permission_denials`. Only bypass mode edits in a forge worktree (checked with Claude Code
@@ -89,6 +90,11 @@ impl Adapter for Claude {
             }
         }
         spec.env.retain(|(k, _)| k != "IS_SANDBOX");
+    }
+
+    /// Below a `.git` directory only bypass mode edits, and bypass needs the sandbox.
+    fn edits_below_git(&self, sandboxed: bool) -> bool {
+        sandboxed
     }
 
     fn can_resume(&self) -> bool {

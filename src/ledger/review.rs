@@ -490,6 +490,7 @@ impl Builder {
                 "revision asked by {by}: {}",
                 s(&d["feedback"]).unwrap_or("")
             )),
+            "step.unchanged" => Some("the revision changed nothing".to_owned()),
             "step.rebased" => Some(format!(
                 "rebased onto {}",
                 short(s(&d["onto"]).unwrap_or(""))

@@ -59,6 +59,9 @@ pub struct StepOutcome {
     /// Connections forge's egress proxy refused, by `host:port`.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub egress_denied: std::collections::BTreeMap<String, u64>,
+    /// A revision whose harness changed nothing: the step was checked again at its head.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
 }
 
 fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
@@ -540,7 +543,8 @@ pub(crate) fn execute(
     }
 
     // Commit whatever the agent changed, even after a failure: no work is ever lost.
-    let parent = if cp.head.is_empty() {
+    let parent_was_base = cp.head.is_empty();
+    let parent = if parent_was_base {
         cp.base_commit.clone()
     } else {
         cp.head.clone()
@@ -620,6 +624,21 @@ pub(crate) fn execute(
             out.rate_limited = true;
             out.rate_limit_reset = reset_at;
         }
+        out.egress_denied = egress_denied;
+        return Ok(out);
+    }
+    if !changed && !parent_was_base {
+        // A revision that changed nothing leaves the work as it was: the same head is
+        // checked again and waits, rather than a good commit being lost to a failure.
+        ws.record(
+            "step.unchanged",
+            json!({ "step": step, "bead": bead.id, "head": cp.head }),
+        )?;
+        let git = contain::step_git(&ws.layout, cp);
+        let files = git.changed_files(&cp.base_commit, &cp.head)?;
+        let diffstat = git.diffstat(&cp.base_commit, &cp.head)?;
+        let mut out = check_and_wait(ws, cp, bead, files, diffstat, enforcement, observer)?;
+        out.unchanged = true;
         out.egress_denied = egress_denied;
         return Ok(out);
     }
@@ -779,6 +798,7 @@ fn outcome(
         rate_limited: false,
         rate_limit_reset: None,
         egress_denied: Default::default(),
+        unchanged: false,
     }
 }
 

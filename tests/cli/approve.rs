@@ -542,3 +542,26 @@ mod pty {
         assert!(merged.contains(&format!("Merge forge step {step}")));
     }
 }
+
+#[test]
+fn a_revise_that_changes_nothing_keeps_the_step_waiting_at_its_head() {
+    // The agent edits once; asked to double-check, it changes nothing.
+    let (env, _, step) = waiting_step("[ -f agent.txt ] || echo new > agent.txt");
+    let step_row = |env: &TestEnv| env.forge(&["--json", "steps"]).ok().json()["steps"][0].clone();
+    let before = step_row(&env);
+    let head = before["head"].as_str().unwrap().to_owned();
+    assert!(!head.is_empty(), "{before}");
+    let run = env.forge(&["revise", &step, "--feedback", "looks fine, double-check"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("changed nothing"), "{}", run.stdout);
+    let after = step_row(&env);
+    assert_eq!(after["state"], "awaiting-approval", "{after}");
+    assert_eq!(after["head"], head.as_str());
+    assert!(
+        events_of(&env, &step)
+            .iter()
+            .any(|e| e["kind"] == "step.unchanged" && e["data"]["head"] == head.as_str())
+    );
+    env.forge(&["approve", &step, "--yes"]).ok();
+    assert_eq!(env.git(&["show", "main:agent.txt"]), "new\n");
+}

@@ -138,6 +138,13 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         if !outcome.diffstat.is_empty() {
             write!(out, "{}", outcome.diffstat)?;
         }
+        if outcome.unchanged {
+            writeln!(
+                out,
+                "The revision changed nothing: {} is checked again at its previous head.",
+                cp.step
+            )?;
+        }
         if cp.state == State::AwaitingApproval {
             writeln!(out, "Waiting for approval (risk {}).", cp.risk)?;
         }

@@ -9,6 +9,7 @@
 //! workspace.rs    a loaded repository: layout, config, clock, redactor, ledger writer
 //! store/          .forge files: atomic writes, locks, TOML parsing with located errors, cache
 //! bead/           the bead model, ids, dependency graph (ready, blocked, cycles)
+//! import/         other trackers' exports (beads issues.jsonl) turned into beads
 //! ledger/         the append-only hash-chained run ledger: writer, reader, verifier
 //! git/            repository discovery and git configuration
 //! redact.rs       the secret redactor every write to .forge/ goes through
@@ -31,6 +32,7 @@ pub mod error;
 pub mod git;
 pub mod harness;
 pub mod hooks;
+pub mod import;
 pub mod init;
 pub mod ledger;
 pub mod merge;

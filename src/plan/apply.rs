@@ -29,7 +29,13 @@ pub struct Applied {
     pub assumptions: Vec<Created>,
 }
 
-fn fresh_id(taken: &mut HashSet<String>, exists: impl Fn(&str) -> bool, prefix: &str) -> String {
+/// A new id with `prefix` that is neither in `taken` nor `exists`, added to `taken`: ids
+/// for a batch of files written at once (see `store::journal`). Call under the store lock.
+pub fn fresh_id(
+    taken: &mut HashSet<String>,
+    exists: impl Fn(&str) -> bool,
+    prefix: &str,
+) -> String {
     loop {
         let candidate = id::pick(&id::random_digits(), |c| {
             let c = c.replacen(id::PREFIX, prefix, 1);

@@ -17,6 +17,7 @@ mod doctor;
 mod gates_containment;
 mod harnesses;
 mod hooks;
+mod import;
 mod init;
 mod ledger;
 mod merge;

@@ -13,6 +13,7 @@ pub mod gc;
 pub mod generate;
 pub mod hook;
 pub mod hooks;
+pub mod import;
 pub mod init;
 pub mod ledger;
 pub mod log;
@@ -69,6 +70,8 @@ pub enum Command {
     Hooks(hooks::Command),
     Doctor(doctor::Args),
     Resolve(resolve::Args),
+    #[command(subcommand)]
+    Import(import::Command),
     #[command(subcommand, hide = true)]
     Hook(hook::Command),
     #[command(hide = true)]
@@ -106,6 +109,7 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Hooks(cmd) => hooks::run(ui, ctx, cmd),
         Command::Doctor(args) => doctor::run(ui, ctx, args),
         Command::Resolve(args) => resolve::run(ui, ctx, args),
+        Command::Import(cmd) => import::run(ui, ctx, cmd),
         Command::Hook(cmd) => hook::run(ui, ctx, cmd),
         Command::MergeDriver(args) => merge_driver::run(ui, ctx, args),
         Command::Generate(args) => generate::run(ui, ctx, args),

@@ -79,6 +79,12 @@ pub struct GateResult {
     pub detail: String,
     #[serde(default)]
     pub duration_ms: u64,
+    /// The last lines a gate command printed (bounded: enough to see a failing test).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+    /// Where the command's whole output is (`forge log STEP --gate NAME` prints it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -149,6 +149,9 @@ fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {
     Ok(from_checkpoints.max(from_branches) + 1)
 }
 
+/// Bytes of a failed gate's output handed to the next attempt, per gate.
+const FEEDBACK_GATE_BYTES: usize = 2000;
+
 fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
     let mut out: Vec<String> = checkpoint::load_all(&ws.layout)?
         .into_iter()
@@ -159,7 +162,24 @@ fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
                 State::Failed | State::Rejected | State::Interrupted
             )
         })
-        .map(|c| format!("attempt {} ({}): {}", c.attempt, c.state, c.reason))
+        .map(|c| {
+            let mut item = format!("attempt {} ({}): {}", c.attempt, c.state, c.reason);
+            // What the failing gate printed: the reason alone rarely shows the assertion.
+            for g in c.gates.iter().filter(|g| !g.ok && !g.output.is_empty()) {
+                let lines: Vec<String> = g.output.lines().map(str::to_owned).collect();
+                let excerpt = gates::bounded_tail(&lines, FEEDBACK_GATE_BYTES);
+                item.push_str(&format!(
+                    "\n  The last lines `{}` printed:\n  ```\n{}\n  ```",
+                    g.name,
+                    excerpt
+                        .lines()
+                        .map(|l| format!("  {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
+            item
+        })
         .collect();
     if bead.status == Status::Open && !bead.reason.is_empty() {
         out.push(format!("reopened: {}", bead.reason));

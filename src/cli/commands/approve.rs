@@ -213,14 +213,8 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     if !cp.sandbox.is_empty() {
         let _ = writeln!(e, "  harness ran: {}", cp.sandbox);
     }
-    for g in &cp.gates {
-        let _ = writeln!(
-            e,
-            "  gate {} {} {}",
-            if g.ok { "ok  " } else { "FAIL" },
-            g.name,
-            g.detail
-        );
+    for line in super::step::gate_lines(cp, true) {
+        let _ = writeln!(e, "{line}");
     }
     let raised: Vec<_> = crate::assumption::load_all(&ws.layout)?
         .into_iter()

@@ -19,12 +19,18 @@ pub struct Args {
     /// Keep printing new output until the step stops running
     #[arg(short, long)]
     pub follow: bool,
+    /// Show the whole output of this gate command instead (a name from `[[gates]]`)
+    #[arg(long, value_name = "NAME", conflicts_with = "follow")]
+    pub gate: Option<String>,
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = super::ready::layout(ctx)?;
     let cp = checkpoint::resolve(&checkpoint::load_all(&layout)?, &args.step)?;
-    let path = log_path(&layout, &cp.step);
+    let path = match &args.gate {
+        None => log_path(&layout, &cp.step),
+        Some(name) => gate_log(&layout, &cp, name)?,
+    };
     let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
     let mut stdout = std::io::stdout().lock();
     let mut buf = Vec::new();
@@ -33,7 +39,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let redactor = ui.redactor();
     if ui.json {
         let log = redactor.redact(&String::from_utf8_lossy(&buf)).into_owned();
-        let report = serde_json::json!({ "step": cp.step, "log": log });
+        let report = serde_json::json!({ "step": cp.step, "gate": args.gate, "log": log });
         ui.report(&report, |_| Ok(()))?;
         return Ok(exit::OK);
     }
@@ -75,4 +81,30 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         print_lines(&mut pending, true)?;
     }
     Ok(exit::OK)
+}
+
+/// The log of a gate command of the step; an unknown name is refused with those it has.
+fn gate_log(
+    layout: &crate::store::Layout,
+    cp: &Checkpoint,
+    name: &str,
+) -> crate::error::Result<std::path::PathBuf> {
+    let path = crate::step::gates::log_path(&crate::step::step_dir(layout, &cp.step), name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let with_logs: Vec<&str> = cp
+        .gates
+        .iter()
+        .filter(|g| !g.log.is_empty())
+        .map(|g| g.name.as_str())
+        .collect();
+    Err(Error::Refused {
+        message: format!("{} has no output of a gate named '{name}'", cp.step),
+        hint: if with_logs.is_empty() {
+            "its gate commands have not run (see `forge steps`)".into()
+        } else {
+            format!("its gate commands: {}", with_logs.join(", "))
+        },
+    })
 }

@@ -131,9 +131,8 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
                 "  refused: {n} connection(s) to {host} (not in [sandbox] allow_hosts)"
             )?;
         }
-        for g in &cp.gates {
-            let mark = if g.ok { "ok  " } else { "FAIL" };
-            writeln!(out, "  gate {mark} {} {}", g.name, g.detail)?;
+        for line in gate_lines(cp, false) {
+            writeln!(out, "{line}")?;
         }
         if !outcome.diffstat.is_empty() {
             write!(out, "{}", outcome.diffstat)?;
@@ -156,6 +155,38 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         _ if outcome.harness_failed => exit::HARNESS_FAILED,
         _ => exit::FAILURE,
     })
+}
+
+/// The gates of a step as shown to a person: a line each and, for a failed gate command
+/// (and for every one with `all_output`, as at approval), the last lines it printed, where
+/// its whole output is and the command that prints it.
+pub fn gate_lines(cp: &Checkpoint, all_output: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for g in &cp.gates {
+        let mark = if g.ok { "ok  " } else { "FAIL" };
+        lines.push(
+            format!("  gate {mark} {} {}", g.name, g.detail)
+                .trim_end()
+                .to_owned(),
+        );
+        if g.output.is_empty() || (g.ok && !all_output) {
+            continue;
+        }
+        lines.extend(g.output.lines().map(|l| format!("       | {l}")));
+        if !g.ok {
+            lines.push(format!(
+                "       whole output: `forge log {} --gate {}`{}",
+                cp.step,
+                g.name,
+                if g.log.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", g.log)
+                }
+            ));
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -58,6 +58,9 @@ _forge() {
             forge,hooks)
                 cmd="forge__subcmd__hooks"
                 ;;
+            forge,import)
+                cmd="forge__subcmd__import"
+                ;;
             forge,init)
                 cmd="forge__subcmd__init"
                 ;;
@@ -265,6 +268,9 @@ _forge() {
             forge__subcmd__help,hooks)
                 cmd="forge__subcmd__help__subcmd__hooks"
                 ;;
+            forge__subcmd__help,import)
+                cmd="forge__subcmd__help__subcmd__import"
+                ;;
             forge__subcmd__help,init)
                 cmd="forge__subcmd__help__subcmd__init"
                 ;;
@@ -373,6 +379,9 @@ _forge() {
             forge__subcmd__help__subcmd__hooks,uninstall)
                 cmd="forge__subcmd__help__subcmd__hooks__subcmd__uninstall"
                 ;;
+            forge__subcmd__help__subcmd__import,beads)
+                cmd="forge__subcmd__help__subcmd__import__subcmd__beads"
+                ;;
             forge__subcmd__help__subcmd__ledger,render)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__render"
                 ;;
@@ -424,6 +433,18 @@ _forge() {
             forge__subcmd__hooks__subcmd__help,uninstall)
                 cmd="forge__subcmd__hooks__subcmd__help__subcmd__uninstall"
                 ;;
+            forge__subcmd__import,beads)
+                cmd="forge__subcmd__import__subcmd__beads"
+                ;;
+            forge__subcmd__import,help)
+                cmd="forge__subcmd__import__subcmd__help"
+                ;;
+            forge__subcmd__import__subcmd__help,beads)
+                cmd="forge__subcmd__import__subcmd__help__subcmd__beads"
+                ;;
+            forge__subcmd__import__subcmd__help,help)
+                cmd="forge__subcmd__import__subcmd__help__subcmd__help"
+                ;;
             forge__subcmd__ledger,help)
                 cmd="forge__subcmd__ledger__subcmd__help"
                 ;;
@@ -455,7 +476,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve hook merge-driver generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1595,7 +1616,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve hook merge-driver generate help"
+            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2057,6 +2078,34 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__hooks__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__import)
+            opts="beads"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__import__subcmd__beads)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2634,6 +2683,92 @@ _forge() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        forge__subcmd__import)
+            opts="-C -q -h -V --json --color --quiet --help --version beads help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__import__subcmd__beads)
+            opts="-C -q -h -V --skip-invalid --dry-run --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__import__subcmd__help)
+            opts="beads help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__import__subcmd__help__subcmd__beads)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__import__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         forge__subcmd__init)
             opts="-C -q -h -V --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2839,12 +2974,16 @@ _forge() {
             return 0
             ;;
         forge__subcmd__log)
-            opts="-f -C -q -h -V --follow --json --color --quiet --help --version"
+            opts="-f -C -q -h -V --follow --gate --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --gate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

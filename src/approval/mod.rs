@@ -58,6 +58,9 @@ pub struct Approved {
     /// The merge had been made by an earlier approval that was killed before recording it;
     /// this one only finished the bookkeeping.
     pub reconciled: bool,
+    /// Epics that closed with the step's bead: it was the last of their children still open.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_epics: Vec<String>,
 }
 
 pub fn load_step(ws: &Workspace, step: &str) -> Result<Checkpoint> {
@@ -75,14 +78,91 @@ pub fn waiting(ws: &Workspace) -> Result<Vec<Checkpoint>> {
 }
 
 fn require_waiting(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
-    if cp.state != State::AwaitingApproval {
-        return Err(Error::Refused {
+    if cp.state == State::AwaitingApproval {
+        return Ok(());
+    }
+    let retry = format!("start a new attempt with `forge step {}`", cp.bead);
+    Err(match cp.state {
+        State::Failed | State::Interrupted if cp.head.is_empty() => Error::Refused {
+            message: format!(
+                "{} {} without a commit, so there is nothing to approve; reason: {}",
+                cp.step,
+                cp.state,
+                if cp.reason.is_empty() {
+                    "none recorded"
+                } else {
+                    &cp.reason
+                }
+            ),
+            hint: crate::step::owner_gone_hint(&ws.layout, cp).unwrap_or_else(|| {
+                format!(
+                    "see what its harness did with `forge log {}`, then {retry}",
+                    cp.step
+                )
+            }),
+        },
+        State::Failed | State::Interrupted => Error::Refused {
+            message: format!(
+                "{} {}, so there is nothing to approve; reason: {}",
+                cp.step,
+                cp.state,
+                if cp.reason.is_empty() {
+                    "none recorded"
+                } else {
+                    &cp.reason
+                }
+            ),
+            hint: crate::step::owner_gone_hint(&ws.layout, cp).unwrap_or_else(|| {
+                format!(
+                    "send feedback with `forge revise {} --feedback TEXT`, or {retry}",
+                    cp.step
+                )
+            }),
+        },
+        _ => Error::Refused {
             message: format!("{} is {}, not waiting for approval", cp.step, cp.state),
             hint: crate::step::owner_gone_hint(&ws.layout, cp)
                 .unwrap_or_else(|| "see `forge steps`".into()),
-        });
+        },
+    })
+}
+
+/// Refuses, before anyone is asked, a step that no approval could merge (failed, rejected,
+/// still running), in its own terms. A waiting, approved or merged step is left to
+/// [`approve`], which settles those under the approval lock.
+pub fn check_approvable(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
+    match cp.state {
+        State::AwaitingApproval | State::Approved | State::Merged => Ok(()),
+        _ => require_waiting(ws, cp),
     }
-    Ok(())
+}
+
+/// The commit `--head REV` names: what the person reviewed. A name that is no commit is
+/// refused with the step's actual head.
+pub fn reviewed_head(ws: &Workspace, cp: &Checkpoint, rev: &str) -> Result<String> {
+    match Git::new(&ws.layout.root).rev_parse(rev) {
+        Err(Error::GitCommand { .. }) => Err(Error::Refused {
+            message: format!("--head {rev} is not a commit in this repository"),
+            hint: review_hint(cp),
+        }),
+        other => other,
+    }
+}
+
+/// What to do when the commit an approval names is not the step's head.
+fn review_hint(cp: &Checkpoint) -> String {
+    if cp.head.is_empty() {
+        return "see `forge steps`; nothing was merged".into();
+    }
+    format!(
+        "the head of {} is {}: review it (`forge approve {}` on a terminal, or `git show {}`), \
+         then pass --head {} with --yes; nothing was merged",
+        cp.step,
+        cp.head,
+        cp.step,
+        short(&cp.head),
+        cp.head
+    )
 }
 
 /// Approves `step` at `expected_head` (the commit the approver reviewed; None means the
@@ -105,8 +185,8 @@ pub fn approve(
         && done.finished.contains(&"checkpoint")
     {
         // An earlier approval of this head merged it and was killed before its bookkeeping.
-        if expected_head.is_some_and(|h| h != cp.head) {
-            return Err(moved(&cp, &cp.head, expected_head.unwrap_or_default()));
+        if let Some(reviewed) = expected_head.filter(|h| *h != cp.head) {
+            return Err(not_its_head(&cp, reviewed));
         }
         return Ok(Approved {
             step: cp.step.clone(),
@@ -118,6 +198,7 @@ pub fn approve(
             how,
             in_worktree: None,
             reconciled: true,
+            closed_epics: Vec::new(),
         });
     }
     if cp.state == State::Merged {
@@ -133,18 +214,19 @@ pub fn approve(
     require_waiting(ws, &cp)?;
     let main = Git::new(&ws.layout.root);
     let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
-    let reviewed = expected_head.unwrap_or(&cp.head).to_owned();
-    if branch_head != cp.head || reviewed != cp.head {
+    if branch_head != cp.head {
         return Err(Error::Refused {
             message: format!(
-                "{} moved: its branch is at {}, the step recorded {}, the approval was for {}",
+                "{} moved: its branch is at {}, the step recorded {}",
                 cp.step,
                 short(&branch_head),
                 short(&cp.head),
-                short(&reviewed)
             ),
             hint: "review the step again: nothing was merged".into(),
         });
+    }
+    if let Some(reviewed) = expected_head.filter(|h| *h != cp.head) {
+        return Err(not_its_head(&cp, reviewed));
     }
     evidence::check(ws, &cp)?;
     if !seal::verify(&ws.layout, &cp) {
@@ -179,7 +261,7 @@ pub fn approve(
     cp.finished = ws.clock.now();
     let data = json!({ "head": cp.head, "merge_commit": merged.commit, "base_ref": cp.base_ref });
     transition(ws, &mut cp, State::Merged, "step.merged", data, &mut ())?;
-    ops::set_status(
+    let (_, _, closed_epics) = ops::set_status_with_epics(
         ws,
         &cp.bead,
         Status::Closed,
@@ -195,6 +277,7 @@ pub fn approve(
         how,
         in_worktree: merged.worktree.map(|p| p.display().to_string()),
         reconciled: false,
+        closed_epics,
     })
 }
 
@@ -259,15 +342,17 @@ fn rederive(ws: &mut Workspace, cp: &Checkpoint, head_named: bool, how: How) -> 
     Ok(())
 }
 
-fn moved(cp: &Checkpoint, at: &str, reviewed: &str) -> Error {
+/// The approval names a commit that is not the step's head: nothing moved, the person
+/// reviewed (or typed) another commit.
+fn not_its_head(cp: &Checkpoint, reviewed: &str) -> Error {
     Error::Refused {
         message: format!(
-            "{} is at {}, the approval was for {}",
+            "{} is not the head of {} (its head is {}): the approval names another commit",
+            short(reviewed),
             cp.step,
-            short(at),
-            short(reviewed)
+            short(&cp.head)
         ),
-        hint: "review the step again: nothing was merged".into(),
+        hint: review_hint(cp),
     }
 }
 

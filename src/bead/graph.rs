@@ -117,13 +117,21 @@ impl<'a> Graph<'a> {
         None
     }
 
+    /// The beads whose parent is `id`.
+    pub fn children(&self, id: &str) -> &[&'a BeadSummary<'a>] {
+        self.children.get(id).map_or(&[], Vec::as_slice)
+    }
+
     /// The ready queue: open beads with no blockers, most urgent first (priority, then value
-    /// descending, then oldest, then id).
+    /// descending, then oldest, then id). Never an epic: its children are the work, and it
+    /// closes itself when the last of them closes (`ops::set_status`).
     pub fn ready(&self) -> Vec<&'a BeadSummary<'a>> {
         let mut ready: Vec<&BeadSummary> = self
             .beads
             .iter()
-            .filter(|b| b.status == Status::Open && self.blockers(b).is_empty())
+            .filter(|b| {
+                b.status == Status::Open && b.kind != Kind::Epic && self.blockers(b).is_empty()
+            })
             .collect();
         // The order is total (ids are unique), so an unstable sort gives the same result.
         ready.sort_unstable_by(|a, b| {
@@ -314,6 +322,19 @@ mod tests {
         let g = Graph::new(&beads);
         assert_eq!(ids(g.ready()), ["c1"]);
         assert_eq!(g.blockers(&beads[4]), [Blocker::DeferredParent { id: "p" }]);
+    }
+
+    #[test]
+    fn an_epic_is_never_ready() {
+        let beads = [
+            bead("e", Epic, Open, &[]),
+            bead("c1", Task, Closed, &[("e", Parent)]),
+            bead("lone", Epic, Open, &[]),
+        ];
+        let g = Graph::new(&beads);
+        assert!(g.ready().is_empty(), "{:?}", ids(g.ready()));
+        assert_eq!(g.children("e").len(), 1);
+        assert!(g.children("lone").is_empty());
     }
 
     #[test]

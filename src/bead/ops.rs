@@ -243,19 +243,52 @@ pub fn update(
 }
 
 /// Closes, reopens or defers a bead, with the reason recorded in the file and the ledger.
+/// Closing the last open child of an epic closes the epic too ([`set_status_with_epics`]).
 pub fn set_status(
     ws: &mut Workspace,
     id: &str,
     status: Status,
     reason: &str,
 ) -> Result<(Bead, bool)> {
+    let (bead, changed, _) = set_status_with_epics(ws, id, status, reason)?;
+    Ok((bead, changed))
+}
+
+/// [`set_status`], also returning the epics that closed because `id` was the last of their
+/// children still open (innermost first). Every status change goes through here, whichever
+/// command makes it (`bead close`, an approval, a commit trailer), so every close of an
+/// epic is recorded by the command that closed its last child.
+pub fn set_status_with_epics(
+    ws: &mut Workspace,
+    id: &str,
+    status: Status,
+    reason: &str,
+) -> Result<(Bead, bool, Vec<String>)> {
     let _lock = ws.lock()?;
     let repo = BeadRepo::new(&ws.layout);
     let id = repo.resolve(id)?;
     let mut bead = repo.load(&id)?;
-    if bead.status == status && bead.reason == reason {
-        return Ok((bead, false));
+    let changed = !(bead.status == status && bead.reason == reason);
+    if changed {
+        write_status(ws, &repo, &mut bead, status, reason)?;
     }
+    // Also when the bead was closed already: an epic left open by an older forge closes.
+    let epics = if bead.status == Status::Closed {
+        close_finished_epics(ws, &repo, &bead)?
+    } else {
+        Vec::new()
+    };
+    Ok((bead, changed, epics))
+}
+
+/// Records the change, then writes the bead. Call under the store lock.
+fn write_status(
+    ws: &mut Workspace,
+    repo: &BeadRepo,
+    bead: &mut Bead,
+    status: Status,
+    reason: &str,
+) -> Result<()> {
     let old = bead.status;
     let now = ws.clock.now();
     bead.status = status;
@@ -271,8 +304,51 @@ pub fn set_status(
         kind,
         json!({ "bead": bead.id, "from": old, "reason": reason }),
     )?;
-    repo.write(&bead, &ws.redactor)?;
-    Ok((bead, true))
+    repo.write(bead, &ws.redactor)
+}
+
+/// Closes the open epic above `child` when every one of its children is closed, and so on up
+/// the parent chain: an epic is done when its children are, and is never work for a harness
+/// itself. Call under the store lock, after `child` is written. Beads that cannot be read
+/// stop the climb without an error: the child's own change has been made, and the epic,
+/// which is never ready, waits for the next close.
+fn close_finished_epics(ws: &mut Workspace, repo: &BeadRepo, child: &Bead) -> Result<Vec<String>> {
+    let mut closed: Vec<String> = Vec::new();
+    let mut last = child.id.clone();
+    let mut parent = child.parent().map(str::to_owned);
+    while let Some(id) = parent.take() {
+        // A parent chain edited by hand into a loop must not loop here.
+        if id == child.id || closed.contains(&id) {
+            break;
+        }
+        let done = {
+            let mut buf = IndexBuf::default();
+            let Ok(index) = repo.index(&mut buf) else {
+                break;
+            };
+            let graph = Graph::new(&index);
+            graph.get(&id).is_some_and(|epic| {
+                epic.kind == Kind::Epic
+                    && epic.status == Status::Open
+                    && graph
+                        .children(&id)
+                        .iter()
+                        .all(|c| c.status == Status::Closed)
+            })
+        };
+        if !done {
+            break;
+        }
+        let Ok(mut epic) = repo.load(&id) else {
+            break;
+        };
+        let reason = format!("all its children are closed (the last: {last})");
+        write_status(ws, repo, &mut epic, Status::Closed, &reason)?;
+        parent = epic.parent().map(str::to_owned);
+        closed.push(id.clone());
+        last = id;
+    }
+    Ok(closed)
 }
 
 pub fn dep_add(ws: &mut Workspace, id: &str, target: &str, kind: DepKind) -> Result<(Bead, bool)> {

@@ -111,11 +111,7 @@ pub fn probe_all(
         .harness
         .iter()
         .map(|(name, h)| {
-            let program = h
-                .command
-                .as_ref()
-                .and_then(|c| c.first().cloned())
-                .or_else(|| presets::by_name(&h.preset).map(|a| a.default_program().to_owned()));
+            let program = h.program();
             (name.clone(), h.preset.clone(), program)
         })
         .collect();

@@ -32,7 +32,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// Which check: config, state, conflicts, hooks, merge-driver, harness, runtime,
+    /// Which check: config, state, conflicts, hooks, merge-driver, harness, runtime, tick,
     /// worktrees, temp-files, ledger.
     pub check: &'static str,
     pub severity: Severity,
@@ -144,6 +144,7 @@ pub fn doctor(start: &Path, env: &Environment, opts: &DoctorOptions) -> Result<D
         sandbox::check(&layout, config, &crate::sandbox::KernelProbe, &mut report);
     }
     check_runtime(&layout, opts, &mut report);
+    check_pause(&layout, &mut report);
     worktrees::check(&layout, &git, opts.fix, &mut report)?;
     check_temp_files(&layout, opts.fix, &mut report);
     check_ledger(&layout, opts.fix, &mut report)?;
@@ -417,6 +418,26 @@ fn check_harnesses(
             )),
         );
     }
+    for (name, h) in &config.harness {
+        let unset = h.unset_pass_env(&env.vars);
+        if !unset.is_empty() {
+            report.push(
+                "harness",
+                Severity::Warning,
+                format!(
+                    "[harness.{name}]: pass_env names {}, not set in this environment (the \
+                     harness would run without {})",
+                    unset.join(", "),
+                    if unset.len() == 1 { "it" } else { "them" }
+                ),
+                Some(format!(
+                    "export {}=... where forge runs (cron too), or remove it from pass_env in \
+                     [harness.{name}]",
+                    unset[0]
+                )),
+            );
+        }
+    }
     let path_var = env
         .vars
         .iter()
@@ -515,6 +536,38 @@ fn check_runtime(layout: &Layout, opts: &DoctorOptions, report: &mut DoctorRepor
             Severity::Error,
             format!("the store lock: {e}"),
             Some("forge init".into()),
+        ),
+    }
+}
+
+/// Whether `forge tick` works: a pause (by hand or by the circuit breaker) is a warning
+/// with the way out; only `tick` said so before.
+fn check_pause(layout: &Layout, report: &mut DoctorReport) {
+    let state = match crate::tick::state::TickState::load(layout) {
+        Ok(state) => state,
+        Err(e) => {
+            let fix = e.hints().into_iter().next();
+            report.push("tick", Severity::Error, e.to_string(), fix);
+            return;
+        }
+    };
+    match &state.paused {
+        None if state.consecutive_failures > 0 => report.ok(
+            "tick",
+            format!(
+                "not paused; the last {} step(s) failed in a row",
+                state.consecutive_failures
+            ),
+        ),
+        None => report.ok("tick", "not paused"),
+        Some(p) => report.push(
+            "tick",
+            Severity::Warning,
+            format!(
+                "forge is paused: {}; `forge tick` starts no new work",
+                p.describe()
+            ),
+            Some(p.way_out().into()),
         ),
     }
 }

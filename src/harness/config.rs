@@ -38,6 +38,69 @@ pub struct HarnessConfig {
     pub home_files: BTreeMap<String, String>,
 }
 
+impl HarnessConfig {
+    /// The program a run starts: `command`'s first word, or the preset's own program.
+    pub fn program(&self) -> Option<String> {
+        self.command
+            .as_ref()
+            .and_then(|c| c.first())
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .or_else(|| {
+                super::presets::by_name(&self.preset).map(|a| a.default_program().to_owned())
+            })
+    }
+
+    /// The `pass_env` names that `parent` (forge's environment) does not set, or sets
+    /// empty: the harness would run without them.
+    pub fn unset_pass_env(&self, parent: &[(String, String)]) -> Vec<String> {
+        self.pass_env
+            .iter()
+            .filter(|name| !parent.iter().any(|(k, v)| k == *name && !v.is_empty()))
+            .cloned()
+            .collect()
+    }
+
+    /// Refuses `[harness.NAME]` when its program is nowhere to be found on the PATH it would
+    /// run with (or, for a path, does not exist or is not executable): checked before a step
+    /// claims its bead or makes a worktree.
+    pub fn check_program(
+        &self,
+        name: &str,
+        parent: &[(String, String)],
+        root: &std::path::Path,
+    ) -> crate::Result<()> {
+        let Some(program) = self.program() else {
+            return Ok(()); // an unknown preset: `harness_config` says so
+        };
+        let path_var = self.env.get("PATH").map(String::as_str).or_else(|| {
+            parent
+                .iter()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.as_str())
+        });
+        if crate::doctor::harness::which(&program, path_var, root).is_some() {
+            return Ok(());
+        }
+        let section = format!("[harness.{name}]");
+        let (message, hint) = if program.contains('/') {
+            (
+                format!("{section} runs '{program}', which does not exist or is not executable"),
+                format!("fix command in {section} in .forge/config.toml"),
+            )
+        } else {
+            (
+                format!("{section} runs '{program}', which is not on PATH"),
+                format!(
+                    "install {program}, or set command = [\"/path/to/{program}\"] in {section}; \
+                     `forge doctor` checks every harness"
+                ),
+            )
+        };
+        Err(crate::Error::Refused { message, hint })
+    }
+}
+
 /// The longest wall-clock limit forge accepts for a harness, a gate or a setup command, in
 /// seconds: one week. Longer would only hide a hung process, and a limit beyond what a
 /// clock can add to "now" crashed forge mid-step.
@@ -149,6 +212,35 @@ mod tests {
             let err = parse_timeout_arg(bad).unwrap_err();
             assert!(err.contains("604800"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_program_and_unset_pass_env() {
+        let h: HarnessConfig =
+            toml::from_str("preset = \"claude\"\npass_env = [\"KEY\", \"EMPTY\", \"SET\"]\n")
+                .unwrap();
+        assert_eq!(h.program().as_deref(), Some("claude"));
+        let parent = [
+            ("EMPTY".to_owned(), String::new()),
+            ("SET".to_owned(), "v".to_owned()),
+        ];
+        assert_eq!(h.unset_pass_env(&parent), ["KEY", "EMPTY"]);
+        let h: HarnessConfig =
+            toml::from_str("preset = \"command\"\ncommand = [\"my-agent\", \"--go\"]\n").unwrap();
+        assert_eq!(h.program().as_deref(), Some("my-agent"));
+        let root = std::env::temp_dir();
+        let err = h
+            .check_program("mine", &[("PATH".into(), "/nonexistent".into())], &root)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[harness.mine] runs 'my-agent', which is not on PATH"),
+            "{err}"
+        );
+        let sh: HarnessConfig =
+            toml::from_str("preset = \"command\"\ncommand = [\"sh\"]\n").unwrap();
+        sh.check_program("sh", &[("PATH".into(), "/bin:/usr/bin".into())], &root)
+            .unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{contain, guard};
 use super::{lease, log_path, prompt, step_dir};
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
-use crate::bead::{Bead, Status};
+use crate::bead::{Bead, Kind, Status};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::harness::adapter::{Event, Invocation, RunSummary, Verdict};
@@ -74,6 +74,18 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
         Some(w) => {
             let id = repo.resolve(w)?;
             let summary = graph.get(&id).expect("resolved ids are in the index");
+            if summary.kind == Kind::Epic {
+                return Err(Error::Refused {
+                    message: format!(
+                        "{id} is an epic: its children are the work, and it closes itself when \
+                         the last of them closes"
+                    ),
+                    hint: format!(
+                        "run `forge step` on one of its children (`forge ready` lists those that \
+                         can start), or close it by hand if it is done: forge bead close {id}"
+                    ),
+                });
+            }
             if summary.status != Status::Open {
                 return Err(Error::Refused {
                     message: format!("{id} is {}", summary.status),
@@ -275,8 +287,11 @@ pub fn run_step(
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
     let (harness_name, hc) = harness_config(ws, opts.harness.as_deref())?;
-    // Fail closed before anything is claimed: a sandbox that cannot be enforced stops here.
+    // Fail closed before anything is claimed: a sandbox that cannot be enforced stops here,
+    // and so do a base branch without a commit and a harness program that is not there.
     let enforcement = contain::enforcement(ws)?;
+    let (base_branch, base_commit) = base_to_start_from(ws)?;
+    hc.check_program(&harness_name, &ws.env_snapshot, &ws.layout.root)?;
     let bead = pick_bead(ws, opts.bead.as_deref())?;
     let Some(_lease) = lease::try_take(&ws.layout, &bead.id)? else {
         return Err(Error::Refused {
@@ -296,14 +311,6 @@ pub fn run_step(
     }
 
     let main = Git::new(&ws.layout.root);
-    let base_branch = match &ws.config.step.base {
-        Some(b) => b.clone(),
-        None => main.current_branch()?.ok_or_else(|| Error::Refused {
-            message: "HEAD is detached, so there is no base branch to start from".into(),
-            hint: "check out a branch, or set [step] base in .forge/config.toml".into(),
-        })?,
-    };
-    let base_commit = main.rev_parse(&format!("refs/heads/{base_branch}"))?;
     let attempt = next_attempt(ws, &bead.id)?;
     let step = step_id(&bead.id, attempt);
     let branch = format!("forge/{}/{attempt}", bead.id);
@@ -401,6 +408,52 @@ pub fn run_step(
         enforcement,
         observer,
     )
+}
+
+/// The base branch a step starts from and its commit, or a sentence saying why there is
+/// none (HEAD detached, no commit yet, no such branch).
+fn base_to_start_from(ws: &Workspace) -> Result<(String, String)> {
+    let main = Git::new(&ws.layout.root);
+    let base_branch = match &ws.config.step.base {
+        Some(b) => b.clone(),
+        None => main.current_branch()?.ok_or_else(|| Error::Refused {
+            message: "HEAD is detached, so there is no base branch to start from".into(),
+            hint: "check out a branch, or set [step] base in .forge/config.toml".into(),
+        })?,
+    };
+    match main.rev_parse(&format!("refs/heads/{base_branch}")) {
+        Ok(commit) => return Ok((base_branch, commit)),
+        Err(Error::GitCommand { .. }) => {} // no such commit: say why below
+        Err(e) => return Err(e),
+    }
+    let any_branch = main.run(&[
+        "for-each-ref",
+        "--count=1",
+        "--format=%(refname)",
+        "refs/heads/",
+    ])?;
+    Err(if any_branch.trim().is_empty() {
+        Error::Refused {
+            message: "the repository has no commits: commit something first".into(),
+            hint: "a step starts from the latest commit of its base branch: \
+                   `git add -A && git commit -m \"initial commit\"`, then run the step again"
+                .into(),
+        }
+    } else if ws.config.step.base.is_some() {
+        Error::Refused {
+            message: format!("the base branch '{base_branch}' ([step] base) does not exist"),
+            hint: "set [step] base in .forge/config.toml to a branch that exists, or create it \
+                   with `git branch`"
+                .into(),
+        }
+    } else {
+        Error::Refused {
+            message: format!("the branch '{base_branch}' has no commits yet"),
+            hint: "commit something on it first, or set [step] base in .forge/config.toml to a \
+                   branch that has commits"
+                .into(),
+        }
+    })
 }
 
 /// The step directory layout and environment shared by a first run and a revision.
@@ -633,6 +686,15 @@ pub(crate) fn execute(
             Verdict::AuthFailed { reason } => format!("authentication failed: {reason}"),
             Verdict::RateLimited { reason, .. } => format!("rate limited: {reason}"),
             Verdict::Succeeded => unreachable!(),
+        };
+        let unset = hc.unset_pass_env(&ws.env_snapshot);
+        let reason = if unset.is_empty() {
+            reason
+        } else {
+            format!(
+                "{reason} (pass_env {} not set in forge's environment)",
+                unset.join(", ")
+            )
         };
         let reason = match limit_hits.describe() {
             Some(hit) => format!("{reason} ({hit})"),

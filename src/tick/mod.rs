@@ -244,7 +244,8 @@ pub fn tick(
         let limit = ws.config.tick.breaker;
         if limit > 0 && state.consecutive_failures >= limit {
             let why = format!(
-                "circuit breaker: {} consecutive failed steps",
+                "{} {} consecutive failed steps",
+                state::BREAKER_REASON,
                 state.consecutive_failures
             );
             ws.record(

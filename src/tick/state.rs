@@ -16,6 +16,30 @@ pub struct Pause {
     pub at: String,
 }
 
+/// How the reason of a pause made by the circuit breaker begins.
+pub const BREAKER_REASON: &str = "circuit breaker:";
+
+impl Pause {
+    /// The circuit breaker paused forge (after repeated failed steps), not a person.
+    pub fn is_breaker(&self) -> bool {
+        self.reason.starts_with(BREAKER_REASON)
+    }
+
+    /// The reason, when and by whom (for `status` and `doctor`).
+    pub fn describe(&self) -> String {
+        format!("{} (since {}, by {})", self.reason, self.at, self.by)
+    }
+
+    /// What lets `forge tick` work again.
+    pub fn way_out(&self) -> &'static str {
+        if self.is_breaker() {
+            "look at the failed steps (`forge steps`, `forge log STEP`), then `forge resume`"
+        } else {
+            "forge resume"
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TickState {
     #[serde(default)]

@@ -14,6 +14,7 @@ mod containment;
 mod crash;
 mod docs;
 mod doctor;
+mod first_hour;
 mod gate_output;
 mod gates_containment;
 mod harnesses;

@@ -38,15 +38,24 @@ pub fn needs_human(what: &str, flag: &str) -> Error {
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    // A named step is looked up first: an unknown id, or a step with nothing to approve,
+    // is said as such before anyone is asked (or told a human is needed).
+    let named = match &args.step {
+        Some(s) => {
+            let cp = approval::load_step(&ws, s)?;
+            approval::check_approvable(&ws, &cp)?;
+            Some(cp)
+        }
+        None => None,
+    };
     if args.yes {
         let step = args.step.as_deref().expect("clap requires STEP with --yes");
+        let cp = named.as_ref().expect("loaded above");
         let head = match &args.head {
-            Some(h) => Some(Git::new(&ws.layout.root).rev_parse(h)?),
+            Some(h) => Some(approval::reviewed_head(&ws, cp, h)?),
             None => None,
         };
-        if head.is_none()
-            && let Ok(cp) = approval::load_step(&ws, step)
-        {
+        if head.is_none() && cp.state == crate::step::State::AwaitingApproval {
             ui.status(&format!(
                 "Approving {} at {} (pass --head to bind the approval to the commit you reviewed)",
                 cp.step, cp.head
@@ -64,8 +73,8 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         )
         .into());
     }
-    let mut queue: Vec<Checkpoint> = match &args.step {
-        Some(s) => vec![approval::load_step(&ws, s)?],
+    let mut queue: Vec<Checkpoint> = match named {
+        Some(cp) => vec![cp],
         None => approval::waiting(&ws)?,
     };
     if queue.is_empty() {
@@ -170,7 +179,11 @@ fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io:
         approval::short(&a.merge_commit),
         a.approved_by,
         a.how.as_str()
-    )
+    )?;
+    for epic in &a.closed_epics {
+        writeln!(out, "Closed {}: all its children are closed", ui.id(epic))?;
+    }
+    Ok(())
 }
 
 /// The review summary, on stderr next to the prompt.

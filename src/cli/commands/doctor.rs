@@ -12,8 +12,10 @@ use crate::merge::Side;
 ///
 /// Checks: the config is valid; no .forge/ file has conflict markers or fails to parse;
 /// hooks and the merge driver are installed; each configured harness is on PATH and answers
-/// `--version`; the runtime directory is writable; no orphaned step worktrees or temp files
-/// are left; every ledger chain holds. Each finding names the command that fixes it.
+/// `--version`, and the variables its pass_env names are set; the runtime directory is
+/// writable; whether forge is paused (by `forge pause` or the circuit breaker); no orphaned
+/// step worktrees or temp files are left; every ledger chain holds. Each finding names the
+/// command that fixes it.
 ///
 /// --fix applies the safe fixes: repairs conflict-marked .forge/ files field by field (like
 /// `forge resolve`), removes dead temp files, registers the merge driver, moves a dead

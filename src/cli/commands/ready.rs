@@ -12,9 +12,10 @@ use crate::workspace::open_repo;
 
 /// List beads that are ready to work on, most urgent first
 ///
-/// Ready: open, every `blocks` dependency closed, no deferred ancestor, (for an epic) no
-/// open child, and no step running or waiting for approval. Ordered by priority, then
-/// value (highest first), then age (oldest first).
+/// Ready: open, not an epic (its children are the work; it closes itself when the last of
+/// them closes), every `blocks` dependency closed, no deferred ancestor, and no step running
+/// or waiting for approval. Ordered by priority, then value (highest first), then age
+/// (oldest first).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Show at most N beads

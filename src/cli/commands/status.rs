@@ -12,8 +12,23 @@ use crate::step::checkpoint;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
+/// A pause (by `forge pause` or the circuit breaker) and the way out.
+#[derive(Serialize)]
+struct Paused {
+    reason: String,
+    by: String,
+    at: String,
+    /// The circuit breaker paused forge, after `consecutive_failures` failed steps.
+    breaker: bool,
+    consecutive_failures: u32,
+    /// The command that lets `forge tick` work again.
+    resume: &'static str,
+}
+
 #[derive(Serialize, Default)]
 struct Report {
+    /// Set while `forge tick` starts no new work.
+    paused: Option<Paused>,
     ready: Vec<String>,
     blocked: usize,
     running: Vec<String>,
@@ -32,6 +47,22 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
     let graph = Graph::new(&index);
     let steps = checkpoint::load_all(&layout)?;
     let mut report = Report::default();
+    let tick = crate::tick::state::TickState::load(&layout)?;
+    let explained = tick.paused.as_ref().map(|p| {
+        format!(
+            "{}; `forge tick` starts no new work (to undo: {})",
+            p.describe(),
+            p.way_out()
+        )
+    });
+    report.paused = tick.paused.map(|p| Paused {
+        breaker: p.is_breaker(),
+        reason: p.reason,
+        by: p.by,
+        at: p.at,
+        consecutive_failures: tick.consecutive_failures,
+        resume: "forge resume",
+    });
     let busy: std::collections::HashSet<&str> = steps
         .iter()
         .filter(|c| c.state.is_active() || c.state == State::AwaitingApproval)
@@ -62,6 +93,9 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         }
     }
     ui.report(&report, |out| {
+        if let Some(explained) = &explained {
+            writeln!(out, "paused:            {explained}")?;
+        }
         writeln!(out, "ready:             {}", report.ready.len())?;
         writeln!(out, "blocked:           {}", report.blocked)?;
         writeln!(out, "running:           {}", report.running.join(" "))?;

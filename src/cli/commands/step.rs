@@ -32,6 +32,19 @@ pub struct Args {
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
     ui.set_redactor(ws.redactor.clone());
+    if args.rebase.is_none()
+        && let Ok((name, hc)) = crate::step::run::harness_config(&ws, args.harness.as_deref())
+    {
+        let unset = hc.unset_pass_env(&ws.env_snapshot);
+        if !unset.is_empty() {
+            ui.warn(&format!(
+                "[harness.{name}] pass_env names {}, not set in forge's environment: the \
+                 harness runs without {}",
+                unset.join(", "),
+                if unset.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
     let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
     let result = match &args.rebase {
         Some(step) => crate::step::revise::rebase(&mut ws, step, &mut progress),

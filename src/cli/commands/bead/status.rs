@@ -42,31 +42,41 @@ pub struct DeferArgs {
 struct Report {
     bead: Bead,
     changed: bool,
+    /// Epics that closed with it: it was the last of their children still open.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed_epics: Vec<String>,
 }
 
 fn set(ui: &Ui, ctx: &Context, id: &str, status: Status, reason: &str) -> CommandResult {
     let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
-    let (bead, changed) = ops::set_status(&mut ws, id, status, reason)?;
-    let report = Report { bead, changed };
+    let (bead, changed, closed_epics) = ops::set_status_with_epics(&mut ws, id, status, reason)?;
+    let report = Report {
+        bead,
+        changed,
+        closed_epics,
+    };
     ui.report(&report, |out| {
         let id = ui.id(&report.bead.id);
-        if !report.changed {
-            return writeln!(out, "{id} is already {status}; nothing changed");
-        }
         let verb = match status {
             Status::Closed => "Closed",
             Status::Open => "Reopened",
             Status::Deferred => "Deferred",
         };
-        if reason.is_empty() {
-            writeln!(out, "{verb} {id}")
+        if !report.changed {
+            writeln!(out, "{id} is already {status}; nothing changed")?;
+        } else if reason.is_empty() {
+            writeln!(out, "{verb} {id}")?;
         } else {
             writeln!(
                 out,
                 "{verb} {id}: {}",
                 crate::cli::render::Safe::text(reason)
-            )
+            )?;
         }
+        for epic in &report.closed_epics {
+            writeln!(out, "Closed {}: all its children are closed", ui.id(epic))?;
+        }
+        Ok(())
     })?;
     Ok(exit::OK)
 }

@@ -113,7 +113,8 @@ fn conflict_error(cp: &Checkpoint, base_ref: &str, conflicts: &[String]) -> Erro
             conflicts.join(", ")
         ),
         hint: format!(
-            "the step still waits; replay it on the new base with `forge step --rebase {}`",
+            "the step still waits; `forge step --rebase {0}` replays it on the new base and \
+             has the agent resolve the conflict (or `forge revise {0} --feedback ...`)",
             cp.step
         ),
     }

@@ -146,6 +146,10 @@ pub struct Checkpoint {
     /// This clone's HMAC over the evidence an approval relies on (`approval::seal`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub seal: String,
+    /// Files whose conflict with the base forge handed to the agent at its last replay;
+    /// the `conflicts` gate fails while any of them holds a conflict marker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
     #[serde(flatten)]
     pub extra: toml::Table,
 }

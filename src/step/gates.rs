@@ -33,6 +33,8 @@ pub struct GateContext<'a> {
     pub log_dir: &'a Path,
     /// Gate commands run the agent's code: they get the harness's sandbox.
     pub sandbox: Option<&'a crate::sandbox::Policy>,
+    /// Files a replay onto the base left in conflict for the agent to resolve.
+    pub conflicts: &'a [String],
 }
 
 /// Changed-file facts the gates and the risk tier share.
@@ -579,6 +581,38 @@ pub fn new_file_kinds(facts: &DiffFacts) -> Option<GateResult> {
     Some(result("binaries-executables", true, parts.join("; "), t))
 }
 
+/// Policy, after a replay onto the base that conflicted: no file that was in conflict still
+/// holds a conflict marker at the head.
+pub fn conflict_markers(ctx: &GateContext<'_>) -> Result<Option<GateResult>> {
+    if ctx.conflicts.is_empty() {
+        return Ok(None);
+    }
+    let t = Instant::now();
+    let specs: Vec<String> = ctx
+        .conflicts
+        .iter()
+        .map(|f| format!("{}:{f}", ctx.head))
+        .collect();
+    let blobs = ctx.git.cat_file_batch(&specs)?;
+    let unresolved: Vec<&str> = ctx
+        .conflicts
+        .iter()
+        .zip(blobs)
+        .filter(|(_, blob)| {
+            blob.as_deref().is_some_and(|b| {
+                crate::store::parse::find_conflict_marker(&String::from_utf8_lossy(b)).is_some()
+            })
+        })
+        .map(|(f, _)| f.as_str())
+        .collect();
+    let detail = if unresolved.is_empty() {
+        format!("{} conflicted file(s) resolved", ctx.conflicts.len())
+    } else {
+        format!("conflict markers left in {}", unresolved.join(", "))
+    };
+    Ok(Some(result("conflicts", unresolved.is_empty(), detail, t)))
+}
+
 /// Lines of a gate's output kept with its result: enough to see a failing test.
 const TAIL_LINES: usize = 40;
 /// Lines kept of a gate that passed (its summary line, usually).
@@ -679,6 +713,7 @@ pub fn run_all(ctx: &GateContext<'_>, facts: &DiffFacts) -> Result<Vec<GateResul
         secrets(ctx, facts)?,
     ];
     out.extend(symlinks(ctx, facts)?);
+    out.extend(conflict_markers(ctx)?);
     out.extend(new_file_kinds(facts));
     for gate in &ctx.config.gates {
         out.push(command(ctx, &gate.name, &gate.run, gate.timeout)?);

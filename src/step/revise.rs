@@ -82,21 +82,54 @@ pub fn revise(
             hint: "see `forge steps`".into(),
         });
     };
+    // On a base that moved and no longer takes the work cleanly, the revision works on the
+    // replay, conflicts and all: revising on the old base would only conflict again.
+    let conflicts = match replay_target(ws, &cp)? {
+        Some((new_base, merged)) if !merged.conflicts.is_empty() => {
+            replay_with_conflicts(ws, &mut cp, &new_base, &merged)?;
+            merged.conflicts
+        }
+        _ => Vec::new(),
+    };
+    rerun(ws, cp, Some(feedback), &conflicts, enforcement, observer)
+}
+
+/// Runs the step's harness again on its worktree with a reviewer's `feedback` and/or the
+/// `conflicts` of a replay to resolve, then commits, checks and waits as a step does.
+fn rerun(
+    ws: &mut Workspace,
+    mut cp: Checkpoint,
+    feedback: Option<&str>,
+    conflicts: &[String],
+    enforcement: crate::sandbox::Enforcement,
+    observer: &mut dyn Observer,
+) -> Result<StepOutcome> {
     let (_, hc) = harness_config(ws, Some(&cp.harness))?;
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     let resume = (adapter.can_resume() && !cp.session_id.is_empty()).then(|| cp.session_id.clone());
     ws.record(
         "step.revise",
-        json!({ "step": cp.step, "bead": cp.bead, "feedback": feedback, "by": ws.actor, "resume_session": resume }),
+        json!({
+            "step": cp.step, "bead": cp.bead, "feedback": feedback.unwrap_or(""), "by": ws.actor,
+            "resume_session": resume, "conflicts": conflicts,
+        }),
     )?;
+    let mut asks = Vec::new();
+    if !conflicts.is_empty() {
+        asks.push(conflict_task(&cp, conflicts));
+    }
+    if let Some(f) = feedback {
+        asks.push(format!("reviewer: {f}"));
+    }
     let text = match &resume {
-        // The session already has the task; it only needs the feedback and the rules again.
+        // The session already has the task; it only needs what is asked now and the rules.
         Some(_) => format!(
-            "A reviewer asked for changes:\n\n{feedback}\n\nRules, as before:\n{}\n",
+            "Please do the following:\n\n{}\n\nRules, as before:\n{}\n",
+            asks.join("\n\n"),
             prompt::RULES
         ),
-        None => prompt::render(None, &bead, &[format!("reviewer: {feedback}")]),
+        None => prompt::render(None, &bead, &asks),
     };
     let inv = Invocation {
         prompt: text,
@@ -108,10 +141,99 @@ pub fn revise(
     execute(ws, &mut cp, &bead, &hc, inv, None, enforcement, observer)
 }
 
-/// Replays a waiting step on the current tip of its base branch and reruns the gates. On a
-/// conflict the replay is abandoned and the step stays as it was. The replay is computed in
-/// memory (`git merge-tree`) and committed with plumbing, as one commit on the new base;
-/// nothing in the worktree's own git state is used.
+/// What the agent is told of a conflicted replay.
+fn conflict_task(cp: &Checkpoint, conflicts: &[String]) -> String {
+    format!(
+        "The base branch ({}) moved since this work was done, and forge replayed the work on \
+         its new tip ({}). The replay conflicts in: {}. Those files now hold git conflict \
+         markers (`<<<<<<<` the base's side, `=======`, `>>>>>>>` this work's side). Resolve \
+         every conflict so that both the base's changes and this task's intent survive, remove \
+         every marker, and check that the work still does what the task asks. A gate fails \
+         while any marker is left.",
+        cp.base_ref.trim_start_matches("refs/heads/"),
+        &cp.base_commit[..12.min(cp.base_commit.len())],
+        conflicts.join(", ")
+    )
+}
+
+/// The base's current tip and the in-memory replay of the step's work onto it, when the
+/// base moved since the step's work was based on it.
+fn replay_target(
+    ws: &Workspace,
+    cp: &Checkpoint,
+) -> Result<Option<(String, crate::git::cli::MergeTree)>> {
+    if cp.head.is_empty() {
+        return Ok(None);
+    }
+    let new_base = Git::new(&ws.layout.root).rev_parse(&cp.base_ref)?;
+    if new_base == cp.base_commit {
+        return Ok(None);
+    }
+    let git = contain::step_git(&ws.layout, cp);
+    let merged = git.merge_tree(&new_base, &cp.head, Some(&cp.base_commit))?;
+    Ok(Some((new_base, merged)))
+}
+
+/// Puts the replay onto `new_base` on the step branch with its conflicts as git wrote them
+/// (markers in the files): one commit on the new base, by compare-and-swap from the head,
+/// then the worktree follows. The checkpoint stays consistent at every point (its head
+/// descends from its base), so a kill leaves a step that can be revised again.
+fn replay_with_conflicts(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    new_base: &str,
+    merged: &crate::git::cli::MergeTree,
+) -> Result<()> {
+    let git = contain::step_git(&ws.layout, cp);
+    let message = format!(
+        "forge: replay {} onto {} (conflicts: {})\n\nThe next commit resolves them.\n\n\
+         Forge-Bead: {}\nForge-Step: {}\n",
+        cp.step,
+        &new_base[..12.min(new_base.len())],
+        merged.conflicts.join(", "),
+        cp.bead,
+        cp.step
+    );
+    let head = git
+        .as_forge(&format!("forge ({})", cp.harness))
+        .commit_tree(&merged.tree, &[new_base], &message)?;
+    move_to_replay(ws, cp, new_base, &head, &merged.conflicts)
+}
+
+/// Moves the step branch from its head to `head` (a replay on `new_base`), makes the
+/// worktree follow and records it.
+fn move_to_replay(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    new_base: &str,
+    head: &str,
+    conflicts: &[String],
+) -> Result<()> {
+    let git = contain::step_git(&ws.layout, cp);
+    git.update_ref(&format!("refs/heads/{}", cp.branch), head, Some(&cp.head))?;
+    // The worktree follows, so that the harness (or a later revision) starts from the replay.
+    if git.run(&["read-tree", "-m", "-u", &cp.head, head]).is_err() {
+        git.run(&["read-tree", "--reset", "-u", head])?;
+    }
+    let old_base = std::mem::replace(&mut cp.base_commit, new_base.to_owned());
+    cp.head = head.to_owned();
+    cp.conflicts = conflicts.to_vec();
+    let _ = contain::sync_worktree_index(&ws.layout, cp);
+    cp.save(&ws.layout, &ws.redactor)?;
+    ws.record(
+        "step.rebased",
+        json!({
+            "step": cp.step, "bead": cp.bead, "from": old_base, "onto": new_base, "head": head,
+            "conflicts": conflicts,
+        }),
+    )?;
+    Ok(())
+}
+
+/// Replays a waiting step on the current tip of its base branch and reruns the gates. The
+/// replay is computed in memory (`git merge-tree`) and committed with plumbing, as one commit
+/// on the new base; nothing in the worktree's own git state is used. On a conflict the
+/// replay, markers and all, goes to the harness to resolve (see [`rerun`]).
 pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Result<StepOutcome> {
     let mut cp = revisable(ws, step)?;
     let enforcement = contain::enforcement(ws)?;
@@ -127,43 +249,23 @@ pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Re
             hint: format!("revise it (`forge revise {} --feedback ...`)", cp.step),
         });
     }
-    let main = Git::new(&ws.layout.root);
-    let new_base = main.rev_parse(&cp.base_ref)?;
-    let git = contain::step_git(&ws.layout, &cp);
-    let merged = git.merge_tree(&new_base, &cp.head, Some(&cp.base_commit))?;
-    if !merged.conflicts.is_empty() {
+    let Some((new_base, merged)) = replay_target(ws, &cp)? else {
         return Err(Error::Refused {
-            message: format!(
-                "{} does not replay cleanly on {}: {}",
-                cp.step,
-                cp.base_ref,
-                merged.conflicts.join(", ")
-            ),
-            hint: format!(
-                "revise it (`forge revise {} --feedback ...`) or reject it",
-                cp.step
-            ),
+            message: format!("{} is already based on the tip of {}", cp.step, cp.base_ref),
+            hint: format!("approve it (`forge approve {}`)", cp.step),
         });
+    };
+    if !merged.conflicts.is_empty() {
+        // The conflict goes to the agent, in a worktree on the new base.
+        replay_with_conflicts(ws, &mut cp, &new_base, &merged)?;
+        return rerun(ws, cp, None, &merged.conflicts, enforcement, observer);
     }
+    let git = contain::step_git(&ws.layout, &cp);
     let message = git.run(&["log", "-1", "--format=%B", &cp.head])?;
     let head = git
         .as_forge(&format!("forge ({})", cp.harness))
         .commit_tree(&merged.tree, &[&new_base], message.trim_end())?;
-    git.update_ref(&format!("refs/heads/{}", cp.branch), &head, Some(&cp.head))?;
-    // The worktree follows, so that a later revision starts from the replayed files.
-    if git
-        .run(&["read-tree", "-m", "-u", &cp.head, &head])
-        .is_err()
-    {
-        git.run(&["read-tree", "--reset", "-u", &head])?;
-    }
-    let old_base = std::mem::replace(&mut cp.base_commit, new_base.clone());
-    cp.head = head.clone();
-    let _ = contain::sync_worktree_index(&ws.layout, &cp);
-    ws.record(
-        "step.rebased",
-        json!({ "step": cp.step, "bead": cp.bead, "from": old_base, "onto": new_base, "head": head }),
-    )?;
+    move_to_replay(ws, &mut cp, &new_base, &head, &[])?;
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     let files = git.changed_files(&new_base, &head)?;
     let diffstat = git.diffstat(&new_base, &head)?;

@@ -347,6 +347,7 @@ pub fn run_step(
         sandbox: enforcement.describe(),
         violations: Vec::new(),
         seal: String::new(),
+        conflicts: Vec::new(),
         extra: toml::Table::new(),
     };
     transition(
@@ -797,6 +798,7 @@ pub(crate) fn check_and_wait(
         env: &base_env,
         log_dir: &scratch,
         sandbox: contained.policy.as_ref(),
+        conflicts: &cp.conflicts,
     };
     let facts = gates::diff_facts(&ctx)?;
     let results = gates::run_all(&ctx, &facts)?;
@@ -998,6 +1000,7 @@ pub fn rederive(
             env: &env,
             log_dir: &dir,
             sandbox: contained.policy.as_ref(),
+            conflicts: &cp.conflicts,
         };
         let facts = gates::diff_facts(&ctx)?;
         let results = gates::run_all(&ctx, &facts)?;

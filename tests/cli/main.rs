@@ -10,6 +10,7 @@ mod bad_input;
 mod beads;
 mod cache;
 mod concurrency;
+mod conflicts;
 mod containment;
 mod crash;
 mod docs;

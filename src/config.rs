@@ -311,7 +311,13 @@ fn check_paths(path: &Path, text: &str, config: &Config) -> Result<()> {
         .prompt_template
         .as_deref()
         .filter(|p| !stays_inside(p));
-    if copy.is_none() && template.is_none() {
+    let protected = config
+        .policy
+        .protected_paths
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| pattern_error(p).map(|e| (i, e)));
+    if copy.is_none() && template.is_none() && protected.is_none() {
         return Ok(());
     }
     let why = |value: &str| {
@@ -330,6 +336,13 @@ fn check_paths(path: &Path, text: &str, config: &Config) -> Result<()> {
         worktree: LocatedWorktree,
         #[serde(default)]
         step: LocatedStep,
+        #[serde(default)]
+        policy: LocatedPolicy,
+    }
+    #[derive(Deserialize, Default)]
+    struct LocatedPolicy {
+        #[serde(default)]
+        protected_paths: Vec<toml::Spanned<String>>,
     }
     #[derive(Deserialize, Default)]
     struct LocatedWorktree {
@@ -346,6 +359,21 @@ fn check_paths(path: &Path, text: &str, config: &Config) -> Result<()> {
         span.map_or((1, 1), |s| crate::store::parse::line_col(text, s.start))
     };
     let (span, message) = match (copy, template) {
+        _ if protected.is_some() => {
+            let (i, error) = protected.expect("checked");
+            (
+                located
+                    .policy
+                    .protected_paths
+                    .get(i)
+                    .map(toml::Spanned::span),
+                format!(
+                    "[policy] protected_paths: \"{}\" is not a gitignore pattern ({error}); \
+                     a pattern that does not parse would protect nothing",
+                    config.policy.protected_paths[i]
+                ),
+            )
+        }
         (Some(i), _) => {
             let value = &config.worktree.copy[i];
             (
@@ -379,6 +407,12 @@ fn check_paths(path: &Path, text: &str, config: &Config) -> Result<()> {
         column,
         message,
     })
+}
+
+/// Why a `protected_paths` entry is not a usable gitignore pattern, if it is not.
+pub fn pattern_error(pattern: &str) -> Option<String> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+    builder.add_line(None, pattern).err().map(|e| e.to_string())
 }
 
 /// What `forge init` writes: every setting commented, so the file documents itself.
@@ -513,6 +547,11 @@ mod tests {
                 "schema = 1\n[step]\nprompt_template = \"/etc/passwd\"\n",
                 3,
                 "[step] prompt_template: \"/etc/passwd\" is an absolute path",
+            ),
+            (
+                "schema = 1\n[policy]\nprotected_paths = [\"ci/**\",\n  \"src/{a,b\"]\n",
+                4,
+                "[policy] protected_paths: \"src/{a,b\" is not a gitignore pattern",
             ),
         ];
         for (text, want_line, want) in cases {

@@ -222,12 +222,24 @@ pub fn forge_untouched(facts: &DiffFacts) -> GateResult {
 pub fn protected_paths(ctx: &GateContext<'_>, facts: &DiffFacts) -> GateResult {
     let t = Instant::now();
     let mut builder = GitignoreBuilder::new(ctx.git.dir());
+    // Refused at config load; should one still not parse, the gate fails rather than
+    // protect nothing.
+    let mut bad = Vec::new();
     for pattern in &ctx.config.policy.protected_paths {
-        let _ = builder.add_line(None, pattern);
+        if builder.add_line(None, pattern).is_err() {
+            bad.push(pattern.as_str());
+        }
     }
-    let matcher = builder
-        .build()
-        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty());
+    let matcher = match builder.build() {
+        Ok(m) if bad.is_empty() => m,
+        _ => {
+            let detail = format!(
+                "[policy] protected_paths has patterns that do not parse: {}",
+                bad.join(", ")
+            );
+            return result("protected-paths", false, detail, t);
+        }
+    };
     let hit: Vec<&str> = facts
         .files
         .iter()

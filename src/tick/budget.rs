@@ -24,12 +24,20 @@ pub struct Spent {
     pub steps: u32,
 }
 
-/// What `harness.finished` events dated today add up to. Only ledger files of runs that
-/// started today or yesterday can hold today's events, so only those are read.
+/// What `harness.finished` events dated today (by the workspace's clock, `now_secs`) add
+/// up to. Only ledger files of runs that started today or yesterday can hold today's
+/// events, so only those are read. A file is named by its run's real start time, which
+/// differs from the clock when that is pinned (`FORGE_NOW`), so the real days count too.
+/// A line that does not decode is an error, never skipped: a budget must not undercount.
 pub fn spent_today(layout: &Layout, prices: &Prices, now_secs: i64) -> Result<Spent> {
     let day = format_rfc3339(now_secs)[..10].to_owned();
-    let yesterday = format_rfc3339(now_secs - 86_400)[..10].to_owned();
-    let prefixes = [day.replace('-', ""), yesterday.replace('-', "")];
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(now_secs, |d| d.as_secs() as i64);
+    let prefixes: Vec<String> = [now_secs, now_secs - 86_400, real, real - 86_400]
+        .iter()
+        .map(|t| format_rfc3339(*t)[..10].replace('-', ""))
+        .collect();
     let mut usage = Usage::default();
     let mut steps = 0;
     for path in ledger_files(&layout.ledger()) {
@@ -40,11 +48,16 @@ pub fn spent_today(layout: &Layout, prices: &Prices, now_secs: i64) -> Result<Sp
         if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
             continue;
         }
-        for line in read_file(&path)?.lines {
-            if !line.contains("\"harness.finished\"") {
-                continue;
-            }
-            let Ok(e) = decode(&line) else { continue };
+        for (i, line) in read_file(&path)?.lines.iter().enumerate() {
+            let e = decode(line).map_err(|e| crate::error::Error::Parse {
+                path: path.clone(),
+                line: i + 1,
+                column: 1,
+                message: format!(
+                    "a ledger line that does not decode cannot be counted against the \
+                     budget: {e}"
+                ),
+            })?;
             if e.kind != "harness.finished" || !e.ts.starts_with(&day) {
                 continue;
             }

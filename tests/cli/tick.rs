@@ -570,3 +570,18 @@ fn cron_without_crontab_says_what_to_do() {
     let shown = env.forge(&["cron", "show"]).ok();
     assert!(shown.stdout.contains("tick -q"), "{}", shown.stdout);
 }
+
+/// The budget counts by the workspace's clock: with `FORGE_NOW` pinned (as in every other
+/// test) a spent budget still stops the next tick.
+#[test]
+fn a_budget_holds_under_a_pinned_clock() {
+    let env = with_claude(60);
+    env.edit_config("# tokens_per_day = 5000000", "tokens_per_day = 10");
+    env.create(&["one"]);
+    env.create(&["two"]);
+    let first = env.forge(&["--json", "tick"]).ok().json();
+    assert_eq!(first["ran"].as_array().unwrap().len(), 1, "{first}");
+    let second = env.forge(&["--json", "tick"]).ok().json();
+    assert_eq!(second["stopped"], "budget", "{second}");
+    assert!(second["ran"].as_array().unwrap().is_empty(), "{second}");
+}

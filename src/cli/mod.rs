@@ -121,6 +121,9 @@ pub fn main() -> ExitCode {
     if first == crate::sandbox::netns::PROBE_ARG {
         return ExitCode::from(crate::sandbox::netns::probe_main() as u8);
     }
+    if first == crate::sandbox::ptys::PROBE_ARG {
+        return ExitCode::from(crate::sandbox::ptys::probe_main() as u8);
+    }
     let mut args = std::env::args_os();
     if args.nth(1).is_some_and(|a| a == crate::sandbox::exec::ARG) {
         // The sandbox trampoline: it returns only if it could not exec the harness.

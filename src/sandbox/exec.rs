@@ -8,9 +8,13 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use std::os::fd::IntoRawFd;
+use std::path::Path;
+
 use rustix::process::{Resource, Rlimit, setrlimit};
 
 use super::Policy;
+use super::paths::OWN_PROC;
 
 /// The first argument that makes `forge` the trampoline.
 pub const ARG: &str = "__sandbox";
@@ -58,6 +62,16 @@ pub fn main(args: Vec<OsString>) -> String {
             return format!("network namespace: {e}");
         }
     }
+    if policy.ptys
+        && let Err(e) = super::ptys::enter()
+    {
+        return format!("the harness's own terminals: {e}");
+    }
+    if policy.read.iter().any(|p| p == Path::new(OWN_PROC))
+        && let Err(e) = pin_own_proc()
+    {
+        return format!("{OWN_PROC}: {e}");
+    }
     if let Err(e) = super::landlock::restrict_self(&policy) {
         return format!("could not enforce the sandbox: {e}");
     }
@@ -69,6 +83,20 @@ pub fn main(args: Vec<OsString>) -> String {
         ""
     };
     format!("{}: {err}{hint}", program.to_string_lossy())
+}
+
+/// Keeps the process's own `/proc/<pid>` directory open, without close-on-exec, for as
+/// long as the harness (or a descendant that keeps the descriptor) runs. The Landlock rule
+/// for it names the directory's inode, and procfs makes a new inode whenever the kernel
+/// drops an unused entry from its cache (memory pressure, `drop_caches`): the grant would
+/// silently stop matching, and a runtime that reads `/proc/self/maps` later would abort.
+/// An open descriptor keeps the entry, and so the inode. It is a path-only descriptor of
+/// the harness's own directory, which the policy grants anyway.
+fn pin_own_proc() -> rustix::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(OWN_PROC, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
+    let _ = fd.into_raw_fd();
+    Ok(())
 }
 
 fn limits(policy: &Policy) -> Result<(), String> {

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod netns;
 pub mod paths;
 pub mod proxy;
+pub mod ptys;
 
 use std::path::PathBuf;
 
@@ -57,13 +58,19 @@ pub struct Policy {
     /// A network namespace of its own (only loopback), where the machine allows it.
     #[serde(default)]
     pub netns: Option<netns::Plan>,
+    /// Terminals of its own (a new devpts instance, `ptys.rs`), which the trampoline makes
+    /// before the rules grant [`ptys::GRANTED`]; it fails rather than grant the host's.
+    #[serde(default)]
+    pub ptys: bool,
 }
 
 impl Policy {
     /// What the ledger records of this policy.
     pub fn summary(&self, enforcement: Enforcement) -> Summary {
         let system = |p: &PathBuf| {
-            p.starts_with("/etc") || paths::SYSTEM_READ.iter().any(|s| p.starts_with(s))
+            p.starts_with("/etc")
+                || p == std::path::Path::new(paths::OWN_PROC)
+                || paths::SYSTEM_READ.iter().any(|s| p.starts_with(s))
         };
         Summary {
             enforcement,
@@ -80,6 +87,7 @@ impl Policy {
                 }
             },
             proxy_port: self.proxy_port,
+            private_ptys: self.ptys,
             write: self.write.clone(),
             read_extra: self.read.iter().filter(|p| !system(p)).cloned().collect(),
             memory_bytes: self.memory_bytes,
@@ -207,6 +215,9 @@ pub struct Summary {
     /// address).
     pub network_enforced: &'static str,
     pub proxy_port: Option<u16>,
+    /// The `/dev/ptmx` and `/dev/pts` in `write` are a devpts instance of the harness's own
+    /// (`ptys.rs`), never the host's.
+    pub private_ptys: bool,
     pub write: Vec<PathBuf>,
     /// Readable paths outside the system directories (the harness's installation, grants).
     pub read_extra: Vec<PathBuf>,

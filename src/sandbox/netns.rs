@@ -84,9 +84,9 @@ pub fn probe_main() -> i32 {
 pub fn enter() -> Result<Way, String> {
     match enter_direct() {
         Ok(()) => Ok(Way::Direct),
-        Err(direct) => enter_as_user().map(|()| Way::UserNamespace).map_err(|user| {
-            format!("{direct}; through a user namespace: {user}")
-        }),
+        Err(direct) => enter_as_user()
+            .map(|()| Way::UserNamespace)
+            .map_err(|user| format!("{direct}; through a user namespace: {user}")),
     }
 }
 
@@ -105,22 +105,30 @@ fn enter_direct() -> Result<(), String> {
 /// new namespace, enough to bring loopback up, are dropped at the harness's exec, since
 /// its uid there is not 0.
 fn enter_as_user() -> Result<(), String> {
+    own_user_namespace(rustix::thread::UnshareFlags::NEWNET, "CLONE_NEWNET")?;
+    loopback_up().map_err(|e| format!("bringing loopback up: {e}"))
+}
+
+/// Moves the calling process into a new user namespace, and into the new namespaces of
+/// `with` (named `name`) it owns, mapping its uid and gid to themselves (see [`enter_as_user`]). Also
+/// used for the harness's own terminals (`ptys.rs`).
+pub(super) fn own_user_namespace(
+    with: rustix::thread::UnshareFlags,
+    name: &str,
+) -> Result<(), String> {
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
     // Deprecated for CLONE_FILES/CLONE_FS; NEWUSER itself needs a single-threaded caller,
     // which the kernel checks (EINVAL otherwise).
     #[allow(deprecated)]
-    rustix::thread::unshare(
-        rustix::thread::UnshareFlags::NEWUSER | rustix::thread::UnshareFlags::NEWNET,
-    )
-    .map_err(|e| format!("unshare(CLONE_NEWUSER|CLONE_NEWNET): {e}"))?;
+    rustix::thread::unshare(rustix::thread::UnshareFlags::NEWUSER | with)
+        .map_err(|e| format!("unshare(CLONE_NEWUSER|{name}): {e}"))?;
     let write = |file: &str, text: String| {
         std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))
     };
     write("/proc/self/setgroups", "deny".into())?;
     write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
-    write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
-    loopback_up().map_err(|e| format!("bringing loopback up: {e}"))
+    write("/proc/self/gid_map", format!("{gid} {gid} 1"))
 }
 
 /// `ip link set lo up`, as one rtnetlink request: RTM_NEWLINK for interface 1 (loopback

@@ -6,8 +6,8 @@ use super::{Enforcement, Policy};
 use crate::config::{NetworkMode, SandboxConfig};
 
 /// System hierarchies a harness may read: programs, libraries, certificates, locale data.
-/// Not `/dev` (block devices, the kernel log) nor `/proc` (other processes' environments,
-/// forge's among them): only the files below.
+/// Not `/dev` (block devices, the kernel log) nor `/proc` (other processes' environments
+/// and command lines, forge's among them): only the files below, and [`OWN_PROC`].
 pub(crate) const SYSTEM_READ: &[&str] = &[
     "/usr",
     "/bin",
@@ -33,6 +33,17 @@ pub(crate) const SYSTEM_READ: &[&str] = &[
     "/sys/fs/cgroup",
 ];
 
+/// The harness's own `/proc/<pid>`: `/proc/self` as the trampoline resolves it, whose pid
+/// the harness keeps across exec (`exec.rs` pins it). Runtimes read their own process
+/// there and cannot start without it: glibc's `pthread_getattr_np` reads
+/// `/proc/self/maps` for the main thread's stack, and Bun (opencode) aborts with SIGABRT
+/// when that fails; they also read `/proc/self/exe`, `cgroup`, `statm`. It shows nothing
+/// the harness does not have already (its memory map, its own environment), and no other
+/// process: Landlock rules name inodes, so a process the harness starts gets no grant for
+/// its own `/proc/<pid>` (only the harness's, which it inherited anyway), and other
+/// processes' stay unreadable.
+pub(crate) const OWN_PROC: &str = "/proc/self";
+
 /// `/etc` is readable but for these: password hashes, host keys, sudo rules.
 const ETC_HIDDEN: &[&str] = &[
     "shadow",
@@ -45,9 +56,9 @@ const ETC_HIDDEN: &[&str] = &[
     "ssl/private",
 ];
 
-/// Device files any program may read and write. Not the terminal (`/dev/tty`, ptys): a
-/// harness could type into the user's shell with TIOCSTI; not `/dev/shm`, a channel
-/// between steps.
+/// Device files any program may read and write. Not the terminal (`/dev/tty`, the host's
+/// ptys): a harness could type into the user's shell with TIOCSTI (ptys of its own come
+/// from [`grant_private_ptys`]); not `/dev/shm`, a channel between steps.
 const DEV_WRITE: &[&str] = &[
     "/dev/null",
     "/dev/zero",
@@ -84,6 +95,7 @@ pub fn policy(
         Enforcement::Unsandboxed => (0, false),
     };
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
+    read.push(PathBuf::from(OWN_PROC));
     read.extend(etc_entries());
     // git in the worktree reads the repository (config, refs, objects), never forge's
     // runtime directory (other steps' logs and worktrees) or other worktrees' state.
@@ -135,7 +147,18 @@ pub fn policy(
         max_processes: config.max_processes,
         cgroups: Vec::new(),
         netns: None,
+        ptys: false,
     }
+}
+
+/// Gives the policy terminals of its own (see `ptys.rs`): the trampoline mounts a new
+/// devpts instance before granting [`super::ptys::GRANTED`]. Only where the machine allows
+/// that: the host's `/dev/pts` holds the user's terminals and is never granted.
+pub fn grant_private_ptys(policy: &mut Policy) {
+    policy.ptys = true;
+    policy
+        .write
+        .extend(super::ptys::GRANTED.iter().map(PathBuf::from));
 }
 
 /// Listed once per process: every contained run (harness, gates, planner rounds) needs it.
@@ -318,6 +341,63 @@ mod tests {
             p.read
                 .contains(&PathBuf::from("/home/u/.local/lib/node_modules"))
         );
+    }
+
+    #[test]
+    fn only_its_own_proc_entry_and_no_terminal_by_default() {
+        let p = policy(
+            LANDLOCK,
+            &SandboxConfig::default(),
+            &paths(Path::new("/nonexistent"), Path::new("/w"), None, &[]),
+            None,
+        );
+        // `/proc/self`, resolved by the trampoline, never `/proc` or a pid of forge's.
+        assert!(p.read.contains(&PathBuf::from(OWN_PROC)));
+        let proc = Path::new("/proc");
+        assert!(!p.read.iter().any(|r| r == proc), "{:?}", p.read);
+        let pid = format!("/proc/{}", std::process::id());
+        assert!(!p.read.iter().any(|r| r.starts_with(&pid)), "{:?}", p.read);
+        // No terminal: not the host's ptys, not /dev/tty, and no private ones unasked.
+        assert!(!p.ptys);
+        for dev in ["/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm", "/dev"] {
+            assert!(
+                !p.write.iter().chain(&p.read).any(|w| w == Path::new(dev)),
+                "{dev}"
+            );
+        }
+        assert!(
+            !p.summary(LANDLOCK)
+                .read_extra
+                .contains(&PathBuf::from(OWN_PROC)),
+            "a system entry, not an extra grant"
+        );
+    }
+
+    #[test]
+    fn private_terminals_come_with_the_flag_the_trampoline_mounts_them_by() {
+        let mut p = policy(
+            LANDLOCK,
+            &SandboxConfig::default(),
+            &paths(Path::new("/nonexistent"), Path::new("/w"), None, &[]),
+            None,
+        );
+        let before = p.write.clone();
+        grant_private_ptys(&mut p);
+        assert!(p.ptys);
+        assert!(
+            p.summary(LANDLOCK).private_ptys,
+            "the ledger says whose they are"
+        );
+        let added: Vec<&PathBuf> = p.write.iter().filter(|w| !before.contains(w)).collect();
+        assert_eq!(
+            added,
+            [&PathBuf::from("/dev/ptmx"), &PathBuf::from("/dev/pts")]
+        );
+        assert!(!p.write.contains(&PathBuf::from("/dev/tty")));
+        // The flag travels to the trampoline with the grants.
+        let json = serde_json::to_string(&p).unwrap();
+        let back: Policy = serde_json::from_str(&json).unwrap();
+        assert!(back.ptys);
     }
 
     #[test]

@@ -318,6 +318,12 @@ pub fn contain(
         &paths,
         proxy.as_ref().map(Proxy::port),
     );
+    // And terminals of its own, where the machine allows it (a mount namespace with a new
+    // devpts instance): tools that run commands in a pty (OpenHands's tmux) need one;
+    // elsewhere no pty is granted, never the host's.
+    if sandbox::ptys::available() {
+        sandbox::paths::grant_private_ptys(&mut policy);
+    }
     // Where the machine allows it, the harness also gets a network namespace of its own,
     // its only way out the relay to the proxy.
     let mut bridge = None;

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::env::{TestEnv, clean_command, fixture, toml_string};
 
 mod limits;
+mod own;
 mod userns;
 
 /// `[sandbox]` with the sandbox on and nothing allowlisted beyond the preset's API hosts.

@@ -29,7 +29,7 @@ for line in open("/proc/self/net/dev").read().splitlines()[2:]:
 
 /// forge's binary where an unprivileged user can run it (the build directory may not be
 /// reachable for them).
-fn reachable_forge(dir: &Path) -> PathBuf {
+pub(super) fn reachable_forge(dir: &Path) -> PathBuf {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let exe = dir.join("forge");
     if std::fs::hard_link(forge_bin(), &exe).is_err() {

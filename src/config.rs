@@ -1,4 +1,7 @@
 //! `.forge/config.toml`: written by people, read by forge, never rewritten by forge.
+//!
+//! Every key is documented in `crate::config_reference`, the source of `forge-config(5)`;
+//! its tests fail when a field here (or in `harness/config.rs`) is missing there.
 
 use std::path::Path;
 
@@ -417,7 +420,7 @@ pub fn pattern_error(pattern: &str) -> Option<String> {
 
 /// What `forge init` writes: every setting commented, so the file documents itself.
 pub const DEFAULT_CONFIG: &str = r#"# forge configuration. People edit this file; forge only reads it.
-# Reference: `man forge` and README.md.
+# Reference: `man 5 forge-config` (every key, its default and meaning) and README.md.
 
 # Version of this file's format. forge refuses files from a newer version.
 schema = 1

@@ -27,6 +27,7 @@ pub mod bead;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_reference;
 pub mod doctor;
 pub mod error;
 pub mod git;

@@ -1,13 +1,25 @@
-//! Finding each configured harness's program and asking it for its version, with a short
-//! timeout, all at once.
+//! Finding each configured harness's program and, for the known CLIs, asking it for its
+//! version, all at once.
+//!
+//! Doctor must change nothing: a `command` harness is any program (a planner script, an
+//! agent that acts on whatever it is given), so it is only looked up, never run. A known CLI
+//! (every preset but `command`) is run as `PROGRAM --version`, the way a step would run it
+//! and no more trusted: in a fresh scratch directory that is removed afterwards, with the
+//! harness's allowlisted environment (see `harness::env`), its own scratch HOME, stdin from
+//! /dev/null, and a short timeout that stops its whole process tree (`harness::process`).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::Config;
+use crate::harness::adapter::{Adapter, Invocation};
+use crate::harness::config::HarnessConfig;
+use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
+use crate::harness::process::{self, EndedBy, Spawn};
+
+/// Between asking a hung `--version` to stop (TERM) and killing it.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// One configured harness, looked up.
 #[derive(Debug, Clone)]
@@ -17,8 +29,9 @@ pub struct Probe {
     pub program: String,
     /// Where the program was found; None if nowhere.
     pub found: Option<PathBuf>,
-    /// The first line `--version` printed, or why it printed none.
-    pub version: Result<String, String>,
+    /// The first line `--version` printed, or why it printed none; None when it was not
+    /// asked (a `command` harness, which doctor never runs).
+    pub version: Option<Result<String, String>>,
     /// The preset is unknown.
     pub unknown_preset: bool,
 }
@@ -40,102 +53,145 @@ pub fn which(program: &str, path_var: Option<&str>, root: &Path) -> Option<PathB
         .find(|p| executable(p))
 }
 
-/// Runs `program --version` and returns the first non-empty line it printed.
-fn version(program: &Path, timeout: Duration) -> Result<String, String> {
-    let mut child = Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start it: {e}"))?;
-    // Readers on threads that are not joined after a timeout: a grandchild holding the
-    // pipe must not hang doctor.
-    let (tx, rx) = std::sync::mpsc::channel();
-    for mut pipe in [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.by_ref().take(64 * 1024).read_to_end(&mut buf);
-            let _ = tx.send(buf);
-        });
-    }
-    drop(tx);
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "`--version` did not answer within {} s",
-                    timeout.as_secs()
-                ));
-            }
-        }
+/// A known CLI's `--version`, run at `program` (where the harness's program was found).
+struct VersionRun<'a> {
+    name: &'a str,
+    harness: &'a HarnessConfig,
+    adapter: &'static dyn Adapter,
+    program: &'a Path,
+    /// forge's environment, from which only the harness's allowlist is passed.
+    parent: &'a [(String, String)],
+    timeout: Duration,
+}
+
+/// Runs `PROGRAM [leading arguments of command] --version` in a scratch directory and
+/// returns the first non-empty line it printed.
+fn version(run: &VersionRun<'_>) -> Result<String, String> {
+    let scratch = tempfile::Builder::new()
+        .prefix("forge-doctor-")
+        .tempdir()
+        .map_err(|e| format!("could not make a scratch directory: {e}"))?;
+    let cwd = scratch.path().join("work");
+    std::fs::create_dir(&cwd).map_err(|e| format!("could not make {}: {e}", cwd.display()))?;
+    // The preset's own settings (auto-updaters and telemetry off) and the harness's, as a
+    // step would set them; no prompt, no model.
+    let mut spec = run.adapter.command(&Invocation {
+        prompt: String::new(),
+        model: None,
+        extra_args: Vec::new(),
+        resume_session: None,
+        command: run.harness.command.clone(),
+    });
+    run.adapter.contain(&mut spec, false);
+    let mut set = spec.env;
+    set.extend(run.harness.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // A value unique to this run marks its processes, so that daemons it starts are found
+    // and stopped too.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let marker = [(
+        "FORGE_STEP".to_owned(),
+        format!("doctor-{}-{}-{nanos}", std::process::id(), run.name),
+    )];
+    let env = build_env(&EnvRequest {
+        parent: run.parent,
+        passthrough: &run.harness.pass_env,
+        set: &set,
+        scratch: scratch.path(),
+        forge: &marker,
+    })
+    .map_err(|e| format!("could not prepare its environment: {e}"))?;
+    let mut args: Vec<String> = run
+        .harness
+        .command
+        .as_deref()
+        .and_then(|c| c.get(1..))
+        .unwrap_or_default()
+        .to_vec();
+    args.push("--version".into());
+    let spawn = Spawn {
+        program: run.program.display().to_string(),
+        args,
+        cwd,
+        env,
+        stdin: None,
+        log: scratch.path().join("version.log"),
+        timeout: run.timeout,
+        idle_timeout: None,
+        grace: GRACE,
+        sandbox: None,
     };
-    let mut output = Vec::new();
-    while let Ok(buf) = rx.recv_timeout(Duration::from_millis(200)) {
-        output.extend(buf);
-    }
-    let text = String::from_utf8_lossy(&output);
-    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) if status.success() => Ok(line.chars().take(100).collect()),
-        Some(line) => Err(format!("`--version` failed ({status}): {line}")),
-        None => Err(format!("`--version` printed nothing ({status})")),
+    let mut first: Option<String> = None;
+    let finished = process::run(&spawn, &mut |_, line| {
+        if first.is_none() && !line.trim().is_empty() {
+            first = Some(line.trim().chars().take(100).collect());
+        }
+    })
+    .map_err(|e| format!("could not start it: {e}"))?;
+    let status = match (finished.exit_code, finished.signal) {
+        (Some(code), _) => format!("exit status: {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "no exit status".to_owned(),
+    };
+    match (finished.ended_by, first) {
+        (EndedBy::WallTimeout | EndedBy::IdleTimeout, _) => Err(format!(
+            "`--version` did not answer within {} s",
+            run.timeout.as_secs()
+        )),
+        (EndedBy::Interrupted, _) => Err("`--version` was interrupted".into()),
+        (EndedBy::Exited, Some(line)) if finished.exit_code == Some(0) => Ok(line),
+        (EndedBy::Exited, Some(line)) => Err(format!("`--version` failed ({status}): {line}")),
+        (EndedBy::Exited, None) => Err(format!("`--version` printed nothing ({status})")),
     }
 }
 
-/// Looks up every `[harness.NAME]` of `config`, in parallel.
+/// Looks up every `[harness.NAME]` of `config`, in parallel: each program on the PATH the
+/// harness would run with, and the version of each known CLI found, waiting at most
+/// `timeout` (or the harness's own `timeout`, if shorter) for it. `parent` is forge's
+/// environment.
 pub fn probe_all(
     config: &Config,
-    path_var: Option<&str>,
+    parent: &[(String, String)],
     root: &Path,
     timeout: Duration,
 ) -> Vec<Probe> {
-    let wanted: Vec<(String, String, Option<String>)> = config
-        .harness
+    let parent_path = parent
         .iter()
-        .map(|(name, h)| {
-            let program = h.program();
-            (name.clone(), h.preset.clone(), program)
-        })
-        .collect();
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
     std::thread::scope(|s| {
-        let handles: Vec<_> = wanted
-            .into_iter()
-            .map(|(name, preset, program)| {
+        let handles: Vec<_> = config
+            .harness
+            .iter()
+            .map(|(name, h)| {
                 s.spawn(move || {
-                    let unknown_preset = presets::by_name(&preset).is_none();
-                    let program = program.unwrap_or_default();
+                    let adapter = presets::by_name(&h.preset);
+                    let program = h.program().unwrap_or_default();
+                    let path_var = h.env.get("PATH").map(String::as_str).or(parent_path);
                     let found = (!program.is_empty())
                         .then(|| which(&program, path_var, root))
                         .flatten();
-                    let version = match &found {
-                        Some(p) => version(p, timeout),
-                        None => Err("not found".into()),
+                    let version = match (adapter, &found) {
+                        (Some(adapter), Some(p)) if adapter.name() != "command" => {
+                            Some(version(&VersionRun {
+                                name,
+                                harness: h,
+                                adapter,
+                                program: p,
+                                parent,
+                                timeout: timeout.min(Duration::from_secs(h.timeout)),
+                            }))
+                        }
+                        _ => None,
                     };
                     Probe {
-                        name,
-                        preset,
+                        name: name.clone(),
+                        preset: h.preset.clone(),
                         program,
                         found,
                         version,
-                        unknown_preset,
+                        unknown_preset: adapter.is_none(),
                     }
                 })
             })

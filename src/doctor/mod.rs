@@ -106,7 +106,7 @@ pub struct DoctorOptions {
     pub forge_exe: PathBuf,
     /// How `forge resolve` settles a field both sides changed.
     pub prefer: Side,
-    /// Longest wait for a harness's `--version`.
+    /// Longest wait for a known CLI's `--version` (a harness's own shorter `timeout` wins).
     pub version_timeout: Duration,
 }
 
@@ -438,12 +438,7 @@ fn check_harnesses(
             );
         }
     }
-    let path_var = env
-        .vars
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str());
-    for p in harness::probe_all(config, path_var, &layout.root, opts.version_timeout) {
+    for p in harness::probe_all(config, &env.vars, &layout.root, opts.version_timeout) {
         let section = format!("[harness.{}]", p.name);
         if p.unknown_preset {
             report.push(
@@ -458,6 +453,15 @@ fn check_harnesses(
             continue;
         }
         match (&p.found, &p.version) {
+            (None, _) if p.program.contains('/') => report.push(
+                "harness",
+                Severity::Error,
+                format!(
+                    "{section}: '{}' does not exist or is not executable",
+                    p.program
+                ),
+                Some(format!("fix command in {section} in .forge/config.toml")),
+            ),
             (None, _) => report.push(
                 "harness",
                 Severity::Error,
@@ -467,10 +471,17 @@ fn check_harnesses(
                     p.program, p.program
                 )),
             ),
-            (Some(path), Ok(v)) => {
+            (Some(path), None) => report.ok(
+                "harness",
+                format!(
+                    "{section}: {} (a command harness: found and executable, not run)",
+                    path.display()
+                ),
+            ),
+            (Some(path), Some(Ok(v))) => {
                 report.ok("harness", format!("{section}: {} ({v})", path.display()))
             }
-            (Some(path), Err(why)) => report.push(
+            (Some(path), Some(Err(why))) => report.push(
                 "harness",
                 Severity::Warning,
                 format!("{section}: {} found, but {why}", path.display()),

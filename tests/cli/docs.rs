@@ -66,3 +66,126 @@ fn version_and_usage_errors() {
     assert!(env.forge(&["--version"]).ok().stdout.starts_with("forge "));
     env.forge(&["no-such-command"]).fails_with(2);
 }
+
+/// `forge-config(5)` documents every key of `.forge/config.toml` (the unit tests of
+/// `src/config_reference.rs` hold the reference to the config structs) and the prompt
+/// template's variables, and forge(1) points to it.
+#[test]
+fn the_config_reference_is_a_man_page() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("man/forge-config.5"))
+        .expect("man/forge-config.5 is generated and committed");
+    assert!(page.contains(".TH FORGE\\-CONFIG 5"), "{page}");
+    for needle in [
+        "[harness.NAME]",
+        "[[gates]]",
+        "pass_env",
+        "home_files",
+        "max_diff_lines",
+        "prompt_template",
+        "{title}",
+        "{feedback}",
+        "{rules}",
+        "{prompt}",
+        "Default:",
+        "Example:",
+    ] {
+        assert!(page.contains(needle), "forge-config(5) lacks {needle}");
+    }
+    let forge = std::fs::read_to_string(root.join("man/forge.1")).unwrap();
+    let see_also = forge.split(".SH \"SEE ALSO\"").nth(1).unwrap_or_default();
+    assert!(
+        see_also.contains("forge\\-config\\fR(5)"),
+        "forge(1) does not name forge-config(5) under SEE ALSO"
+    );
+}
+
+/// `cargo install` users learn how to install the man pages and completions.
+#[test]
+fn generate_help_says_where_the_files_go() {
+    let env = TestEnv::bare();
+    let help = env.forge(&["generate", "--help"]).ok().stdout;
+    for needle in ["man/", "MANPATH", "bash-completion", "zsh", "fish"] {
+        assert!(
+            help.contains(needle),
+            "`forge generate --help` lacks {needle}:\n{help}"
+        );
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains("forge generate --out"), "README");
+    assert!(
+        readme.contains("forge-config"),
+        "README does not mention forge-config(5)"
+    );
+}
+
+/// The README's quick start, after its `cargo install`, runs as written (with the forge
+/// under test on PATH) and ends with a step that worked.
+#[test]
+fn the_readme_quick_start_works() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Install and try it")
+        .nth(1)
+        .expect("README has an \"Install and try it\" section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("a ```sh block");
+    let script = block
+        .strip_prefix("cargo install --locked --path .\n")
+        .unwrap_or_else(|| panic!("the quick start starts with its own line `cargo install --locked --path .`:\n{block}"));
+    let commit = script.find("git commit").expect("the quick start commits");
+    let step = script
+        .find("forge step")
+        .expect("the quick start runs a step");
+    assert!(
+        commit < step,
+        "the quick start must commit before `forge step`"
+    );
+
+    let env = TestEnv::bare();
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = crate::env::forge_bin();
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = crate::env::clean_command("sh", &env.home)
+        .args(["-ec", script])
+        .env("PATH", path)
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let run = crate::env::to_run(out);
+    assert_eq!(
+        run.code, 0,
+        "the quick start failed:\n{script}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let repo = walkdir::WalkDir::new(tmp.path())
+        .max_depth(2)
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name() == ".forge")
+        .expect("the quick start made a forge repository")
+        .path()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let steps = crate::env::clean_command(&bin, &env.home)
+        .args(["--json", "steps"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    let steps: serde_json::Value = serde_json::from_slice(&steps.stdout).unwrap();
+    assert!(
+        steps.to_string().contains("merged"),
+        "the quick start's step was not merged: {steps:#}"
+    );
+}

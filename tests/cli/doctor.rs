@@ -43,11 +43,10 @@ fn a_healthy_repository_passes() {
         .iter()
         .find(|f| f["check"] == "harness")
         .unwrap();
+    // A `command` harness is found, never run (not even with `--version`).
+    let message = harness["message"].as_str().unwrap();
     assert!(
-        harness["message"]
-            .as_str()
-            .unwrap()
-            .contains("fake-agent 1.2.3"),
+        message.contains(&agent) && message.contains("not run"),
         "{harness}"
     );
     let text = env.forge(&["doctor"]).ok().stdout;
@@ -241,4 +240,180 @@ fn resolve_works_from_committed_markers_with_their_base() {
         "the conflict markers (with their base)"
     );
     assert_nothing_lost(&env, &id);
+}
+
+fn executable(path: &std::path::Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn harness_finding(report: &Value, name: &str) -> Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["check"] == "harness"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("[harness.{name}]"))
+        })
+        .unwrap_or_else(|| panic!("no finding for [harness.{name}]: {report:#}"))
+        .clone()
+}
+
+/// Files whose name starts with MARKER under `dir`.
+fn markers(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("MARKER"))
+        .map(|e| e.path().to_owned())
+        .collect()
+}
+
+/// Doctor never runs a `command` harness (a planner script wrote into the repository when
+/// doctor "asked it for its version"); a known CLI is asked for `--version` in a scratch
+/// directory, with its own HOME and the harness's allowlisted environment only.
+#[test]
+fn doctor_has_no_side_effects() {
+    let mut env = TestEnv::new();
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path();
+    let script = executable(
+        &env.home.join("planner.sh"),
+        &format!(
+            "#!/bin/sh\necho ran > MARKER-cwd\necho ran > '{}/MARKER-repo'\n\
+             echo ran > '{}/MARKER-command'\n",
+            env.repo.display(),
+            out.display()
+        ),
+    );
+    let fake_claude = crate::env::fixture("harnesses/fake-claude");
+    let spy = executable(
+        &env.home.join("claude-spy"),
+        &format!(
+            "#!/bin/sh\nenv > '{out}/claude-env'\npwd > '{out}/claude-cwd'\n\
+             echo ran > MARKER-claude\nexec '{}' \"$@\"\n",
+            fake_claude.display(),
+            out = out.display()
+        ),
+    );
+    env.configure(&format!(
+        "[harness.planner]\npreset = \"command\"\ncommand = [\"{script}\", \"--go\"]\n\n\
+         [harness.claude]\npreset = \"claude\"\ncommand = [\"{spy}\"]\n"
+    ));
+    env.commit_all("config");
+    env.extra_env
+        .push(("SECRET_CANARY".into(), "canary-1234".into()));
+    env.extra_env
+        .push(("SSH_AUTH_SOCK".into(), "/tmp/canary.sock".into()));
+
+    let report = env.forge(&["--json", "doctor"]).json();
+
+    // The command harness was found but not run.
+    let planner = harness_finding(&report, "planner");
+    assert_eq!(planner["severity"], "ok", "{planner}");
+    assert!(
+        planner["message"].as_str().unwrap().contains(&script),
+        "{planner}"
+    );
+    assert!(
+        !out.join("MARKER-command").exists(),
+        "the command harness ran"
+    );
+    let left: Vec<_> = markers(&env.repo)
+        .into_iter()
+        .chain(markers(out))
+        .chain(markers(&env.home))
+        .collect();
+    assert!(left.is_empty(), "markers left behind: {left:?}");
+    assert_eq!(
+        env.git(&["status", "--porcelain"]),
+        "",
+        "the checkout changed"
+    );
+
+    // The known CLI answered --version, which doctor reports.
+    let claude = harness_finding(&report, "claude");
+    assert_eq!(claude["severity"], "ok", "{claude}");
+    assert!(
+        claude["message"]
+            .as_str()
+            .unwrap()
+            .contains("2.1.329 (Claude Code)"),
+        "{claude}"
+    );
+    // ... in a scratch directory, gone now, with none of forge's secrets and its own HOME.
+    let cwd = std::fs::read_to_string(out.join("claude-cwd")).unwrap();
+    let cwd = std::path::Path::new(cwd.trim());
+    assert!(
+        !cwd.starts_with(&env.repo),
+        "ran in the repository: {cwd:?}"
+    );
+    assert!(
+        !cwd.exists(),
+        "the scratch directory {cwd:?} was left behind"
+    );
+    let seen = std::fs::read_to_string(out.join("claude-env")).unwrap();
+    for secret in ["SECRET_CANARY", "SSH_AUTH_SOCK", "canary"] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached --version:\n{seen}"
+        );
+    }
+    let home = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("HOME="))
+        .unwrap_or_else(|| panic!("no HOME:\n{seen}"));
+    let home = std::path::Path::new(home);
+    assert!(
+        home != env.home && !home.starts_with(&env.home) && !home.starts_with(&env.repo),
+        "--version saw HOME={home:?}"
+    );
+}
+
+/// A CLI that hangs on `--version` and leaves a daemon behind is stopped after the
+/// harness's timeout (at most 10 s), with its whole process tree.
+#[test]
+fn a_hanging_version_is_stopped_with_its_tree() {
+    let env = TestEnv::new();
+    let outside = tempfile::tempdir().unwrap();
+    let pids = outside.path().join("pids");
+    let hang = executable(
+        &env.home.join("codex-hang"),
+        &format!(
+            "#!/bin/sh\n(setsid sleep 300 & echo $! >> '{0}') \nsleep 300 &\necho $! >> '{0}'\n\
+             wait\n",
+            pids.display()
+        ),
+    );
+    env.configure(&format!(
+        "[harness.codex]\npreset = \"codex\"\ncommand = [\"{hang}\"]\ntimeout = 2\n"
+    ));
+    let started = std::time::Instant::now();
+    let report = env.forge(&["--json", "doctor"]).json();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(9), "took {took:?}");
+    let codex = harness_finding(&report, "codex");
+    assert_eq!(codex["severity"], "warning", "{codex}");
+    assert!(
+        codex["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer"),
+        "{codex}"
+    );
+    let pids = std::fs::read_to_string(&pids).unwrap();
+    assert_eq!(pids.lines().count(), 2, "{pids}");
+    for pid in pids.lines() {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        // Gone, or a zombie no one reaped yet (no init in some containers).
+        assert!(
+            stat.as_deref().map_or(true, |s| s.contains(") Z ")),
+            "process {pid} outlived doctor: {stat:?}"
+        );
+    }
 }

@@ -11,8 +11,10 @@ use crate::merge::Side;
 /// Check that this repository is in shape for forge, and say how to fix what is not
 ///
 /// Checks: the config is valid; no .forge/ file has conflict markers or fails to parse;
-/// hooks and the merge driver are installed; each configured harness is on PATH and answers
-/// `--version`, and the variables its pass_env names are set; the runtime directory is
+/// hooks and the merge driver are installed; each configured harness's program is on PATH
+/// (a known CLI also answers `--version`, run in a scratch directory with the harness's own
+/// environment and HOME, for at most 10 s; a `command` harness is never run), and the
+/// variables its pass_env names are set; the runtime directory is
 /// writable; whether forge is paused (by `forge pause` or the circuit breaker); no orphaned
 /// step worktrees or temp files are left; every ledger chain holds. Each finding names the
 /// command that fixes it.
@@ -41,7 +43,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         } else {
             Side::Ours
         },
-        version_timeout: Duration::from_secs(5),
+        version_timeout: Duration::from_secs(10),
     };
     let report = crate::doctor::doctor(&ctx.cwd, &ctx.env, &opts)?;
     ui.report(&report, |out| {

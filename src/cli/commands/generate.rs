@@ -13,7 +13,28 @@ use crate::cli::{Cli, CommandResult, Context};
 use crate::error::{Error, exit};
 
 /// Write man pages and shell completions (for packagers and the repository's own copies)
+///
+/// Writes DIR/man/ (forge.1, a page for each command, and forge-config.5, the reference of
+/// .forge/config.toml) and DIR/completions/ (forge.bash, _forge for zsh, forge.fish).
+///
+/// After `cargo install`, install them for yourself like this:
+///
+///   forge generate --out /tmp/forge-docs && cd /tmp/forge-docs
+///   mkdir -p ~/.local/share/man/man1 ~/.local/share/man/man5
+///   cp man/*.1 ~/.local/share/man/man1/ && cp man/*.5 ~/.local/share/man/man5/
+///
+///   # bash (bash-completion 2 loads it on first use):
+///   mkdir -p ~/.local/share/bash-completion/completions
+///   cp completions/forge.bash ~/.local/share/bash-completion/completions/forge
+///   # zsh (a directory on $fpath; in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)):
+///   mkdir -p ~/.zfunc && cp completions/_forge ~/.zfunc/
+///   # fish:
+///   mkdir -p ~/.config/fish/completions && cp completions/forge.fish ~/.config/fish/completions/
+///
+/// If `man forge` then finds nothing, add the directory to MANPATH (the trailing colon keeps
+/// the system's pages): export MANPATH="$HOME/.local/share/man:"
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Directory to write man/ and completions/ into
     #[arg(long, default_value = ".")]
@@ -27,6 +48,10 @@ pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let cmd = Cli::command();
     man_pages(&cmd, "forge", &mut out);
+    out.push((
+        Path::new("man").join("forge-config.5"),
+        crate::config_reference::man_page().into_bytes(),
+    ));
     for shell in SHELLS {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "forge", &mut buf);
@@ -49,6 +74,12 @@ fn man_pages(cmd: &clap::Command, name: &str, out: &mut Vec<(PathBuf, Vec<u8>)>)
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
         .expect("rendering to memory cannot fail");
+    if name == "forge" {
+        buf.extend_from_slice(
+            b".SH \"SEE ALSO\"\n\\fBforge\\-config\\fR(5): the settings in .forge/config.toml; \
+              the page of each command, forge\\-COMMAND(1)\n",
+        );
+    }
     out.push((Path::new("man").join(format!("{name}.1")), buf));
     for sub in cmd.get_subcommands() {
         if sub.get_name() != "help" {

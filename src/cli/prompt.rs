@@ -45,27 +45,24 @@ pub fn text(prompt: &str) -> Result<String> {
         .map_err(prompt_error)
 }
 
-/// Shows `text` in $PAGER (default `less -FRX`), or prints it when no pager runs.
-pub fn page(text: &str) {
+/// Shows `text` through `$PAGER` (default `less -R`, with `LESS=FRX` unless `LESS` is
+/// set, as git does); false when no pager ran to the end (then the caller prints it).
+pub fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER")
         .ok()
         .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| "less -FRX".into());
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(&pager)
-        .stdin(Stdio::piped())
-        .spawn();
-    match child {
-        Ok(mut child) => {
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(text.as_bytes());
-            }
-            if child.wait().is_ok_and(|s| s.success()) {
-                return;
-            }
-            eprint!("{text}");
-        }
-        Err(_) => eprint!("{text}"),
+        .unwrap_or_else(|| "less -R".into());
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(&pager).stdin(Stdio::piped());
+    if std::env::var_os("LESS").is_none() {
+        cmd.env("LESS", "FRX");
     }
+    let Ok(mut child) = cmd.spawn() else {
+        return false;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A pager quit before the end closes its input: that is not an error.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child.wait().is_ok_and(|s| s.success())
 }

@@ -85,6 +85,24 @@ impl Display for Safe<'_> {
     }
 }
 
+/// Coloured text from git (a diff) made safe to print: the colour sequences git writes
+/// (SGR, `ESC [ digits m`) pass, every other control character is shown as [`Safe::text`]
+/// shows it. A file the agent wrote cannot move the cursor, retitle the terminal or write
+/// the clipboard through the approval view; at worst it recolours its own lines.
+pub fn safe_coloured(text: &str) -> String {
+    static SGR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let sgr = SGR.get_or_init(|| regex::Regex::new("\x1b\\[[0-9;]*m").expect("a valid regex"));
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in sgr.find_iter(text) {
+        out.push_str(&Safe::text(&text[last..m.start()]).to_string());
+        out.push_str(m.as_str());
+        last = m.end();
+    }
+    out.push_str(&Safe::text(&text[last..]).to_string());
+    out
+}
+
 pub fn status(ui: &Ui, status: Status) -> String {
     status_painted(ui, status).to_string()
 }
@@ -211,9 +229,49 @@ pub fn bead(ui: &Ui, out: &mut dyn Write, b: &Bead) -> io::Result<()> {
     Ok(())
 }
 
+/// A count with its noun in the right number: "1 step", "2 steps", "0 entries".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    let consonant_y = noun.strip_suffix('y').is_some_and(|stem| {
+        stem.chars()
+            .last()
+            .is_some_and(|c| !"aeiou".contains(c.to_ascii_lowercase()))
+    });
+    if consonant_y {
+        format!("{n} {}ies", &noun[..noun.len() - 1])
+    } else if ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e)) {
+        format!("{n} {noun}es")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_colours_pass_and_other_escapes_are_shown() {
+        let diff = "\x1b[32m+added\x1b[m\n+\x1b]52;c;cGF3bmVk\x07 \x1b[2J\x1b[1;1H\n";
+        let safe = safe_coloured(diff);
+        assert!(safe.starts_with("\x1b[32m+added\x1b[m\n"), "{safe:?}");
+        assert!(safe.contains("^[]52;c;cGF3bmVk^G"), "{safe:?}");
+        // A cursor movement is not a colour: shown, not obeyed.
+        assert!(safe.contains("^[[1;1H"), "{safe:?}");
+        assert!(!safe.contains("\x07"), "{safe:?}");
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(1, "step"), "1 step");
+        assert_eq!(plural(0, "step"), "0 steps");
+        assert_eq!(plural(2, "entry"), "2 entries");
+        assert_eq!(plural(3, "day"), "3 days");
+        assert_eq!(plural(2, "branch"), "2 branches");
+        assert_eq!(plural(1, "assumption"), "1 assumption");
+    }
 
     #[test]
     fn control_characters_are_shown_not_sent() {

@@ -104,6 +104,11 @@ pub enum Event {
     PermissionDenied {
         tool: String,
     },
+    /// What a tool call gave back (for transcripts; `ok` false when the tool failed).
+    ToolResult {
+        ok: bool,
+        text: String,
+    },
     /// The harness's own final verdict.
     Result {
         ok: bool,
@@ -157,12 +162,46 @@ impl RunSummary {
                 self.rate_limit = Some((message.clone(), *reset_at))
             }
             Event::PermissionDenied { tool } => self.permission_denials.push(tool.clone()),
+            Event::ToolResult { .. } => {}
             Event::Result { ok, text } => {
                 self.result = Some(*ok);
                 self.result_text = Some(text.clone());
             }
         }
     }
+}
+
+/// The most of an agent's final message a checkpoint keeps (`forge log` has all of it).
+pub const FINAL_MESSAGE_MAX: usize = 2048;
+
+impl RunSummary {
+    /// The agent's own last word: its last message, or else the text of a successful
+    /// verdict; at most [`FINAL_MESSAGE_MAX`] bytes, cut at a character boundary.
+    pub fn final_message(&self) -> String {
+        let text = self
+            .last_message
+            .as_deref()
+            .or(self
+                .result_text
+                .as_deref()
+                .filter(|_| self.result == Some(true)))
+            .unwrap_or_default()
+            .trim();
+        bounded(text, FINAL_MESSAGE_MAX)
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, marked when cut.
+pub fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    const MORE: &str = "\n[…]";
+    let mut end = max.saturating_sub(MORE.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MORE}", text[..end].trim_end())
 }
 
 /// How a run ended, judged from the events first and the exit status second.
@@ -283,4 +322,41 @@ pub fn default_judge(summary: &RunSummary, exit_code: Option<i32>) -> Verdict {
         };
     }
     Verdict::Succeeded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_final_message_is_the_last_one_said_and_bounded() {
+        let mut s = RunSummary::default();
+        assert_eq!(s.final_message(), "");
+        s.apply(&Event::Result {
+            ok: true,
+            text: "All done.".into(),
+        });
+        assert_eq!(s.final_message(), "All done.");
+        s.apply(&Event::Message {
+            text: "first".into(),
+        });
+        s.apply(&Event::Message {
+            text: "  I changed the parser.\n".into(),
+        });
+        assert_eq!(s.final_message(), "I changed the parser.");
+        // A failed verdict's text is an error, not the agent's word.
+        let mut failed = RunSummary::default();
+        failed.apply(&Event::Result {
+            ok: false,
+            text: "API Error: 401".into(),
+        });
+        assert_eq!(failed.final_message(), "");
+
+        s.apply(&Event::Message {
+            text: "é".repeat(FINAL_MESSAGE_MAX),
+        });
+        let cut = s.final_message();
+        assert!(cut.len() <= FINAL_MESSAGE_MAX, "{}", cut.len());
+        assert!(cut.starts_with("éé") && cut.ends_with("[…]"));
+    }
 }

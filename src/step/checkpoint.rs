@@ -124,6 +124,10 @@ pub struct Checkpoint {
     pub cost_usd: Option<f64>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub risk: String,
+    /// The agent's own last message of its latest run, bounded
+    /// (`harness::adapter::FINAL_MESSAGE_MAX`); shown at approval.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub final_message: String,
     #[serde(default)]
     pub gates: Vec<GateResult>,
     /// Who approved, how (prompt, flag, policy) and the merge commit, once merged.

@@ -339,6 +339,7 @@ pub fn run_step(
         tokens: Default::default(),
         cost_usd: None,
         risk: String::new(),
+        final_message: String::new(),
         gates: Vec::new(),
         approved_by: String::new(),
         approved_how: String::new(),
@@ -569,6 +570,7 @@ pub(crate) fn execute(
     cp.session_id = summary.session_id.clone().unwrap_or_default();
     cp.tokens = summary.tokens;
     cp.cost_usd = summary.cost_usd;
+    cp.final_message = summary.final_message();
     cp.duration_ms = started.elapsed().as_millis() as u64;
     if let Some(model) = &summary.model {
         cp.model = model.clone();

@@ -142,7 +142,7 @@ impl Hostile {
             )
         });
         // `forge log`, or the raw log when forge cannot show it (failure messages say so).
-        let log = self.env.forge(&["log", &self.step_id()]);
+        let log = self.env.forge(&["log", "--raw", &self.step_id()]);
         let log = if log.code == 0 {
             log.stdout
         } else {

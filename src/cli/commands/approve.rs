@@ -1,8 +1,9 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::approval::{self, How};
 use crate::cli::progress::StepProgress;
-use crate::cli::prompt::{interactive, page, select, text};
+use crate::cli::prompt::{interactive, select, text};
+use crate::cli::render::Safe;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
@@ -14,7 +15,9 @@ use crate::workspace::Workspace;
 /// Approve a step and merge it into its base branch
 ///
 /// On a terminal, shows each step waiting for approval (bead, harness, cost, gates, risk,
-/// diffstat) and asks: approve, reject, revise, view the diff, or skip. Without a terminal
+/// the agent's last message, diffstat), then its diff (through $PAGER, default `less -R`,
+/// when stdout is a terminal), and asks: approve, reject, revise, view the diff again, or
+/// skip. Without a terminal
 /// nothing is approved unless --yes names the step explicitly; otherwise exits 3. The
 /// approval is bound to the step's head commit and recorded in the ledger before the merge.
 #[derive(Debug, clap::Args)]
@@ -92,8 +95,14 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         }
     }
     let mut cp = queue.remove(0);
+    // The diff is shown once for each head the question is about (again after a revision).
+    let mut diff_shown_at = String::new();
     loop {
         show(&ws, &cp)?;
+        if diff_shown_at != cp.head {
+            show_diff(ui, &ws, &cp)?;
+            diff_shown_at = cp.head.clone();
+        }
         // The highlighted choice is harmless, and merging takes a typed word: a stray
         // Space, Enter or paste never merges.
         let choices = [
@@ -105,11 +114,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         ];
         let items: Vec<String> = choices.iter().map(|s| s.to_string()).collect();
         match select(&format!("{}:", cp.step), &items)? {
-            Some(0) => {
-                let base = approval::review_base(&ws, &cp)?;
-                let diff = Git::new(&ws.layout.root).diff(&base, &cp.head)?;
-                page(&diff);
-            }
+            Some(0) => show_diff(ui, &ws, &cp)?,
             Some(1) => {
                 let answer = text(&format!(
                     "Type \"merge\" to merge {} at {} into {}",
@@ -186,6 +191,34 @@ fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io:
     Ok(())
 }
 
+/// The step's diff (what would be merged), redacted: on a terminal through `$PAGER`
+/// (default `less -R`, with `LESS=FRX` unless `LESS` is set, as git does) and coloured unless
+/// colour is off; printed on stdout as it is when stdout is not a terminal.
+fn show_diff(ui: &Ui, ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
+    let base = approval::review_base(ws, cp)?;
+    let range = format!("{base}..{}", cp.head);
+    let color = if ui.color {
+        "--color=always"
+    } else {
+        "--color=never"
+    };
+    let diff = Git::new(&ws.layout.root).run(&[
+        "diff",
+        color,
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        &range,
+    ])?;
+    let diff = crate::cli::render::safe_coloured(&ws.redactor.redact(&diff));
+    let mut stdout = std::io::stdout();
+    if !stdout.is_terminal() || !crate::cli::prompt::page(&diff) {
+        let _ = stdout.write_all(diff.as_bytes());
+        let _ = stdout.flush();
+    }
+    Ok(())
+}
+
 /// The review summary, on stderr next to the prompt.
 fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     let git = Git::new(&ws.layout.root);
@@ -225,6 +258,15 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     );
     if !cp.sandbox.is_empty() {
         let _ = writeln!(e, "  harness ran: {}", cp.sandbox);
+    }
+    if !cp.final_message.is_empty() {
+        // Saved redacted; redacted again (a key added since), and shown, not sent, to the
+        // terminal: an agent's words may hold escape sequences.
+        let said = ws.redactor.redact(&cp.final_message);
+        let _ = writeln!(e, "  the agent's last message:");
+        for line in Safe::text(&said).to_string().lines() {
+            let _ = writeln!(e, "    | {line}");
+        }
     }
     for line in super::step::gate_lines(cp, true) {
         let _ = writeln!(e, "{line}");

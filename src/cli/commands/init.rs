@@ -12,6 +12,15 @@ use crate::error::exit;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
+/// What to do after `forge init`, in the order a person does it.
+const NEXT: &str = "\
+next:
+  1. configure a harness: a [harness.NAME] section in .forge/config.toml (it has commented
+     examples) and `harness = \"NAME\"` under [step]; then `forge doctor` checks it
+  2. commit forge's files: git add .forge && git commit -m \"forge: init\"
+  3. create work and run it: forge bead create \"TITLE\", then forge step
+";
+
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
     let report = crate::init::init(&ctx.cwd, &ctx.env, &super::hooks::forge_exe())?;
     ui.report(&report, |out| {
@@ -26,14 +35,14 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
                     "  set {key} (the merge driver for beads and assumptions)"
                 )?;
             }
-            Ok(())
         } else {
             writeln!(
                 out,
                 "forge is already initialised in {}/.forge; nothing changed",
                 report.root
-            )
+            )?;
         }
+        write!(out, "{NEXT}")
     })?;
     Ok(exit::OK)
 }

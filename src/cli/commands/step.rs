@@ -82,7 +82,12 @@ fn redacted_checkpoint(redactor: &Redactor, cp: &Checkpoint) -> Checkpoint {
     whole.unwrap_or_else(|| {
         // Not expected (a checkpoint round-trips); the fields a harness or gate can fill.
         let mut cp = cp.clone();
-        for text in [&mut cp.reason, &mut cp.session_id, &mut cp.model] {
+        for text in [
+            &mut cp.reason,
+            &mut cp.session_id,
+            &mut cp.model,
+            &mut cp.final_message,
+        ] {
             *text = redactor.redact(text).into_owned();
         }
         for gate in &mut cp.gates {
@@ -101,7 +106,12 @@ fn redacted_checkpoint(redactor: &Redactor, cp: &Checkpoint) -> Checkpoint {
 pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
     let outcome = &redacted(ui.redactor(), outcome);
     let cp = &outcome.checkpoint;
-    ui.report(outcome, |out| {
+    let next = next_commands(cp);
+    let mut report = serde_json::to_value(outcome).map_err(std::io::Error::from)?;
+    if let Some(fields) = report.as_object_mut() {
+        fields.insert("next".into(), serde_json::json!(next));
+    }
+    ui.report(&report, |out| {
         writeln!(
             out,
             "{} {} ({})",
@@ -160,6 +170,9 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         if cp.state == State::AwaitingApproval {
             writeln!(out, "Waiting for approval (risk {}).", cp.risk)?;
         }
+        for line in next_lines(cp) {
+            writeln!(out, "{line}")?;
+        }
         Ok(())
     })?;
     Ok(match cp.state {
@@ -168,6 +181,43 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         _ if outcome.harness_failed => exit::HARNESS_FAILED,
         _ => exit::FAILURE,
     })
+}
+
+/// The commands that take a step on from where it stopped, the likeliest first (`next` in
+/// the JSON report).
+pub fn next_commands(cp: &Checkpoint) -> Vec<String> {
+    let step = &cp.step;
+    match cp.state {
+        State::AwaitingApproval => vec![
+            format!("forge approve {step}"),
+            format!("forge revise {step} --feedback \"...\""),
+            format!("forge reject {step} --reason \"...\""),
+        ],
+        State::Failed | State::Interrupted => vec![
+            format!("forge log {step}"),
+            format!("forge step {}", cp.bead),
+            format!("forge revise {step} --feedback \"...\""),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The same commands as a person reads them: what each is for, the one to run next last.
+fn next_lines(cp: &Checkpoint) -> Vec<String> {
+    let step = &cp.step;
+    match cp.state {
+        State::AwaitingApproval => vec![
+            format!("  to ask for changes: forge revise {step} --feedback \"...\""),
+            format!("  to turn it down:    forge reject {step} --reason \"...\""),
+            format!("next: forge approve {step}"),
+        ],
+        State::Failed | State::Interrupted => vec![
+            format!("  to try again on the same branch: forge revise {step} --feedback \"...\""),
+            format!("  to start a new attempt:          forge step {}", cp.bead),
+            format!("next: forge log {step}  (what the harness did)"),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 /// The gates of a step as shown to a person: a line each and, for a failed gate command

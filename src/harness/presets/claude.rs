@@ -159,6 +159,7 @@ impl Parser {
         match str_at(v, &["type"]).unwrap_or_default() {
             "system" => self.system(v, out),
             "assistant" => self.assistant(v, out),
+            "user" => tool_results(v, out),
             "rate_limit_event" => {
                 let info = v.get("rate_limit_info").unwrap_or(v);
                 if let Some(at) = u64_at(info, &["resetsAt"]) {
@@ -317,6 +318,31 @@ impl Parser {
         }
         out.push(Event::Result {
             ok: !is_error,
+            text,
+        });
+    }
+}
+
+/// What tools gave back, from a `user` line's `tool_result` blocks (for transcripts).
+fn tool_results(v: &Value, out: &mut Vec<Event>) {
+    let Some(blocks) = v.pointer("/message/content").and_then(Value::as_array) else {
+        return;
+    };
+    for block in blocks {
+        if str_at(block, &["type"]) != Some("tool_result") {
+            continue;
+        }
+        let text = match block.get("content") {
+            Some(Value::String(t)) => t.clone(),
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| str_at(p, &["text"]))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        };
+        out.push(Event::ToolResult {
+            ok: block.get("is_error").and_then(Value::as_bool) != Some(true),
             text,
         });
     }

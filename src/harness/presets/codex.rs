@@ -224,6 +224,15 @@ impl Parser {
                 out.push(Event::ToolCall { name, detail });
             }
         }
+        if completed
+            && kind == "command_execution"
+            && let Some(text) = str_at(item, &["aggregated_output"])
+        {
+            out.push(Event::ToolResult {
+                ok: u64_at(item, &["exit_code"]) == Some(0),
+                text: text.trim_end().to_owned(),
+            });
+        }
     }
 }
 

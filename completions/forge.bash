@@ -753,11 +753,11 @@ _forge() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 -k)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 --priority)
@@ -773,7 +773,7 @@ _forge() {
                     return 0
                     ;;
                 --risk)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
                     return 0
                     ;;
                 --label)
@@ -867,11 +867,11 @@ _forge() {
             fi
             case "${prev}" in
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "blocks parent related discovered-from" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "blocks parent related discovered-from" -- "${cur}"))
                     return 0
                     ;;
                 -C)
@@ -953,11 +953,11 @@ _forge() {
             fi
             case "${prev}" in
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "blocks parent related discovered-from" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "blocks parent related discovered-from" -- "${cur}"))
                     return 0
                     ;;
                 -C)
@@ -1151,19 +1151,19 @@ _forge() {
             fi
             case "${prev}" in
                 --status)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "open closed deferred" -- "${cur}"))
                     return 0
                     ;;
                 -s)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "open closed deferred" -- "${cur}"))
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 -k)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 --label)
@@ -1281,11 +1281,11 @@ _forge() {
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 -k)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "task bug feature epic chore" -- "${cur}"))
                     return 0
                     ;;
                 --priority)
@@ -1301,7 +1301,7 @@ _forge() {
                     return 0
                     ;;
                 --risk)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "low medium high" -- "${cur}"))
                     return 0
                     ;;
                 --add-label)
@@ -2974,7 +2974,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__log)
-            opts="-f -C -q -h -V --follow --gate --json --color --quiet --help --version"
+            opts="-f -C -q -h -V --follow --raw --gate --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

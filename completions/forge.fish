@@ -39,9 +39,9 @@ complete -c forge -n "__fish_forge_needs_command" -f -a "blocked" -d 'List open 
 complete -c forge -n "__fish_forge_needs_command" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
 complete -c forge -n "__fish_forge_needs_command" -f -a "step" -d 'Run one bead through a harness on its own worktree branch'
 complete -c forge -n "__fish_forge_needs_command" -f -a "steps" -d 'List steps and their states'
-complete -c forge -n "__fish_forge_needs_command" -f -a "log" -d 'Show a step\'s harness output'
-complete -c forge -n "__fish_forge_needs_command" -f -a "status" -d 'Summarise the work: ready, running, waiting for approval, failed'
-complete -c forge -n "__fish_forge_needs_command" -f -a "gc" -d 'Remove worktrees of finished steps, keeping their state in refs/forge/attic/'
+complete -c forge -n "__fish_forge_needs_command" -f -a "log" -d 'Show what a step\'s harness said and did'
+complete -c forge -n "__fish_forge_needs_command" -f -a "status" -d 'Summarise what needs attention: ready, running, waiting for approval, failed'
+complete -c forge -n "__fish_forge_needs_command" -f -a "gc" -d 'Remove worktrees and branches of finished steps, keeping their state in refs/forge/attic/'
 complete -c forge -n "__fish_forge_needs_command" -f -a "approve" -d 'Approve a step and merge it into its base branch'
 complete -c forge -n "__fish_forge_needs_command" -f -a "reject" -d 'Reject a waiting step: keep its work in the attic, reopen the bead with the reason'
 complete -c forge -n "__fish_forge_needs_command" -f -a "revise" -d 'Send feedback on a step to its harness, commit the changes, rerun the gates'
@@ -82,7 +82,7 @@ complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_su
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "create" -d 'Create a bead (with -q, print only its id)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
-complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "show" -d 'Show one bead in full (an epic with its children and what it waits for)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "update" -d 'Change fields of a bead'
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "close" -d 'Close a bead'
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "reopen" -d 'Reopen a closed or deferred bead'
@@ -91,10 +91,16 @@ complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_su
 complete -c forge -n "__fish_forge_using_subcommand bead; and not __fish_seen_subcommand_from create list show update close reopen defer dep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s d -l description -d 'Longer description' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s a -l acceptance -d 'An acceptance criterion (repeatable)' -r
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s k -l kind -d 'Kind of work' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s k -l kind -d 'Kind of work' -r -f -a "task\t''
+bug\t''
+feature\t''
+epic\t''
+chore\t''"
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s p -l priority -d 'Priority from 0 (most urgent) to 4' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l value -d 'Value to the project, 0 to 100' -r
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l risk -d 'Risk of the change' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l risk -d 'Risk of the change' -r -f -a "low\t''
+medium\t''
+high\t''"
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s l -l label -d 'A label (repeatable)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l dep -d 'A dependency, as ID or ID:TYPE with TYPE one of blocks (default), parent, related, discovered-from (repeatable)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -l parent -d 'The parent bead (same as --dep ID:parent)' -r
@@ -106,8 +112,14 @@ complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s s -l status -d 'Only beads with this status (repeatable)' -r
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s k -l kind -d 'Only beads of this kind (repeatable)' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s s -l status -d 'Only beads with this status (repeatable)' -r -f -a "open\t''
+closed\t''
+deferred\t''"
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s k -l kind -d 'Only beads of this kind (repeatable)' -r -f -a "task\t''
+bug\t''
+feature\t''
+epic\t''
+chore\t''"
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s l -l label -d 'Only beads with this label (repeatable: all must match)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s p -l priority -d 'Only beads with this priority (repeatable)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from list" -s C -d 'Run as if forge was started in DIR' -r -F
@@ -130,10 +142,16 @@ complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s t -l title -d 'New title' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s d -l description -d 'New description' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s a -l acceptance -d 'Replace the acceptance criteria (repeatable)' -r
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s k -l kind -d 'New kind' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s k -l kind -d 'New kind' -r -f -a "task\t''
+bug\t''
+feature\t''
+epic\t''
+chore\t''"
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s p -l priority -d 'New priority, 0 (most urgent) to 4' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l value -d 'New value, 0 to 100' -r
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l risk -d 'New risk' -r
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l risk -d 'New risk' -r -f -a "low\t''
+medium\t''
+high\t''"
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l add-label -d 'Add a label (repeatable)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -l remove-label -d 'Remove a label (repeatable)' -r
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from update" -s C -d 'Run as if forge was started in DIR' -r -F
@@ -184,7 +202,7 @@ complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from dep" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a bead (with -q, print only its id)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
-complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one bead in full (an epic with its children and what it waits for)'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change fields of a bead'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "close" -d 'Close a bead'
 complete -c forge -n "__fish_forge_using_subcommand bead; and __fish_seen_subcommand_from help" -f -a "reopen" -d 'Reopen a closed or deferred bead'
@@ -241,7 +259,8 @@ complete -c forge -n "__fish_forge_using_subcommand log" -s C -d 'Run as if forg
 complete -c forge -n "__fish_forge_using_subcommand log" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c forge -n "__fish_forge_using_subcommand log" -s f -l follow -d 'Keep printing new output until the step stops running'
+complete -c forge -n "__fish_forge_using_subcommand log" -s f -l follow -d 'Keep printing new output until the step stops running (raw output, as with --raw)'
+complete -c forge -n "__fish_forge_using_subcommand log" -l raw -d 'Print the harness\'s output as it wrote it instead of the transcript'
 complete -c forge -n "__fish_forge_using_subcommand log" -l json -d 'Print the report as JSON on stdout'
 complete -c forge -n "__fish_forge_using_subcommand log" -s q -l quiet -d 'Print only the report, no status lines'
 complete -c forge -n "__fish_forge_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -348,7 +367,7 @@ complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_su
 complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -f -a "install" -d 'Add (or update) this repository\'s entry in your crontab'
 complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -f -a "uninstall" -d 'Remove this repository\'s entry from your crontab'
-complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -f -a "show" -d 'Print the entry `install` would add'
+complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -f -a "show" -d 'Print the entry `install` would add, and whether it is installed'
 complete -c forge -n "__fish_forge_using_subcommand cron; and not __fish_seen_subcommand_from install uninstall show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from install" -l every -d 'Minutes between ticks' -r
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from install" -s C -d 'Run as if forge was started in DIR' -r -F
@@ -378,7 +397,7 @@ complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from help" -f -a "install" -d 'Add (or update) this repository\'s entry in your crontab'
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove this repository\'s entry from your crontab'
-complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the entry `install` would add'
+complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the entry `install` would add, and whether it is installed'
 complete -c forge -n "__fish_forge_using_subcommand cron; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand assume" -l bead -d 'The bead that rests on it (default inside a step: the step\'s bead)' -r
 complete -c forge -n "__fish_forge_using_subcommand assume" -l risk -d 'How bad it would be if it were wrong (default: medium)' -r
@@ -614,7 +633,7 @@ always\t''
 never\t''"
 complete -c forge -n "__fish_forge_using_subcommand generate" -l json -d 'Print the report as JSON on stdout'
 complete -c forge -n "__fish_forge_using_subcommand generate" -s q -l quiet -d 'Print only the report, no status lines'
-complete -c forge -n "__fish_forge_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c forge -n "__fish_forge_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c forge -n "__fish_forge_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "init" -d 'Create .forge/ and the runtime directory (idempotent)'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "bead" -d 'Create, list, show and change beads (work items)'
@@ -623,9 +642,9 @@ complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_su
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "show" -d 'Show a bead (shortcut for `forge bead show`)'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "step" -d 'Run one bead through a harness on its own worktree branch'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "steps" -d 'List steps and their states'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "log" -d 'Show a step\'s harness output'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "status" -d 'Summarise the work: ready, running, waiting for approval, failed'
-complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "gc" -d 'Remove worktrees of finished steps, keeping their state in refs/forge/attic/'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "log" -d 'Show what a step\'s harness said and did'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "status" -d 'Summarise what needs attention: ready, running, waiting for approval, failed'
+complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "gc" -d 'Remove worktrees and branches of finished steps, keeping their state in refs/forge/attic/'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "approve" -d 'Approve a step and merge it into its base branch'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "reject" -d 'Reject a waiting step: keep its work in the attic, reopen the bead with the reason'
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "revise" -d 'Send feedback on a step to its harness, commit the changes, rerun the gates'
@@ -650,7 +669,7 @@ complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_su
 complete -c forge -n "__fish_forge_using_subcommand help; and not __fish_seen_subcommand_from init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "create" -d 'Create a bead (with -q, print only its id)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "list" -d 'List beads (open and deferred by default), sorted by priority then id'
-complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "show" -d 'Show one bead in full'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "show" -d 'Show one bead in full (an epic with its children and what it waits for)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "update" -d 'Change fields of a bead'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "close" -d 'Close a bead'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "reopen" -d 'Reopen a closed or deferred bead'
@@ -658,7 +677,7 @@ complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcom
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from bead" -f -a "dep" -d 'Add or remove dependencies'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from cron" -f -a "install" -d 'Add (or update) this repository\'s entry in your crontab'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from cron" -f -a "uninstall" -d 'Remove this repository\'s entry from your crontab'
-complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from cron" -f -a "show" -d 'Print the entry `install` would add'
+complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from cron" -f -a "show" -d 'Print the entry `install` would add, and whether it is installed'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from assumption" -f -a "resolve" -d 'Mark an assumption validated or invalidated (invalidating flags its bead for review)'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "show" -d 'List ledger events, oldest first'
 complete -c forge -n "__fish_forge_using_subcommand help; and __fish_seen_subcommand_from ledger" -f -a "render" -d 'Review what the ledger gained in a range of commits, for a pull request'

@@ -1,4 +1,4 @@
-//! Tokens and money, from `harness.finished` events.
+//! Tokens and money, from `harness.finished` events and the planner's `plan.run`.
 //!
 //! Money is what a harness reported, or, for a run that reported tokens but no cost, an
 //! estimate from the `[prices]` table in `.forge/config.toml`. A run with neither is
@@ -378,7 +378,7 @@ pub struct CostReport {
     pub total: Usage,
 }
 
-/// Sums the `harness.finished` events among `events` (in ledger order: by time, run and
+/// Sums the `harness.finished` (and `plan.run`) events among `events` (in ledger order: by time, run and
 /// sequence number). A run's harness is the one its step last claimed or started.
 pub fn cost_report(
     events: &[Event],
@@ -396,16 +396,22 @@ pub fn cost_report(
         {
             harness_of.insert(step, h);
         }
-        if e.kind != "harness.finished" || since.is_some_and(|s| e.ts.as_str() < s) {
+        // A planner's rounds are recorded together as one `plan.run`, with no bead or step.
+        let planned = e.kind == "plan.run";
+        if !(planned || e.kind == "harness.finished") || since.is_some_and(|s| e.ts.as_str() < s) {
             continue;
         }
         let run = RunUsage::from_event(e);
         total.add(&run, prices);
         let key = match by {
             None => continue,
+            Some(GroupBy::Bead | GroupBy::Step) if planned => "(plan)".to_owned(),
             Some(GroupBy::Bead) => e.data["bead"].as_str().unwrap_or("").to_owned(),
             Some(GroupBy::Step) => step.to_owned(),
             Some(GroupBy::Day) => e.ts.get(..10).unwrap_or(&e.ts).to_owned(),
+            Some(GroupBy::Harness) if planned => {
+                e.data["harness"].as_str().unwrap_or("").to_owned()
+            }
             Some(GroupBy::Harness) => harness_of.get(step).copied().unwrap_or("").to_owned(),
         };
         let key = if key.is_empty() { "(none)".into() } else { key };

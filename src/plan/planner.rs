@@ -187,7 +187,8 @@ pub fn plan_with_harness(
     ws.record(
         "plan.run",
         json!({ "goal": goal, "harness": name, "rounds": planned.rounds, "repaired": planned.repaired,
-                "items": planned.plan.items.len(), "tokens": planned.tokens, "cost_usd": planned.cost_usd }),
+                "items": planned.plan.items.len(), "tokens": planned.tokens, "cost_usd": planned.cost_usd,
+                "model": hc.model }),
     )?;
     Ok(planned)
 }

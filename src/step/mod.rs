@@ -9,6 +9,7 @@ pub mod lease;
 pub mod prompt;
 pub mod revise;
 pub mod run;
+pub mod worktreeinclude;
 
 pub use checkpoint::{Checkpoint, State};
 pub use run::{Observer, StepOptions, StepOutcome, run_step};

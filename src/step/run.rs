@@ -165,7 +165,7 @@ fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {
 const FEEDBACK_GATE_BYTES: usize = 2000;
 
 fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
-    let mut out: Vec<String> = checkpoint::load_all(&ws.layout)?
+    let attempts: Vec<Checkpoint> = checkpoint::load_all(&ws.layout)?
         .into_iter()
         .filter(|c| c.bead == bead.id && !c.reason.is_empty())
         .filter(|c| {
@@ -174,6 +174,13 @@ fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
                 State::Failed | State::Rejected | State::Interrupted
             )
         })
+        .collect();
+    // A reject reopens the bead with "rejected: REASON", which its attempt already says.
+    let repeated = attempts
+        .iter()
+        .any(|c| bead.reason == format!("{}: {}", c.state, c.reason));
+    let mut out: Vec<String> = attempts
+        .into_iter()
         .map(|c| {
             let mut item = format!("attempt {} ({}): {}", c.attempt, c.state, c.reason);
             // What the failing gate printed: the reason alone rarely shows the assertion.
@@ -193,7 +200,7 @@ fn feedback(ws: &Workspace, bead: &Bead) -> Result<Vec<String>> {
             item
         })
         .collect();
-    if bead.status == Status::Open && !bead.reason.is_empty() {
+    if bead.status == Status::Open && !bead.reason.is_empty() && !repeated {
         out.push(format!("reopened: {}", bead.reason));
     }
     Ok(out)
@@ -895,7 +902,8 @@ fn bootstrap(
     scratch: &std::path::Path,
     env: &[(String, String)],
 ) -> std::result::Result<(), String> {
-    for rel in &ws.config.worktree.copy {
+    let included = super::worktreeinclude::files(&ws.layout.root)?;
+    for rel in ws.config.worktree.copy.iter().chain(&included) {
         let from = ws.layout.root.join(rel);
         if !from.exists() {
             continue;

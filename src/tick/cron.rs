@@ -33,28 +33,51 @@ pub fn block(repo: &Path, forge: &Path, log: &Path, minutes: u32) -> String {
     )
 }
 
-/// `crontab` text without this repository's block.
+/// `crontab` text without this repository's block; everything else byte for byte (line
+/// endings included).
 pub fn without(crontab: &str, repo: &Path) -> String {
     let (begin, end) = (begin_marker(repo), end_marker(repo));
     let mut out = String::new();
     let mut inside = false;
-    for line in crontab.lines() {
-        if line == begin {
+    for line in crontab.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare == begin {
             inside = true;
-        } else if line == end {
+        } else if bare == end {
             inside = false;
         } else if !inside {
             out.push_str(line);
-            out.push('\n');
         }
     }
     out
 }
 
-/// `crontab` text with exactly one (current) block for this repository.
+/// This repository's block as it stands in `crontab`, if there is one.
+pub fn current(crontab: &str, repo: &Path) -> Option<String> {
+    let (begin, end) = (begin_marker(repo), end_marker(repo));
+    let mut out = String::new();
+    let mut inside = false;
+    for line in crontab.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare == begin {
+            inside = true;
+        }
+        if inside {
+            out.push_str(bare);
+            out.push('\n');
+        }
+        if bare == end && inside {
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// `crontab` text with exactly one (current) block for this repository, appended after
+/// the rest unchanged, so that [`without`] gives back the same bytes.
 pub fn with(crontab: &str, repo: &Path, block: &str) -> String {
     let mut out = without(crontab, repo);
-    if !out.is_empty() && !out.ends_with("\n\n") {
+    if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
     out.push_str(block);
@@ -78,7 +101,9 @@ mod tests {
         let once = with(user, repo, &b);
         assert_eq!(with(&once, repo, &b), once);
         assert!(once.contains("*/15 * * * * cd '/src/app' && '/usr/bin/forge' tick -q"));
-        assert_eq!(without(&once, repo).trim_end(), user.trim_end());
+        assert_eq!(without(&once, repo), user);
+        assert_eq!(current(&once, repo), Some(b.clone()));
+        assert_eq!(current(user, repo), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod crash;
 mod docs;
 mod doctor;
 mod first_hour;
+mod first_hour_more;
 mod gate_output;
 mod gates_containment;
 mod harnesses;

@@ -203,7 +203,7 @@ fn an_honest_history_passes_and_says_who_approved_how() {
         .ok()
         .stdout;
     let line = format!(
-        "approved: merge {} of {} at {} (1 commit(s)), by Ada Tester <ada@example.com> (flag)",
+        "approved: merge {} of {} at {} (1 commit), by Ada Tester <ada@example.com> (flag)",
         &merge_a[..12],
         a.step,
         &a.head[..12]
@@ -211,7 +211,7 @@ fn an_honest_history_passes_and_says_who_approved_how() {
     assert!(text.contains(&line), "{line} not in\n{text}");
     assert!(
         text.contains(
-            "approvals ok: 4 commit(s) carrying Forge-Step, 2 approval merge(s), 0 rollback(s)"
+            "approvals ok: 4 commits carrying Forge-Step, 2 approval merges, 0 rollbacks"
         ),
         "{text}"
     );

@@ -8,7 +8,8 @@ use crate::ledger::read_events;
 
 /// Sum the tokens and money harness runs spent, from the ledger
 ///
-/// Counts every `harness.finished` event in the working tree's ledger. Tokens are those
+/// Counts every `harness.finished` event in the working tree's ledger, and every planner
+/// run (`plan.run`, under the bead and step "(plan)"). Tokens are those
 /// the harness reported; money is what it reported, or else an estimate from `[prices]` in
 /// .forge/config.toml (marked ~), or unknown: an unknown cost is never counted as zero.
 ///
@@ -114,8 +115,11 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     };
     let (events, skipped) = read_events(&layout.ledger())?;
     if skipped > 0 {
+        let verb = if skipped == 1 { "does" } else { "do" };
         ui.warn(&format!(
-            "{skipped} ledger line(s) do not verify and are not counted; run `forge ledger verify`"
+            "{} {verb} not verify and {} not counted; run `forge ledger verify`",
+            crate::cli::render::plural(skipped, "ledger line"),
+            if skipped == 1 { "is" } else { "are" }
         ));
     }
     let report = cost_report(

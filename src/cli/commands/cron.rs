@@ -6,7 +6,7 @@ use clap::Subcommand;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
-use crate::tick::cron::{block, with, without};
+use crate::tick::cron::{block, current, with, without};
 
 /// Run `forge tick` from cron
 #[derive(Debug, Subcommand)]
@@ -15,7 +15,7 @@ pub enum Command {
     Install(Every),
     /// Remove this repository's entry from your crontab
     Uninstall,
-    /// Print the entry `install` would add
+    /// Print the entry `install` would add, and whether it is installed
     Show(Every),
 }
 
@@ -76,7 +76,31 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
     match command {
         Command::Show(e) => {
             let b = entry(e.every);
-            ui.report(&serde_json::json!({ "entry": b }), |out| write!(out, "{b}"))?;
+            // `show` works without crontab(1); then nobody can tell what is installed.
+            let found = crontab_list().ok().map(|t| current(&t, &layout.root));
+            let installed = found.as_ref().map(|f| f.as_deref() == Some(b.as_str()));
+            let other = found.as_ref().is_some_and(|f| f.is_some()) && installed == Some(false);
+            ui.report(
+                &serde_json::json!({ "entry": b, "installed": installed, "other_entry": other }),
+                |out| {
+                    write!(out, "{b}")?;
+                    match installed {
+                        Some(true) => writeln!(out, "# installed in your crontab"),
+                        Some(false) if other => writeln!(
+                            out,
+                            "# not installed: your crontab has another entry for this \
+                             repository; `forge cron install` replaces it"
+                        ),
+                        Some(false) => {
+                            writeln!(out, "# not installed: `forge cron install` adds it")
+                        }
+                        None => writeln!(
+                            out,
+                            "# cannot tell whether it is installed: `crontab` cannot be run"
+                        ),
+                    }
+                },
+            )?;
         }
         Command::Install(e) => {
             let current = crontab_list()?;
@@ -92,8 +116,8 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
                     if changed {
                         writeln!(
                             out,
-                            "Installed: forge tick every {} minute(s), logging to {}",
-                            e.every,
+                            "Installed: forge tick every {}, logging to {}",
+                            crate::cli::render::plural(e.every as usize, "minute"),
                             log.display()
                         )
                     } else {

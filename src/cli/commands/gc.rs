@@ -2,10 +2,13 @@ use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
 
-/// Remove worktrees of finished steps, keeping their state in refs/forge/attic/
+/// Remove worktrees and branches of finished steps, keeping their state in refs/forge/attic/
 ///
 /// Before a worktree is removed, everything in it (uncommitted and untracked files) is
 /// committed to refs/forge/attic/<step>. Worktrees forge did not create are never touched.
+/// A step branch goes once the step is merged, rejected, rolled back or failed and
+/// superseded, and its head is on the base branch or in refs/forge/attic/<step>; a branch
+/// that moved since the step is left alone.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -23,7 +26,20 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
                 &r.attic[..12]
             )?;
         }
-        if report.removed.is_empty() {
+        for d in &report.deleted_branches {
+            let place = d.kept_in.strip_prefix("refs/heads/").unwrap_or(&d.kept_in);
+            writeln!(
+                out,
+                "deleted branch {} of {} (its head {} stays in {place})",
+                d.branch,
+                ui.id(&d.step),
+                &d.head[..12.min(d.head.len())]
+            )?;
+        }
+        for k in &report.kept_branches {
+            writeln!(out, "kept branch {}: {}", k.branch, k.reason)?;
+        }
+        if report.removed.is_empty() && report.deleted_branches.is_empty() {
             writeln!(out, "nothing to remove")?;
         }
         Ok(())

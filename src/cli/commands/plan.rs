@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::cli::progress::StepProgress;
 use crate::cli::prompt::{interactive, select};
-use crate::cli::render::Safe;
+use crate::cli::render::{Safe, plural};
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
@@ -74,8 +74,8 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             let planned = planned?;
             if !planned.repaired.is_empty() {
                 ui.status(&format!(
-                    "The first plan had {} problem(s); the planner repaired it.",
-                    planned.repaired.len()
+                    "The first plan had {}; the planner repaired it.",
+                    plural(planned.repaired.len(), "problem")
                 ));
             }
             let source = json!({ "harness": planned.harness, "rounds": planned.rounds });
@@ -87,7 +87,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             plan: &plan,
             created: false,
         };
-        ui.report(&preview, |out| tree(ui, out, &plan))?;
+        ui.report(&preview, |out| {
+            tree(ui, out, &plan)?;
+            writeln!(out, "Dry run: nothing was created.")
+        })?;
         return Ok(exit::OK);
     }
     if !args.yes {
@@ -125,10 +128,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     ui.report(&applied, |out| {
         writeln!(
             out,
-            "Created {} (goal) with {} item(s) and {} assumption(s)",
+            "Created {} (goal) with {} and {}",
             ui.id(&applied.epic),
-            applied.items.len(),
-            applied.assumptions.len()
+            plural(applied.items.len(), "item"),
+            plural(applied.assumptions.len(), "assumption")
         )?;
         for c in &applied.items {
             writeln!(

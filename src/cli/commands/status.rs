@@ -8,7 +8,7 @@ use crate::error::exit;
 use crate::step::State;
 use crate::step::checkpoint;
 
-/// Summarise the work: ready, running, waiting for approval, failed
+/// Summarise what needs attention: ready, running, waiting for approval, failed
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -33,6 +33,7 @@ struct Report {
     blocked: usize,
     running: Vec<String>,
     awaiting_approval: Vec<String>,
+    /// The latest step of each open bead, when it failed: what needs a retry or a look.
     failed: Vec<String>,
     /// Steps (running or waiting) whose harness ran without forge's sandbox.
     unsandboxed: Vec<String>,
@@ -75,11 +76,20 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         .map(|b| b.id.to_owned())
         .collect();
     report.blocked = graph.blocked().len();
+    // A failed step needs attention only while its bead is open and nothing tried it since.
+    let needs_retry = |c: &checkpoint::Checkpoint| {
+        graph
+            .get(&c.bead)
+            .is_some_and(|b| b.status == crate::bead::Status::Open)
+            && !steps
+                .iter()
+                .any(|o| o.bead == c.bead && o.attempt > c.attempt)
+    };
     for c in &steps {
         let list = match c.state {
             s if s.is_active() => &mut report.running,
             State::AwaitingApproval => &mut report.awaiting_approval,
-            State::Failed | State::Interrupted => &mut report.failed,
+            State::Failed | State::Interrupted if needs_retry(c) => &mut report.failed,
             _ => continue,
         };
         list.push(c.step.clone());
@@ -96,15 +106,28 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         if let Some(explained) = &explained {
             writeln!(out, "paused:            {explained}")?;
         }
+        // Only what there is: no header without anything after it.
         writeln!(out, "ready:             {}", report.ready.len())?;
-        writeln!(out, "blocked:           {}", report.blocked)?;
-        writeln!(out, "running:           {}", report.running.join(" "))?;
-        writeln!(
-            out,
-            "awaiting approval: {}",
-            report.awaiting_approval.join(" ")
-        )?;
-        writeln!(out, "failed:            {}", report.failed.join(" "))?;
+        if report.blocked > 0 {
+            writeln!(out, "blocked:           {}", report.blocked)?;
+        }
+        if !report.running.is_empty() {
+            writeln!(out, "running:           {}", report.running.join(" "))?;
+        }
+        if !report.awaiting_approval.is_empty() {
+            writeln!(
+                out,
+                "awaiting approval: {} (review with `forge approve`)",
+                report.awaiting_approval.join(" ")
+            )?;
+        }
+        if !report.failed.is_empty() {
+            writeln!(
+                out,
+                "failed:            {} (why: `forge log STEP`; retry: `forge step BEAD`)",
+                report.failed.join(" ")
+            )?;
+        }
         if !report.unsandboxed.is_empty() {
             writeln!(
                 out,

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(short, long = "acceptance", value_name = "TEXT")]
     pub acceptance: Vec<String>,
     /// Kind of work
-    #[arg(short, long, default_value = "task", value_parser = parse::<Kind>)]
+    #[arg(short, long, default_value = "task", value_enum)]
     pub kind: Kind,
     /// Priority from 0 (most urgent) to 4
     #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=4))]
@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub value: u8,
     /// Risk of the change
-    #[arg(long, default_value = "low", value_parser = parse::<Risk>)]
+    #[arg(long, default_value = "low", value_enum)]
     pub risk: Risk,
     /// A label (repeatable)
     #[arg(short, long = "label", value_name = "LABEL")]

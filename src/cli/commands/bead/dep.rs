@@ -7,8 +7,6 @@ use crate::cli::{CommandResult, Context};
 use crate::error::exit;
 use crate::workspace::Workspace;
 
-use super::create::parse;
-
 /// Add or remove dependencies
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,7 +23,7 @@ pub struct AddArgs {
     pub dep: String,
     /// blocks: ID waits until DEP is closed; parent: DEP is ID's parent; related and
     /// discovered-from are links that never block
-    #[arg(short = 't', long = "type", default_value = "blocks", value_parser = parse::<DepKind>)]
+    #[arg(short = 't', long = "type", default_value = "blocks", value_enum)]
     pub kind: DepKind,
 }
 
@@ -37,7 +35,7 @@ pub struct RmArgs {
     /// The bead it depends on
     pub dep: String,
     /// Remove only a dependency of this type (default: any)
-    #[arg(short = 't', long = "type", value_parser = parse::<DepKind>)]
+    #[arg(short = 't', long = "type", value_enum)]
     pub kind: Option<DepKind>,
 }
 

@@ -7,19 +7,17 @@ use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::exit;
 
-use super::create::parse;
-
 /// List beads (open and deferred by default), sorted by priority then id
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only beads with this status (repeatable)
-    #[arg(short, long, value_parser = parse::<Status>)]
+    #[arg(short, long, value_enum)]
     pub status: Vec<Status>,
     /// Include closed beads
     #[arg(short, long, conflicts_with = "status")]
     pub all: bool,
     /// Only beads of this kind (repeatable)
-    #[arg(short, long, value_parser = parse::<Kind>)]
+    #[arg(short, long, value_enum)]
     pub kind: Vec<Kind>,
     /// Only beads with this label (repeatable: all must match)
     #[arg(short, long = "label", value_name = "LABEL")]

@@ -7,8 +7,6 @@ use crate::cli::{CommandResult, Context};
 use crate::error::exit;
 use crate::workspace::Workspace;
 
-use super::create::parse;
-
 /// Change fields of a bead
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,7 +22,7 @@ pub struct Args {
     #[arg(short, long = "acceptance", value_name = "TEXT")]
     pub acceptance: Vec<String>,
     /// New kind
-    #[arg(short, long, value_parser = parse::<Kind>)]
+    #[arg(short, long, value_enum)]
     pub kind: Option<Kind>,
     /// New priority, 0 (most urgent) to 4
     #[arg(short, long, value_parser = clap::value_parser!(u8).range(0..=4))]
@@ -33,7 +31,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub value: Option<u8>,
     /// New risk
-    #[arg(long, value_parser = parse::<Risk>)]
+    #[arg(long, value_enum)]
     pub risk: Option<Risk>,
     /// Add a label (repeatable)
     #[arg(long = "add-label", value_name = "LABEL")]

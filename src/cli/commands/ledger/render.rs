@@ -45,6 +45,14 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     };
     let range = resolve_range(&repo, args.range.as_deref())?;
     let head = range.head_oid();
+    // On the default branch itself the default range is empty: say how to pick one.
+    if args.range.is_none() && range.base.as_deref() == Some(range.head.as_str()) {
+        ui.warn(&format!(
+            "the default range {} is empty: HEAD is on the default branch; pass --range \
+             BASE..HEAD (for example --range HEAD~5..HEAD) to review earlier commits",
+            range.spec
+        ));
+    }
     let gained = review::gained(&repo, &range)?;
     let review = review::build(range, gained, &prices, &|bead| {
         review::title_at(&repo, head, bead)

@@ -1,5 +1,6 @@
 use serde::Serialize;
 
+use crate::cli::render::plural;
 use crate::cli::ui::Ui;
 use crate::cli::{CommandResult, Context};
 use crate::error::{Error, exit};
@@ -91,11 +92,11 @@ fn violation_line(v: &Violation) -> String {
 
 fn merge_line(m: &ApprovalMerge) -> String {
     let mut line = format!(
-        "approved: merge {} of {} at {} ({} commit(s)), by {} ({})",
+        "approved: merge {} of {} at {} ({}), by {} ({})",
         short(&m.commit),
         printable(&m.step),
         short(&m.head),
-        m.commits,
+        plural(m.commits, "commit"),
         printable(&m.approved_by),
         printable(&m.how)
     );
@@ -158,8 +159,9 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         if report.ok() {
             writeln!(
                 out,
-                "ledger ok: {} events in {} files",
-                report.events, report.files
+                "ledger ok: {} in {}",
+                plural(report.events, "event"),
+                plural(report.files, "file")
             )?;
         }
         if let Some(h) = &history {
@@ -169,8 +171,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             if h.ok() {
                 writeln!(
                     out,
-                    "history ok: {} commits in {}, {} committed file versions",
-                    h.commits, h.range.spec, h.versions
+                    "history ok: {} in {}, {}",
+                    plural(h.commits, "commit"),
+                    h.range.spec,
+                    plural(h.versions, "committed file version")
                 )?;
             }
         }
@@ -193,11 +197,11 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             if a.ok() {
                 writeln!(
                     out,
-                    "approvals ok: {} commit(s) carrying Forge-Step, {} approval merge(s){}, {} rollback(s)",
-                    a.step_commits,
-                    a.merges.len(),
+                    "approvals ok: {} carrying Forge-Step, {}{}, {}",
+                    plural(a.step_commits, "commit"),
+                    plural(a.merges.len(), "approval merge"),
                     if a.require_signed { " all signed" } else { "" },
-                    a.rollbacks.len()
+                    plural(a.rollbacks.len(), "rollback")
                 )?;
             }
         }

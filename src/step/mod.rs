@@ -1,5 +1,6 @@
 //! `forge step`: one bead, one harness run, on its own worktree branch. See DESIGN.md §2.
 
+pub mod busy;
 pub mod checkpoint;
 pub mod contain;
 pub mod gates;

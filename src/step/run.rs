@@ -1,6 +1,5 @@
 //! The step lifecycle: claim, prepare a worktree, run the harness, commit, check, wait.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -8,6 +7,7 @@ use serde_json::json;
 
 use super::checkpoint::{self, Checkpoint, State, step_id};
 use super::gates::{self, GateContext};
+use super::busy::Busy;
 use super::{contain, guard};
 use super::{lease, log_path, prompt, step_dir};
 use crate::bead::graph::Graph;
@@ -69,7 +69,7 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
     let mut buf = IndexBuf::default();
     let index = repo.index(&mut buf)?;
     let graph = Graph::new(&index);
-    let busy = busy_beads(&ws.layout)?;
+    let busy = Busy::load(&ws.layout)?;
     let id = match wanted {
         Some(w) => {
             let id = repo.resolve(w)?;
@@ -101,17 +101,16 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
             }
             id
         }
-        None => graph
-            .ready()
-            .into_iter()
-            .find(|b| !busy.contains(b.id))
+        None => busy
+            .startable(&graph)
+            .first()
             .map(|b| b.id.to_owned())
             .ok_or_else(|| Error::Refused {
                 message: "no bead is ready".into(),
                 hint: "see `forge blocked`, or create one with `forge bead create`".into(),
             })?,
     };
-    if busy.contains(&id) {
+    if busy.holds(&id) {
         let gone = checkpoint::load_all(&ws.layout)?
             .iter()
             .filter(|c| c.bead == id)
@@ -124,21 +123,6 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
     repo.load(&id)
 }
 
-/// Beads with a step that is active or waiting for a human: not ready, whatever their
-/// dependencies say.
-pub fn busy_beads(layout: &crate::store::Layout) -> Result<HashSet<String>> {
-    Ok(checkpoint::bead_states(layout)?
-        .into_iter()
-        .filter(|(_, state)| holds_bead(*state))
-        .map(|(bead, _)| bead)
-        .collect())
-}
-
-/// Whether a step in `state` keeps its bead from another step: running or waiting for
-/// approval.
-pub fn holds_bead(state: State) -> bool {
-    state.is_active() || state == State::AwaitingApproval
-}
 
 fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {
     let from_checkpoints = checkpoint::load_all(&ws.layout)?
@@ -307,7 +291,7 @@ pub fn run_step(
         });
     };
     // Checked again under the lease: another process may have finished a step meanwhile.
-    if busy_beads(&ws.layout)?.contains(&bead.id) {
+    if Busy::load(&ws.layout)?.holds(&bead.id) {
         return Err(Error::Refused {
             message: format!(
                 "{} already has a step running or waiting for approval",

@@ -22,8 +22,8 @@ use crate::approval::{self, How};
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::Result;
-use crate::step::checkpoint::{self, State};
-use crate::step::run::holds_bead;
+use crate::step::checkpoint::State;
+use crate::step::busy::Busy;
 use crate::step::{Observer, StepOptions, run_step};
 use crate::store::StoreLock;
 use crate::workspace::Workspace;
@@ -98,24 +98,16 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     let index = BeadRepo::new(&ws.layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let now = ws.clock.now_secs();
-    // One read of the checkpoints for both: which beads are busy, how often each was tried.
-    let mut busy = HashSet::new();
-    let mut attempts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    for (bead, bead_state) in checkpoint::bead_states(&ws.layout)? {
-        if holds_bead(bead_state) {
-            busy.insert(bead.clone());
-        }
-        *attempts.entry(bead).or_default() += 1;
-    }
-    for b in graph.ready() {
-        if busy.contains(b.id)
-            || tried.contains(b.id)
+    // One read of the checkpoints for both: which beads are held, how often each was tried.
+    let busy = Busy::load(&ws.layout)?;
+    for b in busy.startable(&graph) {
+        if tried.contains(b.id)
             || state.waits.get(b.id).is_some_and(|&t| t > now)
         {
             continue;
         }
         if let Some(limit) = ws.config.budget.attempts_per_bead
-            && attempts.get(b.id).copied().unwrap_or(0) >= limit
+            && busy.attempts(b.id) >= limit
         {
             continue;
         }

@@ -44,12 +44,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let mut buf = IndexBuf::default();
     let index = BeadRepo::new(&layout).index(&mut buf)?;
     let graph = Graph::new(&index);
-    let busy = crate::step::run::busy_beads(&layout)?;
-    let mut ready: Vec<&BeadSummary> = graph
-        .ready()
-        .into_iter()
-        .filter(|b| !busy.contains(b.id))
-        .collect();
+    let mut ready: Vec<&BeadSummary> = crate::step::busy::Busy::load(&layout)?.startable(&graph);
     if let Some(n) = args.limit {
         ready.truncate(n);
     }

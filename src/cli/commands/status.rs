@@ -64,15 +64,9 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         consecutive_failures: tick.consecutive_failures,
         resume: "forge resume",
     });
-    let busy: std::collections::HashSet<&str> = steps
-        .iter()
-        .filter(|c| c.state.is_active() || c.state == State::AwaitingApproval)
-        .map(|c| c.bead.as_str())
-        .collect();
-    report.ready = graph
-        .ready()
+    report.ready = crate::step::busy::Busy::of(&steps)
+        .startable(&graph)
         .into_iter()
-        .filter(|b| !busy.contains(b.id))
         .map(|b| b.id.to_owned())
         .collect();
     report.blocked = graph.blocked().len();

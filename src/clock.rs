@@ -2,26 +2,58 @@
 //!
 //! Timestamps are kept as strings of one fixed shape so that they sort lexicographically and
 //! diff cleanly in pull requests. Tests pin the clock through the CLI (`FORGE_NOW`).
+//!
+//! This module is the one place that reads the real time of day (`SystemTime::now`; clippy
+//! refuses it elsewhere, see `clippy.toml`). Durations and deadlines use `Instant`, which
+//! no pinned clock should touch.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-#[derive(Debug, Clone)]
+/// The time forge records: the workspace owns one (`Workspace::clock`), built from
+/// `FORGE_NOW` when that is set. The default is the real clock.
+#[derive(Debug, Clone, Default)]
 pub enum Clock {
+    #[default]
     System,
     /// Always answers the same instant (seconds since the epoch).
     Fixed(i64),
 }
 
+/// The real time since the epoch (zero before it).
+#[allow(clippy::disallowed_methods)] // the clock itself
+fn real() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The real time in microseconds since the epoch, whatever the clock says. Only for
+/// ordering runs that start under a pinned clock (see `ledger::writer::new_run_id`).
+pub fn real_micros() -> u64 {
+    real().as_micros() as u64
+}
+
 impl Clock {
     /// Seconds since the Unix epoch.
     pub fn now_secs(&self) -> i64 {
+        self.stamp().0
+    }
+
+    /// Seconds since the Unix epoch and the microseconds within that second, from one
+    /// reading (a pinned clock has none: zero).
+    pub fn stamp(&self) -> (i64, u32) {
         match self {
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-            Clock::Fixed(s) => *s,
+            Clock::System => {
+                let d = real();
+                (d.as_secs() as i64, d.subsec_micros())
+            }
+            Clock::Fixed(s) => (*s, 0),
         }
+    }
+
+    /// Whether the clock is pinned (`FORGE_NOW`).
+    pub fn is_pinned(&self) -> bool {
+        matches!(self, Clock::Fixed(_))
     }
 
     pub fn now(&self) -> String {
@@ -114,6 +146,17 @@ mod tests {
             assert_eq!(parse_rfc3339(&format_rfc3339(secs)), Some(secs));
         }
         assert_eq!(parse_rfc3339("2026-11-21"), Some(1_795_219_200));
+    }
+
+    #[test]
+    fn a_pinned_clock_stands_still() {
+        let clock = Clock::Fixed(1_795_225_000);
+        assert_eq!(clock.stamp(), (1_795_225_000, 0));
+        assert_eq!(clock.now(), "2026-11-21T01:36:40Z");
+        assert!(clock.is_pinned());
+        let (secs, micros) = Clock::System.stamp();
+        assert!(secs > 1_700_000_000 && micros < 1_000_000);
+        assert!(!Clock::default().is_pinned());
     }
 
     #[test]

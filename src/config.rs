@@ -289,6 +289,9 @@ impl Config {
         let config: Config = parse_toml(path, &text)?;
         check_schema(path, config.schema)?;
         check_paths(path, &text, &config)?;
+        // A price table that does not read is found here, by every command and `doctor`,
+        // not first by the tick whose budget it would have left uncounted.
+        crate::ledger::cost::Prices::from_config(&config, path)?;
         Ok(config)
     }
 }

@@ -134,7 +134,7 @@ pub const SECTIONS: &[Section] = &[
         about: "One harness: an agent CLI and how to run it. NAME is yours (forge step \
                 --harness NAME). A harness sees only an allowlisted environment (PATH, LANG, \
                 TERM, USER, proxies, ...), the variables named in pass_env, its own empty \
-                HOME, and FORGE_BEAD, FORGE_STEP, FORGE_REPO, FORGE_OUTBOX. SSH_AUTH_SOCK, \
+                HOME, and FORGE_BEAD, FORGE_STEP, FORGE_RUN, FORGE_REPO, FORGE_OUTBOX. SSH_AUTH_SOCK, \
                 DOCKER_HOST and GPG_AGENT_INFO are never passed.",
         keys: &[
             key(

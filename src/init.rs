@@ -83,12 +83,16 @@ pub fn init(start: &Path, env: &Environment, forge_exe: &Path) -> Result<InitRep
 
     if !created.is_empty() {
         let clock = clock_of(env);
-        let mut ledger = LedgerWriter::new(&layout.ledger(), new_run_id(), actor_of(&repo, env));
-        ledger.append(
+        // No workspace yet: the clock and the randomness come from the environment, as a
+        // workspace's would.
+        let run = new_run_id(&clock, &env.randomness);
+        let mut ledger = LedgerWriter::new(&layout.ledger(), run, actor_of(&repo, env));
+        ledger.append_event(
             &clock,
             &redactor_of(None, env),
-            "forge.initialised",
-            serde_json::json!({ "created": created }),
+            &crate::ledger::Payload::ForgeInitialised {
+                created: created.clone(),
+            },
         )?;
     }
     Ok(InitReport {

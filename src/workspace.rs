@@ -1,24 +1,32 @@
-//! A repository opened by forge: where things are, the config, the clock, the redactor and
-//! this run's ledger writer. Commands that change state go through one of these.
+//! A repository opened by forge: where things are, the config, the clock, the randomness,
+//! the redactor and this run's ledger writer. Commands that change state go through one of
+//! these.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git;
-use crate::ledger::LedgerWriter;
 use crate::ledger::line::Event;
 use crate::ledger::writer::new_run_id;
+use crate::ledger::{LedgerWriter, Payload};
+use crate::randomness::Randomness;
 use crate::redact::{Redactor, is_secret_name};
 use crate::store::{Layout, StoreLock};
 
-/// What forge takes from its environment. The CLI fills it in; the library never reads the
-/// process environment itself.
+/// What forge takes from its environment. The CLI takes it once, at the start
+/// ([`Environment::from_process`]); the rest of the library never reads the process
+/// environment itself.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
-    /// Pinned time (seconds since the epoch), for reproducible tests.
+    /// Pinned time (seconds since the epoch, `FORGE_NOW`), for reproducible tests.
     pub now: Option<i64>,
+    /// Where ids come from: seeded by `FORGE_SEED` (for reproducible tests) or the
+    /// operating system's. Shared by every clone and every workspace opened from this
+    /// environment, so that one process never draws the same sequence twice.
+    pub randomness: Arc<Randomness>,
     /// A snapshot of the process environment, for secret redaction.
     pub vars: Vec<(String, String)>,
     /// Who is acting, when not the git identity.
@@ -42,6 +50,8 @@ pub struct Workspace {
     pub layout: Layout,
     pub config: Config,
     pub clock: Clock,
+    /// Where this run's ids come from (see [`Environment::randomness`]).
+    pub randomness: Arc<Randomness>,
     pub redactor: Redactor,
     pub actor: String,
     /// forge's own environment, from which harness environments are allowlisted.
@@ -55,6 +65,40 @@ pub fn open_repo(start: &Path) -> Result<(git2::Repository, Layout)> {
     Ok((repo, Layout::new(&paths.workdir, &paths.common_dir)))
 }
 
+impl Environment {
+    /// The process environment, read once: the only place outside the CLI's entry that
+    /// reads it. `FORGE_NOW` (RFC 3339) pins the clock and `FORGE_SEED` (a number) seeds
+    /// the randomness; both are test hooks. A value that does not parse is ignored.
+    #[allow(clippy::disallowed_methods)] // the environment snapshot
+    pub fn from_process() -> Environment {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+        let now = var("FORGE_NOW").and_then(|s| crate::clock::parse_rfc3339(&s));
+        let seed = var("FORGE_SEED").and_then(|s| crate::randomness::parse_seed(&s));
+        let step = match (var("FORGE_STEP"), var("FORGE_BEAD"), var("FORGE_REPO")) {
+            (Some(step), Some(bead), Some(repo)) => Some(StepContext {
+                step,
+                bead,
+                repo: repo.into(),
+                outbox: var("FORGE_OUTBOX").map(Into::into),
+            }),
+            _ => None,
+        };
+        Environment {
+            now,
+            randomness: Arc::new(Randomness::from_seed(seed)),
+            vars,
+            actor: var("FORGE_ACTOR"),
+            step,
+        }
+    }
+}
+
+/// The clock everything this environment opens records with: pinned by `FORGE_NOW`, the
+/// real one otherwise. `forge init` and the hooks, which may run before a workspace can be
+/// opened, take theirs here too.
 pub fn clock_of(env: &Environment) -> Clock {
     env.now.map_or(Clock::System, Clock::Fixed)
 }
@@ -107,13 +151,16 @@ impl Workspace {
         crate::store::journal::recover(&layout)?;
         let config = Config::load(&layout.config())?;
         let clock = clock_of(env);
+        let randomness = env.randomness.clone();
         let actor = actor_of(&repo, env);
         let redactor = redactor_of(Some(&config), env);
-        let ledger = LedgerWriter::new(&layout.ledger(), new_run_id(), actor.clone());
+        let run = new_run_id(&clock, &randomness);
+        let ledger = LedgerWriter::new(&layout.ledger(), run, actor.clone());
         Ok(Workspace {
             layout,
             config,
             clock,
+            randomness,
             redactor,
             actor,
             env_snapshot: env.vars.clone(),
@@ -128,9 +175,10 @@ impl Workspace {
         StoreLock::acquire(&self.layout.store_lock())
     }
 
-    /// Appends an event to this run's ledger file.
-    pub fn record(&mut self, kind: &str, data: serde_json::Value) -> Result<Event> {
-        self.ledger.append(&self.clock, &self.redactor, kind, data)
+    /// Appends an event to this run's ledger file, redacted.
+    pub fn record(&mut self, payload: Payload) -> Result<Event> {
+        self.ledger
+            .append_event(&self.clock, &self.redactor, &payload)
     }
 
     pub fn run_id(&self) -> &str {
@@ -141,6 +189,58 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_under_a_pinned_clock_sort_in_the_order_they_started() {
+        let clock = Clock::Fixed(1_795_251_600); // 2026-11-21T09:00:00Z
+        // Seeded: a test harness gives each command the next seed, and that orders them,
+        // past the point where the seed gains a digit.
+        let seeded: Vec<String> = [1, 2, 9, 10, 11, 99, 100, 12_345]
+            .into_iter()
+            .map(|seed| new_run_id(&clock, &Randomness::seeded(seed)))
+            .collect();
+        let mut sorted = seeded.clone();
+        sorted.sort();
+        assert_eq!(sorted, seeded);
+        assert!(
+            seeded[0].starts_with("20261121T090000.000001Z-"),
+            "{seeded:?}"
+        );
+        assert_eq!(seeded[0].len(), "20261121T090000.000001Z-".len() + 8);
+        // ... and is reproducible.
+        assert_eq!(new_run_id(&clock, &Randomness::seeded(2)), seeded[1]);
+        // One shared source never gives a process the same id twice (`forge doctor --fix`
+        // opens two workspaces).
+        let shared = Arc::new(Randomness::seeded(5));
+        assert_ne!(new_run_id(&clock, &shared), new_run_id(&clock, &shared));
+        // Unseeded: the real time orders them; they are unique.
+        let unseeded: Vec<String> = (0..20)
+            .map(|_| {
+                std::thread::sleep(std::time::Duration::from_micros(2));
+                new_run_id(&clock, &Randomness::os())
+            })
+            .collect();
+        let mut sorted = unseeded.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, unseeded);
+        assert!(unseeded.iter().all(|r| r.starts_with("20261121T090000.")));
+        // Either way the file lands in the pinned month, and budget.rs finds it by the
+        // pinned day.
+        let w = LedgerWriter::new(Path::new("/l"), seeded[0].clone(), "a".into());
+        assert!(w.path().starts_with("/l/2026-11"), "{}", w.path().display());
+    }
+
+    #[test]
+    fn runs_under_the_real_clock_keep_their_shape() {
+        let a = new_run_id(&Clock::System, &Randomness::seeded(1));
+        std::thread::sleep(std::time::Duration::from_micros(2));
+        let b = new_run_id(&Clock::System, &Randomness::seeded(1));
+        assert!(a < b, "{a} {b}");
+        // `YYYYMMDDTHHMMSS.ffffffZ-xxxxxxxx`
+        assert_eq!(a.len(), 32, "{a}");
+        assert_eq!((&a[8..9], &a[15..16], &a[22..24]), ("T", ".", "Z-"), "{a}");
+    }
 
     #[test]
     fn pass_env_and_secret_harness_env_values_are_redacted() {

@@ -1,6 +1,7 @@
 //! Whether the ledger backs a checkpoint's claim that a step waits for approval.
 
 use crate::error::{Error, Result};
+use crate::ledger::Payload;
 use crate::ledger::line::decode;
 use crate::ledger::verify::verify_file;
 use crate::ledger::{ledger_files, read_file};
@@ -19,10 +20,11 @@ pub fn check(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
             if !line.contains(&cp.step) {
                 continue;
             }
-            if let Ok(e) = decode(line)
-                && e.data.get("step").and_then(|s| s.as_str()) == Some(cp.step.as_str())
-            {
-                about_step.push(e);
+            if let Ok(e) = decode(line) {
+                let payload = e.payload();
+                if payload.step() == Some(cp.step.as_str()) {
+                    about_step.push(payload);
+                }
             }
         }
         if about_step.is_empty() {
@@ -39,11 +41,12 @@ pub fn check(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
                 p.message
             )));
         }
-        for e in about_step {
-            let head = e.data.get("head").and_then(|h| h.as_str());
-            match e.kind.as_str() {
-                "step.awaiting_approval" => backed = head == Some(cp.head.as_str()),
-                "step.merged" | "step.rejected" | "step.rolled_back" => backed = false,
+        for p in about_step {
+            match p {
+                Payload::StepAwaitingApproval { head, .. } => backed = head == cp.head,
+                Payload::StepMerged { .. }
+                | Payload::StepRejected { .. }
+                | Payload::StepRolledBack { .. } => backed = false,
                 _ => {}
             }
         }

@@ -10,8 +10,9 @@ pub mod merge;
 pub mod reconcile;
 pub mod seal;
 
+use crate::ledger::Payload;
+use crate::ledger::event::{self, StepAt};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::bead::{Status, ops};
 use crate::error::{Error, Result};
@@ -23,7 +24,7 @@ use crate::store::StoreLock;
 use crate::workspace::Workspace;
 
 /// How an approval was given; recorded with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum How {
     /// Answered at the interactive prompt.
@@ -236,31 +237,42 @@ pub fn approve(
     // The approval is recorded, bound to the commit, before anything is merged. A policy
     // approves by its tier; who ran the tick is recorded beside it.
     let approver = match how {
-        How::Policy => format!("policy:{}", cp.risk),
+        How::Policy => format!("policy:{}", cp.risk.map_or("", |r| r.as_str())),
         _ => ws.actor.clone(),
     };
-    ws.record(
-        "step.approved",
-        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "approved_by": approver,
-                "how": how, "invoked_by": ws.actor }),
-    )?;
+    ws.record(Payload::StepApproved {
+        at: StepAt::new(&cp.step, &cp.bead),
+        head: cp.head.clone(),
+        approved_by: approver.clone(),
+        how: Some(how),
+        invoked_by: ws.actor.clone(),
+    })?;
     let result = merge::merge_step(ws, &cp, &approver, how);
     let merged = match result {
         Ok(m) => m,
         Err(e) => {
-            ws.record(
-                "step.merge_refused",
-                json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "reason": e.to_string() }),
-            )?;
+            ws.record(Payload::StepMergeRefused {
+                at: StepAt::new(&cp.step, &cp.bead),
+                head: cp.head.clone(),
+                reason: e.to_string(),
+            })?;
             return Err(e);
         }
     };
     cp.approved_by = approver.clone();
-    cp.approved_how = how.as_str().to_owned();
+    cp.approved_how = Some(how);
     cp.merge_commit = merged.commit.clone();
     cp.finished = ws.clock.now();
-    let data = json!({ "head": cp.head, "merge_commit": merged.commit, "base_ref": cp.base_ref });
-    transition(ws, &mut cp, State::Merged, "step.merged", data, &mut ())?;
+    let (head, base_ref) = (cp.head.clone(), cp.base_ref.clone());
+    let merge_commit = merged.commit.clone();
+    let event = |at| Payload::StepMerged {
+        at,
+        head,
+        merge_commit,
+        base_ref,
+        reconciled: None,
+    };
+    transition(ws, &mut cp, State::Merged, event, &mut ())?;
     let (_, _, closed_epics) = ops::set_status_with_epics(
         ws,
         &cp.bead,
@@ -319,11 +331,14 @@ fn rederive(ws: &mut Workspace, cp: &Checkpoint, head_named: bool, how: How) -> 
     }
     let base = review_base(ws, cp)?;
     let (gates, risk) = crate::step::run::rederive(ws, cp, &base)?;
-    ws.record(
-        "step.rederived",
-        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "base": base,
-                "gates": gates, "risk": risk, "why": elsewhere }),
-    )?;
+    ws.record(Payload::StepRederived {
+        at: StepAt::new(&cp.step, &cp.bead),
+        head: cp.head.clone(),
+        base: base.clone(),
+        gates: event::json(&gates),
+        risk: Some(risk),
+        why: elsewhere.to_string(),
+    })?;
     let failed: Vec<String> = gates
         .iter()
         .filter(|g| !g.ok)
@@ -373,10 +388,12 @@ pub fn reject(ws: &mut Workspace, step: &str, reason: &str) -> Result<Rejected> 
     }
     let mut cp = load_step(ws, step)?;
     require_waiting(ws, &cp)?;
-    ws.record(
-        "step.rejected",
-        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "reason": reason, "by": ws.actor }),
-    )?;
+    ws.record(Payload::StepRejected {
+        at: StepAt::new(&cp.step, &cp.bead),
+        head: cp.head.clone(),
+        reason: reason.to_owned(),
+        by: ws.actor.clone(),
+    })?;
     let attic = discard(ws, &cp)?;
     cp.reason = reason.to_owned();
     cp.finished = ws.clock.now();
@@ -384,8 +401,10 @@ pub fn reject(ws: &mut Workspace, step: &str, reason: &str) -> Result<Rejected> 
         ws,
         &mut cp,
         State::Rejected,
-        "step.discarded",
-        json!({ "attic": attic }),
+        |at| Payload::StepDiscarded {
+            at,
+            attic: attic.clone(),
+        },
         &mut (),
     )?;
     ops::set_status(ws, &cp.bead, Status::Open, &format!("rejected: {reason}"))?;
@@ -437,10 +456,12 @@ pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBa
     };
     let out = match cp.state {
         State::Merged => {
-            ws.record(
-                "step.rollback",
-                json!({ "step": cp.step, "bead": cp.bead, "merge_commit": cp.merge_commit, "reason": reason, "by": ws.actor }),
-            )?;
+            ws.record(Payload::StepRollback {
+                at: StepAt::new(&cp.step, &cp.bead),
+                merge_commit: Some(cp.merge_commit.clone()),
+                reason: reason.to_owned(),
+                by: ws.actor.clone(),
+            })?;
             let revert = merge::revert_step(ws, &cp, reason)?;
             cp.revert_commit = revert.clone();
             RolledBack {
@@ -451,10 +472,12 @@ pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBa
             }
         }
         State::AwaitingApproval | State::Failed | State::Interrupted => {
-            ws.record(
-                "step.rollback",
-                json!({ "step": cp.step, "bead": cp.bead, "reason": reason, "by": ws.actor }),
-            )?;
+            ws.record(Payload::StepRollback {
+                at: StepAt::new(&cp.step, &cp.bead),
+                merge_commit: None,
+                reason: reason.to_owned(),
+                by: ws.actor.clone(),
+            })?;
             let attic = discard(ws, &cp)?;
             RolledBack {
                 step: cp.step.clone(),
@@ -476,8 +499,11 @@ pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBa
         ws,
         &mut cp,
         State::RolledBack,
-        "step.rolled_back",
-        json!({ "revert_commit": out.revert_commit, "attic": out.attic }),
+        |at| Payload::StepRolledBack {
+            at,
+            revert_commit: out.revert_commit.clone(),
+            attic: out.attic.clone(),
+        },
         &mut (),
     )?;
     ops::set_status(

@@ -5,15 +5,16 @@
 //! completes the rest exactly once: one `step.merged`, the checkpoint merged, the bead
 //! closed.
 
+use crate::ledger::Payload;
+use crate::ledger::event::StepAt;
 use serde::Serialize;
-use serde_json::json;
 
 use super::short;
 use crate::bead::repo::BeadRepo;
 use crate::bead::{Status, ops};
 use crate::error::Result;
 use crate::git::cli::Git;
-use crate::ledger::line::{Event, decode};
+use crate::ledger::line::decode;
 use crate::ledger::{ledger_files, read_file};
 use crate::step::checkpoint::{self, Checkpoint, State};
 use crate::workspace::Workspace;
@@ -29,7 +30,7 @@ pub struct Reconciled {
 
 /// Every ledger event about `step` or its `bead`, in ledger order (files by name, lines in
 /// order).
-pub fn events_about(ws: &Workspace, step: &str, bead: &str) -> Result<Vec<Event>> {
+pub fn events_about(ws: &Workspace, step: &str, bead: &str) -> Result<Vec<Payload>> {
     let mut out = Vec::new();
     for path in ledger_files(&ws.layout.ledger()) {
         let file = read_file(&path)?;
@@ -38,9 +39,19 @@ pub fn events_about(ws: &Workspace, step: &str, bead: &str) -> Result<Vec<Event>
                 continue;
             }
             let Ok(e) = decode(line) else { continue };
-            let about = |k: &str, v: &str| e.data.get(k).and_then(|s| s.as_str()) == Some(v);
-            if about("step", step) || (about("bead", bead) && e.kind.starts_with("bead.")) {
-                out.push(e);
+            let payload = e.payload();
+            let bead_event = matches!(
+                payload,
+                Payload::BeadCreated { .. }
+                    | Payload::BeadUpdated { .. }
+                    | Payload::BeadClosed { .. }
+                    | Payload::BeadReopened { .. }
+                    | Payload::BeadDeferred { .. }
+                    | Payload::BeadLinked { .. }
+                    | Payload::BeadWaiting { .. }
+            );
+            if payload.step() == Some(step) || (bead_event && payload.bead() == Some(bead)) {
+                out.push(payload);
             }
         }
     }
@@ -104,48 +115,40 @@ pub fn reconcile(ws: &mut Workspace, cp: &mut Checkpoint) -> Result<Option<Recon
         String::new()
     };
     let events = events_about(ws, &cp.step, &cp.bead)?;
-    let approved = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == "step.approved" && head_of(e) == Some(cp.head.as_str()));
-    let Some(approved) = approved.cloned() else {
+    let approved = events.iter().rev().find_map(|e| match e {
+        Payload::StepApproved {
+            head,
+            approved_by,
+            how,
+            ..
+        } if *head == cp.head => Some((approved_by.clone(), *how)),
+        _ => None,
+    });
+    let Some((by, how)) = approved else {
         return Ok(None);
     };
     let merged_at = events
         .iter()
-        .position(|e| e.kind == "step.merged" && head_of(e) == Some(cp.head.as_str()));
+        .position(|e| matches!(e, Payload::StepMerged { head, .. } if *head == cp.head));
     let mut finished = Vec::new();
     let mut merge_commit = cp.merge_commit.clone();
     if pending {
         merge_commit = match merged_at.map(|i| &events[i]) {
-            Some(e) => e
-                .data
-                .get("merge_commit")
-                .and_then(|m| m.as_str())
-                .unwrap_or_default()
-                .to_owned(),
+            Some(Payload::StepMerged { merge_commit, .. }) => merge_commit.clone(),
+            Some(_) => unreachable!("merged_at is a step.merged"),
             None => find_merge(&git, &base_tip, &cp.head)?.unwrap_or_else(|| cp.head.clone()),
         };
-        let by = approved
-            .data
-            .get("approved_by")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        let how = approved
-            .data
-            .get("how")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
         if merged_at.is_none() {
-            ws.record(
-                "step.merged",
-                json!({
-                    "step": cp.step, "bead": cp.bead, "state": State::Merged, "head": cp.head,
-                    "merge_commit": merge_commit, "base_ref": cp.base_ref, "reconciled": true,
-                }),
-            )?;
+            ws.record(Payload::StepMerged {
+                at: StepAt {
+                    state: Some(State::Merged),
+                    ..StepAt::new(&cp.step, &cp.bead)
+                },
+                head: cp.head.clone(),
+                merge_commit: merge_commit.clone(),
+                base_ref: cp.base_ref.clone(),
+                reconciled: Some(true),
+            })?;
             finished.push("merge recorded");
         }
         cp.state = State::Merged;
@@ -164,9 +167,12 @@ pub fn reconcile(ws: &mut Workspace, cp: &mut Checkpoint) -> Result<Option<Recon
     // (A `bead.closed` event is no proof: it is recorded before the bead file is written,
     // and a kill can fall between the two.)
     let changed_since = merged_at.is_some_and(|i| {
-        events[i..]
-            .iter()
-            .any(|e| e.kind == "bead.reopened" || e.kind == "bead.deferred")
+        events[i..].iter().any(|e| {
+            matches!(
+                e,
+                Payload::BeadReopened { .. } | Payload::BeadDeferred { .. }
+            )
+        })
     });
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     if !changed_since && bead.status != Status::Closed {
@@ -187,8 +193,4 @@ pub fn reconcile(ws: &mut Workspace, cp: &mut Checkpoint) -> Result<Option<Recon
         merge_commit,
         finished,
     }))
-}
-
-fn head_of(e: &Event) -> Option<&str> {
-    e.data.get("head").and_then(|h| h.as_str())
 }

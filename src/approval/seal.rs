@@ -31,7 +31,8 @@ fn key(layout: &Layout) -> Result<Vec<u8>> {
     }
     std::fs::create_dir_all(&layout.runtime).map_err(|e| Error::io(&layout.runtime, e))?;
     let mut fresh = vec![0u8; KEY_BYTES];
-    getrandom::fill(&mut fresh).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+    // A secret: never seeded (`FORGE_SEED`).
+    crate::randomness::os_fill(&mut fresh).map_err(|e| Error::io(&path, e))?;
     let tmp = layout
         .runtime
         .join(format!(".evidence.key.{}", std::process::id()));
@@ -78,7 +79,14 @@ fn hmac(key: &[u8], message: &[u8]) -> String {
 fn message(cp: &Checkpoint) -> Vec<u8> {
     let mut m = format!(
         "forge evidence 1\nstep {}\nbead {}\nhead {}\nbase_ref {}\nbase_commit {}\nbranch {}\nrisk {}\nsandbox {}\n",
-        cp.step, cp.bead, cp.head, cp.base_ref, cp.base_commit, cp.branch, cp.risk, cp.sandbox
+        cp.step,
+        cp.bead,
+        cp.head,
+        cp.base_ref,
+        cp.base_commit,
+        cp.branch,
+        cp.risk.map_or("", |r| r.as_str()),
+        cp.sandbox
     );
     for g in &cp.gates {
         m.push_str(&format!("gate {} {}\n", g.name, g.ok));
@@ -116,5 +124,22 @@ mod tests {
             hmac(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    /// Seals made when the risk was a plain string still verify: the message is unchanged.
+    #[test]
+    fn the_message_names_the_risk_as_it_always_did() {
+        let text = "schema = 1\nstep = \"fg-a.1\"\nbead = \"fg-a\"\nattempt = 1\n\
+                    state = \"awaiting-approval\"\nharness = \"h\"\npreset = \"command\"\n\
+                    base_ref = \"refs/heads/main\"\nbase_commit = \"b\"\nbranch = \"forge/fg-a/1\"\n\
+                    head = \"c\"\nworktree = \"w\"\nowner_pid = 1\nstarted = \"s\"\nupdated = \"u\"\n\
+                    risk = \"medium\"\nsandbox = \"x\"\n[[gates]]\nname = \"tests\"\nok = true\n";
+        let mut cp: Checkpoint = toml::from_str(text).unwrap();
+        let expected = "forge evidence 1\nstep fg-a.1\nbead fg-a\nhead c\nbase_ref refs/heads/main\n\
+                        base_commit b\nbranch forge/fg-a/1\nrisk medium\nsandbox x\ngate tests true\n";
+        assert_eq!(String::from_utf8(message(&cp)).unwrap(), expected);
+        cp.risk = None;
+        let unrated = expected.replace("risk medium\n", "risk \n");
+        assert_eq!(String::from_utf8(message(&cp)).unwrap(), unrated);
     }
 }

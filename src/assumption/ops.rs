@@ -1,13 +1,13 @@
 //! Raising and resolving assumptions, each recorded in the ledger.
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::{Assumption, AssumptionStatus, PREFIX, load_all, path, resolve};
 use crate::bead::ops::{self as bead_ops, BeadChanges, NewBead};
 use crate::bead::repo::BeadRepo;
 use crate::bead::{DepKind, Kind, Risk, id};
 use crate::error::{Error, Result};
+use crate::ledger::Payload;
 use crate::store::SCHEMA_VERSION;
 use crate::workspace::Workspace;
 
@@ -35,7 +35,7 @@ pub fn raise(ws: &mut Workspace, new: NewAssumption) -> Result<Assumption> {
     let mut a = {
         let _lock = ws.lock()?;
         let id = loop {
-            if let Some(id) = id::pick(&id::random_digits(), |candidate| {
+            if let Some(id) = id::pick(&id::random_digits(&ws.randomness), |candidate| {
                 let candidate = candidate.replacen(id::PREFIX, PREFIX, 1);
                 path(&ws.layout, &candidate).exists()
             }) {
@@ -60,10 +60,15 @@ pub fn raise(ws: &mut Workspace, new: NewAssumption) -> Result<Assumption> {
             note: String::new(),
             extra: toml::Table::new(),
         };
-        ws.record(
-            "assumption.raised",
-            json!({ "assumption": a.id, "text": a.text, "risk": a.risk, "bead": a.bead, "step": a.step }),
-        )?;
+        ws.record(Payload::AssumptionRaised {
+            assumption: a.id.clone(),
+            text: a.text.clone(),
+            risk: Some(a.risk),
+            bead: a.bead.clone(),
+            step: Some(a.step.clone()),
+            beads: None,
+            plan: None,
+        })?;
         a.save(&ws.layout, &ws.redactor)?;
         a
     };
@@ -100,10 +105,10 @@ pub fn raise(ws: &mut Workspace, new: NewAssumption) -> Result<Assumption> {
         )?;
         let _lock = ws.lock()?;
         a.mitigation_bead = check.id.clone();
-        ws.record(
-            "assumption.mitigated",
-            json!({ "assumption": a.id, "bead": check.id }),
-        )?;
+        ws.record(Payload::AssumptionMitigated {
+            assumption: a.id.clone(),
+            bead: check.id.clone(),
+        })?;
         a.save(&ws.layout, &ws.redactor)?;
     }
     Ok(a)
@@ -131,10 +136,13 @@ pub fn resolve_one(
         a.note = note.to_owned();
         a.resolved = ws.clock.now();
         a.resolved_by = ws.actor.clone();
-        ws.record(
-            "assumption.resolved",
-            json!({ "assumption": a.id, "status": status, "note": note, "bead": a.bead, "step": a.step }),
-        )?;
+        ws.record(Payload::AssumptionResolved {
+            assumption: a.id.clone(),
+            status: Some(status),
+            note: note.to_owned(),
+            bead: a.bead.clone(),
+            step: a.step.clone(),
+        })?;
         a.save(&ws.layout, &ws.redactor)?;
         a
     };

@@ -106,6 +106,9 @@ pub struct Cache<'a> {
     summaries: Columns<'a>,
 }
 
+/// The real time, in nanoseconds since the epoch: the cache compares it with file times,
+/// which the kernel stamps in real time (a pinned `FORGE_NOW` has no say here).
+#[allow(clippy::disallowed_methods)] // compared with file mtimes, never recorded
 pub fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -4,6 +4,8 @@ pub const PREFIX: &str = "fg-";
 pub const MIN_LEN: usize = 4;
 pub const MAX_LEN: usize = 12;
 
+use crate::randomness::Randomness;
+
 const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 pub fn is_valid(id: &str) -> bool {
@@ -15,11 +17,10 @@ pub fn is_valid(id: &str) -> bool {
     })
 }
 
-/// Base36 digits of a random number; ids are its prefixes of increasing length.
-pub fn random_digits() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    let mut n = u64::from_le_bytes(bytes);
+/// Base36 digits of a random number from `randomness` (the workspace's: reproducible under
+/// `FORGE_SEED`); ids are its prefixes of increasing length.
+pub fn random_digits(randomness: &Randomness) -> String {
+    let mut n = randomness.next_u64();
     (0..MAX_LEN)
         .map(|_| {
             let d = ALPHABET[(n % 36) as usize] as char;
@@ -106,9 +107,24 @@ mod tests {
 
     #[test]
     fn ids_are_short_and_valid() {
-        let id = pick(&random_digits(), |_| false).unwrap();
+        let id = pick(&random_digits(&Randomness::os()), |_| false).unwrap();
         assert_eq!(id.len(), PREFIX.len() + MIN_LEN);
         assert!(is_valid(&id));
+    }
+
+    #[test]
+    fn a_seed_makes_ids_reproducible() {
+        let ids = |seed| {
+            let r = Randomness::seeded(seed);
+            (0..3)
+                .map(|_| pick(&random_digits(&r), |_| false).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(1), ids(1));
+        assert_ne!(ids(1), ids(2));
+        let first = ids(1);
+        assert!(first.iter().all(|id| is_valid(id)), "{first:?}");
+        assert!(first[0] != first[1] && first[1] != first[2], "{first:?}");
     }
 
     #[test]

@@ -4,14 +4,16 @@
 //! event names the change, so a reviewer can tell), but never a change without its event.
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::graph::Graph;
 use super::repo::{BeadRepo, IndexBuf};
 use super::{Bead, Dep, DepKind, Kind, MAX_PRIORITY, MAX_VALUE, Risk, Status};
 use crate::error::{Error, Result};
+use crate::ledger::Payload;
+use crate::ledger::event::{Change, DepRef};
 use crate::store::SCHEMA_VERSION;
 use crate::workspace::Workspace;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct NewBead {
@@ -129,7 +131,7 @@ pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
     let now = ws.clock.now();
     let mut bead = Bead {
         schema: i64::from(SCHEMA_VERSION),
-        id: repo.new_id()?,
+        id: repo.new_id(&ws.randomness)?,
         title: new.title.trim().to_owned(),
         kind: new.kind,
         status: Status::Open,
@@ -156,16 +158,43 @@ pub fn create(ws: &mut Workspace, new: NewBead) -> Result<Bead> {
             add_dep(&graph, &mut bead, &target, kind)?;
         }
     }
-    ws.record(
-        "bead.created",
-        json!({
-            "bead": bead.id, "title": bead.title, "kind": bead.kind, "priority": bead.priority,
-            "value": bead.value, "risk": bead.risk, "labels": bead.labels, "deps": bead.deps
-                .iter().map(|d| json!({"id": d.id, "type": d.kind})).collect::<Vec<_>>(),
-        }),
-    )?;
+    ws.record(created_event(&bead, None, None))?;
     repo.write(&bead, &ws.redactor)?;
     Ok(bead)
+}
+
+/// The `bead.created` event for `bead`; `plan` is the epic of the plan that created it,
+/// `beads` the beads issue it was imported from.
+pub fn created_event(bead: &Bead, plan: Option<&str>, beads: Option<&str>) -> Payload {
+    Payload::BeadCreated {
+        bead: bead.id.clone(),
+        title: bead.title.clone(),
+        kind: Some(bead.kind),
+        priority: Some(bead.priority),
+        value: Some(bead.value),
+        risk: Some(bead.risk),
+        labels: bead.labels.clone(),
+        deps: bead
+            .deps
+            .iter()
+            .map(|d| DepRef {
+                id: d.id.clone(),
+                kind: Some(d.kind),
+            })
+            .collect(),
+        plan: plan.map(str::to_owned),
+        beads: beads.map(str::to_owned),
+    }
+}
+
+/// The event of a bead's status changing from `from` to `status`.
+pub fn status_event(bead: &str, status: Status, from: Status, reason: &str) -> Payload {
+    let (bead, from, reason) = (bead.to_owned(), Some(from), reason.to_owned());
+    match status {
+        Status::Closed => Payload::BeadClosed { bead, from, reason },
+        Status::Open => Payload::BeadReopened { bead, from, reason },
+        Status::Deferred => Payload::BeadDeferred { bead, from, reason },
+    }
 }
 
 fn dedup(mut labels: Vec<String>) -> Vec<String> {
@@ -237,7 +266,17 @@ pub fn update(
         return Ok((bead, out));
     }
     bead.updated = ws.clock.now();
-    ws.record("bead.updated", json!({ "bead": bead.id, "changes": out }))?;
+    ws.record(Payload::BeadUpdated {
+        bead: bead.id.clone(),
+        changes: out
+            .iter()
+            .map(|c| Change {
+                field: c.field.to_owned(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+            })
+            .collect(),
+    })?;
     repo.write(&bead, &ws.redactor)?;
     Ok((bead, out))
 }
@@ -295,15 +334,7 @@ fn write_status(
     bead.reason = reason.to_owned();
     bead.closed = (status == Status::Closed).then(|| now.clone());
     bead.updated = now;
-    let kind = match status {
-        Status::Closed => "bead.closed",
-        Status::Open => "bead.reopened",
-        Status::Deferred => "bead.deferred",
-    };
-    ws.record(
-        kind,
-        json!({ "bead": bead.id, "from": old, "reason": reason }),
-    )?;
+    ws.record(status_event(&bead.id, status, old, reason))?;
     repo.write(bead, &ws.redactor)
 }
 
@@ -362,10 +393,11 @@ pub fn dep_add(ws: &mut Workspace, id: &str, target: &str, kind: DepKind) -> Res
     let added = add_dep(&Graph::new(&index), &mut bead, &target, kind)?;
     if added {
         bead.updated = ws.clock.now();
-        ws.record(
-            "dep.added",
-            json!({ "bead": bead.id, "dep": target, "type": kind }),
-        )?;
+        ws.record(Payload::DepAdded {
+            bead: bead.id.clone(),
+            dep: target.clone(),
+            kind: Some(kind),
+        })?;
         repo.write(&bead, &ws.redactor)?;
     }
     Ok((bead, added))
@@ -395,10 +427,11 @@ pub fn dep_rm(
     let removed = bead.deps.len() != before;
     if removed {
         bead.updated = ws.clock.now();
-        ws.record(
-            "dep.removed",
-            json!({ "bead": bead.id, "dep": target, "type": kind }),
-        )?;
+        ws.record(Payload::DepRemoved {
+            bead: bead.id.clone(),
+            dep: target.clone(),
+            kind,
+        })?;
         repo.write(&bead, &ws.redactor)?;
     }
     Ok((bead, removed))

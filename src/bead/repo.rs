@@ -77,17 +77,17 @@ impl BeadRepo {
         load_file(&self.layout.bead(id))
     }
 
-    /// A new id that no bead file uses (nor a link or anything else by that name). Call
-    /// under the store lock. A linked `beads/` (or `.forge/`) is refused here, before
-    /// anything is recorded.
-    pub fn new_id(&self) -> Result<String> {
+    /// A new id that no bead file uses (nor a link or anything else by that name), drawn
+    /// from `randomness` (the workspace's). Call under the store lock. A linked `beads/`
+    /// (or `.forge/`) is refused here, before anything is recorded.
+    pub fn new_id(&self, randomness: &crate::randomness::Randomness) -> Result<String> {
         let dirfd = file::open_dir(&self.layout.beads())?;
         let taken = |id: &str| {
             let mut name = [0u8; 64];
             rustix::fs::statat(&dirfd, file_name(id, &mut name), AtFlags::SYMLINK_NOFOLLOW).is_ok()
         };
         loop {
-            if let Some(id) = id::pick(&id::random_digits(), taken) {
+            if let Some(id) = id::pick(&id::random_digits(randomness), taken) {
                 return Ok(id);
             }
         }

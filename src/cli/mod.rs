@@ -68,32 +68,6 @@ pub struct Context {
     pub env: Environment,
 }
 
-fn environment() -> Environment {
-    let vars: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    let now = std::env::var("FORGE_NOW")
-        .ok()
-        .and_then(|s| crate::clock::parse_rfc3339(&s));
-    let actor = std::env::var("FORGE_ACTOR").ok().filter(|s| !s.is_empty());
-    let var = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
-    let step = match (var("FORGE_STEP"), var("FORGE_BEAD"), var("FORGE_REPO")) {
-        (Some(step), Some(bead), Some(repo)) => Some(crate::workspace::StepContext {
-            step,
-            bead,
-            repo: repo.into(),
-            outbox: var("FORGE_OUTBOX").map(Into::into),
-        }),
-        _ => None,
-    };
-    Environment {
-        now,
-        vars,
-        actor,
-        step,
-    }
-}
-
 /// Ctrl-C, SIGTERM and SIGHUP set the interrupt flag, which stops a running harness (and
 /// everything it started) cleanly; a second signal ends forge at once.
 fn install_signal_handlers() {
@@ -144,6 +118,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    #[allow(clippy::disallowed_methods)] // the CLI's entry: how to print, before anything else
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut ui = Ui::new(
         cli.global.json,
@@ -170,7 +145,7 @@ pub fn main() -> ExitCode {
         .map(|d| d.display().to_string());
     let ctx = Context {
         cwd,
-        env: environment(),
+        env: Environment::from_process(),
     };
     let (cwd, env) = (ctx.cwd.clone(), ctx.env.clone());
     ui.set_redactor_source(Box::new(move || printing_redactor(&cwd, &env)));

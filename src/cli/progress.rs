@@ -61,15 +61,6 @@ impl StepProgress {
     }
 }
 
-fn short(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 70 {
-        format!("{}…", line.chars().take(69).collect::<String>())
-    } else {
-        line.to_owned()
-    }
-}
-
 impl Observer for StepProgress {
     fn phase(&mut self, step: &str, state: State, detail: &str) {
         self.phase = format!("{step} {state}");
@@ -80,18 +71,8 @@ impl Observer for StepProgress {
     }
 
     fn harness_event(&mut self, event: &Event, summary: &RunSummary) {
-        // Redacted before it is cut short: a key cut in half is no longer recognisable.
-        let said = |text: &str| short(&self.redactor.redact(text));
-        let what = match event {
-            Event::ToolCall { name, detail } => format!("tool {} {}", said(name), said(detail)),
-            Event::Message { text } => said(text),
-            Event::Error { message } | Event::AuthError { message } => {
-                format!("error: {}", said(message))
-            }
-            Event::RateLimit { message, .. } => format!("rate limited: {}", said(message)),
-            Event::PermissionDenied { tool } => format!("denied: {}", said(tool)),
-            Event::Session { id } => format!("session {}", said(id)),
-            _ => return,
+        let Some(what) = event.headline(&self.redactor) else {
+            return;
         };
         let cost = summary
             .cost_usd

@@ -47,6 +47,7 @@ pub fn text(prompt: &str) -> Result<String> {
 
 /// Shows `text` through `$PAGER` (default `less -R`, with `LESS=FRX` unless `LESS` is
 /// set, as git does); false when no pager ran to the end (then the caller prints it).
+#[allow(clippy::disallowed_methods)] // the pager is the terminal's choice, read when paging
 pub fn page(text: &str) -> bool {
     let pager = std::env::var("PAGER")
         .ok()

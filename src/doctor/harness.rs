@@ -86,13 +86,11 @@ fn version(run: &VersionRun<'_>) -> Result<String, String> {
     let mut set = spec.env;
     set.extend(run.harness.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     // A value unique to this run marks its processes, so that daemons it starts are found
-    // and stopped too.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    // and stopped too (never seeded: another process's run must not share it).
+    let nonce = crate::randomness::os_u32().unwrap_or_default();
     let marker = [(
-        "FORGE_STEP".to_owned(),
-        format!("doctor-{}-{}-{nanos}", std::process::id(), run.name),
+        crate::harness::process::RUN_MARKER.to_owned(),
+        format!("doctor-{}-{}-{nonce:08x}", std::process::id(), run.name),
     )];
     let env = build_env(&EnvRequest {
         parent: run.parent,

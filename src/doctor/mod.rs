@@ -255,10 +255,11 @@ pub fn apply(layout: &Layout, ws: Option<&mut Workspace>, r: &Resolution) -> Res
     std::fs::create_dir_all(&layout.runtime).map_err(|e| crate::Error::io(&layout.runtime, e))?;
     let _lock = StoreLock::acquire(&layout.store_lock())?;
     if let Some(ws) = ws {
-        ws.record(
-            "merge.resolved",
-            serde_json::json!({ "file": r.path, "source": r.source, "decisions": r.decisions }),
-        )?;
+        ws.record(crate::ledger::Payload::MergeResolved {
+            file: r.path.clone(),
+            source: r.source.clone(),
+            decisions: crate::ledger::event::json(&r.decisions),
+        })?;
     }
     r.write()
 }
@@ -447,7 +448,7 @@ fn check_harnesses(
                 format!("{section}: unknown preset '{}'", p.preset),
                 Some(format!(
                     "set preset in {section} to one of: {}",
-                    crate::harness::presets::NAMES.join(", ")
+                    crate::harness::presets::names()
                 )),
             );
             continue;

@@ -116,6 +116,37 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event as one line for a person watching the run (`forge step`'s progress,
+    /// `forge watch`): a tool call, a message, an error; None for bookkeeping (usage, cost,
+    /// results). What the harness said passes through `redactor` before it is cut to its
+    /// first line and 70 characters: a key cut in half is no longer recognisable.
+    pub fn headline(&self, redactor: &crate::redact::Redactor) -> Option<String> {
+        let said = |text: &str| first_line_cut(&redactor.redact(text), 70);
+        Some(match self {
+            Event::ToolCall { name, detail } => format!("tool {} {}", said(name), said(detail)),
+            Event::Message { text } => said(text),
+            Event::Error { message } | Event::AuthError { message } => {
+                format!("error: {}", said(message))
+            }
+            Event::RateLimit { message, .. } => format!("rate limited: {}", said(message)),
+            Event::PermissionDenied { tool } => format!("denied: {}", said(tool)),
+            Event::Session { id } => format!("session {}", said(id)),
+            _ => return None,
+        })
+    }
+}
+
+/// The first line of `text`, trimmed, cut to `max` characters (marked with `…` when cut).
+fn first_line_cut(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max - 1).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
 /// Everything forge learned from a run's output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -241,7 +272,9 @@ pub trait Adapter: Send + Sync {
     /// The program to look for when none is configured (for `forge doctor`).
     fn default_program(&self) -> &'static str;
     fn command(&self, inv: &Invocation) -> CommandSpec;
-    fn parser(&self) -> Box<dyn OutputParser>;
+    /// A parser for one run's output; `clock` (the workspace's) dates what the harness says
+    /// relative to now, such as a rate limit's reset.
+    fn parser(&self, clock: &crate::clock::Clock) -> Box<dyn OutputParser>;
     /// Whether `Invocation::resume_session` is honoured.
     fn can_resume(&self) -> bool;
     /// Files the harness leaves behind that are never the agent's work (glob pathspecs,

@@ -22,6 +22,9 @@ pub struct HarnessRun<'a> {
     pub timeout: Option<u64>,
     /// The sandbox the harness runs in (None: unsandboxed).
     pub sandbox: Option<crate::sandbox::Policy>,
+    /// The workspace's clock: what the harness says relative to now (a rate limit's reset
+    /// in so many seconds) is dated by it.
+    pub clock: &'a crate::clock::Clock,
 }
 
 pub struct Ran {
@@ -33,7 +36,7 @@ pub struct Ran {
 pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> Result<Ran> {
     let timeout = r.timeout.unwrap_or(r.config.timeout);
     seed_home(&r.env, &r.config.home_files)?;
-    let mut parser = r.adapter.parser();
+    let mut parser = r.adapter.parser(r.clock);
     if let Some((_, home)) = r.env.iter().find(|(k, _)| k == "HOME") {
         parser.home(Path::new(home));
     }

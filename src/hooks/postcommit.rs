@@ -7,12 +7,12 @@
 //! warning in the report.
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::bead::repo::BeadRepo;
 use crate::bead::{Status, id, ops};
 use crate::error::Result;
 use crate::git::cli::Git;
+use crate::ledger::Payload;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -97,10 +97,11 @@ pub fn apply(
         }
     }
     for (bead, ask, trailer) in wanted {
-        if let Err(e) = ws.record(
-            "bead.linked",
-            json!({ "bead": bead, "commit": commit, "trailer": trailer }),
-        ) {
+        if let Err(e) = ws.record(Payload::BeadLinked {
+            bead: bead.clone(),
+            commit: commit.to_string(),
+            trailer: trailer.to_string(),
+        }) {
             report.warnings.push(format!("linking {bead}: {e}"));
             continue;
         }

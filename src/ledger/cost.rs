@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::event::{Payload, RecordedTokens};
 use super::line::Event;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -154,27 +155,46 @@ pub struct RunUsage {
 }
 
 impl RunUsage {
+    /// What a `harness.finished` or `plan.run` event says; nothing for other kinds.
     pub fn from_event(event: &Event) -> RunUsage {
-        let data = &event.data;
-        let t = &data["tokens"];
-        let n = |k: &str| t.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        match event.payload() {
+            Payload::HarnessFinished {
+                tokens,
+                cost_usd,
+                model,
+                duration_ms,
+                ..
+            } => RunUsage::of(&tokens, cost_usd, model, duration_ms),
+            Payload::PlanRun {
+                tokens,
+                cost_usd,
+                model,
+                ..
+            } => RunUsage::of(&tokens, cost_usd, model, None),
+            _ => RunUsage::of(&RecordedTokens::default(), None, None, None),
+        }
+    }
+
+    fn of(
+        t: &RecordedTokens,
+        cost_usd: Option<f64>,
+        model: Option<String>,
+        duration_ms: Option<u64>,
+    ) -> RunUsage {
         let mut tokens = RunTokens {
-            input: n("input"),
-            output: n("output"),
-            cache_read: n("cache_read"),
-            cache_write: n("cache_write"),
+            input: t.input,
+            output: t.output,
+            cache_read: t.cache_read,
+            cache_write: t.cache_write,
             reported: false,
         };
         let any = tokens.input + tokens.output + tokens.cache_read + tokens.cache_write > 0;
-        tokens.reported = t.get("reported").and_then(|v| v.as_bool()).unwrap_or(any);
+        tokens.reported = t.reported.unwrap_or(any);
         RunUsage {
             tokens,
-            cost_usd: data["cost_usd"].as_f64().filter(|c| c.is_finite()),
-            model: data["model"]
-                .as_str()
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned),
-            duration_ms: data["duration_ms"].as_u64(),
+            cost_usd: cost_usd.filter(|c| c.is_finite()),
+            model: model.filter(|m| !m.is_empty()),
+            duration_ms,
         }
     }
 }
@@ -386,33 +406,33 @@ pub fn cost_report(
     since: Option<&str>,
     prices: &Prices,
 ) -> CostReport {
-    let mut harness_of: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut harness_of: BTreeMap<String, String> = BTreeMap::new();
     let mut rows: BTreeMap<String, Usage> = BTreeMap::new();
     let mut total = Usage::default();
     for e in events {
-        let step = e.data["step"].as_str().unwrap_or("");
-        if matches!(e.kind.as_str(), "step.claimed" | "harness.started")
-            && let Some(h) = e.data["harness"].as_str()
+        let payload = e.payload();
+        let step = payload.step_at().map_or("", |at| at.step.as_str());
+        if let Payload::StepClaimed { harness, .. } | Payload::HarnessStarted { harness, .. } =
+            &payload
         {
-            harness_of.insert(step, h);
+            harness_of.insert(step.to_owned(), harness.clone());
         }
         // A planner's rounds are recorded together as one `plan.run`, with no bead or step.
-        let planned = e.kind == "plan.run";
-        if !(planned || e.kind == "harness.finished") || since.is_some_and(|s| e.ts.as_str() < s) {
+        let planned = matches!(payload, Payload::PlanRun { .. });
+        let finished = matches!(payload, Payload::HarnessFinished { .. });
+        if !(planned || finished) || since.is_some_and(|s| e.ts.as_str() < s) {
             continue;
         }
         let run = RunUsage::from_event(e);
         total.add(&run, prices);
-        let key = match by {
-            None => continue,
-            Some(GroupBy::Bead | GroupBy::Step) if planned => "(plan)".to_owned(),
-            Some(GroupBy::Bead) => e.data["bead"].as_str().unwrap_or("").to_owned(),
-            Some(GroupBy::Step) => step.to_owned(),
-            Some(GroupBy::Day) => e.ts.get(..10).unwrap_or(&e.ts).to_owned(),
-            Some(GroupBy::Harness) if planned => {
-                e.data["harness"].as_str().unwrap_or("").to_owned()
-            }
-            Some(GroupBy::Harness) => harness_of.get(step).copied().unwrap_or("").to_owned(),
+        let key = match (by, &payload) {
+            (None, _) => continue,
+            (Some(GroupBy::Bead | GroupBy::Step), _) if planned => "(plan)".to_owned(),
+            (Some(GroupBy::Bead), p) => p.step_at().map_or("", |at| &at.bead).to_owned(),
+            (Some(GroupBy::Step), _) => step.to_owned(),
+            (Some(GroupBy::Day), _) => e.ts.get(..10).unwrap_or(&e.ts).to_owned(),
+            (Some(GroupBy::Harness), Payload::PlanRun { harness, .. }) => harness.clone(),
+            (Some(GroupBy::Harness), _) => harness_of.get(step).cloned().unwrap_or_default(),
         };
         let key = if key.is_empty() { "(none)".into() } else { key };
         rows.entry(key).or_default().add(&run, prices);

@@ -6,6 +6,8 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::event::Payload;
+
 const HASH_KEY: &str = ",\"hash\":\"";
 /// `,"hash":"` + 64 hex digits + `"}`
 const HASH_SUFFIX_LEN: usize = HASH_KEY.len() + 64 + 2;
@@ -16,11 +18,26 @@ pub struct Event {
     pub run: String,
     pub seq: u64,
     pub actor: String,
+    /// The event schema version (see [`super::event::EVENT_VERSION`]); 0, and absent from
+    /// the line, for lines written before versions existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub v: u32,
     pub kind: String,
     pub data: serde_json::Value,
     pub prev: String,
     #[serde(default)]
     pub hash: String,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+impl Event {
+    /// What the event says, typed (see [`Payload`]).
+    pub fn payload(&self) -> Payload {
+        Payload::from_parts(&self.kind, &self.data)
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -42,6 +59,8 @@ pub fn encode(event: &Event) -> (String, String) {
         run: &'a str,
         seq: u64,
         actor: &'a str,
+        #[serde(skip_serializing_if = "is_zero")]
+        v: u32,
         kind: &'a str,
         data: &'a serde_json::Value,
         prev: &'a str,
@@ -51,6 +70,7 @@ pub fn encode(event: &Event) -> (String, String) {
         run: &event.run,
         seq: event.seq,
         actor: &event.actor,
+        v: event.v,
         kind: &event.kind,
         data: &event.data,
         prev: &event.prev,
@@ -138,6 +158,7 @@ mod tests {
             run: "r1".into(),
             seq: 0,
             actor: "Ada <ada@example.com>".into(),
+            v: 0,
             kind: "bead.created".into(),
             data: serde_json::json!({"bead": "fg-abcd", "title": "quote \" and ,\"hash\":\""}),
             prev: String::new(),

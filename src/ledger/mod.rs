@@ -2,7 +2,9 @@
 //! before it.
 //!
 //! A line is a JSON object whose keys come in this order:
-//! `ts`, `run`, `seq`, `actor`, `kind`, `data`, `prev`, `hash`. `prev` is the `hash` of the
+//! `ts`, `run`, `seq`, `actor`, `v` (the event schema version; absent before versions
+//! existed), `kind`, `data`, `prev`, `hash`. `kind` and `data` are a typed
+//! [`event::Payload`]. `prev` is the `hash` of the
 //! previous line of the same file (empty for the first), and `hash` is the SHA-256 of the
 //! line's text up to (not including) `,"hash":`. So a changed byte breaks the line's own hash,
 //! and a deleted, inserted or reordered line breaks `seq` or `prev`.
@@ -14,6 +16,7 @@
 //! `provenance` (agent commits reached a branch only through approvals the ledger records).
 
 pub mod cost;
+pub mod event;
 pub mod growth;
 pub mod history;
 pub mod line;
@@ -24,6 +27,7 @@ pub mod review;
 pub mod verify;
 pub mod writer;
 
+pub use event::Payload;
 pub use line::Event;
 pub use reader::{LedgerFile, read_file};
 pub use verify::{Problem, VerifyReport, verify_all};

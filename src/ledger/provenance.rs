@@ -27,6 +27,7 @@ use std::path::Path;
 use git2::{Oid, Repository};
 use serde::Serialize;
 
+use super::event::Payload;
 use super::growth::{HistoryProblem, HistoryReport, verify_history};
 use super::history::{self, LEDGER_DIR, Range};
 use super::line::{Event, decode};
@@ -153,47 +154,50 @@ struct Evidence {
     events: usize,
 }
 
-fn text<'a>(e: &'a Event, key: &str) -> Option<&'a str> {
-    e.data.get(key).and_then(|v| v.as_str())
-}
-
 impl Evidence {
     fn add(&mut self, e: &Event) {
-        let Some(step) = text(e, "step") else { return };
-        let step = step.to_owned();
-        match e.kind.as_str() {
-            "step.approved" => {
-                let Some(head) = text(e, "head") else { return };
+        let payload = e.payload();
+        let Some(at) = payload.step_at().filter(|at| !at.step.is_empty()) else {
+            return;
+        };
+        let step = at.step.clone();
+        match &payload {
+            Payload::StepApproved {
+                head,
+                approved_by,
+                how,
+                ..
+            } if !head.is_empty() => {
                 self.approved
-                    .entry((step.clone(), head.to_owned()))
+                    .entry((step.clone(), head.clone()))
                     .or_default()
                     .push(Approval {
-                        bead: text(e, "bead").unwrap_or_default().to_owned(),
-                        by: text(e, "approved_by").unwrap_or_default().to_owned(),
-                        how: text(e, "how").unwrap_or_default().to_owned(),
+                        bead: at.bead.clone(),
+                        by: approved_by.clone(),
+                        how: how.map(|h| h.as_str()).unwrap_or_default().to_owned(),
                     });
                 self.approved_heads
                     .entry(step)
                     .or_default()
-                    .push(head.to_owned());
+                    .push(head.clone());
             }
-            "step.merged" => {
-                let Some(merge) = text(e, "merge_commit") else {
-                    return;
-                };
+            Payload::StepMerged {
+                head, merge_commit, ..
+            } if !merge_commit.is_empty() => {
                 self.merged
-                    .entry((step.clone(), merge.to_owned()))
+                    .entry((step.clone(), merge_commit.clone()))
                     .or_default()
-                    .push(text(e, "head").map(str::to_owned));
+                    .push(Some(head.clone()).filter(|h| !h.is_empty()));
                 self.merges_of
                     .entry(step)
                     .or_default()
-                    .push(merge.to_owned());
+                    .push(merge_commit.clone());
             }
-            "step.rolled_back" => {
-                if let Some(revert) = text(e, "revert_commit") {
-                    self.rolled_back.insert((step, revert.to_owned()));
-                }
+            Payload::StepRolledBack {
+                revert_commit: Some(revert),
+                ..
+            } => {
+                self.rolled_back.insert((step, revert.clone()));
             }
             _ => {}
         }
@@ -311,8 +315,10 @@ fn committed_evidence(
             if text.contains("\"kind\":\"step.")
                 && let Ok(e) = decode(&text)
                 && matches!(
-                    e.kind.as_str(),
-                    "step.approved" | "step.merged" | "step.rolled_back"
+                    e.payload(),
+                    Payload::StepApproved { .. }
+                        | Payload::StepMerged { .. }
+                        | Payload::StepRolledBack { .. }
                 )
             {
                 events.push(e);

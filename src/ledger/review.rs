@@ -8,6 +8,7 @@ use git2::Repository;
 use serde::Serialize;
 
 use super::cost::{Prices, RunUsage, Usage};
+use super::event::Payload;
 use super::history::{self, Range};
 use super::line::{Event, decode};
 use crate::error::Result;
@@ -197,6 +198,10 @@ fn s(v: &serde_json::Value) -> Option<&str> {
     v.as_str().filter(|s| !s.is_empty())
 }
 
+fn nonempty(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
 /// The first 12 characters of a commit id.
 pub fn short(commit: &str) -> &str {
     &commit[..12.min(commit.len())]
@@ -276,41 +281,50 @@ impl Builder {
     }
 
     fn event(&mut self, e: &Event, prices: &Prices) {
-        let d = &e.data;
-        let step_id = s(&d["step"]);
-        let bead = s(&d["bead"]).or(step_id.map(bead_of_step));
+        let p = e.payload();
+        let step_id = p.step();
+        let bead = p.bead().or(step_id.map(bead_of_step));
         let after_step_of = self
             .last_step_bead
             .insert(e.run.clone(), step_id.and(bead).map(str::to_owned));
-        let kind = e.kind.as_str();
-        if kind.starts_with("step.") || kind.starts_with("harness.") || kind == "gate.result" {
+        // A kind a newer forge wrote is placed by its family, as far as that goes.
+        let unknown_step_kind = matches!(&p, Payload::Unknown { kind, .. }
+            if kind.starts_with("step.") || kind.starts_with("harness."));
+        if p.step_at().is_some() || unknown_step_kind {
             match (step_id, bead) {
-                (Some(id), Some(b)) => self.step_event(e, b, id, prices),
+                (Some(id), Some(b)) => self.step_event(e, &p, b, id, prices),
                 _ => *self.other.entry(e.kind.clone()).or_default() += 1,
             }
             return;
         }
-        let family = kind.split('.').next().unwrap_or("");
-        match (family, bead) {
-            ("assumption", _) => {
-                let what = kind.strip_prefix("assumption.").unwrap_or(kind);
-                let id = s(&d["assumption"]).or(s(&d["id"]));
+        match (&p, bead) {
+            (
+                Payload::AssumptionRaised { assumption, .. }
+                | Payload::AssumptionMitigated { assumption, .. }
+                | Payload::AssumptionResolved { assumption, .. },
+                _,
+            ) => {
+                let what = e.kind.strip_prefix("assumption.").unwrap_or(&e.kind);
                 let mut line = what.to_owned();
-                if let Some(id) = id {
-                    line.push_str(&format!(" {id}"));
+                if !assumption.is_empty() {
+                    line.push_str(&format!(" {assumption}"));
                 }
-                if let Some(risk) = s(&d["risk"]) {
-                    line.push_str(&format!(" ({risk} risk)"));
-                }
-                if let Some(t) = s(&d["text"]) {
-                    line.push_str(&format!(": {t}"));
+                if let Payload::AssumptionRaised { risk, text, .. } = &p {
+                    if let Some(risk) = risk {
+                        line.push_str(&format!(" ({risk} risk)"));
+                    }
+                    if !text.is_empty() {
+                        line.push_str(&format!(": {text}"));
+                    }
                 }
                 // `forge assumption resolve`: validated or invalidated, with a note.
-                if let Some(status) = s(&d["status"]) {
-                    line.push_str(&format!(" → {status}"));
-                }
-                if let Some(note) = s(&d["note"]) {
-                    line.push_str(&format!(": {note}"));
+                if let Payload::AssumptionResolved { status, note, .. } = &p {
+                    if let Some(status) = status {
+                        line.push_str(&format!(" → {}", status.as_str()));
+                    }
+                    if !note.is_empty() {
+                        line.push_str(&format!(": {note}"));
+                    }
                 }
                 let note = Note {
                     ts: e.ts.clone(),
@@ -324,67 +338,93 @@ impl Builder {
                 }
             }
             // `forge tick` says why in `reason`; anything else is shown as it is.
-            ("budget" | "breaker", _) => self.budget.push(Note {
+            (
+                Payload::BudgetExhausted { reason, .. } | Payload::BreakerTripped { reason, .. },
+                _,
+            ) => self.budget.push(Note {
                 ts: e.ts.clone(),
                 kind: e.kind.clone(),
                 step: step_id.map(str::to_owned),
-                text: s(&d["reason"])
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| summarise(d, &[])),
+                text: if reason.is_empty() {
+                    summarise(&e.data, &[])
+                } else {
+                    reason.clone()
+                },
             }),
-            ("bead" | "dep", Some(b)) => {
+            (
+                Payload::BeadCreated { .. }
+                | Payload::BeadUpdated { .. }
+                | Payload::BeadClosed { .. }
+                | Payload::BeadReopened { .. }
+                | Payload::BeadDeferred { .. }
+                | Payload::BeadLinked { .. }
+                | Payload::BeadWaiting { .. }
+                | Payload::DepAdded { .. }
+                | Payload::DepRemoved { .. },
+                Some(b),
+            ) => {
                 let consequence = after_step_of.flatten().as_deref() == Some(b);
-                self.bead_event(e, b, consequence);
+                self.bead_event(e, &p, b, consequence);
             }
             _ => *self.other.entry(e.kind.clone()).or_default() += 1,
         }
     }
 
-    fn bead_event(&mut self, e: &Event, b: &str, consequence: bool) {
-        let d = &e.data;
-        let reason = s(&d["reason"]).unwrap_or("");
-        let with_reason = |what: &str| {
+    fn bead_event(&mut self, e: &Event, p: &Payload, b: &str, consequence: bool) {
+        let with_reason = |what: &str, reason: &str| {
             if reason.is_empty() {
                 what.to_owned()
             } else {
                 format!("{what}: {reason}")
             }
         };
-        let text = match e.kind.as_str() {
-            "bead.created" => {
-                let title = s(&d["title"]).map(str::to_owned);
-                self.bead(b).title = title.clone();
+        let text = match p {
+            Payload::BeadCreated { title, .. } => {
+                self.bead(b).title = Some(title.clone()).filter(|t| !t.is_empty());
                 format!("created by {}", e.actor)
             }
-            "bead.updated" => {
-                let fields: Vec<&str> = d["changes"]
-                    .as_array()
-                    .map(|cs| cs.iter().filter_map(|c| s(&c["field"])).collect())
-                    .unwrap_or_default();
-                if let Some(c) = d["changes"]
-                    .as_array()
-                    .and_then(|cs| cs.iter().find(|c| c["field"] == "title"))
-                {
-                    self.bead(b).title = s(&c["new"]).map(str::to_owned);
+            Payload::BeadUpdated { changes, .. } => {
+                let fields: Vec<&str> = changes
+                    .iter()
+                    .map(|c| c.field.as_str())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                if let Some(c) = changes.iter().find(|c| c.field == "title") {
+                    self.bead(b).title = s(&c.new).map(str::to_owned);
                 }
                 format!("updated ({}) by {}", fields.join(", "), e.actor)
             }
             // Closing after a merge, reopening after a rejection or rollback: the step's
             // own line already says so.
-            "bead.closed" | "bead.reopened" | "bead.deferred" if consequence => return,
-            "bead.closed" => with_reason(&format!("closed by {}", e.actor)),
-            "bead.reopened" => with_reason(&format!("reopened by {}", e.actor)),
-            "bead.deferred" => with_reason(&format!("deferred by {}", e.actor)),
-            "dep.added" => format!(
-                "now depends on {} ({})",
-                s(&d["dep"]).unwrap_or("?"),
-                s(&d["type"]).unwrap_or("blocks")
-            ),
-            "dep.removed" => format!("no longer depends on {}", s(&d["dep"]).unwrap_or("?")),
-            // A rate-limited harness: the bead waits for the reset instead of failing.
-            "bead.waiting" => {
-                with_reason(&format!("waits until {}", s(&d["until"]).unwrap_or("?")))
+            Payload::BeadClosed { .. }
+            | Payload::BeadReopened { .. }
+            | Payload::BeadDeferred { .. }
+                if consequence =>
+            {
+                return;
             }
+            Payload::BeadClosed { reason, .. } => {
+                with_reason(&format!("closed by {}", e.actor), reason)
+            }
+            Payload::BeadReopened { reason, .. } => {
+                with_reason(&format!("reopened by {}", e.actor), reason)
+            }
+            Payload::BeadDeferred { reason, .. } => {
+                with_reason(&format!("deferred by {}", e.actor), reason)
+            }
+            Payload::DepAdded { dep, kind, .. } => format!(
+                "now depends on {} ({})",
+                nonempty(dep).unwrap_or("?"),
+                kind.map_or("blocks", |k| k.as_str())
+            ),
+            Payload::DepRemoved { dep, .. } => {
+                format!("no longer depends on {}", nonempty(dep).unwrap_or("?"))
+            }
+            // A rate-limited harness: the bead waits for the reset instead of failing.
+            Payload::BeadWaiting { until, reason, .. } => with_reason(
+                &format!("waits until {}", nonempty(until).unwrap_or("?")),
+                reason,
+            ),
             _ => {
                 *self.other.entry(e.kind.clone()).or_default() += 1;
                 return;
@@ -393,27 +433,27 @@ impl Builder {
         self.note(b, e, None, text);
     }
 
-    fn step_event(&mut self, e: &Event, bead: &str, id: &str, prices: &Prices) {
-        let d = &e.data;
-        let by = s(&d["by"]).unwrap_or(&e.actor).to_owned();
-        let reason = s(&d["reason"]).unwrap_or("").to_owned();
+    fn step_event(&mut self, e: &Event, p: &Payload, bead: &str, id: &str, prices: &Prices) {
+        let by_or_actor = |by: &str| nonempty(by).unwrap_or(&e.actor).to_owned();
         let step = self.step(bead, id);
-        if let Some(state) = s(&d["state"]) {
-            step.state = Some(state.to_owned());
+        if let Some(state) = p.state() {
+            step.state = Some(state.as_str().to_owned());
         }
-        let note = match e.kind.as_str() {
-            "step.claimed" => {
-                step.attempt = d["attempt"].as_u64();
-                step.harness = s(&d["harness"]).map(str::to_owned);
+        let note = match p {
+            Payload::StepClaimed {
+                attempt, harness, ..
+            } => {
+                step.attempt = Some(u64::from(*attempt));
+                step.harness = nonempty(harness).map(str::to_owned);
                 None
             }
-            "harness.started" => {
-                if let Some(h) = s(&d["harness"]) {
+            Payload::HarnessStarted { harness, .. } => {
+                if let Some(h) = nonempty(harness) {
                     step.harness = Some(h.to_owned());
                 }
                 None
             }
-            "harness.finished" => {
+            Payload::HarnessFinished { .. } => {
                 let run = RunUsage::from_event(e);
                 step.runs += 1;
                 step.duration_ms += run.duration_ms.unwrap_or(0);
@@ -423,17 +463,19 @@ impl Builder {
                 step.usage.add(&run, prices);
                 None
             }
-            "step.committed" | "step.awaiting_approval" => {
-                if let Some(h) = s(&d["head"]) {
+            Payload::StepCommitted { head, .. } | Payload::StepAwaitingApproval { head, .. } => {
+                if let Some(h) = nonempty(head) {
                     step.head = Some(h.to_owned());
                 }
                 None
             }
-            "gate.result" => {
+            Payload::GateResult {
+                gate, ok, detail, ..
+            } => {
                 let gate = Gate {
-                    name: s(&d["gate"]).unwrap_or("?").to_owned(),
-                    ok: d["ok"].as_bool().unwrap_or(false),
-                    detail: s(&d["detail"]).unwrap_or("").to_owned(),
+                    name: nonempty(gate).unwrap_or("?").to_owned(),
+                    ok: *ok,
+                    detail: detail.clone(),
                 };
                 match step.gates.iter_mut().find(|g| g.name == gate.name) {
                     Some(g) => *g = gate,
@@ -441,24 +483,29 @@ impl Builder {
                 }
                 None
             }
-            "step.failed" => {
+            Payload::StepFailed { reason, .. } => {
                 step.failures.push(reason.clone());
                 Some(format!("failed: {reason}"))
             }
-            "step.approved" => {
+            Payload::StepApproved {
+                head,
+                approved_by,
+                how,
+                ..
+            } => {
                 let a = Approval {
                     ts: e.ts.clone(),
-                    by: s(&d["approved_by"]).unwrap_or(&e.actor).to_owned(),
-                    how: s(&d["how"]).unwrap_or("?").to_owned(),
-                    head: s(&d["head"]).unwrap_or("").to_owned(),
+                    by: by_or_actor(approved_by),
+                    how: how.map_or("?", |h| h.as_str()).to_owned(),
+                    head: head.clone(),
                     merge_commit: None,
                 };
                 let text = format!("approved by {} ({}) at {}", a.by, a.how, short(&a.head));
                 step.approvals.push(a);
                 Some(text)
             }
-            "step.merged" => {
-                let m = s(&d["merge_commit"]).unwrap_or("").to_owned();
+            Payload::StepMerged { merge_commit, .. } => {
+                let m = merge_commit.clone();
                 step.merge_commit = Some(m.clone());
                 if let Some(a) = step.approvals.last_mut() {
                     a.merge_commit = Some(m.clone());
@@ -477,8 +524,9 @@ impl Builder {
                     None => Some(format!("merged as {}", short(&m))),
                 }
             }
-            "step.merge_refused" => Some(format!("merge refused: {reason}")),
-            "step.rejected" => {
+            Payload::StepMergeRefused { reason, .. } => Some(format!("merge refused: {reason}")),
+            Payload::StepRejected { reason, by, .. } => {
+                let by = by_or_actor(by);
                 step.rejected = Some(Decision {
                     ts: e.ts.clone(),
                     by: by.clone(),
@@ -486,16 +534,13 @@ impl Builder {
                 });
                 Some(format!("rejected by {by}: {reason}"))
             }
-            "step.revise" => Some(format!(
-                "revision asked by {by}: {}",
-                s(&d["feedback"]).unwrap_or("")
-            )),
-            "step.unchanged" => Some("the revision changed nothing".to_owned()),
-            "step.rebased" => Some(format!(
-                "rebased onto {}",
-                short(s(&d["onto"]).unwrap_or(""))
-            )),
-            "step.rollback" => {
+            Payload::StepRevise { feedback, by, .. } => {
+                Some(format!("revision asked by {}: {feedback}", by_or_actor(by)))
+            }
+            Payload::StepUnchanged { .. } => Some("the revision changed nothing".to_owned()),
+            Payload::StepRebased { onto, .. } => Some(format!("rebased onto {}", short(onto))),
+            Payload::StepRollback { reason, by, .. } => {
+                let by = by_or_actor(by);
                 step.rolled_back = Some(Decision {
                     ts: e.ts.clone(),
                     by: by.clone(),
@@ -503,10 +548,14 @@ impl Builder {
                 });
                 Some(format!("rolled back by {by}: {reason}"))
             }
-            "step.rolled_back" => {
-                let revert = s(&d["revert_commit"]).map(str::to_owned);
+            Payload::StepRolledBack {
+                revert_commit,
+                attic,
+                ..
+            } => {
+                let revert = revert_commit.clone().filter(|r| !r.is_empty());
                 step.revert_commit = revert.clone();
-                let tail = match (revert, s(&d["attic"])) {
+                let tail = match (revert, attic.as_deref().and_then(nonempty)) {
                     (Some(r), _) => format!(" (revert {})", short(&r)),
                     (None, Some(a)) => format!(" (discarded; kept in the attic at {})", short(a)),
                     (None, None) => String::new(),

@@ -7,11 +7,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::event::{EVENT_VERSION, Payload};
 use super::line::{Event, encode};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::clock::{Clock, format_rfc3339};
 use crate::error::{Error, Result};
+use crate::randomness::Randomness;
 use crate::redact::Redactor;
 use crate::store::temp_path_for;
 
@@ -25,21 +26,28 @@ pub struct LedgerWriter {
     prev: String,
 }
 
-/// A run id: the run's real start time to the microsecond and a random part, so that runs
-/// sort by when they started and never collide. It deliberately ignores a pinned clock:
-/// it orders events that carry equal timestamps.
-pub fn new_run_id() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let ts = format_rfc3339(now.as_secs() as i64).replace(['-', ':'], "");
-    let digits = crate::bead::id::random_digits();
-    format!(
-        "{}.{:06}Z-{}",
-        ts.trim_end_matches('Z'),
-        now.subsec_micros(),
-        &digits[..8]
-    )
+/// A run id, `YYYYMMDDTHHMMSS.ffffffZ-xxxxxxxx`: when the run started by the workspace's
+/// clock, a part that orders runs which start in the same second, and 8 random base36
+/// digits so that runs never collide. Events with equal timestamps are ordered by run, so
+/// runs must sort in the order they started, and the second part must grow from one run
+/// to the next:
+/// - real clock: the microseconds of the same reading, as always;
+/// - pinned clock (`FORGE_NOW`): every run starts in the same second, so the clock cannot
+///   order them. With `FORGE_SEED` the seed does (zero-padded to 6 digits): a test harness
+///   gives each command it runs the next seed (tests/cli/env.rs), so runs sort in the order
+///   the commands started and the whole id is reproducible. Without a seed, the real time
+///   in microseconds (16 digits): such runs sort among themselves by when they really
+///   started, and still file under the pinned month.
+pub fn new_run_id(clock: &Clock, randomness: &Randomness) -> String {
+    let (secs, micros) = clock.stamp();
+    let ts = format_rfc3339(secs).replace(['-', ':'], "");
+    let order = match (clock.is_pinned(), randomness.seed()) {
+        (false, _) => format!("{micros:06}"),
+        (true, Some(seed)) => format!("{seed:06}"),
+        (true, None) => format!("{:016}", crate::clock::real_micros()),
+    };
+    let digits = crate::bead::id::random_digits(randomness);
+    format!("{}.{order}Z-{}", ts.trim_end_matches('Z'), &digits[..8])
 }
 
 impl LedgerWriter {
@@ -100,11 +108,35 @@ impl LedgerWriter {
         }
     }
 
-    /// Appends one event, redacted, in a single write, and makes it durable.
+    /// Appends one event, redacted (every string of its data), in a single write, and
+    /// makes it durable. The line carries the current event schema version.
+    pub fn append_event(
+        &mut self,
+        clock: &Clock,
+        redactor: &Redactor,
+        payload: &Payload,
+    ) -> Result<Event> {
+        let (kind, data) = payload.to_parts();
+        self.append_versioned(clock, redactor, EVENT_VERSION, &kind, data)
+    }
+
+    /// Appends a line of any kind and data, without a version, as lines were written
+    /// before events were typed (tests write ledgers of old or made-up events with it).
     pub fn append(
         &mut self,
         clock: &Clock,
         redactor: &Redactor,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> Result<Event> {
+        self.append_versioned(clock, redactor, 0, kind, data)
+    }
+
+    fn append_versioned(
+        &mut self,
+        clock: &Clock,
+        redactor: &Redactor,
+        v: u32,
         kind: &str,
         mut data: serde_json::Value,
     ) -> Result<Event> {
@@ -114,6 +146,7 @@ impl LedgerWriter {
             run: self.run.clone(),
             seq: self.seq,
             actor: redactor.redact(&self.actor).into_owned(),
+            v,
             kind: kind.to_owned(),
             data,
             prev: self.prev.clone(),

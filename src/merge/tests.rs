@@ -385,8 +385,22 @@ fn version() -> impl Strategy<Value = Version> {
     )
 }
 
+/// Cases per property: 300 (what CI runs), or `FORGE_PROPTEST_CASES` for a quicker local
+/// run (README, "Run the tests").
+#[allow(clippy::disallowed_methods)] // a test's own knob, read once per property
+fn cases() -> u32 {
+    let n = match std::env::var("FORGE_PROPTEST_CASES") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("FORGE_PROPTEST_CASES={v:?} is not a number")),
+        Err(_) => 300,
+    };
+    assert!(n > 0, "FORGE_PROPTEST_CASES=0 would test nothing");
+    n
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn additions_survive_and_removals_apply(b in version(), o in version(), t in version()) {

@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::format::Plan;
 use super::validate::topological;
@@ -11,6 +10,8 @@ use crate::assumption::{self, Assumption, AssumptionStatus};
 use crate::bead::repo::BeadRepo;
 use crate::bead::{Bead, Dep, DepKind, Kind, Risk, Status, id};
 use crate::error::Result;
+use crate::ledger::{Payload, event};
+use crate::randomness::Randomness;
 use crate::store::{SCHEMA_VERSION, journal};
 use crate::workspace::Workspace;
 
@@ -30,14 +31,16 @@ pub struct Applied {
 }
 
 /// A new id with `prefix` that is neither in `taken` nor `exists`, added to `taken`: ids
-/// for a batch of files written at once (see `store::journal`). Call under the store lock.
+/// for a batch of files written at once (see `store::journal`), drawn from `randomness`
+/// (the workspace's). Call under the store lock.
 pub fn fresh_id(
+    randomness: &Randomness,
     taken: &mut HashSet<String>,
     exists: impl Fn(&str) -> bool,
     prefix: &str,
 ) -> String {
     loop {
-        let candidate = id::pick(&id::random_digits(), |c| {
+        let candidate = id::pick(&id::random_digits(randomness), |c| {
             let c = c.replacen(id::PREFIX, prefix, 1);
             taken.contains(&c) || exists(&c)
         });
@@ -62,14 +65,25 @@ pub fn apply(
     let now = ws.clock.now();
     let mut taken = HashSet::new();
     let layout = ws.layout.clone();
-    let epic_id = fresh_id(&mut taken, |c| layout.bead(c).exists(), id::PREFIX);
+    let randomness = ws.randomness.clone();
+    let epic_id = fresh_id(
+        &randomness,
+        &mut taken,
+        |c| layout.bead(c).exists(),
+        id::PREFIX,
+    );
     let item_ids: HashMap<&str, String> = plan
         .items
         .iter()
         .map(|it| {
             (
                 it.key.as_str(),
-                fresh_id(&mut taken, |c| layout.bead(c).exists(), id::PREFIX),
+                fresh_id(
+                    &randomness,
+                    &mut taken,
+                    |c| layout.bead(c).exists(),
+                    id::PREFIX,
+                ),
             )
         })
         .collect();
@@ -78,6 +92,7 @@ pub fn apply(
         .iter()
         .map(|a| {
             let id = fresh_id(
+                &randomness,
                 &mut taken,
                 |c| assumption::path(&layout, c).exists(),
                 assumption::PREFIX,
@@ -207,23 +222,26 @@ pub fn apply(
             .collect(),
     };
     // The ledger first (as everywhere), then every file in one batch.
-    ws.record(
-        "plan.accepted",
-        json!({ "goal": plan.goal, "epic": epic_id, "source": source, "items": applied.items, "assumptions": applied.assumptions }),
-    )?;
+    ws.record(Payload::PlanAccepted {
+        goal: plan.goal.clone(),
+        epic: epic_id.clone(),
+        source: source.clone(),
+        items: event::json(&applied.items),
+        assumptions: event::json(&applied.assumptions),
+    })?;
     for b in &beads {
-        ws.record(
-            "bead.created",
-            json!({ "bead": b.id, "title": b.title, "kind": b.kind, "priority": b.priority, "value": b.value,
-                    "risk": b.risk, "labels": b.labels, "plan": epic_id,
-                    "deps": b.deps.iter().map(|d| json!({"id": d.id, "type": d.kind})).collect::<Vec<_>>() }),
-        )?;
+        ws.record(crate::bead::ops::created_event(b, Some(&epic_id), None))?;
     }
     for a in &assumptions {
-        ws.record(
-            "assumption.raised",
-            json!({ "assumption": a.id, "text": a.text, "risk": a.risk, "bead": a.bead, "beads": a.beads, "plan": epic_id }),
-        )?;
+        ws.record(Payload::AssumptionRaised {
+            assumption: a.id.clone(),
+            text: a.text.clone(),
+            risk: Some(a.risk),
+            bead: a.bead.clone(),
+            step: None,
+            beads: Some(a.beads.clone()),
+            plan: Some(epic_id.clone()),
+        })?;
     }
     let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = beads
         .iter()

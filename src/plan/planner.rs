@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::format::{self, EXAMPLE, Plan};
 use super::validate::{Problem, validate};
@@ -17,6 +16,7 @@ use crate::harness::adapter::{Invocation, RunSummary, Verdict};
 use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::run::{HarnessRun, run};
+use crate::ledger::{Payload, event};
 use crate::step::Observer;
 use crate::step::contain::{self, Subject, contain};
 use crate::step::run::harness_config;
@@ -184,12 +184,16 @@ pub fn plan_with_harness(
     let _ = main.worktree_remove(&worktree);
     let _ = main.run(&["worktree", "prune"]);
     let planned = result?;
-    ws.record(
-        "plan.run",
-        json!({ "goal": goal, "harness": name, "rounds": planned.rounds, "repaired": planned.repaired,
-                "items": planned.plan.items.len(), "tokens": planned.tokens, "cost_usd": planned.cost_usd,
-                "model": hc.model }),
-    )?;
+    ws.record(Payload::PlanRun {
+        goal: goal.to_owned(),
+        harness: name.to_owned(),
+        rounds: planned.rounds,
+        repaired: event::json(&planned.repaired),
+        items: planned.plan.items.len(),
+        tokens: planned.tokens.into(),
+        cost_usd: planned.cost_usd,
+        model: hc.model.clone(),
+    })?;
     Ok(planned)
 }
 
@@ -212,6 +216,10 @@ fn rounds(
             ws.layout.root.display().to_string(),
         ),
         ("FORGE_STEP".to_owned(), format!("plan-{}", ws.run_id())),
+        (
+            crate::harness::process::RUN_MARKER.to_owned(),
+            crate::step::run_marker(&ws.layout, &format!("plan-{}", ws.run_id())),
+        ),
     ];
     let mut set: Vec<(String, String)> = Vec::new();
     let mut prompt = first_prompt(ws, goal)?;
@@ -277,6 +285,7 @@ fn rounds(
                 log: dir.join(format!("planner-{round}.log")),
                 timeout: None,
                 sandbox: contained.policy.clone(),
+                clock: &ws.clock,
             },
             &mut |e, s| observer.harness_event(e, s),
         );
@@ -285,10 +294,11 @@ fn rounds(
         let violations =
             crate::step::guard::compare(&watched, &before, &crate::step::guard::take(&watched)?);
         if !violations.is_empty() {
-            ws.record(
-                "plan.violation",
-                json!({ "goal": goal, "harness": name, "violations": violations }),
-            )?;
+            ws.record(Payload::PlanViolation {
+                goal: goal.to_owned(),
+                harness: name.to_owned(),
+                violations: event::json(&violations),
+            })?;
             let what: Vec<&str> = violations.iter().map(|v| v.what.as_str()).collect();
             let undo: Vec<&str> = violations.iter().map(|v| v.undo.as_str()).collect();
             return Err(Error::Refused {

@@ -311,7 +311,7 @@ fn place(controller: Controller) -> Option<Place> {
                 std::fs::read_to_string(dir.join("cgroup.subtree_control")).ok()
             });
             let place = candidates.into_iter().find(|p| writable(&p.dir))?;
-            sweep_stale(&place.dir);
+            sweep_stale(&place.dir, "forge-limits-");
             Some(place)
         };
         (find(Controller::Memory), find(Controller::Pids))
@@ -398,7 +398,10 @@ fn writable(dir: &Path) -> bool {
     std::fs::create_dir(&probe).is_ok() && std::fs::remove_dir(&probe).is_ok()
 }
 
-fn sweep_stale(base: &Path) {
+/// Removes the cgroups under `base` named `<prefix><pid>-...` whose forge process `pid` is
+/// gone; one that still has members stays (rmdir fails harmlessly). Shared with the run
+/// cgroups of `harness::process`.
+pub fn sweep_stale(base: &Path, prefix: &str) {
     let Ok(dir) = std::fs::read_dir(base) else {
         return;
     };
@@ -406,8 +409,10 @@ fn sweep_stale(base: &Path) {
         let name = entry.file_name();
         let Some(owner) = name
             .to_str()
-            .and_then(|n| n.strip_prefix("forge-limits-"))
+            .and_then(|n| n.strip_prefix(prefix))
             .and_then(|n| n.split('-').next())
+            // `forge-limits-...` is not `forge-<pid>-...`.
+            .filter(|pid| pid.parse::<u32>().is_ok())
         else {
             continue;
         };

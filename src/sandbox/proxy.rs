@@ -1327,9 +1327,12 @@ mod tests {
 
     #[test]
     fn connect_to_ipv6_literal() {
-        let Ok(listener) = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) else {
-            return; // no IPv6 loopback here
-        };
+        let listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).unwrap_or_else(|e| {
+            panic!(
+                "this test needs an IPv6 loopback (::1: {e}); where there is none, skip it \
+                 by name"
+            )
+        });
         let port = xor_upstream(listener);
         let proxy = Proxy::start(allow(&["[::1]"])).unwrap();
         let mut client = connect_to(proxy.port());
@@ -1440,7 +1443,9 @@ mod tests {
                 "{what:?}: {response}"
             );
             assert!(response.contains(why), "{what:?}: {response}");
-            assert!(started.elapsed() < Duration::from_secs(2), "{what:?}");
+            // Refused at once, not after the client's time for its head ran out; the
+            // bound is that timeout, not a guess at how fast a loaded machine answers.
+            assert!(started.elapsed() < HEAD_TIMEOUT, "{what:?}");
             assert_eq!(exchange(&proxy, &get(port, "/")), HELLO);
         }
 

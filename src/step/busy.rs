@@ -64,6 +64,18 @@ impl Busy {
     }
 }
 
+/// Whether `step` failed (or was interrupted) and needs a person: its bead is still open and
+/// no later attempt of it exists in `all`. `forge status` and `forge watch` list these.
+pub fn needs_retry(step: &Checkpoint, all: &[Checkpoint], graph: &Graph) -> bool {
+    matches!(step.state, State::Failed | State::Interrupted)
+        && graph
+            .get(&step.bead)
+            .is_some_and(|b| b.status == crate::bead::Status::Open)
+        && !all
+            .iter()
+            .any(|o| o.bead == step.bead && o.attempt > step.attempt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

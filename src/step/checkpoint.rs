@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::approval::How;
+use crate::bead::Risk;
 use crate::error::{Error, Result};
 use crate::harness::adapter::Tokens;
 use crate::redact::Redactor;
@@ -122,8 +124,9 @@ pub struct Checkpoint {
     pub tokens: Tokens,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub risk: String,
+    /// The step's risk tier, once its gates ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
     /// The agent's own last message of its latest run, bounded
     /// (`harness::adapter::FINAL_MESSAGE_MAX`); shown at approval.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -133,8 +136,8 @@ pub struct Checkpoint {
     /// Who approved, how (prompt, flag, policy) and the merge commit, once merged.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub approved_by: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub approved_how: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_how: Option<How>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub merge_commit: String,
     /// The revert commit, once a merged step was rolled back.
@@ -273,6 +276,76 @@ pub fn resolve(all: &[Checkpoint], input: &str) -> Result<Checkpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A checkpoint as forge wrote it when `risk` and `approved_how` were plain strings.
+    const OLD_MERGED: &str = r#"schema = 1
+step = "fg-809n.1"
+bead = "fg-809n"
+attempt = 1
+state = "merged"
+harness = "hello"
+preset = "command"
+base_ref = "refs/heads/master"
+base_commit = "1b00325e3af0a99533608e25552c45e39d77a8b1"
+branch = "forge/fg-809n/1"
+head = "3c7bb66e3a47ff4b9d046ed33cd72ba2bbafaecc"
+worktree = "worktrees/fg-809n.1"
+owner_pid = 18719
+started = "2026-12-05T10:38:25Z"
+updated = "2026-12-05T10:38:25Z"
+finished = "2026-12-05T10:38:25Z"
+duration_ms = 69
+risk = "low"
+approved_by = "T <t@e>"
+approved_how = "flag"
+merge_commit = "76eeb7afb9ee76e45d36b70037225cc6d11627ce"
+sandbox = "sandboxed (Landlock ABI 7)"
+seal = "858931434e90d8500c91dd62df65872c8fb8683b26cc1f56ac39fb3d87ae4464"
+
+[tokens]
+input = 0
+output = 0
+cache_read = 0
+cache_write = 0
+reported = false
+
+[[gates]]
+name = "secrets"
+ok = true
+detail = ""
+duration_ms = 1
+"#;
+
+    #[test]
+    fn old_checkpoints_load_and_are_written_back_unchanged() {
+        let write = |cp: &Checkpoint| document::render(cp, &Redactor::new([]));
+        let cp: Checkpoint = toml::from_str(OLD_MERGED).unwrap();
+        assert_eq!(cp.risk, Some(Risk::Low));
+        assert_eq!(cp.approved_how, Some(How::Flag));
+        assert!(cp.extra.is_empty(), "{:?}", cp.extra);
+        assert_eq!(write(&cp), OLD_MERGED);
+        let json = serde_json::to_value(&cp).unwrap();
+        assert_eq!(
+            (&json["risk"], &json["approved_how"]),
+            (&"low".into(), &"flag".into())
+        );
+        for (risk, how) in [("medium", "prompt"), ("high", "policy")] {
+            let text = OLD_MERGED
+                .replace("\"low\"", &format!("{risk:?}"))
+                .replace("\"flag\"", &format!("{how:?}"));
+            let cp: Checkpoint = toml::from_str(&text).unwrap();
+            assert_eq!(cp.risk.map(Risk::as_str), Some(risk));
+            assert_eq!(cp.approved_how.map(How::as_str), Some(how));
+            assert_eq!(write(&cp), text);
+        }
+        // A step that has not reached its gates or an approval has neither key.
+        let fresh = OLD_MERGED
+            .replace("risk = \"low\"\n", "")
+            .replace("approved_how = \"flag\"\n", "");
+        let cp: Checkpoint = toml::from_str(&fresh).unwrap();
+        assert_eq!((cp.risk, cp.approved_how), (None, None));
+        assert_eq!(write(&cp), fresh);
+    }
 
     #[test]
     fn quick_scan_reads_forge_written_files_and_gives_up_on_odd_ones() {

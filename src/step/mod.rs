@@ -45,6 +45,14 @@ pub fn worktree_dirs(layout: &Layout) -> Vec<PathBuf> {
     dirs
 }
 
+/// The value that marks the processes of `step`'s runs (`FORGE_RUN`, see
+/// [`crate::harness::process::RUN_MARKER`]): the step and the repository's common dir,
+/// unique on the machine (one step of a repository runs at a time, under its bead's
+/// lease) and computable again by a tick reclaiming a dead owner's step.
+pub fn run_marker(layout: &Layout, step: &str) -> String {
+    format!("{step}@{}", layout.common_dir().display())
+}
+
 /// Scratch HOME, logs and temp files of one step, never committed.
 pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
     layout.runtime.join("steps").join(step)

@@ -1,6 +1,7 @@
 //! Revising a step with a person's feedback, and replaying it on a moved base.
 
-use serde_json::json;
+use crate::ledger::Payload;
+use crate::ledger::event::StepAt;
 
 use super::checkpoint::{Checkpoint, State};
 use super::run::{Observer, StepOutcome, check_and_wait, execute, harness_config};
@@ -63,6 +64,27 @@ fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
     Ok(cp)
 }
 
+/// A revisable step, the sandbox decision and the bead's lease: what a revision and a
+/// replay start from.
+fn begin(
+    ws: &Workspace,
+    step: &str,
+) -> Result<(
+    Checkpoint,
+    crate::sandbox::Enforcement,
+    crate::store::lock::StoreLock,
+)> {
+    let cp = revisable(ws, step)?;
+    let enforcement = contain::enforcement(ws)?;
+    let Some(lease) = lease::try_take(&ws.layout, &cp.bead)? else {
+        return Err(Error::Refused {
+            message: format!("{} is being worked on by another forge process", cp.bead),
+            hint: "see `forge steps`".into(),
+        });
+    };
+    Ok((cp, enforcement, lease))
+}
+
 /// Sends `feedback` to the same harness session when the adapter can resume it (otherwise a
 /// fresh run whose prompt includes it), commits on the same branch, reruns the gates.
 pub fn revise(
@@ -74,14 +96,7 @@ pub fn revise(
     if feedback.trim().is_empty() {
         return Err(Error::usage("a revision needs feedback (--feedback TEXT)"));
     }
-    let mut cp = revisable(ws, step)?;
-    let enforcement = contain::enforcement(ws)?;
-    let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
-        return Err(Error::Refused {
-            message: format!("{} is being worked on by another forge process", cp.bead),
-            hint: "see `forge steps`".into(),
-        });
-    };
+    let (mut cp, enforcement, _lease) = begin(ws, step)?;
     // On a base that moved and no longer takes the work cleanly, the revision works on the
     // replay, conflicts and all: revising on the old base would only conflict again.
     let conflicts = match replay_target(ws, &cp)? {
@@ -108,13 +123,13 @@ fn rerun(
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     let resume = (adapter.can_resume() && !cp.session_id.is_empty()).then(|| cp.session_id.clone());
-    ws.record(
-        "step.revise",
-        json!({
-            "step": cp.step, "bead": cp.bead, "feedback": feedback.unwrap_or(""), "by": ws.actor,
-            "resume_session": resume, "conflicts": conflicts,
-        }),
-    )?;
+    ws.record(Payload::StepRevise {
+        at: StepAt::new(&cp.step, &cp.bead),
+        feedback: feedback.unwrap_or("").to_owned(),
+        by: ws.actor.clone(),
+        resume_session: resume.clone(),
+        conflicts: conflicts.to_vec(),
+    })?;
     let mut asks = Vec::new();
     if !conflicts.is_empty() {
         asks.push(conflict_task(&cp, conflicts));
@@ -220,13 +235,13 @@ fn move_to_replay(
     cp.conflicts = conflicts.to_vec();
     let _ = contain::sync_worktree_index(&ws.layout, cp);
     cp.save(&ws.layout, &ws.redactor)?;
-    ws.record(
-        "step.rebased",
-        json!({
-            "step": cp.step, "bead": cp.bead, "from": old_base, "onto": new_base, "head": head,
-            "conflicts": conflicts,
-        }),
-    )?;
+    ws.record(Payload::StepRebased {
+        at: StepAt::new(&cp.step, &cp.bead),
+        from: old_base.to_owned(),
+        onto: new_base.to_owned(),
+        head: head.to_owned(),
+        conflicts: conflicts.to_vec(),
+    })?;
     Ok(())
 }
 
@@ -235,14 +250,7 @@ fn move_to_replay(
 /// on the new base; nothing in the worktree's own git state is used. On a conflict the
 /// replay, markers and all, goes to the harness to resolve (see [`rerun`]).
 pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Result<StepOutcome> {
-    let mut cp = revisable(ws, step)?;
-    let enforcement = contain::enforcement(ws)?;
-    let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
-        return Err(Error::Refused {
-            message: format!("{} is being worked on by another forge process", cp.bead),
-            hint: "see `forge steps`".into(),
-        });
-    };
+    let (mut cp, enforcement, _lease) = begin(ws, step)?;
     if cp.head.is_empty() {
         return Err(Error::Refused {
             message: format!("{} has no commit to replay", cp.step),

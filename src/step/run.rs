@@ -3,11 +3,10 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::json;
 
+use super::busy::Busy;
 use super::checkpoint::{self, Checkpoint, State, step_id};
 use super::gates::{self, GateContext};
-use super::busy::Busy;
 use super::{contain, guard};
 use super::{lease, log_path, prompt, step_dir};
 use crate::bead::graph::Graph;
@@ -21,6 +20,8 @@ use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::process::{self, EndedBy, Spawn};
 use crate::harness::run::{HarnessRun, Ran};
+use crate::ledger::Payload;
+use crate::ledger::event::{self, StepAt};
 use crate::sandbox::Enforcement;
 use crate::store::SCHEMA_VERSION;
 use crate::workspace::Workspace;
@@ -123,7 +124,6 @@ fn pick_bead(ws: &Workspace, wanted: Option<&str>) -> Result<Bead> {
     repo.load(&id)
 }
 
-
 fn next_attempt(ws: &Workspace, bead: &str) -> Result<u32> {
     let from_checkpoints = checkpoint::load_all(&ws.layout)?
         .into_iter()
@@ -195,22 +195,22 @@ pub(crate) fn transition(
     ws: &mut Workspace,
     cp: &mut Checkpoint,
     state: State,
-    kind: &str,
-    data: serde_json::Value,
+    event: impl FnOnce(StepAt) -> Payload,
     observer: &mut dyn Observer,
 ) -> Result<()> {
     cp.state = state;
     cp.updated = ws.clock.now();
-    let mut data = data;
-    data["step"] = json!(cp.step);
-    data["bead"] = json!(cp.bead);
-    data["state"] = json!(state);
-    ws.record(kind, data)?;
+    let at = StepAt {
+        step: cp.step.clone(),
+        bead: cp.bead.clone(),
+        state: Some(state),
+    };
+    let recorded = ws.record(event(at))?;
     {
         let _lock = ws.lock()?;
         cp.save(&ws.layout, &ws.redactor)?;
     }
-    observer.phase(&cp.step, state, kind);
+    observer.phase(&cp.step, state, &recorded.kind);
     Ok(())
 }
 
@@ -238,8 +238,7 @@ fn fail(
         ws,
         cp,
         State::Failed,
-        "step.failed",
-        json!({ "reason": reason }),
+        |at| Payload::StepFailed { at, reason },
         observer,
     )
 }
@@ -266,7 +265,7 @@ pub fn harness_config(ws: &Workspace, name: Option<&str>) -> Result<(String, Har
         return Err(Error::usage(format!(
             "[harness.{name}] preset '{}' is not one of: {}",
             config.preset,
-            presets::NAMES.join(", ")
+            presets::names()
         )));
     }
     Ok((name, config))
@@ -329,11 +328,11 @@ pub fn run_step(
         duration_ms: 0,
         tokens: Default::default(),
         cost_usd: None,
-        risk: String::new(),
+        risk: None,
         final_message: String::new(),
         gates: Vec::new(),
         approved_by: String::new(),
-        approved_how: String::new(),
+        approved_how: None,
         merge_commit: String::new(),
         revert_commit: String::new(),
         sandbox: enforcement.describe(),
@@ -346,8 +345,12 @@ pub fn run_step(
         ws,
         &mut cp,
         State::Claimed,
-        "step.claimed",
-        json!({ "attempt": attempt, "harness": harness_name, "preset": hc.preset }),
+        |at| Payload::StepClaimed {
+            at,
+            attempt,
+            harness: harness_name.clone(),
+            preset: hc.preset.clone(),
+        },
         observer,
     )?;
 
@@ -368,8 +371,12 @@ pub fn run_step(
         ws,
         &mut cp,
         State::Preparing,
-        "step.worktree",
-        json!({ "branch": branch, "base_ref": base_ref, "base_commit": base_commit }),
+        |at| Payload::StepWorktree {
+            at,
+            branch: branch.clone(),
+            base_ref,
+            base_commit: base_commit.clone(),
+        },
         observer,
     )?;
     let base_env = step_env(ws, &cp, &[], &[])?;
@@ -462,6 +469,10 @@ fn step_env(
     let forge_vars = vec![
         ("FORGE_BEAD".to_owned(), cp.bead.clone()),
         ("FORGE_STEP".to_owned(), cp.step.clone()),
+        (
+            crate::harness::process::RUN_MARKER.to_owned(),
+            super::run_marker(&ws.layout, &cp.step),
+        ),
         ("FORGE_ATTEMPT".to_owned(), cp.attempt.to_string()),
         (
             "FORGE_REPO".to_owned(),
@@ -519,11 +530,14 @@ pub(crate) fn execute(
         ws,
         cp,
         State::Running,
-        "harness.started",
-        json!({
-            "harness": harness_name, "preset": hc.preset, "program": spec.program,
-            "sandbox": enforcement.describe(), "policy": policy_summary,
-        }),
+        |at| Payload::HarnessStarted {
+            at,
+            harness: harness_name.to_owned(),
+            preset: hc.preset.clone(),
+            program: spec.program.clone(),
+            sandbox: event::json(&enforcement.describe()),
+            policy: event::json(&policy_summary),
+        },
         observer,
     )?;
     let started = Instant::now();
@@ -537,6 +551,7 @@ pub(crate) fn execute(
             log: log_path(&ws.layout, &step),
             timeout,
             sandbox: contained.policy.clone(),
+            clock: &ws.clock,
         },
         &mut |event, summary| observer.harness_event(event, summary),
     );
@@ -571,16 +586,23 @@ pub(crate) fn execute(
         ws,
         cp,
         State::Checking,
-        "harness.finished",
-        json!({
-            "verdict": verdict, "exit_code": finished.exit_code, "signal": finished.signal,
-            "ended_by": finished.ended_by, "duration_ms": duration_ms,
-            "session_id": summary.session_id, "model": summary.model, "tokens": summary.tokens,
-            "cost_usd": summary.cost_usd, "tool_calls": summary.tool_calls,
-            "permission_denials": summary.permission_denials,
-            "escaped_killed": finished.escaped_killed.len(),
-            "egress": egress, "limits": limit_hits,
-        }),
+        |at| Payload::HarnessFinished {
+            at,
+            verdict: event::json(&verdict),
+            exit_code: finished.exit_code,
+            signal: finished.signal,
+            ended_by: event::json(&finished.ended_by),
+            duration_ms: Some(duration_ms),
+            session_id: summary.session_id.clone(),
+            model: summary.model.clone(),
+            tokens: summary.tokens.into(),
+            cost_usd: summary.cost_usd,
+            tool_calls: summary.tool_calls,
+            permission_denials: summary.permission_denials.clone(),
+            escaped_killed: finished.escaped_killed.len(),
+            egress: event::json(&egress),
+            limits: event::json(&limit_hits),
+        },
         observer,
     )?;
     let egress_denied = egress.map(|e| e.denied).unwrap_or_default();
@@ -603,10 +625,11 @@ pub(crate) fn execute(
         &bead.id,
     )?;
     if !raised.is_empty() || skipped > 0 {
-        ws.record(
-            "step.assumptions",
-            json!({ "step": step, "bead": bead.id, "raised": raised.len(), "skipped": skipped }),
-        )?;
+        ws.record(Payload::StepAssumptions {
+            at: StepAt::new(&step, &bead.id),
+            raised: raised.len(),
+            skipped,
+        })?;
     }
 
     // Commit whatever the agent changed, even after a failure: no work is ever lost.
@@ -645,10 +668,11 @@ pub(crate) fn execute(
         let _ = contain::sync_worktree_index(&ws.layout, cp);
         files = git.changed_files(&cp.base_commit, &head)?;
         diffstat = git.diffstat(&cp.base_commit, &head)?;
-        ws.record(
-            "step.committed",
-            json!({ "step": step, "bead": bead.id, "head": head, "files": files.len() }),
-        )?;
+        ws.record(Payload::StepCommitted {
+            at: StepAt::new(&step, &bead.id),
+            head: head.clone(),
+            files: files.len(),
+        })?;
     }
     if !violations.is_empty() {
         violate(ws, cp, &violations, observer)?;
@@ -664,8 +688,7 @@ pub(crate) fn execute(
             ws,
             cp,
             State::Interrupted,
-            "step.interrupted",
-            json!({ "reason": reason }),
+            |at| Payload::StepInterrupted { at, reason },
             observer,
         )?;
         let mut out = outcome(cp.clone(), files, diffstat, true);
@@ -706,10 +729,10 @@ pub(crate) fn execute(
     if !changed && !parent_was_base {
         // A revision that changed nothing leaves the work as it was: the same head is
         // checked again and waits, rather than a good commit being lost to a failure.
-        ws.record(
-            "step.unchanged",
-            json!({ "step": step, "bead": bead.id, "head": cp.head }),
-        )?;
+        ws.record(Payload::StepUnchanged {
+            at: StepAt::new(&step, &bead.id),
+            head: cp.head.clone(),
+        })?;
         let git = contain::step_git(&ws.layout, cp);
         let files = git.changed_files(&cp.base_commit, &cp.head)?;
         let diffstat = git.diffstat(&cp.base_commit, &cp.head)?;
@@ -737,10 +760,10 @@ fn violate(
     violations: &[guard::Violation],
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    ws.record(
-        "step.violation",
-        json!({ "step": cp.step, "bead": cp.bead, "violations": violations }),
-    )?;
+    ws.record(Payload::StepViolation {
+        at: StepAt::new(&cp.step, &cp.bead),
+        violations: event::json(violations),
+    })?;
     cp.violations = violations.iter().map(|v| v.what.clone()).collect();
     let undo: Vec<&str> = violations.iter().map(|v| v.undo.as_str()).collect();
     fail(
@@ -799,13 +822,16 @@ pub(crate) fn check_and_wait(
     // Gate commands run the agent's code.
     let violations = guard::compare(&watched, &before, &guard::take(&watched)?);
     for g in &results {
-        ws.record(
-            "gate.result",
-            json!({ "step": step, "bead": bead.id, "gate": g.name, "ok": g.ok, "detail": g.detail, "duration_ms": g.duration_ms }),
-        )?;
+        ws.record(Payload::GateResult {
+            at: StepAt::new(&step, &bead.id),
+            gate: g.name.clone(),
+            ok: g.ok,
+            detail: g.detail.clone(),
+            duration_ms: g.duration_ms,
+        })?;
     }
     cp.gates = results.clone();
-    cp.risk = risk.as_str().to_owned();
+    cp.risk = Some(risk);
     if !violations.is_empty() {
         violate(ws, cp, &violations, observer)?;
         return Ok(outcome(cp.clone(), files, diffstat, false));
@@ -834,8 +860,12 @@ pub(crate) fn check_and_wait(
         ws,
         cp,
         State::AwaitingApproval,
-        "step.awaiting_approval",
-        json!({ "head": head, "risk": risk, "files": files.len() }),
+        |at| Payload::StepAwaitingApproval {
+            at,
+            head: head.clone(),
+            risk: Some(risk),
+            files: files.len(),
+        },
         observer,
     )?;
     Ok(outcome(cp.clone(), files, diffstat, false))
@@ -853,10 +883,12 @@ fn to_attic_only(ws: &mut Workspace, cp: &Checkpoint, git: &Git) -> Result<()> {
         (attic.as_str(), cp.head.as_str(), None),
         (branch.as_str(), parent.as_str(), Some(cp.head.as_str())),
     ])?;
-    ws.record(
-        "step.quarantined",
-        json!({ "step": cp.step, "bead": cp.bead, "head": cp.head, "attic": attic, "branch_reset_to": parent }),
-    )?;
+    ws.record(Payload::StepQuarantined {
+        at: StepAt::new(&cp.step, &cp.bead),
+        head: cp.head.clone(),
+        attic: attic.clone(),
+        branch_reset_to: parent.clone(),
+    })?;
     Ok(())
 }
 

@@ -121,12 +121,11 @@ pub fn temp_path_for(path: &Path) -> std::io::Result<std::path::PathBuf> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut nonce = [0u8; 4];
-    getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
+    // Never seeded (`FORGE_SEED`): two processes must not pick the same name.
+    let nonce = crate::randomness::os_u32()?;
     Ok(dir.join(format!(
-        "{TEMP_PREFIX}{}-{:08x}-{name}",
+        "{TEMP_PREFIX}{}-{nonce:08x}-{name}",
         std::process::id(),
-        u32::from_le_bytes(nonce)
     )))
 }
 

@@ -33,10 +33,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Writes every (path, contents) pair, all or nothing. Call under the store lock.
 pub fn write_all(layout: &Layout, files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
-    let mut nonce = [0u8; 4];
-    getrandom::fill(&mut nonce)
-        .map_err(|e| Error::io(&layout.runtime, std::io::Error::other(e)))?;
-    let batch = format!("{}-{:08x}", std::process::id(), u32::from_le_bytes(nonce));
+    // Never seeded (`FORGE_SEED`): two processes must not pick the same batch.
+    let nonce = crate::randomness::os_u32().map_err(|e| Error::io(&layout.runtime, e))?;
+    let batch = format!("{}-{nonce:08x}", std::process::id());
     let mut pairs = Vec::with_capacity(files.len());
     // Each state directory opened once, refusing a symbolic link (see `store::file`): the
     // staged files are created relative to it, so none lands outside the repository.

@@ -26,15 +26,12 @@ pub struct Spent {
 
 /// What `harness.finished` events dated today (by the workspace's clock, `now_secs`) add
 /// up to. Only ledger files of runs that started today or yesterday can hold today's
-/// events, so only those are read. A file is named by its run's real start time, which
-/// differs from the clock when that is pinned (`FORGE_NOW`), so the real days count too.
+/// events, so only those are read: a file is named by its run's start by the same clock
+/// (`ledger::writer::new_run_id`), pinned or not.
 /// A line that does not decode is an error, never skipped: a budget must not undercount.
 pub fn spent_today(layout: &Layout, prices: &Prices, now_secs: i64) -> Result<Spent> {
     let day = format_rfc3339(now_secs)[..10].to_owned();
-    let real = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(now_secs, |d| d.as_secs() as i64);
-    let prefixes: Vec<String> = [now_secs, now_secs - 86_400, real, real - 86_400]
+    let prefixes: Vec<String> = [now_secs, now_secs - 86_400]
         .iter()
         .map(|t| format_rfc3339(*t)[..10].replace('-', ""))
         .collect();
@@ -58,10 +55,14 @@ pub fn spent_today(layout: &Layout, prices: &Prices, now_secs: i64) -> Result<Sp
                      budget: {e}"
                 ),
             })?;
-            if e.kind != "harness.finished" || !e.ts.starts_with(&day) {
+            // By the kind's name: a newer forge's run whose fields this version cannot
+            // read still counts, as a run of unknown cost, never as nothing. The
+            // planner's runs spend the same money.
+            let spent = e.kind == "harness.finished" || e.kind == "plan.run";
+            if !spent || !e.ts.starts_with(&day) {
                 continue;
             }
-            steps += 1;
+            steps += u32::from(e.kind == "harness.finished");
             usage.add(&RunUsage::from_event(&e), prices);
         }
     }

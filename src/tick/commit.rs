@@ -1,8 +1,6 @@
 //! Committing forge's own state after a tick, touching only `.forge/` paths: a separate
 //! index builds the commit, so whatever the user staged or changed stays as it was.
 
-use serde_json::json;
-
 use crate::error::Result;
 use crate::git::cli::Git;
 use crate::step::checkpoint::{self, State};
@@ -48,10 +46,10 @@ pub fn push_branches(ws: &mut Workspace, remote: &str) -> Result<()> {
     if branches.is_empty() {
         return Ok(());
     }
-    ws.record(
-        "branches.push",
-        json!({ "remote": remote, "refs": branches }),
-    )?;
+    ws.record(crate::ledger::Payload::BranchesPush {
+        remote: remote.to_owned(),
+        refs: branches.clone(),
+    })?;
     let mut args = vec!["push", "--quiet", remote];
     args.extend(branches.iter().map(String::as_str));
     Git::new(&ws.layout.root).run(&args)?;

@@ -18,12 +18,14 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::ledger::Payload;
+
 use crate::approval::{self, How};
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::Result;
-use crate::step::checkpoint::State;
 use crate::step::busy::Busy;
+use crate::step::checkpoint::State;
 use crate::step::{Observer, StepOptions, run_step};
 use crate::store::StoreLock;
 use crate::workspace::Workspace;
@@ -39,7 +41,7 @@ pub struct Ran {
     pub merged: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stopped {
     /// Another tick holds the lock.
@@ -101,9 +103,7 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     // One read of the checkpoints for both: which beads are held, how often each was tried.
     let busy = Busy::load(&ws.layout)?;
     for b in busy.startable(&graph) {
-        if tried.contains(b.id)
-            || state.waits.get(b.id).is_some_and(|&t| t > now)
-        {
+        if tried.contains(b.id) || state.waits.get(b.id).is_some_and(|&t| t > now) {
             continue;
         }
         if let Some(limit) = ws.config.budget.attempts_per_bead
@@ -171,7 +171,10 @@ pub fn tick(
         };
         let spent = budget::spent_today(&ws.layout, &prices, ws.clock.now_secs())?;
         if let Some(why) = budget::exhausted(&spent, &ws.config.budget) {
-            ws.record("budget.exhausted", json!({ "reason": why, "spent": spent }))?;
+            ws.record(Payload::BudgetExhausted {
+                reason: why.clone(),
+                spent: crate::ledger::event::json(&spent),
+            })?;
             notify::send(ws, "budget_exhausted", &why, json!({ "spent": spent }));
             stopped = (Stopped::Budget, why);
             break;
@@ -191,8 +194,10 @@ pub fn tick(
         let mut wait_until = None;
         match cp.state {
             State::AwaitingApproval => {
-                let risk: Option<crate::bead::Risk> = cp.risk.parse().ok();
-                if risk.is_some_and(|r| ws.config.policy.auto_approve.contains(&r)) {
+                if cp
+                    .risk
+                    .is_some_and(|r| ws.config.policy.auto_approve.contains(&r))
+                {
                     let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
                     merged = Some(done.merge_commit);
                 } else {
@@ -210,7 +215,12 @@ pub fn tick(
                     .rate_limit_reset
                     .unwrap_or(ws.clock.now_secs() + 15 * 60);
                 wait_until = Some(until);
-                ws.record("bead.waiting", json!({ "bead": bead, "step": cp.step, "until": crate::clock::format_rfc3339(until), "reason": cp.reason }))?;
+                ws.record(Payload::BeadWaiting {
+                    bead: bead.clone(),
+                    step: cp.step.clone(),
+                    until: crate::clock::format_rfc3339(until),
+                    reason: cp.reason.clone(),
+                })?;
             }
             _ => {}
         }
@@ -240,10 +250,10 @@ pub fn tick(
                 state::BREAKER_REASON,
                 state.consecutive_failures
             );
-            ws.record(
-                "breaker.tripped",
-                json!({ "failures": state.consecutive_failures, "reason": why }),
-            )?;
+            ws.record(Payload::BreakerTripped {
+                failures: state.consecutive_failures,
+                reason: why.clone(),
+            })?;
             state.paused = Some(pause::pause(ws, &why)?.0);
             notify::send(
                 ws,
@@ -287,11 +297,13 @@ pub fn tick(
     let idle =
         r.ran.is_empty() && r.reclaimed.is_empty() && matches!(r.stopped, Stopped::NothingReady);
     if !idle {
-        ws.record(
-            "tick",
-            json!({ "stopped": r.stopped, "reason": r.reason, "ran": r.ran.len(), "reclaimed": r.reclaimed.len(),
-                    "awaiting_approval": r.awaiting_approval.len() }),
-        )?;
+        ws.record(Payload::Tick {
+            stopped: Some(r.stopped.clone()),
+            reason: r.reason.clone(),
+            ran: r.ran.len(),
+            reclaimed: r.reclaimed.len(),
+            awaiting_approval: r.awaiting_approval.len(),
+        })?;
     }
     if let Some(remote) = ws.config.tick.push.clone() {
         commit::push_branches(ws, &remote)?;

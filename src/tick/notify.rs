@@ -40,8 +40,9 @@ pub fn send(ws: &mut Workspace, kind: &str, message: &str, details: serde_json::
         &mut |_, _| {},
     );
     let ok = result.as_ref().is_ok_and(|f| f.exit_code == Some(0));
-    let _ = ws.record(
-        "notify",
-        json!({ "kind": kind, "message": message, "ok": ok }),
-    );
+    let _ = ws.record(crate::ledger::Payload::Notify {
+        kind: kind.to_owned(),
+        message: message.to_owned(),
+        ok,
+    });
 }

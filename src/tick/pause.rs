@@ -1,9 +1,8 @@
 //! `forge pause` and `forge resume`.
 
-use serde_json::json;
-
 use super::state::{Pause, TickState};
 use crate::error::Result;
+use crate::ledger::Payload;
 use crate::workspace::Workspace;
 
 pub fn pause(ws: &mut Workspace, reason: &str) -> Result<(Pause, bool)> {
@@ -21,7 +20,10 @@ pub fn pause(ws: &mut Workspace, reason: &str) -> Result<(Pause, bool)> {
         by: ws.actor.clone(),
         at: ws.clock.now(),
     };
-    ws.record("forge.paused", json!({ "reason": p.reason, "by": p.by }))?;
+    ws.record(Payload::ForgePaused {
+        reason: p.reason.clone(),
+        by: p.by.clone(),
+    })?;
     state.paused = Some(p.clone());
     state.save(&ws.layout)?;
     Ok((p, true))
@@ -33,7 +35,10 @@ pub fn resume(ws: &mut Workspace) -> Result<Option<Pause>> {
     let mut state = TickState::load(&ws.layout)?;
     let ended = state.paused.take();
     if ended.is_some() || state.consecutive_failures > 0 {
-        ws.record("forge.resumed", json!({ "was": ended, "by": ws.actor }))?;
+        ws.record(Payload::ForgeResumed {
+            was: ended.clone(),
+            by: ws.actor.clone(),
+        })?;
         state.consecutive_failures = 0;
         state.save(&ws.layout)?;
     }

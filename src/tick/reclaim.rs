@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::ledger::Payload;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::Result;
 use crate::step::checkpoint::{self, State};
@@ -27,10 +27,14 @@ pub struct Reclaimed {
     pub session_id: String,
 }
 
-/// Processes whose environment carries `FORGE_STEP=<step>`: what a dead owner's harness
-/// left running.
-fn stray_processes(step: &str) -> Vec<u32> {
-    let marker = format!("FORGE_STEP={step}");
+/// Processes whose environment carries the step's run marker (`FORGE_RUN`, see
+/// [`crate::step::run_marker`]): what a dead owner's harness left running.
+fn stray_processes(layout: &crate::store::Layout, step: &str) -> Vec<u32> {
+    let marker = format!(
+        "{}={}",
+        crate::harness::process::RUN_MARKER,
+        crate::step::run_marker(layout, step)
+    );
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -83,7 +87,7 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
         let Some(_lease) = lease::try_take(&ws.layout, &cp.bead)? else {
             continue;
         };
-        let killed = stray_processes(&cp.step);
+        let killed = stray_processes(&ws.layout, &cp.step);
         kill(&killed);
         drop_half_made_worktree(ws, &cp);
         let worktree = ws.layout.runtime.join(&cp.worktree);
@@ -94,16 +98,15 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
         };
         cp.reason = format!("{OWNER_GONE} ({}) is gone", cp.owner_pid);
         cp.finished = ws.clock.now();
-        let data =
-            json!({ "owner_pid": cp.owner_pid, "attic": attic, "killed": killed, "was": cp.state });
-        transition(
-            ws,
-            &mut cp,
-            State::Interrupted,
-            "step.reclaimed",
-            data,
-            &mut (),
-        )?;
+        let (owner_pid, was) = (cp.owner_pid, cp.state);
+        let event = |at| Payload::StepReclaimed {
+            at,
+            owner_pid,
+            attic: attic.clone(),
+            killed: killed.clone(),
+            was: Some(was),
+        };
+        transition(ws, &mut cp, State::Interrupted, event, &mut ())?;
         out.push(Reclaimed {
             step: cp.step.clone(),
             bead: cp.bead.clone(),

@@ -237,3 +237,41 @@ fn torn_ledger_tail_is_quarantined() {
     assert_ne!(other, id);
     verify_clean(&env);
 }
+
+/// Two repositories whose steps have the same id (here: the same seeds), running at once:
+/// each step's clean-up kills only its own processes. The processes of a run are marked by
+/// `FORGE_RUN`, unique to the repository, not by the step id alone.
+#[test]
+fn steps_of_the_same_id_in_two_repositories_do_not_kill_each_other() {
+    let envs: Vec<TestEnv> = (0..2).map(|_| TestEnv::new()).collect();
+    let mut beads = Vec::new();
+    for env in &envs {
+        env.script_harness("fake", "sleep 2; echo done > agent.txt");
+        env.default_harness("fake");
+        beads.push(env.create(&["Same id in both"]));
+        env.commit_all("forge set up");
+    }
+    assert_eq!(
+        beads[0], beads[1],
+        "the test needs the same step id in both"
+    );
+    let children: Vec<_> = envs
+        .iter()
+        .map(|env| {
+            env.command(&["--json", "step"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = crate::env::to_run(child.wait_with_output().unwrap());
+        let report = run.json();
+        assert_eq!(
+            report["checkpoint"]["state"], "awaiting-approval",
+            "{report}\n{}",
+            run.stderr
+        );
+    }
+}

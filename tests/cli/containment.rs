@@ -887,6 +887,9 @@ impl Server {
 
     /// The requests that reached the server (after a moment for any still in flight).
     fn requests(&self) -> Vec<String> {
+        // Not synchronisation: a request that got its answer is listed already (the server
+        // lists it before answering). The pause is for proving an absence, which no marker
+        // can: a request wrongly let through must have had the time to arrive.
         std::thread::sleep(Duration::from_millis(300));
         self.requests.lock().unwrap().clone()
     }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -14,6 +15,8 @@ pub struct TestEnv {
     pub home: PathBuf,
     pub repo: PathBuf,
     pub extra_env: Vec<(String, String)>,
+    /// How many forge commands were made: each gets the next `FORGE_SEED`.
+    commands: AtomicU64,
 }
 
 pub struct Run {
@@ -98,6 +101,7 @@ impl TestEnv {
             home,
             repo,
             extra_env: Vec::new(),
+            commands: AtomicU64::new(0),
         };
         env.git(&["init", "-q"]);
         std::fs::write(env.repo.join("README"), "hello\n").unwrap();
@@ -133,9 +137,16 @@ impl TestEnv {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = clean_command(forge_bin(), &self.home);
+        // Ids are reproducible: each command gets its own seed, 1, 2, 3... in the order the
+        // test makes them. Not one seed for the whole test: every command would draw the
+        // same ids (each bead id would collide with the last one's and grow a digit), and
+        // under the pinned clock the seed is also what orders runs that start in the same
+        // second (`ledger::writer::new_run_id`).
+        let seed = self.commands.fetch_add(1, Ordering::Relaxed) + 1;
         cmd.args(args)
             .current_dir(&self.repo)
             .env("FORGE_NOW", NOW)
+            .env("FORGE_SEED", seed.to_string())
             .env("NO_COLOR", "1");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -260,3 +271,24 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("fixtures")
         .join(rel)
 }
+
+/// Waits until `path` exists: a marker a fake harness writes once it has started, so that
+/// a test never guesses with a sleep how long a loaded machine takes to get there. The
+/// deadline is generous; missing it fails the test, naming `what`.
+pub fn wait_for_marker(path: &Path, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A `sh` fragment for fake harnesses: creates the marker `started` beside the repository,
+/// then waits (25 s at most, inside the script harness's 30 s timeout) until the test
+/// creates `go` there. The test decides when the harness may go on, instead of a sleep.
+pub const WAIT_FOR_GO: &str = ": > \"$FORGE_REPO/../started\"; i=0; \
+     while [ ! -e \"$FORGE_REPO/../go\" ] && [ $i -lt 250 ]; do sleep 0.1; i=$((i+1)); done; ";

@@ -152,8 +152,23 @@ fn write_beads(env: &TestEnv, beads: &BTreeMap<String, String>) {
     }
 }
 
+/// Random branch pairs to merge: 100 (what CI runs), or `FORGE_PROPTEST_CASES` for a
+/// quicker run while working (README, "Run the tests").
+#[allow(clippy::disallowed_methods)] // a test's own knob
+fn rounds() -> usize {
+    let n = match std::env::var("FORGE_PROPTEST_CASES") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("FORGE_PROPTEST_CASES={v:?} is not a number")),
+        Err(_) => 100,
+    };
+    assert!(n > 0, "FORGE_PROPTEST_CASES=0 would test nothing");
+    n
+}
+
 #[test]
 fn branches_touching_different_beads_merge_without_the_driver() {
+    let rounds = rounds();
     let env = TestEnv::new();
     without_driver(&env);
     let mut base = BTreeMap::new();
@@ -168,7 +183,7 @@ fn branches_touching_different_beads_merge_without_the_driver() {
     env.commit_all("base");
     let mut rng = Rng::new(0x5eed_1234);
     let mut conflicts = 0;
-    for round in 0..100 {
+    for round in 0..rounds {
         // Pick disjoint sets of beads for the two sides.
         let mut ids: Vec<String> = base
             .keys()
@@ -219,9 +234,9 @@ fn branches_touching_different_beads_merge_without_the_driver() {
         assert_eq!(beads_on_disk(&env), expected, "round {round}");
         env.git(&["checkout", "-q", "main"]);
     }
-    assert_eq!(conflicts, 0, "{conflicts} of 100 merges conflicted");
+    assert_eq!(conflicts, 0, "{conflicts} of {rounds} merges conflicted");
     // The last merge result is a valid store with verifying ledger files from both sides.
-    env.git(&["checkout", "-q", "a99"]);
+    env.git(&["checkout", "-q", &format!("a{}", rounds - 1)]);
     env.forge(&["bead", "list", "--all"]).ok();
     env.forge(&["ledger", "verify"]).ok();
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::env::TestEnv;
+use crate::env::{TestEnv, WAIT_FOR_GO, wait_for_marker};
 
 /// The user's working tree and index, byte for byte (everything but .git/ and .forge/).
 fn user_state(env: &TestEnv) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<u8>) {
@@ -329,10 +329,13 @@ fn gc_saves_dirty_and_untracked_files_to_the_attic() {
 
 #[test]
 fn steps_of_one_bead_never_run_at_once() {
-    let (env, bead) = setup("sleep 2; echo x > x.txt");
+    // The first step's harness runs until the second step has been refused.
+    let (env, bead) = setup(&format!("{WAIT_FOR_GO}echo x > x.txt"));
+    let beside = env.repo.parent().unwrap().to_owned();
     let mut first = env.command(&["step", &bead]).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    wait_for_marker(&beside.join("started"), "the first step's harness");
     let second = env.forge(&["step", &bead]);
+    std::fs::write(beside.join("go"), "").unwrap();
     let second = second.fails_with(7);
     assert!(
         second.stderr.contains("already has a step") || second.stderr.contains("being worked on"),
@@ -361,11 +364,7 @@ fn log_follow_prints_output_until_the_step_ends() {
         .spawn()
         .unwrap();
     let log = env.path(&format!(".git/forge/steps/{bead}.1/harness.log"));
-    let started = std::time::Instant::now();
-    while !log.exists() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_marker(&log, "the harness log");
     let followed = env.forge(&["log", &bead, "--follow"]).ok().stdout;
     assert!(
         followed.contains("first") && followed.contains("second"),

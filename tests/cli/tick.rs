@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::env::{TestEnv, fixture, to_run, toml_string};
+use crate::env::{TestEnv, WAIT_FOR_GO, fixture, to_run, toml_string, wait_for_marker};
 
 fn with_script(script: &str) -> TestEnv {
     let env = TestEnv::new();
@@ -45,59 +45,62 @@ fn kinds(env: &TestEnv) -> Vec<String> {
 
 #[test]
 fn eight_ticks_at_once_exactly_one_works() {
-    let env = with_script("sleep 2; echo x > \"$FORGE_BEAD.txt\"");
+    // The working tick's harness waits for `go`, which comes only once the seven others
+    // have returned: a tick that waited for the lock instead of giving up never would.
+    let env = with_script(&format!("{WAIT_FOR_GO}echo x > \"$FORGE_BEAD.txt\""));
     for i in 0..3 {
         env.create(&[&format!("bead {i}")]);
     }
     env.commit_all("set up");
-    let children: Vec<_> = (0..8)
+    let mut pending: Vec<std::process::Child> = (0..8)
         .map(|_| {
-            let started = Instant::now();
-            let child = env
-                .command(&["--json", "tick"])
+            env.command(&["--json", "tick"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap();
-            (started, child)
+                .unwrap()
         })
         .collect();
-    // Note when each one exits (polling), not when we get round to waiting for it.
-    let mut pending: Vec<(Instant, std::process::Child)> = children;
-    let mut done: Vec<(Duration, std::process::Output)> = Vec::new();
-    while !pending.is_empty() {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut done: Vec<std::process::Output> = Vec::new();
+    while done.len() < 7 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} ticks returned while another one worked",
+            done.len()
+        );
         let mut i = 0;
         while i < pending.len() {
-            if pending[i].1.try_wait().unwrap().is_some() {
-                let (started, child) = pending.remove(i);
-                let took = started.elapsed();
-                done.push((took, child.wait_with_output().unwrap()));
+            if pending[i].try_wait().unwrap().is_some() {
+                done.push(pending.remove(i).wait_with_output().unwrap());
             } else {
                 i += 1;
             }
         }
-        std::thread::sleep(Duration::from_millis(5));
+        // Polling, not synchronisation: the deadline above is what bounds the wait.
+        std::thread::sleep(Duration::from_millis(20));
     }
+    assert_eq!(
+        pending.len(),
+        1,
+        "the working tick ended before it was let go"
+    );
+    std::fs::write(env.repo.parent().unwrap().join("go"), "").unwrap();
+    done.push(pending.remove(0).wait_with_output().unwrap());
     let mut worked = 0;
-    let mut quick = Vec::new();
-    for (took, out) in done {
+    let mut refused = 0;
+    for out in done {
         assert!(out.status.success(), "a tick failed");
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         if report["stopped"] == "another_tick" {
-            quick.push(took);
+            refused += 1;
         } else {
             worked += 1;
             assert_eq!(report["ran"].as_array().unwrap().len(), 1);
         }
     }
     assert_eq!(worked, 1, "exactly one tick works");
-    assert_eq!(quick.len(), 7);
-    for took in quick {
-        assert!(
-            took < Duration::from_secs(1),
-            "a refused tick took {took:?}"
-        );
-    }
+    assert_eq!(refused, 7);
 }
 
 #[test]
@@ -122,19 +125,22 @@ fn pause_and_resume() {
 /// A pause given while a tick's step runs is kept, and the tick starts no further step.
 #[test]
 fn a_pause_during_a_tick_is_kept_and_stops_it() {
-    let env = with_script("sleep 2; echo x > \"$FORGE_BEAD.txt\"");
+    // The first step's harness waits until the pause has been given.
+    let env = with_script(&format!("{WAIT_FOR_GO}echo x > \"$FORGE_BEAD.txt\""));
     env.edit_config("steps = 1", "steps = 5");
     env.create(&["one"]);
     env.create(&["two"]);
     env.commit_all("set up");
+    let beside = env.repo.parent().unwrap().to_owned();
     let child = env
         .command(&["--json", "tick"])
         .env_remove("FORGE_NOW")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    wait_for_marker(&beside.join("started"), "the tick's first harness");
     env.forge(&["pause", "--reason", "hold on"]).ok();
+    std::fs::write(beside.join("go"), "").unwrap();
     let r = to_run(child.wait_with_output().unwrap()).ok().json();
     assert_eq!(r["stopped"], "paused", "{r}");
     assert_eq!(r["ran"].as_array().unwrap().len(), 1, "{r}");

@@ -254,7 +254,7 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
         e,
         "  duration: {:.1}s  tokens: {tokens}  cost: {cost}  risk: {}",
         cp.duration_ms as f64 / 1000.0,
-        cp.risk
+        cp.risk.map_or("", |r| r.as_str())
     );
     if !cp.sandbox.is_empty() {
         let _ = writeln!(e, "  harness ran: {}", cp.sandbox);

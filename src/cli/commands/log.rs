@@ -61,11 +61,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         return Ok(exit::OK);
     }
     if let (false, false, None, Some(adapter)) = (args.raw, args.follow, &args.gate, adapter) {
-        // Redacted before parsing (whole lines, as the harness wrote them) and after (a
-        // value the parser decoded from an escaped form), and shown, not sent, to the
-        // terminal: what an agent says may hold escape sequences.
-        let log = redactor.redact(&String::from_utf8_lossy(&buf)).into_owned();
-        let lines = transcript(adapter, &log);
+        let lines = shown_transcript(redactor, adapter, &buf);
         if lines.is_empty() {
             ui.status(&format!(
                 "{}: the harness said nothing forge can read (`--raw` shows its output)",
@@ -73,8 +69,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             ));
         }
         for line in lines {
-            let line = redactor.redact(&line);
-            writeln!(stdout, "{}", Safe::text(&line)).map_err(|e| Error::io("<stdout>", e))?;
+            writeln!(stdout, "{line}").map_err(|e| Error::io("<stdout>", e))?;
         }
         stdout.flush().map_err(|e| Error::io("<stdout>", e))?;
         return Ok(exit::OK);
@@ -119,6 +114,22 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     Ok(exit::OK)
 }
 
+/// The transcript of a harness's raw output as `forge log STEP` prints it (and `forge
+/// watch` pages it): redacted before parsing (whole lines, as the harness wrote them) and
+/// after (a value the parser decoded from an escaped form), and made safe to show on a
+/// terminal: what an agent says may hold escape sequences.
+pub fn shown_transcript(
+    redactor: &crate::redact::Redactor,
+    adapter: &dyn Adapter,
+    raw: &[u8],
+) -> Vec<String> {
+    let log = redactor.redact(&String::from_utf8_lossy(raw)).into_owned();
+    transcript(adapter, &log)
+        .iter()
+        .map(|line| Safe::text(&redactor.redact(line)).to_string())
+        .collect()
+}
+
 /// The most lines of a tool's result a transcript shows.
 const RESULT_LINES: usize = 12;
 
@@ -127,7 +138,8 @@ const RESULT_LINES: usize = 12;
 /// block. A line the parser makes nothing of is kept as it is, unless it is JSON (events
 /// the transcript has no use for: usage, bookkeeping).
 pub fn transcript(adapter: &dyn Adapter, log: &str) -> Vec<String> {
-    let mut parser = adapter.parser();
+    // A transcript shows no reset times, the one thing parsers date by the clock.
+    let mut parser = adapter.parser(&crate::clock::Clock::default());
     let mut out = Vec::new();
     let mut said = Said::default();
     for line in log.lines() {

@@ -175,6 +175,7 @@ fn edit(ws: &Workspace, plan: &Plan) -> crate::Result<Plan> {
     let path = dir.join(format!("edit-{}.toml", std::process::id()));
     std::fs::write(&path, format::to_toml(plan)).map_err(|e| Error::io(&path, e))?;
     loop {
+        #[allow(clippy::disallowed_methods)] // $VISUAL/$EDITOR: the user's, read when editing
         let editor = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))
             .unwrap_or_else(|_| "vi".into());

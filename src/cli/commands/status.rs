@@ -71,14 +71,8 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         .collect();
     report.blocked = graph.blocked().len();
     // A failed step needs attention only while its bead is open and nothing tried it since.
-    let needs_retry = |c: &checkpoint::Checkpoint| {
-        graph
-            .get(&c.bead)
-            .is_some_and(|b| b.status == crate::bead::Status::Open)
-            && !steps
-                .iter()
-                .any(|o| o.bead == c.bead && o.attempt > c.attempt)
-    };
+    let needs_retry =
+        |c: &checkpoint::Checkpoint| crate::step::busy::needs_retry(c, &steps, &graph);
     for c in &steps {
         let list = match c.state {
             s if s.is_active() => &mut report.running,

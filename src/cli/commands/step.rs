@@ -168,7 +168,8 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
             )?;
         }
         if cp.state == State::AwaitingApproval {
-            writeln!(out, "Waiting for approval (risk {}).", cp.risk)?;
+            let risk = cp.risk.map_or("", |r| r.as_str());
+            writeln!(out, "Waiting for approval (risk {risk}).")?;
         }
         for line in next_lines(cp) {
             writeln!(out, "{line}")?;

@@ -15,7 +15,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::common::{classify_error, now_secs, prompt_arg, s, spec, strip_ansi, tokens};
+use super::common::{classify_error, prompt_arg, s, spec, strip_ansi, tokens};
+use crate::clock::Clock;
 use crate::harness::adapter::{
     Adapter, CommandSpec, Event, Invocation, OutputParser, RunSummary, Stream, Verdict,
     default_judge,
@@ -73,8 +74,11 @@ impl Adapter for Aider {
         spec(inv, "aider", args, None, ENV)
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
-        Box::<Parser>::default()
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            clock: clock.clone(),
+            ..Parser::default()
+        })
     }
 
     fn can_resume(&self) -> bool {
@@ -143,6 +147,8 @@ const META: &[&str] = &[
 
 #[derive(Default)]
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     model_seen: bool,
     /// Lines of the model's answer since the last report, emitted as one message.
     pending: Vec<String>,
@@ -188,7 +194,7 @@ impl Parser {
     }
 
     fn error(&mut self, text: &str, out: &mut Vec<Event>) {
-        let event = match classify_error(text, None, now_secs()) {
+        let event = match classify_error(text, None, self.clock.now_secs()) {
             Event::RateLimit { message, reset_at } => {
                 // "…rate limited you. Try again later" follows the line that had the delay.
                 self.last_reset = reset_at.or(self.last_reset);
@@ -429,12 +435,11 @@ mod tests {
 
     #[test]
     fn rate_limit_keeps_the_delay_from_the_error_line() {
-        let before = now_secs();
         let (_, sum) = testing::run(&Aider, "ratelimit");
         let (_, reset) = sum.rate_limit.clone().unwrap();
         let reset = reset.unwrap();
         assert!(
-            (before + 431..=now_secs() + 432).contains(&reset),
+            (testing::NOW + 431..=testing::NOW + 432).contains(&reset),
             "{reset}"
         );
         assert!(matches!(

@@ -22,9 +22,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, now_secs, prompt_arg, s,
-    spec, status_at, stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, prompt_arg, s, spec,
+    status_at, stderr_text_event, str_at, tokens, tool_detail, u64_at,
 };
+use crate::clock::Clock;
 use crate::harness::adapter::{
     Adapter, CommandSpec, Event, Invocation, OutputParser, Stream, Tokens,
 };
@@ -70,8 +71,11 @@ impl Adapter for Claude {
         spec(inv, "claude", args, None, ENV)
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
-        Box::<Parser>::default()
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            clock: clock.clone(),
+            ..Parser::default()
+        })
     }
 
     fn api_hosts(&self) -> &'static [&'static str] {
@@ -104,6 +108,8 @@ impl Adapter for Claude {
 
 #[derive(Default)]
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     json: JsonLines,
     session: Option<String>,
     model: Option<String>,
@@ -197,7 +203,7 @@ impl Parser {
                 // Only the failures retrying cannot fix are worth an event; Claude retries
                 // the rest itself, and the result line tells how that ended.
                 if matches!(status, Some(401 | 403 | 429)) {
-                    let event = classify_error(&message, status, now_secs());
+                    let event = classify_error(&message, status, self.clock.now_secs());
                     self.error(event, out);
                 }
             }
@@ -243,7 +249,7 @@ impl Parser {
                 "rate_limit" => Some(429),
                 _ => None,
             };
-            let event = classify_error(&detail, status, now_secs());
+            let event = classify_error(&detail, status, self.clock.now_secs());
             self.error(event, out);
         }
         if let (Some(id), Some(usage)) = (
@@ -312,7 +318,7 @@ impl Parser {
                 (None, "error_max_turns" | "error_max_budget_usd" | "error_during_execution") => {
                     Event::Error { message }
                 }
-                _ => classify_error(&message, status, now_secs()),
+                _ => classify_error(&message, status, self.clock.now_secs()),
             };
             self.error(event, out);
         }
@@ -365,7 +371,7 @@ impl OutputParser for Parser {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
                 keep_stderr(&mut self.last_stderr, &t);
-                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                if let Some(e) = stderr_text_event(&t, self.clock.now_secs()) {
                     self.error(e, &mut out);
                 }
             }

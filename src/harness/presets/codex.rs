@@ -11,9 +11,10 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, ended_early, keep_stderr, now_secs, preview, s, spec,
-    stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, keep_stderr, preview, s, spec, stderr_text_event,
+    str_at, tokens, tool_detail, u64_at,
 };
+use crate::clock::Clock;
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
 pub struct Codex;
@@ -79,8 +80,11 @@ impl Adapter for Codex {
         spec
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
-        Box::<Parser>::default()
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            clock: clock.clone(),
+            ..Parser::default()
+        })
     }
 
     fn can_resume(&self) -> bool {
@@ -90,6 +94,8 @@ impl Adapter for Codex {
 
 #[derive(Default)]
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     json: JsonLines,
     /// Items already counted as tool calls (each is reported started, then completed).
     seen_items: HashSet<String>,
@@ -153,7 +159,7 @@ impl Parser {
                 // limit inside it is news; the turn's end tells the rest.
                 if message.starts_with("Reconnecting") {
                     if let e @ (Event::AuthError { .. } | Event::RateLimit { .. }) =
-                        classify_error(message, None, now_secs())
+                        classify_error(message, None, self.clock.now_secs())
                     {
                         self.saw_error = true;
                         out.push(e);
@@ -168,7 +174,7 @@ impl Parser {
 
     fn error(&mut self, message: &str, out: &mut Vec<Event>) {
         self.saw_error = true;
-        out.push(classify_error(message, None, now_secs()));
+        out.push(classify_error(message, None, self.clock.now_secs()));
     }
 
     fn item(&mut self, item: &Value, completed: bool, out: &mut Vec<Event>) {
@@ -243,7 +249,7 @@ impl OutputParser for Parser {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
                 keep_stderr(&mut self.last_stderr, &t);
-                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                if let Some(e) = stderr_text_event(&t, self.clock.now_secs()) {
                     self.saw_error = true;
                     out.push(e);
                 }
@@ -358,12 +364,11 @@ mod tests {
 
     #[test]
     fn usage_limit_with_a_reset_time() {
-        let before = now_secs();
         let (_, sum) = testing::run(&Codex, "ratelimit");
         let (message, reset) = sum.rate_limit.clone().unwrap();
         assert!(message.contains("usage limit"), "{message}");
         let reset = reset.unwrap();
-        assert!((before + 7_500..=now_secs() + 7_500).contains(&reset));
+        assert_eq!(reset, testing::NOW + 7_500);
         assert!(matches!(
             Codex.judge(&sum, Some(1)),
             Verdict::RateLimited { .. }
@@ -417,7 +422,7 @@ mod tests {
 
     #[test]
     fn warning_items_and_cache_writes() {
-        let mut p = Codex.parser();
+        let mut p = Codex.parser(&Clock::default());
         let mut sum = RunSummary::default();
         for line in [
             r#"{"type":"thread.started","thread_id":"t1"}"#,

@@ -1,6 +1,7 @@
 //! `command`: any program. The prompt goes to stdin, or replaces `{prompt}` in an argument.
 //! Output is plain text: each line is a message; the exit code is the verdict.
 
+use crate::clock::Clock;
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
 pub struct Command;
@@ -49,7 +50,7 @@ impl Adapter for Command {
         }
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
+    fn parser(&self, _clock: &Clock) -> Box<dyn OutputParser> {
         Box::new(Parser)
     }
 

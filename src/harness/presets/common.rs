@@ -3,7 +3,6 @@
 //! fields out of loose JSON, and telling auth errors and rate limits apart in error text.
 
 use std::sync::LazyLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
 use serde_json::Value;
@@ -251,13 +250,6 @@ pub(super) fn tokens(input: u64, output: u64, cache_read: u64, cache_write: u64)
     }
 }
 
-pub(super) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// `2026-11-21T01:36:40.123Z` (or without fraction) to seconds since the epoch.
 pub(super) fn parse_iso_secs(text: &str) -> Option<i64> {
     let text = text.trim();
@@ -437,6 +429,7 @@ pub(super) mod testing {
 
     use std::path::{Path, PathBuf};
 
+    use crate::clock::Clock;
     use crate::harness::adapter::{Adapter, Event, RunSummary, Stream};
 
     pub fn dir(preset: &str) -> PathBuf {
@@ -453,6 +446,14 @@ pub(super) mod testing {
             .collect()
     }
 
+    /// The time the samples are read at: reset times in them come out relative to it.
+    pub const NOW: i64 = 1_795_225_000;
+
+    /// A clock pinned at [`NOW`].
+    pub fn clock() -> Clock {
+        Clock::Fixed(NOW)
+    }
+
     /// Feeds `<name>.jsonl` or `<name>.txt` as stdout and `<name>.stderr` as stderr (either may
     /// be missing), then `finish`. Returns the events and the summary they add up to.
     pub fn run(adapter: &dyn Adapter, name: &str) -> (Vec<Event>, RunSummary) {
@@ -466,7 +467,7 @@ pub(super) mod testing {
         home: Option<&Path>,
     ) -> (Vec<Event>, RunSummary) {
         let dir = dir(adapter.name());
-        let mut parser = adapter.parser();
+        let mut parser = adapter.parser(&clock());
         if let Some(home) = home {
             parser.home(home);
         }
@@ -513,7 +514,7 @@ pub(super) mod testing {
         for path in entries {
             let lines = read_lines(&path);
             for stream in [Stream::Stdout, Stream::Stderr] {
-                let mut parser = adapter.parser();
+                let mut parser = adapter.parser(&clock());
                 for line in &lines {
                     let cuts: Vec<usize> = line
                         .char_indices()
@@ -528,7 +529,7 @@ pub(super) mod testing {
                 parser.finish();
             }
         }
-        let mut parser = adapter.parser();
+        let mut parser = adapter.parser(&clock());
         for junk in [
             "",
             "{",

@@ -10,14 +10,13 @@ use std::process::{Command, Stdio};
 use crate::harness::adapter::{Adapter, Invocation, RunSummary, Stream, Verdict};
 use crate::harness::presets::by_name;
 
-const PRESETS: &[&str] = &[
-    "claude",
-    "codex",
-    "gemini",
-    "aider",
-    "opencode",
-    "openhands",
-];
+/// Every preset but `command`, which has no fake CLI.
+fn presets() -> impl Iterator<Item = &'static str> {
+    super::ALL
+        .iter()
+        .map(|a| a.name())
+        .filter(|n| *n != "command")
+}
 
 fn fake(preset: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,11 +68,13 @@ fn run(
     let spec = adapter.command(&inv);
     let home = dir.path().join(".home");
     std::fs::create_dir_all(home.join("codex")).unwrap();
+    #[allow(clippy::disallowed_methods)] // a test: the fakes need the machine's python3 and git
+    let path = std::env::var_os("PATH").unwrap_or_default();
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(dir.path())
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", path)
         .env("HOME", &home)
         .env("CODEX_HOME", home.join("codex"))
         .env("FAKE_SCENARIO", scenario)
@@ -94,7 +95,7 @@ fn run(
         stdin.write_all(bytes).unwrap();
     }
     let output = child.wait_with_output().unwrap();
-    let mut parser = adapter.parser();
+    let mut parser = adapter.parser(&crate::clock::Clock::default());
     parser.home(&home);
     let mut summary = RunSummary::default();
     for (stream, bytes) in [
@@ -126,7 +127,7 @@ fn scenarios_end_with_the_right_verdict() {
         "the fake harnesses need python3 and git on PATH (README: what the tests need)"
     );
     std::thread::scope(|s| {
-        for &preset in PRESETS {
+        for preset in presets() {
             s.spawn(move || scenarios(preset));
         }
     });
@@ -191,10 +192,11 @@ fn scenarios(preset: &str) {
 
 #[test]
 fn forge_edit_and_secret_touch_what_they_say() {
-    if !tools_present() {
-        return;
-    }
-    for &preset in PRESETS {
+    assert!(
+        tools_present(),
+        "the fake harnesses need python3 and git on PATH (README: what the tests need)"
+    );
+    for preset in presets() {
         let adapter = by_name(preset).unwrap();
         let r = run(adapter, "forge-edit", None, None);
         let forge = std::fs::read_to_string(r.dir.path().join(".forge/config.toml")).unwrap();
@@ -212,10 +214,11 @@ fn forge_edit_and_secret_touch_what_they_say() {
 
 #[test]
 fn resume_reuses_the_session_and_records_the_feedback() {
-    if !tools_present() {
-        return;
-    }
-    for &preset in PRESETS {
+    assert!(
+        tools_present(),
+        "the fake harnesses need python3 and git on PATH (README: what the tests need)"
+    );
+    for preset in presets() {
         let adapter = by_name(preset).unwrap();
         if !adapter.can_resume() {
             continue;
@@ -244,10 +247,11 @@ fn resume_reuses_the_session_and_records_the_feedback() {
 
 #[test]
 fn a_session_resumes_only_from_the_home_that_started_it() {
-    if !tools_present() {
-        return;
-    }
-    for &preset in PRESETS {
+    assert!(
+        tools_present(),
+        "the fake harnesses need python3 and git on PATH (README: what the tests need)"
+    );
+    for preset in presets() {
         let adapter = by_name(preset).unwrap();
         if !adapter.can_resume() {
             continue;

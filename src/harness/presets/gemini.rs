@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, ended_early, keep_stderr, now_secs, parse_iso_secs,
-    prompt_arg, s, spec, stderr_text_event, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, keep_stderr, parse_iso_secs, prompt_arg, s, spec,
+    stderr_text_event, str_at, tokens, tool_detail, u64_at,
 };
+use crate::clock::Clock;
 use crate::harness::adapter::{
     Adapter, CommandSpec, Event, Invocation, OutputParser, RunSummary, Stream, Verdict,
     default_judge,
@@ -66,8 +67,9 @@ impl Adapter for Gemini {
         spec(inv, "gemini", args, None, &[])
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
         Box::new(Parser {
+            clock: clock.clone(),
             stdout: JsonLines::default(),
             stderr: JsonLines::default(),
             pending: String::new(),
@@ -137,6 +139,8 @@ impl Adapter for Gemini {
 }
 
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     stdout: JsonLines,
     stderr: JsonLines,
     /// Assistant text arriving in `delta` chunks, emitted as one message.
@@ -168,7 +172,7 @@ impl Parser {
     fn json(&mut self, v: &Value, out: &mut Vec<Event>) {
         let now = str_at(v, &["timestamp"])
             .and_then(parse_iso_secs)
-            .unwrap_or_else(now_secs);
+            .unwrap_or_else(|| self.clock.now_secs());
         let kind = str_at(v, &["type"]).unwrap_or_default();
         if kind != "message" {
             self.flush(out);
@@ -352,10 +356,10 @@ impl OutputParser for Parser {
             (Line::Text(t), Stream::Stderr) => {
                 keep_stderr(&mut self.last_stderr, &t);
                 let event = match api_error(&t) {
-                    Some((message, Some(status))) if stderr_text_event(&t, 0).is_some() => {
-                        Some(classify_error(&message, Some(status), now_secs()))
-                    }
-                    _ => stderr_text_event(&t, now_secs()),
+                    Some((message, Some(status))) if stderr_text_event(&t, 0).is_some() => Some(
+                        classify_error(&message, Some(status), self.clock.now_secs()),
+                    ),
+                    _ => stderr_text_event(&t, self.clock.now_secs()),
                 };
                 if let Some(e) = event {
                     self.saw_error = true;
@@ -570,7 +574,7 @@ mod tests {
 
     #[test]
     fn stderr_errors_do_not_overrule_a_successful_result() {
-        let mut p = Gemini.parser();
+        let mut p = Gemini.parser(&Clock::default());
         let mut sum = RunSummary::default();
         let mut feed = |stream, line: &str| {
             for e in p.line(stream, line) {
@@ -595,7 +599,7 @@ mod tests {
         assert_eq!(sum.auth_error, None);
         assert_eq!(Gemini.judge(&sum, Some(0)), Verdict::Succeeded);
         // Without a result, the same line is the reason.
-        let mut p = Gemini.parser();
+        let mut p = Gemini.parser(&Clock::default());
         let mut sum = RunSummary::default();
         for e in p.line(
             Stream::Stderr,

@@ -15,28 +15,24 @@ pub mod openhands;
 
 use super::adapter::Adapter;
 
-/// Every preset name, in the order `forge doctor` lists them.
-pub const NAMES: &[&str] = &[
-    "claude",
-    "codex",
-    "gemini",
-    "aider",
-    "opencode",
-    "openhands",
-    "command",
+/// Every preset, in the order `forge doctor` lists them: the one list of them.
+pub const ALL: &[&dyn Adapter] = &[
+    &claude::Claude,
+    &codex::Codex,
+    &gemini::Gemini,
+    &aider::Aider,
+    &opencode::OpenCode,
+    &openhands::OpenHands,
+    &command::Command,
 ];
 
+/// Every preset name, in that order, for messages (`claude, codex, ...`).
+pub fn names() -> String {
+    ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+}
+
 pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
-    match name {
-        "claude" => Some(&claude::Claude),
-        "codex" => Some(&codex::Codex),
-        "gemini" => Some(&gemini::Gemini),
-        "aider" => Some(&aider::Aider),
-        "opencode" => Some(&opencode::OpenCode),
-        "openhands" => Some(&openhands::OpenHands),
-        "command" => Some(&command::Command),
-        _ => None,
-    }
+    ALL.iter().copied().find(|a| a.name() == name)
 }
 
 #[cfg(test)]
@@ -44,12 +40,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_name_has_its_adapter() {
-        for name in NAMES {
-            let adapter = by_name(name).unwrap_or_else(|| panic!("{name}"));
-            assert_eq!(adapter.name(), *name);
+    fn every_preset_is_found_by_its_own_name_once() {
+        for adapter in ALL {
+            let found = by_name(adapter.name()).unwrap_or_else(|| panic!("{}", adapter.name()));
+            assert_eq!(found.name(), adapter.name());
             assert!(!adapter.default_program().is_empty());
+            assert_eq!(ALL.iter().filter(|a| a.name() == adapter.name()).count(), 1);
         }
         assert!(by_name("nope").is_none());
+        assert_eq!(
+            names(),
+            "claude, codex, gemini, aider, opencode, openhands, command"
+        );
     }
 }

@@ -11,10 +11,11 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, at, classify_error, ended_early, f64_at, keep_stderr, now_secs,
-    parse_iso_secs, prompt_arg, reset_from_text, s, spec, status_at, stderr_text_event, str_at,
-    tokens, tool_detail, u64_at,
+    JsonLines, Line, at, classify_error, ended_early, f64_at, keep_stderr, parse_iso_secs,
+    prompt_arg, reset_from_text, s, spec, status_at, stderr_text_event, str_at, tokens,
+    tool_detail, u64_at,
 };
+use crate::clock::Clock;
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
 pub struct OpenCode;
@@ -52,8 +53,11 @@ impl Adapter for OpenCode {
         spec
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
-        Box::<Parser>::default()
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            clock: clock.clone(),
+            ..Parser::default()
+        })
     }
 
     fn can_resume(&self) -> bool {
@@ -63,6 +67,8 @@ impl Adapter for OpenCode {
 
 #[derive(Default)]
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     json: JsonLines,
     session: Option<String>,
     calls: HashSet<String>,
@@ -85,7 +91,7 @@ impl Parser {
         }
         let now = u64_at(v, &["timestamp"])
             .map(|ms| (ms / 1000) as i64)
-            .unwrap_or_else(now_secs);
+            .unwrap_or_else(|| self.clock.now_secs());
         let part = v.get("part").filter(|p| p.is_object());
         match (str_at(v, &["type"]).unwrap_or_default(), part) {
             ("text", Some(part)) => {
@@ -229,7 +235,7 @@ impl OutputParser for Parser {
             (Line::Json(v), _) => self.json(&v, &mut out),
             (Line::Text(t), Stream::Stderr) => {
                 keep_stderr(&mut self.last_stderr, &t);
-                if let Some(e) = stderr_text_event(&t, now_secs()) {
+                if let Some(e) = stderr_text_event(&t, self.clock.now_secs()) {
                     self.saw_error = true;
                     out.push(e);
                 }
@@ -403,7 +409,7 @@ mod tests {
 
     #[test]
     fn nothing_finished_is_a_failure() {
-        let mut p = OpenCode.parser();
+        let mut p = OpenCode.parser(&Clock::default());
         p.line(
             Stream::Stdout,
             r#"{"type":"step_start","sessionID":"ses_x"}"#,

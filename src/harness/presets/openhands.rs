@@ -23,9 +23,10 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::common::{
-    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, now_secs, prompt_arg, s,
-    spec, str_at, tokens, tool_detail, u64_at,
+    JsonLines, Line, classify_error, ended_early, f64_at, keep_stderr, prompt_arg, s, spec, str_at,
+    tokens, tool_detail, u64_at,
 };
+use crate::clock::Clock;
 use crate::harness::adapter::{Adapter, CommandSpec, Event, Invocation, OutputParser, Stream};
 
 pub struct OpenHands;
@@ -66,8 +67,11 @@ impl Adapter for OpenHands {
         spec(inv, "openhands", args, None, &env)
     }
 
-    fn parser(&self) -> Box<dyn OutputParser> {
-        Box::<Parser>::default()
+    fn parser(&self, clock: &Clock) -> Box<dyn OutputParser> {
+        Box::new(Parser {
+            clock: clock.clone(),
+            ..Parser::default()
+        })
     }
 
     fn can_resume(&self) -> bool {
@@ -85,6 +89,8 @@ static CONVERSATION_ID: LazyLock<Regex> = LazyLock::new(|| {
 
 #[derive(Default)]
 struct Parser {
+    /// Dates what the harness says relative to now (a rate limit's reset).
+    clock: Clock,
     json: JsonLines,
     session: Option<String>,
     /// Any event from the agent (a message or an action) was seen.
@@ -144,7 +150,7 @@ impl Parser {
                     (true, true) => s("OpenHands conversation error"),
                 };
                 let cause = str_at(v, &["classification", "cause"]).unwrap_or_default();
-                let now = now_secs();
+                let now = self.clock.now_secs();
                 // `code` is the exception's name: `AuthenticationError` (1.16),
                 // `LLMAuthenticationError`, `RateLimitError`, ...
                 let event = if cause == "authentication" || code.contains("AuthenticationError") {
@@ -260,7 +266,7 @@ impl Parser {
         // The CLI's own failure path: `Error: …` and a traceback, then a nonzero exit.
         if t.starts_with("Error: ") || (stream == Stream::Stderr && t.starts_with("Error")) {
             self.saw_error = true;
-            out.push(classify_error(t, None, now_secs()));
+            out.push(classify_error(t, None, self.clock.now_secs()));
         }
     }
 }
@@ -422,10 +428,9 @@ mod tests {
 
     #[test]
     fn rate_limit_with_exit_zero() {
-        let before = now_secs();
         let (_, sum) = testing::run(&OpenHands, "ratelimit");
         let (_, reset) = sum.rate_limit.clone().unwrap();
-        assert!((before + 20..=now_secs() + 20).contains(&reset.unwrap()));
+        assert_eq!(reset, Some(testing::NOW + 20));
         assert!(matches!(
             OpenHands.judge(&sum, Some(0)),
             Verdict::RateLimited { .. }
@@ -446,7 +451,7 @@ mod tests {
 
     #[test]
     fn no_agent_event_is_a_failure() {
-        let mut p = OpenHands.parser();
+        let mut p = OpenHands.parser(&Clock::default());
         p.line(Stream::Stdout, "Initializing agent...");
         p.line(Stream::Stdout, "--JSON Event--");
         p.line(Stream::Stdout, "{");

@@ -2,7 +2,7 @@
 //!
 //! Membership in a cgroup is inherited on fork and cannot be shed by `setsid`, double
 //! forks or a cleared environment, so it catches what the `/proc` scan cannot attribute
-//! (a daemon orphaned before any scan saw its parent, with no `FORGE_STEP` left in its
+//! (a daemon orphaned before any scan saw its parent, with no `FORGE_RUN` left in its
 //! environment), and `cgroup.kill` kills every member at once. It is an extra net, never
 //! required: without a writable cgroup v2 hierarchy the scan in `tree.rs` does the work.
 //!
@@ -113,7 +113,7 @@ fn base() -> Option<PathBuf> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
         let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let base = cgroup2_dir(&mountinfo, &own)?;
-        sweep_stale(&base);
+        crate::sandbox::limits::sweep_stale(&base, "forge-");
         Some(base)
     })
     .clone()
@@ -133,26 +133,6 @@ fn cgroup2_dir(mountinfo: &str, own: &str) -> Option<PathBuf> {
         (fstype == "cgroup2" && fields.get(3) == Some(&"/")).then(|| fields.get(4).copied())?
     })?;
     Some(Path::new(mount).join(path.trim_start_matches('/')))
-}
-
-fn sweep_stale(base: &Path) {
-    let Ok(dir) = std::fs::read_dir(base) else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(owner) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("forge-"))
-            .and_then(|n| n.split('-').next())
-        else {
-            continue;
-        };
-        if !Path::new("/proc").join(owner).exists() {
-            // Fails harmlessly while the cgroup still has members.
-            let _ = std::fs::remove_dir(entry.path());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     let marker = spawn
         .env
         .iter()
-        .find(|(k, v)| k == "FORGE_STEP" && !v.is_empty())
+        .find(|(k, v)| k == super::RUN_MARKER && !v.is_empty())
         .map(|(k, v)| format!("{k}={v}").into_bytes());
     // A unified-hierarchy cgroup enforcing the limits holds the tree already (the
     // trampoline joins it); moving the harness to another would take it out of the limits.

@@ -21,11 +21,18 @@
 //! Which processes belong to a run is decided in `tree.rs`: the harness's process group,
 //! its descendants as seen by scans of `/proc` while it runs (forge is a child subreaper, so
 //! orphans stay forge's descendants), and any process whose environment holds the run's
-//! `FORGE_STEP=...` entry; where cgroup v2 is writable, also every member of a cgroup made
+//! `FORGE_RUN=...` entry; where cgroup v2 is writable, also every member of a cgroup made
 //! for the run (`cgroup.rs`). The marker must be unique to the run among runs that overlap in
 //! time: a run's clean-up kills every process carrying it that started after the run did.
 
 use std::path::PathBuf;
+
+/// The environment variable whose entry marks a run's processes. Its value must be unique
+/// among runs that overlap in time on the machine, across repositories too: a run's
+/// clean-up kills every process carrying it that started after the run did. (`FORGE_STEP`
+/// names the step for the harness and is not unique: two repositories can have a step of
+/// the same id, and seeded test runs do.)
+pub const RUN_MARKER: &str = "FORGE_RUN";
 use std::time::Duration;
 
 use serde::Serialize;
@@ -38,7 +45,7 @@ pub struct Spawn {
     pub program: String,
     pub args: Vec<String>,
     pub cwd: PathBuf,
-    /// The complete environment; nothing is inherited. A `FORGE_STEP` entry marks the
+    /// The complete environment; nothing is inherited. A `FORGE_RUN` entry ([`RUN_MARKER`]) marks the
     /// run's processes (see the module documentation).
     pub env: Vec<(String, String)>,
     /// None: stdin is /dev/null.

@@ -1,7 +1,7 @@
 //! `run` against the fake processes in `fixtures/procs/`. Each fixture appends "PID
 //! STARTTIME" for every process it starts to `$PIDS_FILE`, so a test can check afterwards
 //! that none of them is alive (a zombie counts as dead: it holds no resources but a pid, and
-//! the machine may lack an init that reaps). Every run gets its own `FORGE_STEP` value,
+//! the machine may lack an init that reaps). Every run gets its own `FORGE_RUN` value,
 //! because tests run in parallel in one process and must never kill each other's processes.
 
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ fn case(name: &str, args: &[&str]) -> Case {
         env: vec![
             ("PATH".into(), "/usr/bin:/bin".into()),
             ("PIDS_FILE".into(), pids.display().to_string()),
-            ("FORGE_STEP".into(), step),
+            ("FORGE_RUN".into(), step),
         ],
         stdin: None,
         log: dir.path().join("logs/harness.log"),
@@ -79,7 +79,7 @@ impl Case {
     }
 
     fn without_marker(mut self) -> Self {
-        self.spawn.env.retain(|(k, _)| k != "FORGE_STEP");
+        self.spawn.env.retain(|(k, _)| k != "FORGE_RUN");
         self
     }
 }
@@ -378,7 +378,7 @@ fn a_daemon_that_ignores_term_after_a_normal_exit_gets_killed() {
 
 #[test]
 fn a_daemon_that_clears_its_environment_is_found_by_ancestry() {
-    // No FORGE_STEP anywhere: only the scans made while the harness ran (and its child, the
+    // No FORGE_RUN anywhere: only the scans made while the harness ran (and its child, the
     // daemon's parent, was alive) know the daemon.
     let c = case(
         "daemon.sh",
@@ -493,7 +493,9 @@ fn hundreds_of_megabytes_of_output_stream_through_in_bounded_memory() {
     // Peak memory is per process, and other tests share this one: the run happens in a
     // fresh copy of the test binary that runs only this test, in "inner" mode.
     const INNER: &str = "FORGE_TEST_HUGE_OUTPUT_INNER";
-    if std::env::var_os(INNER).is_some() {
+    #[allow(clippy::disallowed_methods)] // a test: is this the re-run copy of the binary?
+    let inner = std::env::var_os(INNER).is_some();
+    if inner {
         huge_output_inner();
         return;
     }
@@ -517,6 +519,8 @@ fn hundreds_of_megabytes_of_output_stream_through_in_bounded_memory() {
     assert!(peak_mib < 64, "peak RSS {peak_mib} MiB");
 }
 
+// Reports its peak RSS on stderr: that is how the outer run above reads it.
+#[allow(clippy::print_stderr)]
 fn huge_output_inner() {
     const LINES: usize = 2_000_000; // 100 bytes each: 200 MB
     const LONG: usize = 3_000_000; // one line of 3 MB, delivered in three pieces

@@ -8,7 +8,7 @@
 //! - the harness itself (pid and start time), and every member of its process group;
 //! - every process seen as a descendant of one of those on an earlier scan (remembered by
 //!   pid and start time, so the memory survives re-parenting but not pid reuse);
-//! - every process whose initial environment holds the run's `FORGE_STEP=...` entry (the
+//! - every process whose initial environment holds the run's `FORGE_RUN=...` entry (the
 //!   second net, for orphans that were born and re-parented between two scans);
 //! - every member of the run's cgroup, where there is one (see `cgroup.rs`);
 //! - and all descendants of any of the above.
@@ -115,7 +115,7 @@ pub(super) fn signal(p: &Proc, sig: Signal) -> bool {
     }
 }
 
-/// Which processes may have their environment read for the `FORGE_STEP` marker.
+/// Which processes may have their environment read for the `FORGE_RUN` marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum EnvCheck {
     /// None: a quick scan by ancestry and process group only.
@@ -139,7 +139,7 @@ pub(super) struct Tracker {
 
 impl Tracker {
     /// `root` is the harness's pid (also its process group id); `marker` the
-    /// `FORGE_STEP=value` environment entry unique to this run, if there is one; `cgroup`
+    /// `FORGE_RUN=value` environment entry unique to this run, if there is one; `cgroup`
     /// the run's own cgroup, if it has one.
     pub(super) fn new(root: i32, marker: Option<Vec<u8>>, cgroup: Option<Cgroup>) -> Self {
         let root_start = read_stat(root).map_or(0, |p| p.start);

@@ -16,14 +16,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::json;
 
 use self::map::{Fate, ID_LABEL};
 use self::parse::{Issue, Problem};
 use self::resolve::{Batch, Plan};
+use crate::bead::ops;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{Bead, BeadSummary, Dep, Kind, Risk, Status, id};
 use crate::error::{Error, Result};
+use crate::ledger::Payload;
 use crate::store::{SCHEMA_VERSION, journal};
 use crate::workspace::Workspace;
 
@@ -131,7 +132,12 @@ pub fn import(ws: &mut Workspace, file: &Path, bytes: &[u8], opts: Options) -> R
     let mut ids: HashMap<usize, String> = HashMap::new();
     for (i, plan) in batch.plans.iter().enumerate() {
         if *plan == Plan::New {
-            let fresh = crate::plan::apply::fresh_id(&mut taken, |c| repo.exists(c), id::PREFIX);
+            let fresh = crate::plan::apply::fresh_id(
+                &ws.randomness,
+                &mut taken,
+                |c| repo.exists(c),
+                id::PREFIX,
+            );
             ids.insert(i, fresh);
         }
     }
@@ -311,35 +317,23 @@ fn record(
     issues: &[Issue],
 ) -> Result<()> {
     let skipped: Vec<usize> = report.invalid.iter().map(|p| p.line).collect();
-    ws.record(
-        "beads.imported",
-        json!({
-            "file": report.file, "created": report.created.len(),
-            "existing": report.existing.len(), "deleted": report.deleted.len(),
-            "skipped_lines": skipped,
-            "mapping": report.created.iter().map(|c| (c.beads.clone(), json!(c.bead)))
-                .collect::<serde_json::Map<_, _>>(),
-        }),
-    )?;
+    ws.record(Payload::BeadsImported {
+        file: report.file.clone(),
+        created: report.created.len(),
+        existing: report.existing.len(),
+        deleted: report.deleted.len(),
+        skipped_lines: skipped,
+        mapping: report
+            .created
+            .iter()
+            .map(|c| (c.beads.clone(), c.bead.clone()))
+            .collect(),
+    })?;
     for (i, b) in beads {
-        ws.record(
-            "bead.created",
-            json!({
-                "bead": b.id, "title": b.title, "kind": b.kind, "priority": b.priority,
-                "value": b.value, "risk": b.risk, "labels": b.labels, "beads": issues[*i].id,
-                "deps": b.deps.iter().map(|d| json!({"id": d.id, "type": d.kind}))
-                    .collect::<Vec<_>>(),
-            }),
-        )?;
-        let kind = match b.status {
-            Status::Open => continue,
-            Status::Closed => "bead.closed",
-            Status::Deferred => "bead.deferred",
-        };
-        ws.record(
-            kind,
-            json!({ "bead": b.id, "from": Status::Open, "reason": b.reason }),
-        )?;
+        ws.record(ops::created_event(b, None, Some(&issues[*i].id)))?;
+        if b.status != Status::Open {
+            ws.record(ops::status_event(&b.id, b.status, Status::Open, &b.reason))?;
+        }
     }
     Ok(())
 }

@@ -27,10 +27,8 @@ struct Report {
 }
 
 fn mentions(event: &Event, bead: &str) -> bool {
-    let data = &event.data;
-    ["bead", "dep"]
-        .iter()
-        .any(|k| data.get(k).and_then(|v| v.as_str()) == Some(bead))
+    let payload = event.payload();
+    payload.bead() == Some(bead) || payload.dep() == Some(bead)
 }
 
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
@@ -74,7 +72,8 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let report = Report { events };
     ui.report(&report, |out| {
         for e in &report.events {
-            let bead = e.data.get("bead").and_then(|v| v.as_str()).unwrap_or("");
+            let payload = e.payload();
+            let bead = payload.bead().unwrap_or("");
             writeln!(
                 out,
                 "{}  {:<18} {:<9} {}  {}",

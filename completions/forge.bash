@@ -112,6 +112,9 @@ _forge() {
             forge,tick)
                 cmd="forge__subcmd__tick"
                 ;;
+            forge,watch)
+                cmd="forge__subcmd__watch"
+                ;;
             forge__subcmd__assumption,help)
                 cmd="forge__subcmd__assumption__subcmd__help"
                 ;;
@@ -322,6 +325,9 @@ _forge() {
             forge__subcmd__help,tick)
                 cmd="forge__subcmd__help__subcmd__tick"
                 ;;
+            forge__subcmd__help,watch)
+                cmd="forge__subcmd__help__subcmd__watch"
+                ;;
             forge__subcmd__help__subcmd__assumption,resolve)
                 cmd="forge__subcmd__help__subcmd__assumption__subcmd__resolve"
                 ;;
@@ -476,7 +482,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status watch gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1616,7 +1622,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
+            opts="init bead ready blocked show step steps log status watch gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2386,6 +2392,20 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help__subcmd__tick)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3344,6 +3364,28 @@ _forge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__watch)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -62,6 +62,7 @@ pub mod sandbox;
 pub mod step;
 pub mod store;
 pub mod tick;
+pub mod watch;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ pub mod gates;
 pub mod gc;
 pub mod guard;
 pub mod lease;
+pub mod overlap;
 pub mod prompt;
 pub mod revise;
 pub mod run;

@@ -271,6 +271,14 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     for line in super::step::gate_lines(cp, true) {
         let _ = writeln!(e, "{line}");
     }
+    let all = crate::step::checkpoint::load_all(&ws.layout)?;
+    if let Some(p) = crate::step::overlap::predict(&ws.layout, &all)?
+        .into_iter()
+        .find(|p| p.step == cp.step)
+    {
+        let base = crate::step::overlap::base_name(&cp.base_ref);
+        let _ = writeln!(e, "  conflict ahead: {}", p.describe(base));
+    }
     let raised: Vec<_> = crate::assumption::load_all(&ws.layout)?
         .into_iter()
         .filter(|a| a.step == cp.step)

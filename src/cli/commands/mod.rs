@@ -30,6 +30,7 @@ pub mod status;
 pub mod step;
 pub mod steps;
 pub mod tick;
+pub mod watch;
 
 use clap::Subcommand;
 
@@ -48,6 +49,7 @@ pub enum Command {
     Steps(steps::Args),
     Log(log::Args),
     Status(status::Args),
+    Watch(watch::Args),
     Gc(gc::Args),
     Approve(approve::Args),
     Reject(reject::Args),
@@ -91,6 +93,7 @@ pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
         Command::Steps(args) => steps::run(ui, ctx, args),
         Command::Log(args) => log::run(ui, ctx, args),
         Command::Status(args) => status::run(ui, ctx, args),
+        Command::Watch(args) => watch::run(ui, ctx, args),
         Command::Gc(args) => gc::run(ui, ctx, args),
         Command::Approve(args) => approve::run(ui, ctx, args),
         Command::Reject(args) => reject::run(ui, ctx, args),

@@ -39,6 +39,8 @@ struct Report {
     unsandboxed: Vec<String>,
     /// Steps whose harness changed things outside the step, with what it changed.
     violations: Vec<String>,
+    /// Waiting steps that would conflict with their base's tip or with each other.
+    conflicts: Vec<crate::step::overlap::Predicted>,
 }
 
 pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
@@ -90,6 +92,13 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
                 .push(format!("{}: {}", c.step, c.violations.join("; ")));
         }
     }
+    report.conflicts = crate::step::overlap::predict(&layout, &steps)?;
+    let base_of = |step: &str| {
+        steps
+            .iter()
+            .find(|c| c.step == step)
+            .map_or("the base", |c| crate::step::overlap::base_name(&c.base_ref))
+    };
     ui.report(&report, |out| {
         if let Some(explained) = &explained {
             writeln!(out, "paused:            {explained}")?;
@@ -125,6 +134,14 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         }
         for v in &report.violations {
             writeln!(out, "policy violation:  {v}")?;
+        }
+        for p in &report.conflicts {
+            writeln!(
+                out,
+                "conflict ahead:    {} {}",
+                p.step,
+                p.describe(base_of(&p.step))
+            )?;
         }
         Ok(())
     })?;

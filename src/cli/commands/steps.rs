@@ -20,6 +20,9 @@ pub struct StepRow {
     pub checkpoint: Checkpoint,
     /// Whether a live process holds the bead's lease.
     pub live: bool,
+    /// For a step waiting for approval: what it would conflict with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<crate::step::overlap::Predicted>,
 }
 
 #[derive(Serialize)]
@@ -30,11 +33,17 @@ struct Report {
 pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     let layout = super::ready::layout(ctx)?;
     let bead = args.bead.as_deref().map(crate::bead::id::normalise);
-    let steps: Vec<StepRow> = checkpoint::load_all(&layout)?
+    let all = checkpoint::load_all(&layout)?;
+    let mut predicted = crate::step::overlap::predict(&layout, &all)?;
+    let steps: Vec<StepRow> = all
         .into_iter()
         .filter(|c| bead.as_deref().is_none_or(|b| c.bead == b))
         .map(|c| StepRow {
             live: c.state.is_active() && lease::is_held(&layout, &c.bead),
+            conflicts: predicted
+                .iter()
+                .position(|p| p.step == c.step)
+                .map(|i| predicted.swap_remove(i)),
             checkpoint: c,
         })
         .collect();
@@ -50,6 +59,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             } else {
                 c.state.to_string()
             };
+            let reason = match &row.conflicts {
+                Some(p) => p.describe(crate::step::overlap::base_name(&c.base_ref)),
+                None => c.reason.clone(),
+            };
             writeln!(
                 out,
                 "{}  {:<18} {:<10} {}  {}",
@@ -57,7 +70,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
                 state,
                 c.harness,
                 c.branch,
-                c.reason
+                reason
             )?;
         }
         Ok(())

@@ -92,7 +92,9 @@ impl LedgerWriter {
             file.lock()?;
             file.write_all(first_line)?;
             file.sync_data()?;
-            fs::rename(&tmp, &self.path)?;
+            // Never over another run's file: two runs of the same id (the same FORGE_SEED
+            // and FORGE_NOW, by hand) must not make one ledger file replace the other.
+            rename_no_replace(&tmp, &self.path)?;
             File::open(dir)?.sync_all()?;
             Ok(file)
         })();
@@ -165,5 +167,48 @@ impl LedgerWriter {
         self.prev = hash.clone();
         event.hash = hash;
         Ok(event)
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists (then `AlreadyExists`), atomically:
+/// `renameat2(RENAME_NOREPLACE)`, or a hard link and an unlink on a filesystem without it.
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_never_replaces_another_runs_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = "20261205T101010.000001Z-12345678".to_owned();
+        let mut writer = LedgerWriter::new(dir.path(), run, "tester".into());
+        let theirs = b"{\"a line of another run with the same id\"}\n";
+        std::fs::create_dir_all(writer.path().parent().unwrap()).unwrap();
+        std::fs::write(writer.path(), theirs).unwrap();
+        let appended = writer.append(
+            &Clock::default(),
+            &Redactor::default(),
+            "test.event",
+            serde_json::json!({}),
+        );
+        assert!(appended.is_err(), "the second run wrote over the first");
+        assert_eq!(std::fs::read(writer.path()).unwrap(), theirs);
+        // No temp file is left behind either.
+        let left: Vec<_> = std::fs::read_dir(writer.path().parent().unwrap())
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
     }
 }

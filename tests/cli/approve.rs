@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::env::TestEnv;
+use crate::env::{KEEP_PROMPT, TestEnv};
 
 /// A repository with one step waiting for approval; returns (env, bead, step).
 fn waiting_step(script: &str) -> (TestEnv, String, String) {
@@ -388,9 +388,9 @@ fn a_conflicting_merge_leaves_the_step_waiting_and_rebase_replays_it() {
 
 #[test]
 fn revise_without_a_resumable_session_reruns_with_the_feedback() {
-    let (env, _, step) = waiting_step(
-        "cat > \"$FORGE_REPO/../prompt-$(date +%s%N).txt\"; echo \"$(date +%s%N)\" >> agent.txt",
-    );
+    let (env, _, step) = waiting_step(&format!(
+        "{KEEP_PROMPT}; echo \"$(date +%s%N)\" >> agent.txt"
+    ));
     let run = env
         .forge(&[
             "--json",
@@ -409,12 +409,7 @@ fn revise_without_a_resumable_session_reruns_with_the_feedback() {
         "2",
         "the revision adds a commit on the same branch"
     );
-    let prompts: Vec<String> = std::fs::read_dir(env.repo.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("prompt-"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect();
+    let prompts = env.prompts();
     assert_eq!(prompts.len(), 2);
     assert!(
         prompts.iter().any(|p| p.contains("also add a heading")),

@@ -33,14 +33,7 @@ fn conflicting_step(agent: &str) -> (TestEnv, String) {
 }
 
 fn last_prompt(env: &TestEnv) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(env.repo.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("prompt-"))
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    std::fs::read_to_string(files.last().unwrap()).unwrap()
+    env.prompts().pop().expect("the agent kept its prompt")
 }
 
 #[test]

@@ -10,6 +10,9 @@ use tempfile::TempDir;
 
 pub const NOW: &str = "2026-11-21T09:00:00Z";
 
+/// The start of a script harness that keeps its prompt for [`TestEnv::prompts`].
+pub const KEEP_PROMPT: &str = "cat > \"$FORGE_REPO/../prompt-$(date +%s%N).txt\"";
+
 pub struct TestEnv {
     _tmp: TempDir,
     pub home: PathBuf,
@@ -231,6 +234,23 @@ impl TestEnv {
     /// Makes `[harness.NAME]` the one `forge step` runs by default.
     pub fn default_harness(&self, name: &str) {
         self.edit_config("# harness = \"claude\"", &format!("harness = \"{name}\""));
+    }
+
+    /// What a harness that keeps its prompt did keep, oldest first: the files
+    /// `prompt-<nanoseconds>.txt` beside the repository (a script harness writes them with
+    /// [`KEEP_PROMPT`]).
+    pub fn prompts(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.repo.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("prompt-"))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     /// Every ledger event, as `forge --json ledger show` lists them.

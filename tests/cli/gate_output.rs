@@ -1,7 +1,7 @@
 //! A failed gate shows why: its last lines in the step report, its whole output through
 //! `forge log STEP --gate NAME`, and a bounded excerpt in the next attempt's prompt.
 
-use crate::env::TestEnv;
+use crate::env::{KEEP_PROMPT, TestEnv};
 
 /// A gate that prints a long test run and fails on an assertion near the end.
 const GATE: &str = "[[gates]]\nname = \"tests\"\nrun = \"for i in $(seq 1 60); do echo test line $i; done; \
@@ -12,7 +12,7 @@ fn failed_step() -> (TestEnv, String, String) {
     // Each run keeps its prompt beside the repository.
     env.script_harness(
         "fake",
-        "cat > \"$FORGE_REPO/../prompt-$(date +%s%N).txt\"; echo \"$(date +%s%N)\" >> agent.txt",
+        &format!("{KEEP_PROMPT}; echo \"$(date +%s%N)\" >> agent.txt"),
     );
     env.default_harness("fake");
     env.sandbox_write_beside_repo();
@@ -22,20 +22,6 @@ fn failed_step() -> (TestEnv, String, String) {
     let run = env.forge(&["step"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     (env, bead.clone(), format!("{bead}.1"))
-}
-
-fn prompts(env: &TestEnv) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir(env.repo.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("prompt-"))
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
 }
 
 #[test]
@@ -95,7 +81,7 @@ fn forge_log_gate_prints_the_whole_output() {
 fn the_next_attempt_gets_the_failing_output() {
     let (env, bead, _) = failed_step();
     env.forge(&["step", &bead]);
-    let prompts = prompts(&env);
+    let prompts = env.prompts();
     assert_eq!(prompts.len(), 2, "{prompts:?}");
     let second = &prompts[1];
     assert!(

@@ -7,18 +7,42 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Exit codes are part of forge's interface: documented in `forge --help` and the man page,
 /// and never reused for another meaning.
 pub mod exit {
-    pub const OK: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const NEEDS_HUMAN: u8 = 3;
-    pub const HARNESS_FAILED: u8 = 4;
-    pub const BAD_STATE_FILE: u8 = 5;
-    pub const NOT_FOUND: u8 = 6;
-    pub const REFUSED: u8 = 7;
-    pub const VERIFY_FAILED: u8 = 8;
-    pub const NOT_A_REPOSITORY: u8 = 9;
-    pub const INTERRUPTED: u8 = 130;
+    /// Defines each code's constant and [`ALL`] from one list, so that the help text, made
+    /// from `ALL`, can never disagree with the codes commands return.
+    macro_rules! exit_codes {
+        ($($name:ident = $code:literal: $meaning:literal,)*) => {
+            $(pub const $name: u8 = $code;)*
+            /// Every exit code: (code, name, meaning), in order.
+            pub const ALL: &[(u8, &str, &str)] = &[$(($code, stringify!($name), $meaning)),*];
+        };
+    }
+
+    exit_codes! {
+        OK = 0: "success",
+        FAILURE = 1: "failure (I/O, git, or another error)",
+        USAGE = 2: "usage error: bad arguments or values",
+        NEEDS_HUMAN = 3: "needs a human: pass the flag the message names",
+        HARNESS_FAILED = 4: "the harness failed",
+        BAD_STATE_FILE = 5: "a .forge/ file is invalid (bad TOML, conflict markers, unknown schema, bad config)",
+        NOT_FOUND = 6: "unknown or ambiguous id",
+        REFUSED = 7: "refused: the change would break an invariant (a dependency cycle, ...)",
+        VERIFY_FAILED = 8: "ledger verification failed",
+        NOT_A_REPOSITORY = 9: "not a git repository, or forge is not initialised",
+        INTERRUPTED = 130: "interrupted",
+    }
+
+    /// The "Exit status:" section of `forge --help` and the man page.
+    pub fn help() -> String {
+        let mut out = String::from("Exit status:");
+        for (code, _, meaning) in ALL {
+            out.push_str(&format!("\n  {code:<4} {meaning}"));
+        }
+        out
+    }
 }
+
+/// How a hint about a `.forge/` file forge refused to read ends: nothing was written.
+pub const CHANGED_NOTHING: &str = "; forge changed nothing";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -172,6 +196,19 @@ impl Error {
         }
     }
 
+    /// The hints for a file that is about to be committed rather than one forge refused to
+    /// read (the pre-commit hook): where a hint ends by saying forge changed nothing, it
+    /// ends with `then` instead.
+    pub fn hints_then(&self, then: &str) -> Vec<String> {
+        self.hints()
+            .into_iter()
+            .map(|h| match h.strip_suffix(CHANGED_NOTHING) {
+                Some(fix) => format!("{fix}; {then}"),
+                None => h,
+            })
+            .collect()
+    }
+
     /// What the user can do about it, one sentence per hint.
     pub fn hints(&self) -> Vec<String> {
         match self {
@@ -184,12 +221,12 @@ impl Error {
             }
             Error::NotInitialised(_) => vec!["run `forge init` first".into()],
             Error::Parse { path, .. } => vec![format!(
-                "fix the TOML at that position, or restore the committed version with `git checkout -- {}`; forge changed nothing",
+                "fix the TOML at that position, or restore the committed version with `git checkout -- {}`{CHANGED_NOTHING}",
                 path.display()
             )],
-            Error::ConflictMarkers { .. } => vec![
-                "a merge left this file half-resolved: edit it to keep the right side of each conflict and remove the <<<<<<< ======= >>>>>>> lines; forge changed nothing".into(),
-            ],
+            Error::ConflictMarkers { .. } => vec![format!(
+                "a merge left this file half-resolved: edit it to keep the right side of each conflict and remove the <<<<<<< ======= >>>>>>> lines{CHANGED_NOTHING}"
+            )],
             Error::SchemaVersion { .. } => vec![
                 "this file was written by a newer forge: upgrade forge (cargo install --git <forge repository> --locked)".into(),
             ],
@@ -219,5 +256,25 @@ impl Error {
             ],
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit;
+
+    #[test]
+    fn the_help_lists_every_code_once_in_order() {
+        let help = exit::help();
+        assert!(help.starts_with("Exit status:\n  0    success\n"), "{help}");
+        assert!(help.ends_with(
+            "\n  9    not a git repository, or forge is not initialised\n  130  interrupted"
+        ));
+        let codes: Vec<u8> = exit::ALL.iter().map(|(c, _, _)| *c).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        assert_eq!(exit::ALL[5], (5, "BAD_STATE_FILE", exit::ALL[5].2));
     }
 }

@@ -59,10 +59,30 @@ pub struct Workspace {
     ledger: LedgerWriter,
 }
 
-/// Opens the repository containing `start` without requiring `.forge/` to exist.
+/// Opens the repository containing `start` without requiring `.forge/` to exist: for what
+/// must work before `forge init` or in any state (`init`, the hooks, `doctor`).
 pub fn open_repo(start: &Path) -> Result<(git2::Repository, Layout)> {
     let (repo, paths) = git::discover(start)?;
     Ok((repo, Layout::new(&paths.workdir, &paths.common_dir)))
+}
+
+/// Opens the initialised repository containing `start`, as every command that reads or
+/// changes forge's state needs it: found, initialised, an interrupted multi-file write
+/// finished (the journal), and the config loaded.
+pub fn open_initialised(start: &Path) -> Result<(git2::Repository, Layout, Config)> {
+    let (repo, layout) = open_repo(start)?;
+    let config = load_initialised(&layout)?;
+    Ok((repo, layout, config))
+}
+
+/// For a repository already found: checks that forge is initialised in it, finishes an
+/// interrupted multi-file write (the journal) and loads the config.
+pub fn load_initialised(layout: &Layout) -> Result<Config> {
+    if !layout.config().exists() {
+        return Err(Error::NotInitialised(layout.root.clone()));
+    }
+    crate::store::journal::recover(layout)?;
+    Config::load(&layout.config())
 }
 
 impl Environment {
@@ -143,20 +163,26 @@ pub fn redactor_of(config: Option<&Config>, env: &Environment) -> Redactor {
 }
 
 impl Workspace {
+    /// Opens the initialised repository containing `start` (see [`open_initialised`]).
     pub fn open(start: &Path, env: &Environment) -> Result<Workspace> {
-        let (repo, layout) = open_repo(start)?;
-        if !layout.config().exists() {
-            return Err(Error::NotInitialised(layout.root.clone()));
-        }
-        crate::store::journal::recover(&layout)?;
-        let config = Config::load(&layout.config())?;
+        let (repo, layout, config) = open_initialised(start)?;
+        Ok(Workspace::new(&repo, layout, config, env))
+    }
+
+    /// A workspace over a repository opened already ([`open_initialised`]).
+    pub fn new(
+        repo: &git2::Repository,
+        layout: Layout,
+        config: Config,
+        env: &Environment,
+    ) -> Workspace {
         let clock = clock_of(env);
         let randomness = env.randomness.clone();
-        let actor = actor_of(&repo, env);
+        let actor = actor_of(repo, env);
         let redactor = redactor_of(Some(&config), env);
         let run = new_run_id(&clock, &randomness);
         let ledger = LedgerWriter::new(&layout.ledger(), run, actor.clone());
-        Ok(Workspace {
+        Workspace {
             layout,
             config,
             clock,
@@ -165,7 +191,7 @@ impl Workspace {
             actor,
             env_snapshot: env.vars.clone(),
             ledger,
-        })
+        }
     }
 
     /// Takes the store lock; every rewrite of a state file happens while holding it.

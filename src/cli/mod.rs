@@ -2,6 +2,7 @@
 //! the only layer that prints or reads the process environment.
 
 pub mod commands;
+pub mod helper;
 pub mod progress;
 pub mod prompt;
 pub mod render;
@@ -14,25 +15,12 @@ use clap::{Args, Parser};
 
 use crate::error::{Error, exit};
 use crate::workspace::Environment;
+pub use helper::CommandHelper;
 use ui::{ColorChoice, Ui};
-
-pub const EXIT_CODES: &str = "\
-Exit status:
-  0    success
-  1    failure (I/O, git, or another error)
-  2    usage error: bad arguments or values
-  3    needs a human: pass the flag the message names
-  4    the harness failed
-  5    a .forge/ file is invalid (bad TOML, conflict markers, unknown schema, bad config)
-  6    unknown or ambiguous id
-  7    refused: the change would break an invariant (a dependency cycle, ...)
-  8    ledger verification failed
-  9    not a git repository, or forge is not initialised
-  130  interrupted";
 
 /// forge runs AI coding agents on a git repository: beads, steps, approvals and a ledger.
 #[derive(Debug, Parser)]
-#[command(name = "forge", version, after_long_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "forge", version, after_long_help = exit::help(), propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -60,12 +48,6 @@ pub struct GlobalArgs {
     /// Print only the report, no status lines
     #[arg(short, long, global = true)]
     pub quiet: bool,
-}
-
-/// Everything a command needs from the outside world.
-pub struct Context {
-    pub cwd: PathBuf,
-    pub env: Environment,
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP set the interrupt flag, which stops a running harness (and
@@ -143,13 +125,11 @@ pub fn main() -> ExitCode {
         .ancestors()
         .find(|d| d.join(".git").exists())
         .map(|d| d.display().to_string());
-    let ctx = Context {
-        cwd,
-        env: Environment::from_process(),
-    };
-    let (cwd, env) = (ctx.cwd.clone(), ctx.env.clone());
-    ui.set_redactor_source(Box::new(move || printing_redactor(&cwd, &env)));
-    match commands::run(&ui, &ctx, cli.command) {
+    let env = Environment::from_process();
+    let (at, printing_env) = (cwd.clone(), env.clone());
+    ui.set_redactor_source(Box::new(move || printing_redactor(&at, &printing_env)));
+    let helper = CommandHelper::new(&ui, cwd, env);
+    match commands::run(&helper, cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(CommandError::Forge(e)) => {
             ui.error(&e);

@@ -16,6 +16,7 @@ pub mod postcommit;
 pub mod precommit;
 
 use std::fs;
+use std::ops::Range;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
+use crate::store::marked::{self, Markers};
 
 /// The hooks forge installs, and what each runs.
 pub const HOOKS: &[&str] = &["pre-commit", "post-commit"];
@@ -39,7 +41,7 @@ const CREATED_HEADER: &str = "#!/bin/sh\n";
 const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
 
 fn block_body(hook: &str, forge_exe: &Path) -> String {
-    let exe = crate::merge::register::sh_quote(&forge_exe.to_string_lossy());
+    let exe = crate::shell::quote(&forge_exe.to_string_lossy());
     // pre-commit may refuse the commit; any other hook only ever warns.
     let (call, what) = match hook {
         "pre-commit" => (
@@ -57,7 +59,7 @@ fn block_body(hook: &str, forge_exe: &Path) -> String {
 if [ -n \"$forge_hook_bin\" ]; then
   {call}
 else
-  echo \"forge: not found at {exe} or on PATH; skipping forge's {what} (reinstall forge, or run 'forge hooks uninstall')\" >&2
+  echo \"forge: not found at \"{exe}\" or on PATH; skipping forge's {what} (reinstall forge, or run 'forge hooks uninstall')\" >&2
 fi
 unset forge_hook_bin
 "
@@ -77,35 +79,25 @@ fn block(hook: &str, forge_exe: &Path, flags: &[&str]) -> String {
     out
 }
 
+const MARKERS: Markers = Markers {
+    begin: START,
+    end: END,
+};
+
 /// Where forge's block sits in a hook file.
 struct Found {
     /// Byte range of the block's lines, newlines included.
-    start: usize,
-    end: usize,
+    range: Range<usize>,
     flags: Vec<String>,
 }
 
 fn find_block(text: &str) -> Option<Found> {
-    let mut offset = 0;
-    let mut start = None;
-    let mut flags = Vec::new();
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        match start {
-            None if bare.starts_with(START) => start = Some(offset),
-            Some(_) if bare == FLAG_CREATED || bare == FLAG_NEWLINE => flags.push(bare.to_owned()),
-            Some(s) if bare.starts_with(END) => {
-                return Some(Found {
-                    start: s,
-                    end: offset + line.len(),
-                    flags,
-                });
-            }
-            _ => {}
-        }
-        offset += line.len();
-    }
-    None
+    let range = marked::find(text, MARKERS)?;
+    let flags = marked::inner_lines(text, range.clone())
+        .filter(|l| *l == FLAG_CREATED || *l == FLAG_NEWLINE)
+        .map(str::to_owned)
+        .collect();
+    Some(Found { range, flags })
 }
 
 /// The interpreter a `#!` line names (`/usr/bin/env bash` gives `bash`).
@@ -169,8 +161,8 @@ fn status_of(dir: &Path, hook: &str, forge_exe: &Path) -> HookStatus {
     let (state, user_lines) = match find_block(&text) {
         Some(found) => {
             let flags: Vec<&str> = found.flags.iter().map(String::as_str).collect();
-            let current = text[found.start..found.end] == block(hook, forge_exe, &flags);
-            let rest = format!("{}{}", &text[..found.start], &text[found.end..]);
+            let current = text[found.range.clone()] == block(hook, forge_exe, &flags);
+            let rest = marked::replace(&text, found.range, "");
             let created = flags.contains(&FLAG_CREATED);
             let user = !(rest.is_empty() || created && rest == CREATED_HEADER);
             (
@@ -283,12 +275,8 @@ pub fn install(git: &Git, forge_exe: &Path) -> Result<HooksReport> {
                 match find_block(&text) {
                     Some(found) => {
                         let flags: Vec<&str> = found.flags.iter().map(String::as_str).collect();
-                        let new = format!(
-                            "{}{}{}",
-                            &text[..found.start],
-                            block(hook, forge_exe, &flags),
-                            &text[found.end..]
-                        );
+                        let new =
+                            marked::replace(&text, found.range, &block(hook, forge_exe, &flags));
                         let action = if new == text { "unchanged" } else { "updated" };
                         (new, mode, action)
                     }
@@ -371,11 +359,12 @@ pub fn uninstall(git: &Git, forge_exe: &Path) -> Result<HooksReport> {
                     .into(),
             });
         }
-        let mut head = text[..found.start].to_owned();
-        if found.flags.iter().any(|f| f == FLAG_NEWLINE) && head.ends_with('\n') {
-            head.pop();
+        let mut rest = marked::replace(&text, found.range.clone(), "");
+        // Take back the newline install added to end the user's last line.
+        let start = found.range.start;
+        if found.flags.iter().any(|f| f == FLAG_NEWLINE) && text[..start].ends_with('\n') {
+            rest.remove(start - 1);
         }
-        let rest = format!("{head}{}", &text[found.end..]);
         if found.flags.iter().any(|f| f == FLAG_CREATED) && rest == CREATED_HEADER {
             fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             actions.push((hook.to_string(), "removed (forge created it)".to_owned()));
@@ -411,7 +400,7 @@ mod tests {
         let b = block("pre-commit", Path::new("/x/forge"), &[FLAG_NEWLINE]);
         let text = format!("#!/bin/sh\n{b}echo user\n");
         let found = find_block(&text).unwrap();
-        assert_eq!(&text[found.start..found.end], b);
+        assert_eq!(&text[found.range], b);
         assert_eq!(found.flags, [FLAG_NEWLINE]);
     }
 

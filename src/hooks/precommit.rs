@@ -24,7 +24,8 @@ use crate::git::cli::{Git, StagedChange};
 use crate::ledger::line::check;
 use crate::redact::Redactor;
 use crate::store::is_temp_name;
-use crate::store::parse::{check_schema, find_conflict_marker, line_col, parse_toml};
+use crate::store::kind::{FileKind, validate};
+use crate::store::parse::{find_conflict_marker, line_col};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -46,32 +47,6 @@ pub struct PreCommitReport {
 impl PreCommitReport {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Config,
-    Bead,
-    Assumption,
-    Checkpoint,
-    Ledger,
-    Other,
-}
-
-fn kind_of(path: &str) -> Kind {
-    let Some(rest) = path.strip_prefix(".forge/") else {
-        return Kind::Other;
-    };
-    let dir = rest.split('/').next().unwrap_or("");
-    let depth = rest.matches('/').count();
-    match (dir, depth) {
-        ("config.toml", 0) => Kind::Config,
-        ("beads", 1) if rest.ends_with(".toml") => Kind::Bead,
-        ("assumptions", 1) if rest.ends_with(".toml") => Kind::Assumption,
-        ("checkpoints", 1) if rest.ends_with(".toml") => Kind::Checkpoint,
-        ("ledger", _) if rest.ends_with(".jsonl") => Kind::Ledger,
-        _ => Kind::Other,
     }
 }
 
@@ -110,42 +85,8 @@ fn from_error(file: &str, err: &Error) -> Problem {
         Error::InvalidFile { message, .. } => message.clone(),
         other => other.to_string(),
     };
-    let hint = err
-        .hints()
-        .join("; ")
-        .replace("forge changed nothing", "then `git add` it again");
+    let hint = err.hints_then("then `git add` it again").join("; ");
     problem(file, line, message, hint)
-}
-
-fn check_toml(kind: Kind, file: &str, text: &str) -> Result<()> {
-    let path = Path::new(file);
-    match kind {
-        Kind::Config => {
-            let c: crate::config::Config = parse_toml(path, text)?;
-            check_schema(path, c.schema)
-        }
-        Kind::Bead => crate::bead::Bead::parse(path, text).map(|_| ()),
-        Kind::Assumption => {
-            let a: crate::assumption::Assumption = parse_toml(path, text)?;
-            check_schema(path, a.schema)?;
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if stem != a.id {
-                return Err(Error::InvalidFile {
-                    path: path.to_owned(),
-                    message: format!("the file is named {stem} but holds assumption '{}'", a.id),
-                    hint:
-                        "rename the file to <id>.toml or restore it from git; forge changed nothing"
-                            .into(),
-                });
-            }
-            Ok(())
-        }
-        Kind::Checkpoint => {
-            let c: crate::step::Checkpoint = parse_toml(path, text)?;
-            check_schema(path, c.schema)
-        }
-        Kind::Ledger | Kind::Other => Ok(()),
-    }
 }
 
 /// 1-based line of byte `offset`.
@@ -292,7 +233,7 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
     let mut specs = Vec::new();
     let mut wanted = Vec::new();
     for (change, path) in &changes {
-        let ledger = kind_of(path) == Kind::Ledger;
+        let ledger = FileKind::of(path) == FileKind::Ledger;
         let staged = (*change != StagedChange::Deleted).then(|| {
             specs.push(format!(":{path}"));
             specs.len() - 1
@@ -306,11 +247,11 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
     let blobs = git.cat_file_batch(&specs)?;
     let get = |i: Option<usize>| i.and_then(|i| blobs[i].as_deref());
     for ((change, path), (staged, head)) in changes.iter().zip(wanted) {
-        let kind = kind_of(path);
+        let kind = FileKind::of(path);
         let name = path.rsplit('/').next().unwrap_or(path);
         let out = &mut report.problems;
         if *change == StagedChange::Deleted {
-            if kind == Kind::Ledger {
+            if kind == FileKind::Ledger {
                 out.push(problem(
                     path,
                     None,
@@ -336,7 +277,7 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
         // Of a committed ledger file that grew, only what the commit adds is scanned: the
         // committed part was checked when it was committed.
         let from = match (kind, get(head)) {
-            (Kind::Ledger, Some(h)) if bytes.starts_with(h) => trusted_len(h),
+            (FileKind::Ledger, Some(h)) if bytes.starts_with(h) => trusted_len(h),
             _ => 0,
         };
         let (skipped, scanned) = match (text.get(..from), text.get(from..)) {
@@ -346,7 +287,7 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
         let line_offset = skipped.bytes().filter(|&b| b == b'\n').count();
         if let Some(line) = find_conflict_marker(scanned) {
             let hint = match kind {
-                Kind::Bead | Kind::Assumption | Kind::Checkpoint => {
+                _ if kind.is_item() => {
                     format!("run `forge resolve {path}` (it merges both sides field by field), then `git add` it")
                 }
                 _ => "edit the file to keep the right side of each conflict and remove the marker lines, then `git add` it".into(),
@@ -359,9 +300,9 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
             ));
             continue;
         }
-        if kind == Kind::Ledger {
+        if kind == FileKind::Ledger {
             check_ledger(path, bytes, get(head), out);
-        } else if let Err(e) = check_toml(kind, path, &text) {
+        } else if let Err(e) = validate(kind, Path::new(path), &text) {
             out.push(from_error(path, &e));
         }
         if let Some(line) = secret_line(redactor, scanned) {
@@ -379,15 +320,6 @@ pub fn check_staged(git: &Git, redactor: &Redactor) -> Result<PreCommitReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_by_path() {
-        assert_eq!(kind_of(".forge/config.toml"), Kind::Config);
-        assert_eq!(kind_of(".forge/beads/fg-1.toml"), Kind::Bead);
-        assert_eq!(kind_of(".forge/ledger/2026-11/r.jsonl"), Kind::Ledger);
-        assert_eq!(kind_of(".forge/beads/sub/x.toml"), Kind::Other);
-        assert_eq!(kind_of(".forge/.gitignore"), Kind::Other);
-    }
 
     #[test]
     fn secrets_are_located_without_being_repeated() {

@@ -29,18 +29,13 @@ pub fn attributes_path(layout: &Layout) -> std::path::PathBuf {
     layout.forge.join(".gitattributes")
 }
 
-/// Single-quotes a word for sh.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// The driver command git runs through sh. It prefers the forge that registered it, then
 /// any forge on PATH; without one it falls back to git's own line merge, so a missing
 /// binary gives an ordinary conflict instead of losing the other side.
 pub fn driver_command(forge_exe: &Path) -> String {
     format!(
         "f={}; [ -x \"$f\" ] || f=$(command -v forge) || f=; if [ -n \"$f\" ]; then \"$f\" merge-driver %O %A %B %P; else git merge-file --diff3 -L ours -L base -L theirs %A %O %B; fi",
-        sh_quote(&forge_exe.to_string_lossy())
+        crate::shell::quote(&forge_exe.to_string_lossy())
     )
 }
 
@@ -125,7 +120,15 @@ mod tests {
 
     #[test]
     fn quoting_survives_awkward_paths() {
-        assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
+        // The text a driver registered by an earlier forge has, so it still counts as current.
         assert!(driver_command(Path::new("/x/forge")).starts_with("f='/x/forge';"));
+        let awkward = driver_command(Path::new("/a b/it's"));
+        let word = awkward
+            .strip_prefix("f=")
+            .unwrap()
+            .split_once("; [")
+            .unwrap()
+            .0;
+        assert_eq!(shlex::split(word).unwrap(), ["/a b/it's"]);
     }
 }

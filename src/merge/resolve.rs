@@ -13,6 +13,7 @@ use super::table::{ConflictStyle, Decision, Side};
 use super::{FileKind, markers, merge_toml};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
+use crate::store::kind::{FileKind as StoreKind, validate};
 use crate::store::parse::find_conflict_marker;
 use crate::store::{Layout, atomic_write, is_temp_name};
 
@@ -156,56 +157,36 @@ fn sides(git: &Git, rel: &str, text: &str) -> Result<(Option<String>, String, St
     ))
 }
 
-/// Checks that the repaired text is a valid file of its kind.
-fn validate(kind: FileKind, abs: &Path, text: &str) -> Result<()> {
-    match kind {
-        FileKind::Bead => crate::bead::Bead::parse(abs, text).map(|_| ()),
-        FileKind::Assumption => {
-            let a: crate::assumption::Assumption = crate::store::parse::parse_toml(abs, text)?;
-            crate::store::parse::check_schema(abs, a.schema)
-        }
-        FileKind::Other => {
-            let cp: crate::step::Checkpoint = crate::store::parse::parse_toml(abs, text)?;
-            crate::store::parse::check_schema(abs, cp.schema)
-        }
-    }
-}
-
 /// Computes the repair of one conflicted file (`abs`, under `.forge/`).
 pub fn prepare(layout: &Layout, git: &Git, abs: &Path, prefer: Side) -> Result<Resolution> {
     let rel = layout.display(abs).into_owned();
     let text = std::fs::read_to_string(abs).map_err(|e| Error::io(abs, e))?;
-    let parent = abs
-        .parent()
-        .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str())
-        .unwrap_or("");
-    let in_forge = abs.starts_with(&layout.forge);
-    let kind = match (in_forge, parent, abs.extension().and_then(|e| e.to_str())) {
-        (true, "beads", Some("toml")) => FileKind::Bead,
-        (true, "assumptions", Some("toml")) => FileKind::Assumption,
-        (true, "checkpoints", Some("toml")) => FileKind::Other,
-        (true, _, Some("jsonl")) => {
+    let kind = match StoreKind::of(&rel) {
+        StoreKind::Bead => Some((StoreKind::Bead, FileKind::Bead)),
+        StoreKind::Assumption => Some((StoreKind::Assumption, FileKind::Assumption)),
+        StoreKind::Checkpoint => Some((StoreKind::Checkpoint, FileKind::Other)),
+        StoreKind::Ledger => {
             return Err(refuse(
                 &rel,
                 "a ledger file with conflict markers",
                 "ledger files have one writer and are never merged: restore the longer side with `git checkout --ours` or `--theirs`, then check it with `forge ledger verify`",
             ));
         }
-        (true, _, _) if abs == layout.config() => {
+        StoreKind::Config => {
             return Err(refuse(
                 &rel,
                 "the config is written by people and keeps their comments",
                 "edit it by hand, keeping the right side of each conflict",
             ));
         }
-        _ => {
-            return Err(refuse(
-                &rel,
-                "only bead, assumption and checkpoint files can be merged field by field",
-                "edit the file by hand, keeping the right side of each conflict",
-            ));
-        }
+        StoreKind::Other => None,
+    };
+    let Some((stored, kind)) = kind else {
+        return Err(refuse(
+            &rel,
+            "only bead, assumption and checkpoint files can be merged field by field",
+            "edit the file by hand, keeping the right side of each conflict",
+        ));
     };
     if find_conflict_marker(&text).is_none() {
         return Err(refuse(
@@ -229,7 +210,7 @@ pub fn prepare(layout: &Layout, git: &Git, abs: &Path, prefer: Side) -> Result<R
             "edit the file by hand, keeping the right side of each conflict",
         )
     })?;
-    validate(kind, abs, &outcome.text)?;
+    validate(stored, abs, &outcome.text)?;
     Ok(Resolution {
         path: rel,
         source,

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::parse::{check_schema, parse_toml};
 use super::{Layout, atomic_write_state, file, is_scratch_name};
-use crate::error::{Error, Result};
+use crate::error::{CHANGED_NOTHING, Error, Result};
 use crate::redact::Redactor;
 
 /// A file type stored as one TOML document per item, named `<id>.toml`.
@@ -56,8 +56,9 @@ pub fn load<T: Document>(path: &Path) -> Result<T> {
     parse(path, &file::read_state(path)?)
 }
 
-/// Parses the text of `path` and checks its schema version and its name.
-fn parse<T: Document>(path: &Path, text: &str) -> Result<T> {
+/// Parses the text of `path` and checks its schema version and its name (the check of
+/// this kind of file: see `store::kind`).
+pub fn parse<T: Document>(path: &Path, text: &str) -> Result<T> {
     let doc: T = parse_toml(path, text)?;
     check_schema(path, doc.schema())?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -69,8 +70,7 @@ fn parse<T: Document>(path: &Path, text: &str) -> Result<T> {
                 T::WHAT,
                 doc.id()
             ),
-            hint: "rename the file to <id>.toml or restore it from git; forge changed nothing"
-                .into(),
+            hint: format!("rename the file to <id>.toml or restore it from git{CHANGED_NOTHING}"),
         });
     }
     Ok(doc)

@@ -22,7 +22,7 @@ struct Journal {
 }
 
 fn journal_dir(layout: &Layout) -> PathBuf {
-    layout.runtime.join("journal")
+    layout.journal_dir()
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

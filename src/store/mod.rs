@@ -4,8 +4,10 @@ pub mod atomic;
 pub mod document;
 pub mod file;
 pub mod journal;
+pub mod kind;
 pub mod layout;
 pub mod lock;
+pub mod marked;
 pub mod parse;
 
 pub use atomic::{

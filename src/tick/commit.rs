@@ -13,7 +13,7 @@ pub fn commit_state(ws: &Workspace, message: &str) -> Result<Option<String>> {
     let Ok(head) = main.rev_parse("HEAD") else {
         return Ok(None);
     };
-    let index = ws.layout.runtime.join("tick-index");
+    let index = ws.layout.tick_index();
     let _ = std::fs::remove_file(&index);
     let scratch = main
         .clone()

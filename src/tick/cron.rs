@@ -3,16 +3,15 @@
 
 use std::path::Path;
 
+use crate::shell::quote;
+use crate::store::marked::{self, Markers};
+
 pub fn begin_marker(repo: &Path) -> String {
     format!("# >>> forge tick {} >>>", repo.display())
 }
 
 pub fn end_marker(repo: &Path) -> String {
     format!("# <<< forge tick {} <<<", repo.display())
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The block for this repository: every `minutes`, a quiet tick appending to a log under
@@ -37,40 +36,27 @@ pub fn block(repo: &Path, forge: &Path, log: &Path, minutes: u32) -> String {
 /// endings included).
 pub fn without(crontab: &str, repo: &Path) -> String {
     let (begin, end) = (begin_marker(repo), end_marker(repo));
-    let mut out = String::new();
-    let mut inside = false;
-    for line in crontab.split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if bare == begin {
-            inside = true;
-        } else if bare == end {
-            inside = false;
-        } else if !inside {
-            out.push_str(line);
-        }
-    }
-    out
+    marked::remove_all(
+        crontab,
+        Markers {
+            begin: &begin,
+            end: &end,
+        },
+    )
 }
 
-/// This repository's block as it stands in `crontab`, if there is one.
+/// This repository's block as it stands in `crontab`, if there is one (with `\n` line
+/// endings, as [`block`] writes it).
 pub fn current(crontab: &str, repo: &Path) -> Option<String> {
     let (begin, end) = (begin_marker(repo), end_marker(repo));
-    let mut out = String::new();
-    let mut inside = false;
-    for line in crontab.split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if bare == begin {
-            inside = true;
-        }
-        if inside {
-            out.push_str(bare);
-            out.push('\n');
-        }
-        if bare == end && inside {
-            return Some(out);
-        }
-    }
-    None
+    let range = marked::find(
+        crontab,
+        Markers {
+            begin: &begin,
+            end: &end,
+        },
+    )?;
+    Some(crontab[range].lines().map(|l| format!("{l}\n")).collect())
 }
 
 /// `crontab` text with exactly one (current) block for this repository, appended after

@@ -123,7 +123,7 @@ pub fn tick(
 ) -> Result<TickReport> {
     std::fs::create_dir_all(&ws.layout.runtime)
         .map_err(|e| crate::Error::io(&ws.layout.runtime, e))?;
-    let Some(_tick_lock) = StoreLock::try_acquire(&ws.layout.runtime.join("tick.lock"))? else {
+    let Some(_tick_lock) = StoreLock::try_acquire(&ws.layout.tick_lock())? else {
         return Ok(report(
             Stopped::AnotherTick,
             "another tick is running on this repository".into(),
@@ -209,10 +209,11 @@ pub fn tick(
                     );
                 }
             }
-            _ if outcome.rate_limited => {
+            _ if outcome.ended.rate_limited() => {
                 // Waiting is not failing: the bead rests until the limit lifts.
                 let until = outcome
-                    .rate_limit_reset
+                    .ended
+                    .rate_limit_reset()
                     .unwrap_or(ws.clock.now_secs() + 15 * 60);
                 wait_until = Some(until);
                 ws.record(Payload::BeadWaiting {
@@ -269,7 +270,7 @@ pub fn tick(
             stopped = (Stopped::Paused, format!("paused: {}", p.reason));
             break;
         }
-        if outcome.interrupted {
+        if outcome.ended.interrupted() {
             break;
         }
     }

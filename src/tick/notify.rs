@@ -22,7 +22,7 @@ pub fn send(ws: &mut Workspace, kind: &str, message: &str, details: serde_json::
     });
     let mut text = body.to_string();
     text.push('\n');
-    let log = ws.layout.runtime.join("notify.log");
+    let log = ws.layout.notify_log();
     let result = process::run(
         &Spawn {
             program: "sh".into(),

@@ -7,10 +7,9 @@ use crate::ledger::Payload;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::step::checkpoint::{self, State};
+use crate::step::checkpoint::{self, State, transition};
 use crate::step::gc::save_to_attic;
 use crate::step::lease;
-use crate::step::run::transition;
 use crate::workspace::Workspace;
 
 /// How a reclaimed step's reason begins. Its harness was never compared for changes
@@ -68,7 +67,7 @@ fn drop_half_made_worktree(ws: &Workspace, cp: &crate::step::Checkpoint) {
         .all(|f| admin.join(f).is_file());
     if admin.is_dir() && !complete {
         let _ = std::fs::remove_dir_all(&admin);
-        let worktree = ws.layout.runtime.join(&cp.worktree);
+        let worktree = ws.layout.step_worktree(&cp.worktree);
         if !worktree.join(".git").exists() {
             let _ = std::fs::remove_dir_all(&worktree);
         }
@@ -90,7 +89,7 @@ pub fn reclaim(ws: &mut Workspace) -> Result<Vec<Reclaimed>> {
         let killed = stray_processes(&ws.layout, &cp.step);
         kill(&killed);
         drop_half_made_worktree(ws, &cp);
-        let worktree = ws.layout.runtime.join(&cp.worktree);
+        let worktree = ws.layout.step_worktree(&cp.worktree);
         let attic = if worktree.is_dir() {
             save_to_attic(&ws.layout, &cp).ok()
         } else {

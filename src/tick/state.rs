@@ -53,7 +53,7 @@ pub struct TickState {
 }
 
 fn path(layout: &Layout) -> PathBuf {
-    layout.runtime.join("tick-state.json")
+    layout.tick_state()
 }
 
 impl TickState {

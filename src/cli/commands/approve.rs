@@ -5,7 +5,7 @@ use crate::cli::progress::StepProgress;
 use crate::cli::prompt::{interactive, select, text};
 use crate::cli::render::Safe;
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::git::cli::Git;
 use crate::step::Checkpoint;
@@ -39,13 +39,14 @@ pub fn needs_human(what: &str, flag: &str) -> Error {
     }
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     // A named step is looked up first: an unknown id, or a step with nothing to approve,
     // is said as such before anyone is asked (or told a human is needed).
     let named = match &args.step {
         Some(s) => {
-            let cp = approval::load_step(&ws, s)?;
+            let cp = crate::step::checkpoint::load_step(&ws.layout, s)?;
             approval::check_approvable(&ws, &cp)?;
             Some(cp)
         }

@@ -1,10 +1,8 @@
 use crate::assumption::ops::{NewAssumption, raise};
 use crate::assumption::outbox::{self, Posted};
 use crate::bead::Risk;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 use super::bead::create::parse;
 
@@ -31,8 +29,9 @@ pub struct Args {
     pub mitigate: bool,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let step = ctx.env.step.clone();
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let step = helper.env().step.clone();
     if let Some(outbox) = step.as_ref().and_then(|s| s.outbox.clone()) {
         let posted = Posted {
             text: args.text,
@@ -50,8 +49,10 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         })?;
         return Ok(exit::OK);
     }
-    let root = step.as_ref().map_or(ctx.cwd.clone(), |s| s.repo.clone());
-    let mut ws = Workspace::open(&root, &ctx.env)?;
+    let mut ws = match &step {
+        Some(s) => helper.workspace_at(&s.repo)?,
+        None => helper.workspace()?,
+    };
     let a = raise(
         &mut ws,
         NewAssumption {

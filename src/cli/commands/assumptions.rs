@@ -3,10 +3,8 @@ use serde::Serialize;
 
 use crate::assumption::ops::resolve_one;
 use crate::assumption::{Assumption, AssumptionStatus, load_all};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// List assumptions
 #[derive(Debug, clap::Args)]
@@ -27,10 +25,11 @@ struct ListReport {
     assumptions: Vec<Assumption>,
 }
 
-pub fn list(ui: &Ui, ctx: &Context, args: ListArgs) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn list(helper: &CommandHelper, args: ListArgs) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let bead = args.bead.as_deref().map(crate::bead::id::normalise);
-    let assumptions: Vec<Assumption> = load_all(&layout)?
+    let assumptions: Vec<Assumption> = load_all(layout)?
         .into_iter()
         .filter(|a| !args.open || a.status == AssumptionStatus::Open)
         .filter(|a| bead.as_deref().is_none_or(|b| a.bead == b))
@@ -87,9 +86,10 @@ pub struct ResolveArgs {
     pub note: String,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
+    let ui = helper.ui();
     let Command::Resolve(args) = command;
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let mut ws = helper.workspace()?;
     let status = if args.validated {
         AssumptionStatus::Validated
     } else {

@@ -4,8 +4,7 @@ use crate::bead::BeadSummary;
 use crate::bead::graph::{Blocker, Graph};
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::render::{blocker, summary_line};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 
 /// List open beads that are not ready, each with what blocks it
@@ -23,10 +22,10 @@ struct Report<'a> {
     blocked: Vec<Entry<'a>>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
+    let layout = helper.layout()?;
     let mut buf = IndexBuf::default();
-    let index = BeadRepo::new(&layout).index(&mut buf)?;
+    let index = BeadRepo::new(layout).index(&mut buf)?;
     let graph = Graph::new(&index);
     let report = Report {
         blocked: graph
@@ -35,6 +34,7 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
             .map(|(bead, blocked_by)| Entry { bead, blocked_by })
             .collect(),
     };
+    let ui = helper.ui();
     ui.report(&report, |out| {
         if report.blocked.is_empty() {
             ui.status("No bead is blocked.");

@@ -1,5 +1,5 @@
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::config::Config;
 use crate::error::{Error, exit};
@@ -102,8 +102,9 @@ fn table(ui: &Ui, out: &mut dyn std::io::Write, report: &CostReport) -> std::io:
     Ok(())
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let prices = Prices::from_config(&Config::load(&layout.config())?, &layout.config())?;
     let since = match &args.since {
         Some(s) => Some(format_rfc3339(parse_rfc3339(s).ok_or_else(|| {

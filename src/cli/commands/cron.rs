@@ -3,8 +3,7 @@ use std::process::{Command as Process, Stdio};
 
 use clap::Subcommand;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::tick::cron::{block, current, with, without};
 
@@ -68,10 +67,11 @@ fn crontab_write(text: &str) -> crate::Result<()> {
     Ok(())
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let forge = std::env::current_exe().map_err(|e| Error::io("forge", e))?;
-    let log = layout.runtime.join("tick.log");
+    let log = layout.tick_log();
     let entry = |every: u32| block(&layout.root, &forge, &log, every);
     match command {
         Command::Show(e) => {

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::doctor::{DoctorOptions, Severity};
 use crate::error::exit;
 use crate::merge::Side;
@@ -34,7 +33,8 @@ pub struct Args {
     pub theirs: bool,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
     let opts = DoctorOptions {
         fix: args.fix,
         forge_exe: super::hooks::forge_exe(),
@@ -45,7 +45,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         },
         version_timeout: Duration::from_secs(10),
     };
-    let report = crate::doctor::doctor(&ctx.cwd, &ctx.env, &opts)?;
+    let report = crate::doctor::doctor(helper.cwd(), helper.env(), &opts)?;
     ui.report(&report, |out| {
         for f in &report.findings {
             let label = match (f.fixed, f.severity) {

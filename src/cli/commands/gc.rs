@@ -1,5 +1,4 @@
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 
 /// Remove worktrees and branches of finished steps, keeping their state in refs/forge/attic/
@@ -12,8 +11,9 @@ use crate::error::exit;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
-    let ws = crate::workspace::Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let ws = helper.workspace()?;
     let _lock = ws.lock()?;
     let report = crate::step::gc::gc(&ws.layout)?;
     ui.report(&report, |out| {

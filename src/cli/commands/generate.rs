@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::ui::Ui;
-use crate::cli::{Cli, CommandResult, Context};
+use crate::cli::{Cli, CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 
 /// Write man pages and shell completions (for packagers and the repository's own copies)
@@ -88,7 +87,8 @@ fn man_pages(cmd: &clap::Command, name: &str, out: &mut Vec<(PathBuf, Vec<u8>)>)
     }
 }
 
-pub fn run(ui: &Ui, _ctx: &Context, args: Args) -> CommandResult {
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
     let files = files();
     for (rel, contents) in &files {
         let path = args.out.join(rel);

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::git::cli::Git;
 use crate::hooks::postcommit;
-use crate::workspace::{Workspace, open_repo, redactor_of};
+use crate::workspace::redactor_of;
 
 /// Run forge's part of a git hook
 #[derive(Debug, Subcommand)]
@@ -28,15 +27,16 @@ pub struct PostCommitArgs {
     pub rev: String,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
     match command {
-        Command::PreCommit => pre_commit(ui, ctx),
-        Command::PostCommit(args) => Ok(post_commit(ui, ctx, &args)),
+        Command::PreCommit => pre_commit(helper),
+        Command::PostCommit(args) => Ok(post_commit(helper, &args)),
     }
 }
 
-fn var<'a>(ctx: &'a Context, name: &str) -> Option<&'a str> {
-    ctx.env
+fn var<'a>(helper: &'a CommandHelper, name: &str) -> Option<&'a str> {
+    helper
+        .env()
         .vars
         .iter()
         .find(|(k, _)| k == name)
@@ -44,17 +44,18 @@ fn var<'a>(ctx: &'a Context, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn pre_commit(ui: &Ui, ctx: &Context) -> CommandResult {
-    let (_, layout) = open_repo(&ctx.cwd)?;
+fn pre_commit(helper: &CommandHelper) -> CommandResult {
+    let ui = helper.ui();
+    let (_, layout) = helper.repository()?;
     let mut git = Git::new(&layout.root);
     // A partial commit (`git commit FILE`, `commit -a`) stages into a temporary index that
     // git names here; the checks must read that one.
-    if let Some(index) = var(ctx, "GIT_INDEX_FILE") {
-        let index: PathBuf = ctx.cwd.join(index);
+    if let Some(index) = var(helper, "GIT_INDEX_FILE") {
+        let index: PathBuf = helper.cwd().join(index);
         git = git.with_env("GIT_INDEX_FILE", &index.to_string_lossy());
     }
     let config = crate::config::Config::load(&layout.config()).ok();
-    let redactor = redactor_of(config.as_ref(), &ctx.env);
+    let redactor = redactor_of(config.as_ref(), helper.env());
     let report = crate::hooks::precommit::check_staged(&git, &redactor)?;
     if report.ok() {
         if ui.json {
@@ -84,9 +85,10 @@ fn pre_commit(ui: &Ui, ctx: &Context) -> CommandResult {
 }
 
 /// Never fails: the commit is made already; every problem is a warning.
-fn post_commit(ui: &Ui, ctx: &Context, args: &PostCommitArgs) -> u8 {
+fn post_commit(helper: &CommandHelper, args: &PostCommitArgs) -> u8 {
+    let ui = helper.ui();
     let warn = |message: String| ui.warn(&format!("forge post-commit: {message}"));
-    let (repo, layout) = match open_repo(&ctx.cwd) {
+    let (repo, layout) = match helper.repository() {
         Ok(r) => r,
         Err(e) => {
             warn(e.to_string());
@@ -94,7 +96,7 @@ fn post_commit(ui: &Ui, ctx: &Context, args: &PostCommitArgs) -> u8 {
         }
     };
     // Not a forge repository, or a step's own worktree (forge records its commits itself).
-    let in_step_worktree = crate::step::worktree_dirs(&layout)
+    let in_step_worktree = crate::step::worktree_dirs(layout)
         .iter()
         .any(|d| layout.root.starts_with(d));
     if !layout.config().exists() || in_step_worktree {
@@ -118,7 +120,7 @@ fn post_commit(ui: &Ui, ctx: &Context, args: &PostCommitArgs) -> u8 {
     if !postcommit::wanted(&trailers) {
         return exit::OK;
     }
-    let mut ws = match Workspace::open(&ctx.cwd, &ctx.env) {
+    let mut ws = match helper.workspace() {
         Ok(ws) => ws,
         Err(e) => {
             warn(e.to_string());

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::git::cli::Git;
 use crate::hooks::{HookState, HooksReport};
@@ -60,20 +59,21 @@ struct Report {
     registered: Vec<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let git = Git::new(&layout.root);
     let exe = forge_exe();
     let (hooks, registered) = match command {
         Command::Install(_) => {
             let hooks = crate::hooks::install(&git, &exe)?;
-            let registered = crate::merge::register::register(&git, &layout, &exe)?;
+            let registered = crate::merge::register::register(&git, layout, &exe)?;
             (hooks, registered)
         }
         Command::Uninstall(_) => (crate::hooks::uninstall(&git, &exe)?, Vec::new()),
         Command::Status(_) => (crate::hooks::status(&git, &exe)?, Vec::new()),
     };
-    let merge_driver = crate::merge::register::status(&git, &layout, &exe)?;
+    let merge_driver = crate::merge::register::status(&git, layout, &exe)?;
     let report = Report {
         hooks,
         merge_driver,

@@ -7,10 +7,9 @@ use clap::Subcommand;
 
 use crate::cli::render::Safe;
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::import::beads::{self, Imported, Options, Report};
-use crate::workspace::Workspace;
 
 /// Import work items from another tracker
 #[derive(Debug, Subcommand)]
@@ -56,15 +55,16 @@ pub struct BeadsArgs {
     pub dry_run: bool,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
     match command {
-        Command::Beads(args) => run_beads(ui, ctx, args),
+        Command::Beads(args) => run_beads(helper, args),
     }
 }
 
-fn run_beads(ui: &Ui, ctx: &Context, args: BeadsArgs) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
-    let path = ctx.cwd.join(&args.path);
+fn run_beads(helper: &CommandHelper, args: BeadsArgs) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
+    let path = helper.cwd().join(&args.path);
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     let options = Options {
         skip_invalid: args.skip_invalid,

@@ -1,5 +1,4 @@
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 
 /// Create .forge/ and the runtime directory (idempotent)
@@ -21,8 +20,9 @@ next:
   3. create work and run it: forge bead create \"TITLE\", then forge step
 ";
 
-pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
-    let report = crate::init::init(&ctx.cwd, &ctx.env, &super::hooks::forge_exe())?;
+pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let report = crate::init::init(helper.cwd(), helper.env(), &super::hooks::forge_exe())?;
     ui.report(&report, |out| {
         if report.changed() {
             writeln!(out, "Initialised forge in {}/.forge", report.root)?;

@@ -2,8 +2,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use crate::cli::render::Safe;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::harness::adapter::{Adapter, Event, Stream};
 use crate::step::checkpoint::{self, Checkpoint};
@@ -33,12 +32,13 @@ pub struct Args {
     pub gate: Option<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
-    let cp = checkpoint::resolve(&checkpoint::load_all(&layout)?, &args.step)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
+    let cp = checkpoint::resolve(&checkpoint::load_all(layout)?, &args.step)?;
     let path = match &args.gate {
-        None => log_path(&layout, &cp.step),
-        Some(name) => gate_log(&layout, &cp, name)?,
+        None => log_path(layout, &cp.step),
+        Some(name) => gate_log(layout, &cp, name)?,
     };
     let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
     let mut stdout = std::io::stdout().lock();
@@ -91,7 +91,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
     };
     print_lines(&mut pending, !args.follow)?;
     if args.follow {
-        let cp_path = checkpoint::path(&layout, &cp.step);
+        let cp_path = checkpoint::path(layout, &cp.step);
         loop {
             // Reading on from the end picks up what was appended since.
             let mut more = Vec::new();
@@ -103,7 +103,7 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             let state = Checkpoint::load(&cp_path).map(|c| c.state)?;
             // A step whose owner died still says it runs until a tick reclaims it; its
             // lease tells that nobody writes to the log any more.
-            let running = state.is_active() && lease::is_held(&layout, &cp.bead);
+            let running = state.is_active() && lease::is_held(layout, &cp.bead);
             if !got && !running {
                 break;
             }

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::merge::{ConflictStyle, FileKind, merge_lines, merge_toml};
 
@@ -31,9 +30,10 @@ fn read(path: &PathBuf) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
     // git names the temp files relative to the top of the working tree, where it runs us.
-    let ours_path = ctx.cwd.join(&args.ours);
+    let ours_path = helper.cwd().join(&args.ours);
     let base = read(&args.base)?;
     let ours = read(&args.ours)?;
     let theirs = read(&args.theirs)?;

@@ -1,5 +1,5 @@
 //! One file per command, one folder per command group. Each holds its clap `Args` (the doc
-//! comments are the help text) and a `run(ui, ctx, args)` with the same signature.
+//! comments are the help text) and a `run(helper, args)` with the same signature.
 
 pub mod approve;
 pub mod assume;
@@ -34,8 +34,7 @@ pub mod watch;
 
 use clap::Subcommand;
 
-use super::ui::Ui;
-use super::{CommandResult, Context};
+use super::{CommandHelper, CommandResult};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -82,39 +81,39 @@ pub enum Command {
     Generate(generate::Args),
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
     match command {
-        Command::Init(args) => init::run(ui, ctx, args),
-        Command::Bead(cmd) => bead::run(ui, ctx, cmd),
-        Command::Ready(args) => ready::run(ui, ctx, args),
-        Command::Blocked(args) => blocked::run(ui, ctx, args),
-        Command::Show(args) => show::run(ui, ctx, args),
-        Command::Step(args) => step::run(ui, ctx, args),
-        Command::Steps(args) => steps::run(ui, ctx, args),
-        Command::Log(args) => log::run(ui, ctx, args),
-        Command::Status(args) => status::run(ui, ctx, args),
-        Command::Watch(args) => watch::run(ui, ctx, args),
-        Command::Gc(args) => gc::run(ui, ctx, args),
-        Command::Approve(args) => approve::run(ui, ctx, args),
-        Command::Reject(args) => reject::run(ui, ctx, args),
-        Command::Revise(args) => revise::run(ui, ctx, args),
-        Command::Rollback(args) => rollback::run(ui, ctx, args),
-        Command::Plan(args) => plan::run(ui, ctx, args),
-        Command::Tick(args) => tick::run(ui, ctx, args),
-        Command::Pause(args) => pause::run_pause(ui, ctx, args),
-        Command::Resume(args) => pause::run_resume(ui, ctx, args),
-        Command::Cron(cmd) => cron::run(ui, ctx, cmd),
-        Command::Assume(args) => assume::run(ui, ctx, args),
-        Command::Assumptions(args) => assumptions::list(ui, ctx, args),
-        Command::Assumption(cmd) => assumptions::run(ui, ctx, cmd),
-        Command::Ledger(cmd) => ledger::run(ui, ctx, cmd),
-        Command::Cost(args) => cost::run(ui, ctx, args),
-        Command::Hooks(cmd) => hooks::run(ui, ctx, cmd),
-        Command::Doctor(args) => doctor::run(ui, ctx, args),
-        Command::Resolve(args) => resolve::run(ui, ctx, args),
-        Command::Import(cmd) => import::run(ui, ctx, cmd),
-        Command::Hook(cmd) => hook::run(ui, ctx, cmd),
-        Command::MergeDriver(args) => merge_driver::run(ui, ctx, args),
-        Command::Generate(args) => generate::run(ui, ctx, args),
+        Command::Init(args) => init::run(helper, args),
+        Command::Bead(cmd) => bead::run(helper, cmd),
+        Command::Ready(args) => ready::run(helper, args),
+        Command::Blocked(args) => blocked::run(helper, args),
+        Command::Show(args) => show::run(helper, args),
+        Command::Step(args) => step::run(helper, args),
+        Command::Steps(args) => steps::run(helper, args),
+        Command::Log(args) => log::run(helper, args),
+        Command::Status(args) => status::run(helper, args),
+        Command::Watch(args) => watch::run(helper, args),
+        Command::Gc(args) => gc::run(helper, args),
+        Command::Approve(args) => approve::run(helper, args),
+        Command::Reject(args) => reject::run(helper, args),
+        Command::Revise(args) => revise::run(helper, args),
+        Command::Rollback(args) => rollback::run(helper, args),
+        Command::Plan(args) => plan::run(helper, args),
+        Command::Tick(args) => tick::run(helper, args),
+        Command::Pause(args) => pause::run_pause(helper, args),
+        Command::Resume(args) => pause::run_resume(helper, args),
+        Command::Cron(cmd) => cron::run(helper, cmd),
+        Command::Assume(args) => assume::run(helper, args),
+        Command::Assumptions(args) => assumptions::list(helper, args),
+        Command::Assumption(cmd) => assumptions::run(helper, cmd),
+        Command::Ledger(cmd) => ledger::run(helper, cmd),
+        Command::Cost(args) => cost::run(helper, args),
+        Command::Hooks(cmd) => hooks::run(helper, cmd),
+        Command::Doctor(args) => doctor::run(helper, args),
+        Command::Resolve(args) => resolve::run(helper, args),
+        Command::Import(cmd) => import::run(helper, cmd),
+        Command::Hook(cmd) => hook::run(helper, cmd),
+        Command::MergeDriver(args) => merge_driver::run(helper, args),
+        Command::Generate(args) => generate::run(helper, args),
     }
 }

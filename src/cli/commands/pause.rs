@@ -1,8 +1,6 @@
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::tick::pause::{pause, resume};
-use crate::workspace::Workspace;
 
 /// Stop `forge tick` from starting new work until `forge resume`
 #[derive(Debug, clap::Args)]
@@ -16,8 +14,9 @@ pub struct PauseArgs {
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {}
 
-pub fn run_pause(ui: &Ui, ctx: &Context, args: PauseArgs) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run_pause(helper: &CommandHelper, args: PauseArgs) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let (p, changed) = pause(&mut ws, &args.reason)?;
     let report = serde_json::json!({ "paused": p, "changed": changed });
     ui.report(&report, |out| {
@@ -34,8 +33,9 @@ pub fn run_pause(ui: &Ui, ctx: &Context, args: PauseArgs) -> CommandResult {
     Ok(exit::OK)
 }
 
-pub fn run_resume(ui: &Ui, ctx: &Context, _args: ResumeArgs) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run_resume(helper: &CommandHelper, _args: ResumeArgs) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let ended = resume(&mut ws)?;
     let report = serde_json::json!({ "resumed": ended.is_some(), "was": ended });
     ui.report(&report, |out| match &ended {

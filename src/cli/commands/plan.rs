@@ -8,7 +8,7 @@ use crate::cli::progress::StepProgress;
 use crate::cli::prompt::{interactive, select};
 use crate::cli::render::{Safe, plural};
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::plan::apply::apply;
 use crate::plan::format::{self, Plan, SCHEMA};
@@ -51,16 +51,17 @@ struct Preview<'a> {
     created: bool,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
     if args.schema {
         let schema: serde_json::Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
         ui.report(&schema, |out| writeln!(out, "{SCHEMA}"))?;
         return Ok(exit::OK);
     }
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let mut ws = helper.workspace()?;
     let (mut plan, source) = match &args.from {
         Some(path) => {
-            let path = ctx.cwd.join(path);
+            let path = helper.cwd().join(path);
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             let plan = format::parse(&path, &text)?;
             check(&ws, &plan, &path.display().to_string())?;
@@ -170,7 +171,7 @@ fn check(ws: &Workspace, plan: &Plan, source: &str) -> crate::Result<()> {
 
 /// Opens the plan in $EDITOR until it is valid (or the user gives up by saving it empty).
 fn edit(ws: &Workspace, plan: &Plan) -> crate::Result<Plan> {
-    let dir = ws.layout.runtime.join("plans");
+    let dir = ws.layout.plans();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let path = dir.join(format!("edit-{}.toml", std::process::id()));
     std::fs::write(&path, format::to_toml(plan)).map_err(|e| Error::io(&path, e))?;

@@ -4,11 +4,8 @@ use crate::bead::BeadSummary;
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::cli::render::summary_line;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context, free_at_exit};
+use crate::cli::{CommandHelper, CommandResult, free_at_exit};
 use crate::error::exit;
-use crate::store::Layout;
-use crate::workspace::open_repo;
 
 /// List beads that are ready to work on, most urgent first
 ///
@@ -28,23 +25,13 @@ struct Report<'a> {
     ready: Vec<&'a BeadSummary<'a>>,
 }
 
-/// The layout of an initialised repository, for read-only commands that need no ledger.
-pub fn layout(ctx: &Context) -> crate::Result<Layout> {
-    let (_, layout) = open_repo(&ctx.cwd)?;
-    if !layout.config().exists() {
-        return Err(crate::Error::NotInitialised(layout.root.clone()));
-    }
-    crate::config::Config::load(&layout.config())?;
-    crate::store::journal::recover(&layout)?;
-    Ok(layout)
-}
-
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let mut buf = IndexBuf::default();
-    let index = BeadRepo::new(&layout).index(&mut buf)?;
+    let index = BeadRepo::new(layout).index(&mut buf)?;
     let graph = Graph::new(&index);
-    let mut ready: Vec<&BeadSummary> = crate::step::busy::Busy::load(&layout)?.startable(&graph);
+    let mut ready: Vec<&BeadSummary> = crate::step::busy::Busy::load(layout)?.startable(&graph);
     if let Some(n) = args.limit {
         ready.truncate(n);
     }

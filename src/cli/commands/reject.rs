@@ -1,9 +1,7 @@
 use crate::approval;
 use crate::cli::prompt::{interactive, text};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Reject a waiting step: keep its work in the attic, reopen the bead with the reason
 #[derive(Debug, clap::Args)]
@@ -15,8 +13,9 @@ pub struct Args {
     pub reason: Option<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let reason = match args.reason {
         Some(r) => r,
         None if interactive(ui) => text("Why reject it? (the next attempt sees this)")?,

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::git::cli::Git;
 use crate::merge::Side;
 use crate::merge::resolve::{self, Resolution};
-use crate::workspace::{Workspace, open_repo};
 
 /// Repair .forge/ files that a merge left with git conflict markers
 ///
@@ -55,8 +54,9 @@ pub fn write_resolution(ui: &Ui, out: &mut dyn Write, r: &Resolution) -> std::io
     Ok(())
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let (_, layout) = open_repo(&ctx.cwd)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let (_, layout) = helper.repository()?;
     let git = Git::new(&layout.root);
     let prefer = if args.theirs {
         Side::Theirs
@@ -64,25 +64,25 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
         Side::Ours
     };
     let targets: Vec<PathBuf> = if args.files.is_empty() {
-        resolve::find_conflicted(&layout, &git)?
+        resolve::find_conflicted(layout, &git)?
             .into_iter()
             .filter(|c| c.marker_line.is_some())
             .map(|c| layout.root.join(c.path))
             .collect()
     } else {
-        args.files.iter().map(|f| ctx.cwd.join(f)).collect()
+        args.files.iter().map(|f| helper.cwd().join(f)).collect()
     };
     // The ledger records each repair when the workspace opens (a conflicted config keeps
     // it from opening; the repair still happens).
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env).ok();
+    let mut ws = helper.workspace().ok();
     let mut report = Report {
         resolved: Vec::new(),
         failed: Vec::new(),
     };
     let mut first_error: Option<Error> = None;
     for abs in &targets {
-        let result = resolve::prepare(&layout, &git, abs, prefer)
-            .and_then(|r| crate::doctor::apply(&layout, ws.as_mut(), &r).map(|()| r));
+        let result = resolve::prepare(layout, &git, abs, prefer)
+            .and_then(|r| crate::doctor::apply(layout, ws.as_mut(), &r).map(|()| r));
         match result {
             Ok(r) => report.resolved.push(r),
             Err(e) => {

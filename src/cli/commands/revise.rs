@@ -1,10 +1,8 @@
 use crate::cli::progress::StepProgress;
 use crate::cli::prompt::{interactive, text};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::step::State;
-use crate::workspace::Workspace;
 
 /// Send feedback on a step to its harness, commit the changes, rerun the gates
 ///
@@ -19,8 +17,9 @@ pub struct Args {
     pub feedback: Option<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let feedback = match args.feedback {
         Some(f) => f,
         None if interactive(ui) => text("What should change?")?,

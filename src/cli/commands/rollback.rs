@@ -1,8 +1,6 @@
 use crate::approval;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Undo a step: revert a merged one, discard a pending one; the bead reopens
 ///
@@ -18,8 +16,9 @@ pub struct Args {
     pub reason: String,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let done = approval::rollback(&mut ws, &args.step, &args.reason)?;
     ui.report(&done, |out| match (&done.revert_commit, &done.attic) {
         (Some(r), _) => writeln!(

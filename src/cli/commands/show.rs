@@ -1,5 +1,4 @@
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 
 /// Show a bead (shortcut for `forge bead show`)
 #[derive(Debug, clap::Args)]
@@ -8,6 +7,6 @@ pub struct Args {
     pub id: String,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    super::bead::show::run(ui, ctx, super::bead::show::Args { id: args.id })
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    super::bead::show::run(helper, super::bead::show::Args { id: args.id })
 }

@@ -2,8 +2,7 @@ use serde::Serialize;
 
 use crate::bead::graph::Graph;
 use crate::bead::repo::{BeadRepo, IndexBuf};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::step::State;
 use crate::step::checkpoint;
@@ -43,14 +42,14 @@ struct Report {
     conflicts: Vec<crate::step::overlap::Predicted>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
+    let layout = helper.layout()?;
     let mut buf = IndexBuf::default();
-    let index = BeadRepo::new(&layout).index(&mut buf)?;
+    let index = BeadRepo::new(layout).index(&mut buf)?;
     let graph = Graph::new(&index);
-    let steps = checkpoint::load_all(&layout)?;
+    let steps = checkpoint::load_all(layout)?;
     let mut report = Report::default();
-    let tick = crate::tick::state::TickState::load(&layout)?;
+    let tick = crate::tick::state::TickState::load(layout)?;
     let explained = tick.paused.as_ref().map(|p| {
         format!(
             "{}; `forge tick` starts no new work (to undo: {})",
@@ -86,19 +85,20 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
         if c.sandbox == crate::sandbox::UNSANDBOXED && c.state != State::Failed {
             report.unsandboxed.push(c.step.clone());
         }
-        if !c.violations.is_empty() && layout.runtime.join(&c.worktree).exists() {
+        if !c.violations.is_empty() && layout.step_worktree(&c.worktree).exists() {
             report
                 .violations
                 .push(format!("{}: {}", c.step, c.violations.join("; ")));
         }
     }
-    report.conflicts = crate::step::overlap::predict(&layout, &steps)?;
+    report.conflicts = crate::step::overlap::predict(layout, &steps)?;
     let base_of = |step: &str| {
         steps
             .iter()
             .find(|c| c.step == step)
             .map_or("the base", |c| crate::step::overlap::base_name(&c.base_ref))
     };
+    let ui = helper.ui();
     ui.report(&report, |out| {
         if let Some(explained) = &explained {
             writeln!(out, "paused:            {explained}")?;

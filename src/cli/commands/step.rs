@@ -1,11 +1,10 @@
 use crate::cli::progress::StepProgress;
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::redact::Redactor;
 use crate::step::checkpoint::Checkpoint;
 use crate::step::{State, StepOptions, StepOutcome, run_step};
-use crate::workspace::Workspace;
 
 /// Run one bead through a harness on its own worktree branch
 ///
@@ -29,11 +28,13 @@ pub struct Args {
     pub rebase: Option<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     ui.set_redactor(ws.redactor.clone());
     if args.rebase.is_none()
-        && let Ok((name, hc)) = crate::step::run::harness_config(&ws, args.harness.as_deref())
+        && let Ok((name, hc)) =
+            crate::harness::config::harness_config(&ws.config, args.harness.as_deref())
     {
         let unset = hc.unset_pass_env(&ws.env_snapshot);
         if !unset.is_empty() {
@@ -160,7 +161,7 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         if !outcome.diffstat.is_empty() {
             write!(out, "{}", outcome.diffstat)?;
         }
-        if outcome.unchanged {
+        if outcome.ended.unchanged() {
             writeln!(
                 out,
                 "The revision changed nothing: {} is checked again at its previous head.",
@@ -177,9 +178,9 @@ pub fn render(ui: &Ui, outcome: &StepOutcome) -> CommandResult {
         Ok(())
     })?;
     Ok(match cp.state {
-        _ if outcome.interrupted => exit::INTERRUPTED,
+        _ if outcome.ended.interrupted() => exit::INTERRUPTED,
         State::AwaitingApproval => exit::OK,
-        _ if outcome.harness_failed => exit::HARNESS_FAILED,
+        _ if outcome.ended.harness_failed() => exit::HARNESS_FAILED,
         _ => exit::FAILURE,
     })
 }

@@ -1,7 +1,6 @@
 use serde::Serialize;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::step::checkpoint::{self, Checkpoint};
 use crate::step::lease;
@@ -30,16 +29,17 @@ struct Report {
     steps: Vec<StepRow>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let bead = args.bead.as_deref().map(crate::bead::id::normalise);
-    let all = checkpoint::load_all(&layout)?;
-    let mut predicted = crate::step::overlap::predict(&layout, &all)?;
+    let all = checkpoint::load_all(layout)?;
+    let mut predicted = crate::step::overlap::predict(layout, &all)?;
     let steps: Vec<StepRow> = all
         .into_iter()
         .filter(|c| bead.as_deref().is_none_or(|b| c.bead == b))
         .map(|c| StepRow {
-            live: c.state.is_active() && lease::is_held(&layout, &c.bead),
+            live: c.state.is_active() && lease::is_held(layout, &c.bead),
             conflicts: predicted
                 .iter()
                 .position(|p| p.step == c.step)

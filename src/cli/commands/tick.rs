@@ -1,10 +1,8 @@
 use crate::cli::progress::StepProgress;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::redact::Redactor;
 use crate::tick::{TickOptions, TickReport, tick};
-use crate::workspace::Workspace;
 
 /// Do one round of unattended work (for cron)
 ///
@@ -20,8 +18,9 @@ pub struct Args {
     pub harness: Option<String>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     ui.set_redactor(ws.redactor.clone());
     // A tick's steps are not watched by a person: one plain line per event at most.
     let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());

@@ -11,12 +11,11 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 
 use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::step::checkpoint;
 use crate::watch::model::{Snapshot, Watcher};
 use crate::watch::view::{self, ViewState};
-use crate::workspace::Workspace;
 
 /// Watch what forge is doing here, live, on a full screen
 ///
@@ -48,11 +47,12 @@ fn term_error(e: std::io::Error) -> Error {
     Error::io("<terminal>", e)
 }
 
-pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
+pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
+    let ui = helper.ui();
     if ui.json || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(no_terminal().into());
     }
-    let ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+    let ws = helper.workspace()?;
     ui.set_redactor(ws.redactor.clone());
     let mut watcher = Watcher::new(&ws)?;
     drop(ws);
@@ -100,7 +100,7 @@ pub fn run(ui: &Ui, ctx: &Context, _args: Args) -> CommandResult {
                 KeyCode::Char('a') => match state.selected.clone() {
                     Some(step) if snap.is_waiting(&step) => {
                         screen.suspend()?;
-                        state.message = approve(ui, ctx, &step);
+                        state.message = approve(helper, &step);
                         screen.resume()?;
                         snap = watcher.refresh();
                         next = Instant::now() + REFRESH;
@@ -195,13 +195,14 @@ fn show_log(ui: &Ui, watcher: &Watcher, step: &str) -> String {
 }
 
 /// `forge approve STEP` on the plain terminal; its outcome stays on screen until Enter.
-fn approve(ui: &Ui, ctx: &Context, step: &str) -> String {
+fn approve(helper: &CommandHelper, step: &str) -> String {
+    let ui = helper.ui();
     let args = super::approve::Args {
         step: Some(step.to_owned()),
         yes: false,
         head: None,
     };
-    let message = match super::approve::run(ui, ctx, args) {
+    let message = match super::approve::run(helper, args) {
         Ok(_) => String::new(),
         Err(crate::cli::CommandError::Forge(e)) => {
             ui.error(&e);

@@ -1,9 +1,7 @@
 use crate::bead::ops::{self, NewBead};
 use crate::bead::{DepKind, Kind, Risk};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Create a bead (with -q, print only its id)
 #[derive(Debug, clap::Args)]
@@ -44,8 +42,9 @@ pub fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
     s.parse()
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let mut deps = args.deps;
     if let Some(parent) = args.parent {
         deps.push((parent, DepKind::Parent));

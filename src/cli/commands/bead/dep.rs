@@ -2,10 +2,8 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::bead::{Bead, DepKind, ops};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Add or remove dependencies
 #[derive(Debug, Subcommand)]
@@ -45,8 +43,9 @@ struct Report {
     changed: bool,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let (report, message) = match command {
         Command::Add(a) => {
             let (bead, changed) = ops::dep_add(&mut ws, &a.id, &a.dep, a.kind)?;

@@ -3,8 +3,7 @@ use serde::Serialize;
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{BeadSummary, Kind, Status};
 use crate::cli::render::summary_line;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 
 /// List beads (open and deferred by default), sorted by priority then id
@@ -46,10 +45,11 @@ impl Args {
     }
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let mut buf = IndexBuf::default();
-    let index = BeadRepo::new(&layout).index(&mut buf)?;
+    let index = BeadRepo::new(layout).index(&mut buf)?;
     let mut beads: Vec<&BeadSummary> = index.iter().filter(|b| args.keeps(b)).collect();
     beads.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
     let report = Report { beads };

@@ -9,8 +9,7 @@ pub mod update;
 
 use clap::Subcommand;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 
 /// Create, list, show and change beads (work items)
 #[derive(Debug, Subcommand)]
@@ -26,16 +25,16 @@ pub enum Command {
     Dep(dep::Command),
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
     match command {
-        Command::Create(args) => create::run(ui, ctx, args),
-        Command::List(args) => list::run(ui, ctx, args),
-        Command::Show(args) => show::run(ui, ctx, args),
-        Command::Update(args) => update::run(ui, ctx, args),
-        Command::Close(args) => status::close(ui, ctx, args),
-        Command::Reopen(args) => status::reopen(ui, ctx, args),
-        Command::Defer(args) => status::defer(ui, ctx, args),
-        Command::Dep(cmd) => dep::run(ui, ctx, cmd),
+        Command::Create(args) => create::run(helper, args),
+        Command::List(args) => list::run(helper, args),
+        Command::Show(args) => show::run(helper, args),
+        Command::Update(args) => update::run(helper, args),
+        Command::Close(args) => status::close(helper, args),
+        Command::Reopen(args) => status::reopen(helper, args),
+        Command::Defer(args) => status::defer(helper, args),
+        Command::Dep(cmd) => dep::run(helper, cmd),
     }
 }
 

@@ -4,8 +4,7 @@ use crate::bead::graph::{Blocker, Graph};
 use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::bead::{Bead, Kind};
 use crate::cli::render;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 
 /// Show one bead in full (an epic with its children and what it waits for)
@@ -34,9 +33,10 @@ struct Shown<'a> {
     blocked_by: Vec<Blocker<'a>>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::super::ready::layout(ctx)?;
-    let repo = BeadRepo::new(&layout);
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
+    let repo = BeadRepo::new(layout);
     let bead = repo.load(&repo.resolve(&args.id)?)?;
     let mut buf = IndexBuf::default();
     let index = repo.index(&mut buf)?;

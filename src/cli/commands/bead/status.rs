@@ -3,10 +3,8 @@
 use serde::Serialize;
 
 use crate::bead::{Bead, Status, ops};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Close a bead
 #[derive(Debug, clap::Args)]
@@ -47,8 +45,9 @@ struct Report {
     closed_epics: Vec<String>,
 }
 
-fn set(ui: &Ui, ctx: &Context, id: &str, status: Status, reason: &str) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+fn set(helper: &CommandHelper, id: &str, status: Status, reason: &str) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let (bead, changed, closed_epics) = ops::set_status_with_epics(&mut ws, id, status, reason)?;
     let report = Report {
         bead,
@@ -81,14 +80,14 @@ fn set(ui: &Ui, ctx: &Context, id: &str, status: Status, reason: &str) -> Comman
     Ok(exit::OK)
 }
 
-pub fn close(ui: &Ui, ctx: &Context, args: CloseArgs) -> CommandResult {
-    set(ui, ctx, &args.id, Status::Closed, &args.reason)
+pub fn close(helper: &CommandHelper, args: CloseArgs) -> CommandResult {
+    set(helper, &args.id, Status::Closed, &args.reason)
 }
 
-pub fn reopen(ui: &Ui, ctx: &Context, args: ReopenArgs) -> CommandResult {
-    set(ui, ctx, &args.id, Status::Open, &args.reason)
+pub fn reopen(helper: &CommandHelper, args: ReopenArgs) -> CommandResult {
+    set(helper, &args.id, Status::Open, &args.reason)
 }
 
-pub fn defer(ui: &Ui, ctx: &Context, args: DeferArgs) -> CommandResult {
-    set(ui, ctx, &args.id, Status::Deferred, &args.reason)
+pub fn defer(helper: &CommandHelper, args: DeferArgs) -> CommandResult {
+    set(helper, &args.id, Status::Deferred, &args.reason)
 }

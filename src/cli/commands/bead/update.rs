@@ -2,10 +2,8 @@ use serde::Serialize;
 
 use crate::bead::ops::{self, BeadChanges, FieldChange};
 use crate::bead::{Bead, Kind, Risk};
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
-use crate::workspace::Workspace;
 
 /// Change fields of a bead
 #[derive(Debug, clap::Args)]
@@ -47,8 +45,9 @@ struct Report {
     changes: Vec<FieldChange>,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let mut ws = Workspace::open(&ctx.cwd, &ctx.env)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let mut ws = helper.workspace()?;
     let changes = BeadChanges {
         title: args.title,
         description: args.description,

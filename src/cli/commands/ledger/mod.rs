@@ -6,8 +6,7 @@ pub mod verify;
 
 use clap::Subcommand;
 
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 
 /// Read, check and review the append-only run ledger
 #[derive(Debug, Subcommand)]
@@ -17,10 +16,10 @@ pub enum Command {
     Verify(verify::Args),
 }
 
-pub fn run(ui: &Ui, ctx: &Context, command: Command) -> CommandResult {
+pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
     match command {
-        Command::Show(args) => show::run(ui, ctx, args),
-        Command::Render(args) => render::run(ui, ctx, args),
-        Command::Verify(args) => verify::run(ui, ctx, args),
+        Command::Show(args) => show::run(helper, args),
+        Command::Render(args) => render::run(helper, args),
+        Command::Verify(args) => verify::run(helper, args),
     }
 }

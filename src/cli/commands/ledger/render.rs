@@ -1,11 +1,9 @@
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::config::Config;
 use crate::error::exit;
 use crate::ledger::cost::Prices;
 use crate::ledger::history::resolve_range;
 use crate::ledger::{render, review};
-use crate::workspace::open_repo;
 
 /// Review what the ledger gained in a range of commits, for a pull request
 ///
@@ -36,14 +34,15 @@ pub enum Format {
     Json,
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let (repo, layout) = open_repo(&ctx.cwd)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let (repo, layout) = helper.repository()?;
     let prices = if layout.config().exists() {
         Prices::from_config(&Config::load(&layout.config())?, &layout.config())?
     } else {
         Prices::default()
     };
-    let range = resolve_range(&repo, args.range.as_deref())?;
+    let range = resolve_range(repo, args.range.as_deref())?;
     let head = range.head_oid();
     // On the default branch itself the default range is empty: say how to pick one.
     if args.range.is_none() && range.base.as_deref() == Some(range.head.as_str()) {
@@ -53,9 +52,9 @@ pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
             range.spec
         ));
     }
-    let gained = review::gained(&repo, &range)?;
+    let gained = review::gained(repo, &range)?;
     let review = review::build(range, gained, &prices, &|bead| {
-        review::title_at(&repo, head, bead)
+        review::title_at(repo, head, bead)
     });
     for w in &review.warnings {
         ui.warn(w);

@@ -1,8 +1,7 @@
 use serde::Serialize;
 
 use crate::bead::repo::BeadRepo;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
 use crate::ledger::line::decode;
 use crate::ledger::{Event, ledger_files, read_file};
@@ -31,11 +30,12 @@ fn mentions(event: &Event, bead: &str) -> bool {
     payload.bead() == Some(bead) || payload.dep() == Some(bead)
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let bead = match &args.bead {
         Some(id) => {
-            let repo = BeadRepo::new(&layout);
+            let repo = BeadRepo::new(layout);
             // A deleted bead still has its history: fall back to the literal id.
             Some(
                 repo.resolve(id)

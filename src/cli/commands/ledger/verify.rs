@@ -1,8 +1,7 @@
 use serde::Serialize;
 
 use crate::cli::render::plural;
-use crate::cli::ui::Ui;
-use crate::cli::{CommandResult, Context};
+use crate::cli::{CommandHelper, CommandResult};
 use crate::error::{Error, exit};
 use crate::git::cli::Git;
 use crate::ledger::growth::{HistoryProblem, HistoryReport};
@@ -10,7 +9,6 @@ use crate::ledger::history::resolve_range;
 use crate::ledger::provenance::{ApprovalMerge, ApprovalsReport, Violation, verify_range};
 use crate::ledger::review::short;
 use crate::ledger::{VerifyReport, verify_all};
-use crate::workspace::open_repo;
 
 /// Check every hash chain in the ledger, and with --range its history and approvals
 ///
@@ -111,18 +109,19 @@ fn merge_line(m: &ApprovalMerge) -> String {
     line
 }
 
-pub fn run(ui: &Ui, ctx: &Context, args: Args) -> CommandResult {
-    let layout = super::super::ready::layout(ctx)?;
+pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
+    let ui = helper.ui();
+    let layout = helper.layout()?;
     let report = verify_all(&layout.ledger(), !args.no_quarantine)?;
     let (history, approvals) = match &args.range {
         Some(spec) => {
-            let (repo, _) = open_repo(&ctx.cwd)?;
-            let range = resolve_range(&repo, Some(spec))?;
+            let (repo, _) = helper.repository()?;
+            let range = resolve_range(repo, Some(spec))?;
             // The user's own git: their gpg/ssh configuration decides what is a good
             // signature.
             let git = Git::new(&layout.root);
             let signatures = args.require_signed.then_some(&git);
-            let (history, approvals) = verify_range(&repo, range, signatures)?;
+            let (history, approvals) = verify_range(repo, range, signatures)?;
             (Some(history), Some(approvals))
         }
         None => (None, None),

@@ -17,7 +17,7 @@ const KEY_BYTES: usize = 32;
 const BLOCK: usize = 64;
 
 fn key_path(layout: &Layout) -> std::path::PathBuf {
-    layout.runtime.join("evidence.key")
+    layout.evidence_key()
 }
 
 /// The clone's key, made on first use. Two processes making it at once agree: each writes

@@ -101,6 +101,43 @@ impl HarnessConfig {
     }
 }
 
+/// The `[harness.NAME]` a run uses, by `name` or else `[step] harness`: refused (a usage
+/// error) when neither names one, when config has no such section, or when its preset is
+/// not one forge knows.
+pub fn harness_config(
+    config: &crate::config::Config,
+    name: Option<&str>,
+) -> crate::Result<(String, HarnessConfig)> {
+    use crate::Error;
+    let name = name
+        .map(str::to_owned)
+        .or_else(|| config.step.harness.clone())
+        .ok_or_else(|| {
+            Error::usage(
+                "no harness chosen: pass --harness NAME or set [step] harness in .forge/config.toml",
+            )
+        })?;
+    let found = config.harness.get(&name).cloned().ok_or_else(|| {
+        Error::usage(format!(
+            "no [harness.{name}] in .forge/config.toml (configured: {})",
+            config
+                .harness
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if super::presets::by_name(&found.preset).is_none() {
+        return Err(Error::usage(format!(
+            "[harness.{name}] preset '{}' is not one of: {}",
+            found.preset,
+            super::presets::names()
+        )));
+    }
+    Ok((name, found))
+}
+
 /// The longest wall-clock limit forge accepts for a harness, a gate or a setup command, in
 /// seconds: one week. Longer would only hide a hung process, and a limit beyond what a
 /// clock can add to "now" crashed forge mid-step.

@@ -1,6 +1,6 @@
 //! The environment a harness runs with: an allowlist, never forge's whole environment.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Variables passed through from forge's own environment when set.
 pub const ALLOWLIST: &[&str] = &[
@@ -62,6 +62,20 @@ pub fn build(req: &EnvRequest<'_>) -> std::io::Result<Vec<(String, String)>> {
             put(k, v.clone(), &mut env);
         }
     }
+    for (k, dir) in prepare_scratch(req.scratch)? {
+        put(k, dir.display().to_string(), &mut env);
+    }
+    for (k, v) in req.set.iter().chain(req.forge) {
+        put(k, v.clone(), &mut env);
+    }
+    env.sort();
+    Ok(env)
+}
+
+/// Makes (or makes safe again, after a harness ran) the scratch directories an
+/// environment names, never through a link planted there, and writes the scratch HOME's
+/// `.gitconfig`. Returns each variable with its directory.
+pub fn prepare_scratch(scratch: &Path) -> std::io::Result<Vec<(&'static str, PathBuf)>> {
     let dirs = [
         ("HOME", "home"),
         ("XDG_CONFIG_HOME", "home/.config"),
@@ -72,20 +86,16 @@ pub fn build(req: &EnvRequest<'_>) -> std::io::Result<Vec<(String, String)>> {
         ("CODEX_HOME", "home/.codex"),
         ("TMUX_TMPDIR", "tmux"),
     ];
+    let mut out = Vec::new();
     for (k, rel) in dirs {
-        let dir = dirs_no_follow(req.scratch, Path::new(rel))?;
-        put(k, dir.display().to_string(), &mut env);
+        out.push((k, dirs_no_follow(scratch, Path::new(rel))?));
     }
     // The user's identity is in their own ~/.gitconfig, which the harness never sees: a
     // harness that asks git who it is must find someone, or it fills in a placeholder in
     // the repository's shared .git/config (aider does: a policy violation unsandboxed, a
     // crash inside the sandbox, which denies that write). `home_files` may replace it.
-    write_no_follow(&req.scratch.join("home/.gitconfig"), GITCONFIG.as_bytes())?;
-    for (k, v) in req.set.iter().chain(req.forge) {
-        put(k, v.clone(), &mut env);
-    }
-    env.sort();
-    Ok(env)
+    write_no_follow(&scratch.join("home/.gitconfig"), GITCONFIG.as_bytes())?;
+    Ok(out)
 }
 
 /// Writes a new file at `path`, replacing whatever the harness left there (a symlink is

@@ -13,13 +13,12 @@ use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::harness::adapter::{Invocation, RunSummary, Verdict};
-use crate::harness::env::{EnvRequest, build as build_env};
+use crate::harness::config::harness_config;
 use crate::harness::presets;
-use crate::harness::run::{HarnessRun, run};
 use crate::ledger::{Payload, event};
 use crate::step::Observer;
-use crate::step::contain::{self, Subject, contain};
-use crate::step::run::harness_config;
+use crate::step::contain::Subject;
+use crate::step::launch::Launch;
 use crate::workspace::Workspace;
 
 /// Where the planner is asked to write its plan, relative to its worktree.
@@ -144,12 +143,12 @@ pub fn plan_with_harness(
         .map(str::to_owned)
         .or_else(|| ws.config.plan.harness.clone())
         .or_else(|| ws.config.step.harness.clone());
-    let (name, hc) = harness_config(ws, name.as_deref())?;
+    let (name, hc) = harness_config(&ws.config, name.as_deref())?;
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     // The planner is a harness like any other: fail closed before anything starts.
     let enforcement = crate::step::contain::enforcement(ws)?;
     let run_id = ws.run_id().replace(['.', ':'], "-");
-    let dir = ws.layout.runtime.join("plans").join(&run_id);
+    let dir = ws.layout.plans().join(&run_id);
     let worktree = dir.join("worktree");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let main = Git::new(&ws.layout.root);
@@ -221,7 +220,16 @@ fn rounds(
             crate::step::run_marker(&ws.layout, &format!("plan-{}", ws.run_id())),
         ),
     ];
-    let mut set: Vec<(String, String)> = Vec::new();
+    let layout = ws.layout.clone();
+    let common = layout.common_dir();
+    let watched = crate::step::guard::Watched {
+        root: &layout.root,
+        common_dir: &common,
+        worktree,
+        admin_dir: &subject.admin_dir,
+        branch_ref: "",
+        full: !enforcement.is_sandboxed(),
+    };
     let mut prompt = first_prompt(ws, goal)?;
     let mut session: Option<String> = None;
     let mut repaired = Vec::new();
@@ -235,64 +243,24 @@ fn rounds(
             resume_session: session.clone().filter(|_| adapter.can_resume()),
             command: hc.command.clone(),
         };
-        let mut spec = adapter.command(&inv);
-        adapter.contain(&mut spec, enforcement.is_sandboxed());
-        set.clear();
-        set.extend(spec.env.clone());
-        set.extend(hc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let env = build_env(&EnvRequest {
-            parent: &ws.env_snapshot,
-            passthrough: &hc.pass_env,
-            set: &set,
-            scratch: dir,
-            forge: &forge_vars,
-        })
-        .map_err(|e| Error::io(dir, e))?;
-        let mut env = env;
-        let path_var = contain::path_var(&env);
-        let mut contained = contain(
-            ws,
+        let ready = Launch {
+            adapter,
+            config: hc,
             subject,
+            forge_vars: &forge_vars,
             enforcement,
-            Some((adapter, hc, &spec.program)),
-            &path_var,
-        )?;
-        contained.apply_to(&mut env);
+            watched: &watched,
+        }
+        .prepare(ws, &inv)?;
         let _ = std::fs::remove_file(worktree.join(PLAN_FILE));
         observer.phase(
             "plan",
             crate::step::State::Running,
             &format!("{name}, round {round}"),
         );
-        let layout = ws.layout.clone();
-        let common = layout.common_dir();
-        let watched = crate::step::guard::Watched {
-            root: &layout.root,
-            common_dir: &common,
-            worktree,
-            admin_dir: &subject.admin_dir,
-            branch_ref: "",
-            full: !enforcement.is_sandboxed(),
-        };
-        let before = crate::step::guard::take(&watched)?;
-        let ran = run(
-            HarnessRun {
-                adapter,
-                config: hc,
-                spec,
-                cwd: worktree.to_owned(),
-                env,
-                log: dir.join(format!("planner-{round}.log")),
-                timeout: None,
-                sandbox: contained.policy.clone(),
-                clock: &ws.clock,
-            },
-            &mut |e, s| observer.harness_event(e, s),
-        );
-        contained.finish();
-        let ran = ran?;
-        let violations =
-            crate::step::guard::compare(&watched, &before, &crate::step::guard::take(&watched)?);
+        let launched = ready.run(ws, dir.join(format!("planner-{round}.log")), None, observer)?;
+        let ran = launched.ran?;
+        let violations = launched.violations;
         if !violations.is_empty() {
             ws.record(Payload::PlanViolation {
                 goal: goal.to_owned(),

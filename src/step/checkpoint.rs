@@ -5,13 +5,17 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::observer::Observer;
 use crate::approval::How;
 use crate::bead::Risk;
 use crate::error::{Error, Result};
 use crate::harness::adapter::Tokens;
+use crate::ledger::Payload;
+use crate::ledger::event::StepAt;
 use crate::redact::Redactor;
 use crate::store::Layout;
 use crate::store::document::{self, Document};
+use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -195,6 +199,77 @@ pub fn load_all(layout: &Layout) -> Result<Vec<Checkpoint>> {
     Ok(out)
 }
 
+/// The checkpoints of one bead's steps, sorted by step id as [`load_all`] sorts them: only the files named `<bead>.<n>.toml`
+/// are read (a step's file is named for its id, which [`Checkpoint::load`] checks).
+pub fn of_bead(layout: &Layout, bead: &str) -> Result<Vec<Checkpoint>> {
+    let mut out = Vec::new();
+    for path in document::list(&layout.checkpoints())? {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let attempt = stem
+            .strip_prefix(bead)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .and_then(|n| n.parse::<u32>().ok());
+        if attempt.is_none() {
+            continue;
+        }
+        let cp = Checkpoint::load(&path)?;
+        if cp.bead == bead {
+            out.push(cp);
+        }
+    }
+    out.sort_by(|a, b| a.step.cmp(&b.step));
+    Ok(out)
+}
+
+/// The step `input` names: a step id, a unique prefix of one, or a bead id (its latest
+/// step). See [`resolve`].
+pub fn load_step(layout: &Layout, input: &str) -> Result<Checkpoint> {
+    resolve(&load_all(layout)?, input)
+}
+
+/// Moves the step to `state`: records the transition (`event` builds its payload), then
+/// saves the checkpoint under the store lock.
+pub(crate) fn transition(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    state: State,
+    event: impl FnOnce(StepAt) -> Payload,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    cp.state = state;
+    cp.updated = ws.clock.now();
+    let at = StepAt {
+        step: cp.step.clone(),
+        bead: cp.bead.clone(),
+        state: Some(state),
+    };
+    let recorded = ws.record(event(at))?;
+    {
+        let _lock = ws.lock()?;
+        cp.save(&ws.layout, &ws.redactor)?;
+    }
+    observer.phase(&cp.step, state, &recorded.kind);
+    Ok(())
+}
+
+/// Fails the step for `reason`.
+pub(crate) fn fail(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    reason: String,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    cp.reason = reason.clone();
+    cp.finished = ws.clock.now();
+    transition(
+        ws,
+        cp,
+        State::Failed,
+        |at| Payload::StepFailed { at, reason },
+        observer,
+    )
+}
+
 /// The `bead` and `state` of every checkpoint, read without parsing whole files: `forge
 /// ready` needs them on every call, and steps accumulate. forge writes both as top-level
 /// `key = "value"` lines before any table; a file where they cannot be found that way is
@@ -345,6 +420,31 @@ duration_ms = 1
         let cp: Checkpoint = toml::from_str(&fresh).unwrap();
         assert_eq!((cp.risk, cp.approved_how), (None, None));
         assert_eq!(write(&cp), fresh);
+    }
+
+    #[test]
+    fn one_beads_checkpoints_are_read_without_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path(), &dir.path().join(".git"));
+        std::fs::create_dir_all(layout.checkpoints()).unwrap();
+        let write = |step: &str, bead: &str, attempt: u32| {
+            let text = OLD_MERGED
+                .replace("fg-809n.1", step)
+                .replace("\"fg-809n\"", &format!("{bead:?}"))
+                .replace("attempt = 1", &format!("attempt = {attempt}"));
+            std::fs::write(layout.checkpoints().join(format!("{step}.toml")), text).unwrap();
+        };
+        write("fg-809n.1", "fg-809n", 1);
+        write("fg-809n.2", "fg-809n", 2);
+        write("fg-809nx.1", "fg-809nx", 1);
+        // Another bead's broken file is not this bead's business.
+        std::fs::write(layout.checkpoints().join("fg-zzzz.1.toml"), "not toml [").unwrap();
+        let found = of_bead(&layout, "fg-809n").unwrap();
+        let steps: Vec<&str> = found.iter().map(|c| c.step.as_str()).collect();
+        assert_eq!(steps, ["fg-809n.1", "fg-809n.2"]);
+        assert!(of_bead(&layout, "fg-none").unwrap().is_empty());
+        // Everything at once still reports the broken one.
+        assert!(load_all(&layout).is_err());
     }
 
     #[test]

@@ -35,11 +35,11 @@ pub fn enforcement_with(ws: &Workspace, probe: &dyn Probe) -> Result<Enforcement
 
 /// The step worktree's admin directory, where `git worktree add` puts it.
 pub fn admin_dir(layout: &Layout, cp: &Checkpoint) -> PathBuf {
-    layout.common_dir().join("worktrees").join(&cp.step)
+    layout.git_worktree_admin(&cp.step)
 }
 
 pub fn worktree(layout: &Layout, cp: &Checkpoint) -> PathBuf {
-    layout.runtime.join(&cp.worktree)
+    layout.step_worktree(&cp.worktree)
 }
 
 /// forge's git for the step's worktree (see [`Git::pinned`]).

@@ -59,8 +59,8 @@ const ZERO: &str = "0000000000000000000000000000000000000000";
 /// commit goes on top of the head forge recorded, never on what the worktree's own HEAD
 /// says (the agent could have pointed it anywhere).
 pub fn save_to_attic(layout: &Layout, cp: &Checkpoint) -> Result<String> {
-    let worktree = layout.runtime.join(&cp.worktree);
-    let index = layout.runtime.join(format!("attic-index-{}", cp.step));
+    let worktree = layout.step_worktree(&cp.worktree);
+    let index = layout.attic_index(&cp.step);
     let _ = std::fs::remove_file(&index);
     let git = Git::pinned(&layout.common_dir(), &worktree, &index);
     let parent = if cp.head.is_empty() {
@@ -84,7 +84,7 @@ pub fn save_to_attic(layout: &Layout, cp: &Checkpoint) -> Result<String> {
 
 /// Removes the worktree of one step after saving it to the attic.
 pub fn remove_worktree(layout: &Layout, cp: &Checkpoint) -> Result<Removed> {
-    let worktree = layout.runtime.join(&cp.worktree);
+    let worktree = layout.step_worktree(&cp.worktree);
     let attic = save_to_attic(layout, cp)?;
     let main = Git::new(&layout.root);
     main.worktree_remove(&worktree)?;
@@ -197,7 +197,7 @@ pub fn gc(layout: &Layout) -> Result<GcReport> {
     let dirs = worktree_dirs(layout);
     let all = checkpoint::load_all(layout)?;
     for cp in all.iter().cloned() {
-        let worktree = layout.runtime.join(&cp.worktree);
+        let worktree = layout.step_worktree(&cp.worktree);
         // Only worktrees under forge's own directories, named in a checkpoint, are forge's.
         if !dirs.iter().any(|d| worktree.starts_with(d)) || !worktree.exists() {
             continue;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::store::{Layout, StoreLock};
 
 pub fn lease_path(layout: &Layout, bead: &str) -> PathBuf {
-    layout.runtime.join("leases").join(format!("{bead}.lock"))
+    layout.lease(bead)
 }
 
 /// Takes the lease on `bead`, or None if a live process holds it.

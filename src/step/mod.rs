@@ -1,27 +1,37 @@
 //! `forge step`: one bead, one harness run, on its own worktree branch. See DESIGN.md §2.
 
 pub mod busy;
+mod check;
 pub mod checkpoint;
+mod choose;
 pub mod contain;
+mod execute;
 pub mod gates;
 pub mod gc;
 pub mod guard;
+pub mod launch;
 pub mod lease;
+pub mod observer;
+pub mod outcome;
 pub mod overlap;
+mod prepare;
 pub mod prompt;
 pub mod revise;
 pub mod run;
 pub mod worktreeinclude;
 
+pub use check::rederive;
 pub use checkpoint::{Checkpoint, State};
-pub use run::{Observer, StepOptions, StepOutcome, run_step};
+pub use observer::Observer;
+pub use outcome::{Checked, Ended, StepOutcome};
+pub use run::{StepOptions, run_step};
 
 use std::path::PathBuf;
 
 use crate::store::Layout;
 
 pub fn worktrees_dir(layout: &Layout) -> PathBuf {
-    layout.runtime.join("worktrees")
+    layout.worktrees()
 }
 
 /// Where worktrees go for a harness that will not edit below a `.git` directory (Claude
@@ -56,7 +66,7 @@ pub fn run_marker(layout: &Layout, step: &str) -> String {
 
 /// Scratch HOME, logs and temp files of one step, never committed.
 pub fn step_dir(layout: &Layout, step: &str) -> PathBuf {
-    layout.runtime.join("steps").join(step)
+    layout.step_dir(step)
 }
 
 /// For an active step whose owner died (nobody holds its bead's lease): how to reclaim it.

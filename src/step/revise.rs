@@ -3,18 +3,23 @@
 use crate::ledger::Payload;
 use crate::ledger::event::StepAt;
 
-use super::checkpoint::{Checkpoint, State};
-use super::run::{Observer, StepOutcome, check_and_wait, execute, harness_config};
+use super::check::check;
+use super::checkpoint::{self, Checkpoint, State};
+use super::observer::Observer;
+use super::outcome::{StepDiff, StepOutcome};
+use super::prepare::StepEnv;
+use super::run::execute;
 use super::{contain, lease, prompt};
 use crate::bead::repo::BeadRepo;
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::harness::adapter::Invocation;
+use crate::harness::config::harness_config;
 use crate::harness::presets;
 use crate::workspace::Workspace;
 
 fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
-    let cp = crate::approval::load_step(ws, step)?;
+    let cp = checkpoint::load_step(&ws.layout, step)?;
     if !matches!(
         cp.state,
         State::AwaitingApproval | State::Failed | State::Interrupted
@@ -55,7 +60,7 @@ fn revisable(ws: &Workspace, step: &str) -> Result<Checkpoint> {
             ),
         });
     }
-    if !ws.layout.runtime.join(&cp.worktree).is_dir() {
+    if !ws.layout.step_worktree(&cp.worktree).is_dir() {
         return Err(Error::Refused {
             message: format!("the worktree of {} is gone", cp.step),
             hint: format!("start a new attempt with `forge step {}`", cp.bead),
@@ -119,7 +124,7 @@ fn rerun(
     enforcement: crate::sandbox::Enforcement,
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
-    let (_, hc) = harness_config(ws, Some(&cp.harness))?;
+    let (_, hc) = harness_config(&ws.config, Some(&cp.harness))?;
     let adapter = presets::by_name(&hc.preset).expect("checked by harness_config");
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     let resume = (adapter.can_resume() && !cp.session_id.is_empty()).then(|| cp.session_id.clone());
@@ -153,7 +158,18 @@ fn rerun(
         resume_session: resume,
         command: hc.command.clone(),
     };
-    execute(ws, &mut cp, &bead, &hc, inv, None, enforcement, observer)
+    let env = StepEnv::build(ws, &cp)?;
+    execute(
+        ws,
+        &mut cp,
+        &bead,
+        &hc,
+        &inv,
+        None,
+        enforcement,
+        &env,
+        observer,
+    )
 }
 
 /// What the agent is told of a conflicted replay.
@@ -275,7 +291,8 @@ pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Re
         .commit_tree(&merged.tree, &[&new_base], message.trim_end())?;
     move_to_replay(ws, &mut cp, &new_base, &head, &[])?;
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
-    let files = git.changed_files(&new_base, &head)?;
-    let diffstat = git.diffstat(&new_base, &head)?;
-    check_and_wait(ws, &mut cp, &bead, files, diffstat, enforcement, observer)
+    let diff = StepDiff::of(&git, &new_base, &head)?;
+    let env = StepEnv::build(ws, &cp)?;
+    let checked = check(ws, &mut cp, &bead, &diff, &env, enforcement, observer)?;
+    Ok(StepOutcome::new(&cp, Some(&diff), checked.into()))
 }

@@ -5,8 +5,8 @@
 //! ```text
 //! cli/               the only layer that prints, prompts or reads the environment
 //! workspace.rs       a loaded repository: layout, config, clock, redactor, ledger writer
-//! config.rs          .forge/config.toml: the settings people write, parsed and checked
-//! config_reference.rs  every config key with type, default and meaning (man forge-config)
+//! config/            .forge/config.toml: the settings people write, parsed and checked
+//! config_reference/  every config key with type, default and meaning (man forge-config)
 //! init.rs            forge init: .forge/, the runtime directory, the merge driver
 //! store/             .forge files: atomic writes, journals, locks, TOML parsing with lines
 //! bead/              the bead model, ids, cache, dependency graph (ready, blocked, cycles)
@@ -27,6 +27,7 @@
 //! clock.rs           wall-clock time as forge records it (UTC, RFC 3339 strings)
 //! randomness.rs      where ids come from: the OS, or FORGE_SEED for tests
 //! redact.rs          the secret redactor every write to .forge/ goes through
+//! shell.rs           quoting words for sh (hook blocks, the merge driver, crontab lines)
 //! error.rs           the library error type and its stable exit codes
 //! ```
 //!
@@ -59,6 +60,7 @@ pub mod plan;
 pub mod randomness;
 pub mod redact;
 pub mod sandbox;
+pub mod shell;
 pub mod step;
 pub mod store;
 pub mod tick;

@@ -7,16 +7,23 @@
 //! and no more trusted: in a fresh scratch directory that is removed afterwards, with the
 //! harness's allowlisted environment (see `harness::env`), its own scratch HOME, stdin from
 //! /dev/null, and a short timeout that stops its whole process tree (`harness::process`).
+//!
+//! The `harness` check of `forge doctor` is here too: `[step] harness` names a harness,
+//! each harness's `pass_env` is set, its preset is known and its program is found (and, for
+//! a known CLI, answers `--version`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::{DoctorOptions, DoctorReport, Severity};
 use crate::config::Config;
 use crate::harness::adapter::{Adapter, Invocation};
 use crate::harness::config::HarnessConfig;
 use crate::harness::env::{EnvRequest, build as build_env};
 use crate::harness::presets;
 use crate::harness::process::{self, EndedBy, Spawn};
+use crate::store::Layout;
+use crate::workspace::Environment;
 
 /// Between asking a hung `--version` to stop (TERM) and killing it.
 const GRACE: Duration = Duration::from_secs(1);
@@ -199,4 +206,108 @@ pub fn probe_all(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+pub(super) fn check_harnesses(
+    layout: &Layout,
+    config: &Config,
+    env: &Environment,
+    opts: &DoctorOptions,
+    report: &mut DoctorReport,
+) {
+    if config.harness.is_empty() {
+        report.push(
+            "harness",
+            Severity::Warning,
+            "no harness is configured, so `forge step` has nothing to run",
+            Some("add a [harness.NAME] section to .forge/config.toml (see README, \"Configuring a harness\")".into()),
+        );
+        return;
+    }
+    if let Some(name) = &config.step.harness
+        && !config.harness.contains_key(name)
+    {
+        report.push(
+            "harness",
+            Severity::Error,
+            format!("[step] harness = \"{name}\" but there is no [harness.{name}]"),
+            Some(format!(
+                "add [harness.{name}] to .forge/config.toml or change [step] harness"
+            )),
+        );
+    }
+    for (name, h) in &config.harness {
+        let unset = h.unset_pass_env(&env.vars);
+        if !unset.is_empty() {
+            report.push(
+                "harness",
+                Severity::Warning,
+                format!(
+                    "[harness.{name}]: pass_env names {}, not set in this environment (the \
+                     harness would run without {})",
+                    unset.join(", "),
+                    if unset.len() == 1 { "it" } else { "them" }
+                ),
+                Some(format!(
+                    "export {}=... where forge runs (cron too), or remove it from pass_env in \
+                     [harness.{name}]",
+                    unset[0]
+                )),
+            );
+        }
+    }
+    for p in probe_all(config, &env.vars, &layout.root, opts.version_timeout) {
+        let section = format!("[harness.{}]", p.name);
+        if p.unknown_preset {
+            report.push(
+                "harness",
+                Severity::Error,
+                format!("{section}: unknown preset '{}'", p.preset),
+                Some(format!(
+                    "set preset in {section} to one of: {}",
+                    crate::harness::presets::names()
+                )),
+            );
+            continue;
+        }
+        match (&p.found, &p.version) {
+            (None, _) if p.program.contains('/') => report.push(
+                "harness",
+                Severity::Error,
+                format!(
+                    "{section}: '{}' does not exist or is not executable",
+                    p.program
+                ),
+                Some(format!("fix command in {section} in .forge/config.toml")),
+            ),
+            (None, _) => report.push(
+                "harness",
+                Severity::Error,
+                format!("{section}: '{}' is not on PATH", p.program),
+                Some(format!(
+                    "install {}, or set command = [\"/path/to/{}\"] in {section}",
+                    p.program, p.program
+                )),
+            ),
+            (Some(path), None) => report.ok(
+                "harness",
+                format!(
+                    "{section}: {} (a command harness: found and executable, not run)",
+                    path.display()
+                ),
+            ),
+            (Some(path), Some(Ok(v))) => {
+                report.ok("harness", format!("{section}: {} ({v})", path.display()))
+            }
+            (Some(path), Some(Err(why))) => report.push(
+                "harness",
+                Severity::Warning,
+                format!("{section}: {} found, but {why}", path.display()),
+                Some(format!(
+                    "run `{} --version` yourself to see what is wrong",
+                    path.display()
+                )),
+            ),
+        }
+    }
 }

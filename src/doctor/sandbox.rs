@@ -66,7 +66,7 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
     };
     // Reported until the step's worktree goes to the attic (`forge gc`): by then a person
     // has looked.
-    let live = |c: &&checkpoint::Checkpoint| layout.runtime.join(&c.worktree).exists();
+    let live = |c: &&checkpoint::Checkpoint| layout.step_worktree(&c.worktree).exists();
     for cp in checkpoints
         .iter()
         .filter(|c| !c.violations.is_empty())

@@ -21,7 +21,7 @@ pub(super) fn check(
     let checkpoints = checkpoint::load_all(layout).unwrap_or_default();
     let claimed: BTreeSet<PathBuf> = checkpoints
         .iter()
-        .map(|c| layout.runtime.join(&c.worktree))
+        .map(|c| layout.step_worktree(&c.worktree))
         .collect();
     let registered: BTreeSet<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
     let before = report.findings.len();
@@ -91,7 +91,7 @@ pub(super) fn check(
     }
     let mut finished_with_worktree = Vec::new();
     for cp in &checkpoints {
-        let wt = layout.runtime.join(&cp.worktree);
+        let wt = layout.step_worktree(&cp.worktree);
         let exists = wt.exists();
         if cp.state.is_finished() && exists {
             finished_with_worktree.push(cp.step.clone());

@@ -1,4 +1,4 @@
-//! Repository access. libgit2 for reading; the `git` CLI (in `cli.rs`) wherever the
+//! Repository access. libgit2 for reading; the `git` CLI (in `cli/`) wherever the
 //! user's own configuration must apply (hooks, signing, merges).
 
 use std::path::{Path, PathBuf};

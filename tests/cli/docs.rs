@@ -68,7 +68,7 @@ fn version_and_usage_errors() {
 }
 
 /// `forge-config(5)` documents every key of `.forge/config.toml` (the unit tests of
-/// `src/config_reference.rs` hold the reference to the config structs) and the prompt
+/// `src/config_reference/` hold the reference to the config structs) and the prompt
 /// template's variables, and forge(1) points to it.
 #[test]
 fn the_config_reference_is_a_man_page() {

@@ -104,6 +104,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
 mod cgroup;
 mod imp;
 mod lines;
+mod output;
 mod tree;
 
 pub use imp::DRAIN_AFTER_EXIT;

@@ -1,0 +1,307 @@
+//! `.forge/config.toml`: written by people, read by forge, never rewritten by forge.
+//!
+//! Every key is documented in `crate::config_reference`, the source of `forge-config(5)`;
+//! its tests fail when a field here (or in `harness/config.rs`) is missing there.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::Result;
+use crate::store::parse::{check_schema, parse_toml, read_to_string};
+
+mod paths;
+mod template;
+
+use paths::check_paths;
+pub use paths::pattern_error;
+pub use template::DEFAULT_CONFIG;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Environment variables whose values are redacted, beyond those whose names look
+    /// secret.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+/// A configured gate: a command run in the step's worktree after the harness.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub name: String,
+    /// Run with `sh -c` in the worktree.
+    pub run: String,
+    /// Seconds, 1 to a week.
+    #[serde(
+        default = "default_gate_timeout",
+        deserialize_with = "crate::harness::config::timeout_secs"
+    )]
+    pub timeout: u64,
+}
+
+fn default_gate_timeout() -> u64 {
+    600
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Paths (gitignore syntax) a step may not change.
+    #[serde(default)]
+    pub protected_paths: Vec<String>,
+    /// Most added plus removed lines a step may produce.
+    #[serde(default = "default_max_diff_lines")]
+    pub max_diff_lines: u64,
+    /// Risk tiers whose steps merge without a person (by policy; the ledger says so).
+    /// Empty: every step waits for a human.
+    #[serde(default)]
+    pub auto_approve: Vec<crate::bead::Risk>,
+}
+
+fn default_max_diff_lines() -> u64 {
+    2000
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            protected_paths: Vec::new(),
+            max_diff_lines: default_max_diff_lines(),
+            auto_approve: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorktreeConfig {
+    /// Ignored files copied from the main working tree into each step's worktree.
+    #[serde(default)]
+    pub copy: Vec<String>,
+    /// A setup command run with `sh -c` in the new worktree before the harness.
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// Seconds, 1 to a week.
+    #[serde(
+        default,
+        deserialize_with = "crate::harness::config::optional_timeout_secs"
+    )]
+    pub setup_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// The harness `forge step` uses unless `--harness` says otherwise.
+    #[serde(default)]
+    pub harness: Option<String>,
+    /// The branch steps start from and merge into; default: the branch checked out in the
+    /// main working tree.
+    #[serde(default)]
+    pub base: Option<String>,
+    /// A prompt template file, relative to `.forge/`.
+    #[serde(default)]
+    pub prompt_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// The harness `forge plan` runs (default: [step] harness).
+    #[serde(default)]
+    pub harness: Option<String>,
+}
+
+/// `forge tick`: unattended operation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickConfig {
+    /// Most steps one tick runs (at least 1).
+    #[serde(default = "one", deserialize_with = "at_least_one_step")]
+    pub steps: u32,
+    /// Seconds after which a tick starts no new step.
+    #[serde(default)]
+    pub wall_time: Option<u64>,
+    /// Commit forge's own `.forge/` changes after each tick (only `.forge/` paths, through a
+    /// separate index).
+    #[serde(default)]
+    pub commit: bool,
+    /// A remote to push step branches to after each tick.
+    #[serde(default)]
+    pub push: Option<String>,
+    /// Consecutive failed steps that trip the circuit breaker (pausing forge); 0 disables.
+    #[serde(default = "three")]
+    pub breaker: u32,
+    /// A command run with `sh -c`, given a JSON description on stdin, whenever something
+    /// needs a human (an approval waits, the breaker tripped, a budget ran out).
+    #[serde(default)]
+    pub notify: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `[tick] steps`: 0 would make every tick a no-op that still says it ran; refused at load
+/// with the file, line and column.
+fn at_least_one_step<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "[tick] steps = 0: a tick runs at least 1 step (pause forge with `forge pause` \
+             instead)",
+        )),
+        n => Ok(n),
+    }
+}
+
+fn three() -> u32 {
+    3
+}
+
+impl Default for TickConfig {
+    fn default() -> Self {
+        TickConfig {
+            steps: 1,
+            wall_time: None,
+            commit: false,
+            push: None,
+            breaker: 3,
+            notify: None,
+        }
+    }
+}
+
+/// Limits on spending; unset means unlimited.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// US dollars per UTC day, as reported by harnesses.
+    #[serde(default)]
+    pub money_per_day: Option<f64>,
+    /// Tokens per UTC day.
+    #[serde(default)]
+    pub tokens_per_day: Option<u64>,
+    /// Attempts (steps) per bead before tick leaves it to a person.
+    #[serde(default)]
+    pub attempts_per_bead: Option<u32>,
+}
+
+/// Whether harnesses, setup commands and gates run inside forge's sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Enforced, or the step refuses to start.
+    On,
+    /// Not enforced; every report then says UNSANDBOXED.
+    Off,
+}
+
+/// What a sandboxed process may reach over TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Only forge's per-step proxy, which lets through the preset's API hosts and
+    /// `allow_hosts`.
+    Allowlist,
+    /// Any host.
+    Open,
+    /// No TCP connection at all.
+    None,
+}
+
+/// `[sandbox]`: the containment every harness process tree runs in (DESIGN.md §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    #[serde(default = "sandbox_on")]
+    pub mode: SandboxMode,
+    #[serde(default = "network_allowlist")]
+    pub network: NetworkMode,
+    /// Hosts (`host`, `host:port`, `*.domain`) reachable through the proxy beyond the
+    /// preset's own API hosts.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    /// Extra absolute paths a harness may read (its installation is found on its own).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Extra absolute paths a harness may write.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Memory limit in MiB of the harness's (and the gates') whole process tree, through a
+    /// cgroup where one is writable, else address space per process (RLIMIT_AS); unset: none.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Most processes of the harness's tree, through a pids cgroup where one is writable,
+    /// else RLIMIT_NPROC (every process of the user; root ignores it, so as root without a
+    /// pids cgroup the step refuses to start); unset: none.
+    #[serde(default)]
+    pub max_processes: Option<u64>,
+}
+
+fn sandbox_on() -> SandboxMode {
+    SandboxMode::On
+}
+
+fn network_allowlist() -> NetworkMode {
+    NetworkMode::Allowlist
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            mode: SandboxMode::On,
+            network: NetworkMode::Allowlist,
+            allow_hosts: Vec::new(),
+            read: Vec::new(),
+            write: Vec::new(),
+            memory_mb: None,
+            max_processes: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub schema: i64,
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+    #[serde(default)]
+    pub step: StepConfig,
+    #[serde(default)]
+    pub plan: PlanConfig,
+    #[serde(default)]
+    pub tick: TickConfig,
+    #[serde(default)]
+    pub budget: BudgetConfig,
+    #[serde(default)]
+    pub harness: std::collections::BTreeMap<String, crate::harness::config::HarnessConfig>,
+    #[serde(default)]
+    pub gates: Vec<GateConfig>,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub worktree: WorktreeConfig,
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+    /// Sections owned by later features (budgets, approval policy) pass through.
+    #[serde(flatten)]
+    pub rest: toml::Table,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = read_to_string(path)?;
+        let config: Config = parse_toml(path, &text)?;
+        check_schema(path, config.schema)?;
+        check_paths(path, &text, &config)?;
+        // A price table that does not read is found here, by every command and `doctor`,
+        // not first by the tick whose budget it would have left uncounted.
+        crate::ledger::cost::Prices::from_config(&config, path)?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests;

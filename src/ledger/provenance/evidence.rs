@@ -1,0 +1,223 @@
+//! The evidence: what the ledger committed at the head says about approvals, merges and
+//! rollbacks, read from git with every chain checked, and the approval that backs a merge.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use git2::{Oid, Repository};
+
+use crate::error::Result;
+use crate::ledger::event::Payload;
+use crate::ledger::growth::HistoryProblem;
+use crate::ledger::history::{self, LEDGER_DIR};
+use crate::ledger::is_ledger_file_name;
+use crate::ledger::line::{Event, decode};
+use crate::ledger::review::short;
+use crate::ledger::verify::Chain;
+
+#[derive(Debug, Clone)]
+pub(super) struct Approval {
+    pub(super) bead: String,
+    pub(super) by: String,
+    pub(super) how: String,
+}
+
+/// What the committed ledger says about approvals, merges and rollbacks.
+#[derive(Default)]
+pub(super) struct Evidence {
+    /// (step, head) → the approvals of that head, in ledger order.
+    approved: HashMap<(String, String), Vec<Approval>>,
+    /// step → every head approved for it.
+    approved_heads: HashMap<String, Vec<String>>,
+    /// (step, merge commit) → the heads its `step.merged` events name (None: no head).
+    merged: HashMap<(String, String), Vec<Option<String>>>,
+    /// step → every merge commit its `step.merged` events name.
+    merges_of: HashMap<String, Vec<String>>,
+    /// (step, revert commit) recorded by `step.rolled_back`.
+    pub(super) rolled_back: HashSet<(String, String)>,
+    pub(super) files: usize,
+    pub(super) events: usize,
+}
+
+impl Evidence {
+    fn add(&mut self, e: &Event) {
+        let payload = e.payload();
+        let Some(at) = payload.step_at().filter(|at| !at.step.is_empty()) else {
+            return;
+        };
+        let step = at.step.clone();
+        match &payload {
+            Payload::StepApproved {
+                head,
+                approved_by,
+                how,
+                ..
+            } if !head.is_empty() => {
+                self.approved
+                    .entry((step.clone(), head.clone()))
+                    .or_default()
+                    .push(Approval {
+                        bead: at.bead.clone(),
+                        by: approved_by.clone(),
+                        how: how.map(|h| h.as_str()).unwrap_or_default().to_owned(),
+                    });
+                self.approved_heads
+                    .entry(step)
+                    .or_default()
+                    .push(head.clone());
+            }
+            Payload::StepMerged {
+                head, merge_commit, ..
+            } if !merge_commit.is_empty() => {
+                self.merged
+                    .entry((step.clone(), merge_commit.clone()))
+                    .or_default()
+                    .push(Some(head.clone()).filter(|h| !h.is_empty()));
+                self.merges_of
+                    .entry(step)
+                    .or_default()
+                    .push(merge_commit.clone());
+            }
+            Payload::StepRolledBack {
+                revert_commit: Some(revert),
+                ..
+            } => {
+                self.rolled_back.insert((step, revert.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    /// The approval backing `merge` as the approval merge of `step` at `second`, or what
+    /// the ledger lacks for it.
+    pub(super) fn backing(
+        &self,
+        step: &str,
+        merge: &str,
+        second: &str,
+    ) -> Result<&Approval, String> {
+        let key = (step.to_owned(), second.to_owned());
+        let Some(approvals) = self.approved.get(&key) else {
+            return Err(match self.approved_heads.get(step) {
+                Some(heads) => format!(
+                    "the ledger approves {step} only at {}, not at this merge's second parent {}",
+                    list(heads),
+                    short(second)
+                ),
+                None => format!("the ledger records no approval of {step}"),
+            });
+        };
+        let merged = self.merged.get(&(step.to_owned(), merge.to_owned()));
+        if merged.is_some_and(|heads| {
+            heads
+                .iter()
+                .any(|h| h.as_deref().is_none_or(|h| h == second))
+        }) {
+            return Ok(approvals
+                .last()
+                .expect("recorded approvals are never empty"));
+        }
+        Err(match (merged, self.merges_of.get(step)) {
+            (Some(heads), _) => format!(
+                "the ledger records this merge of {step} at {}, not at its second parent {}",
+                list(&heads.iter().flatten().cloned().collect::<Vec<_>>()),
+                short(second)
+            ),
+            (None, Some(merges)) => format!(
+                "the ledger approves {step} at {} but records its merge as {}, not this commit",
+                short(second),
+                list(merges)
+            ),
+            (None, None) => format!(
+                "the ledger approves {step} at {} but records no merge of it (`step.merged`)",
+                short(second)
+            ),
+        })
+    }
+
+    /// What the ledger says about approvals of `step`, for a message about `commit`.
+    pub(super) fn approvals_of(&self, step: &str, commit: &str) -> String {
+        match self.approved_heads.get(step) {
+            Some(heads) if heads.iter().any(|h| h == commit) => format!(
+                "the ledger approves {step} at this very commit, but records no merge of it that brought it here"
+            ),
+            Some(heads) => format!("the ledger approves {step} only at {}", list(heads)),
+            None => format!("the ledger records no approval of {step}"),
+        }
+    }
+}
+
+fn list(commits: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for c in commits {
+        if !seen.contains(&short(c)) {
+            seen.push(short(c));
+        }
+    }
+    seen.join(", ")
+}
+
+/// Reads the ledger committed at `head`, checking every chain; a line that breaks one is
+/// reported in `problems` and is no evidence.
+pub(super) fn committed_evidence(
+    repo: &Repository,
+    head: Oid,
+    problems: &mut Vec<HistoryProblem>,
+) -> Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let Some(tree) = history::ledger_tree(repo, head)? else {
+        return Ok(evidence);
+    };
+    let mut blobs = Vec::new();
+    let regular = [
+        i32::from(git2::FileMode::Blob),
+        i32::from(git2::FileMode::BlobExecutable),
+    ];
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if let Ok(name) = entry.name()
+            && is_ledger_file_name(name)
+            && entry.kind() == Some(git2::ObjectType::Blob)
+            && regular.contains(&entry.filemode())
+        {
+            blobs.push((format!("{LEDGER_DIR}/{dir}{name}"), entry.id()));
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    let mut events = Vec::new();
+    for (path, blob) in blobs {
+        evidence.files += 1;
+        let bytes = history::blob(repo, blob)?;
+        let mut chain = Chain::for_path(Path::new(&path));
+        for line in history::split_lines(&bytes).0 {
+            let text = String::from_utf8_lossy(line);
+            if let Some(message) = chain.push(&text) {
+                problems.push(HistoryProblem {
+                    commit: head.to_string(),
+                    parent: None,
+                    file: path.clone(),
+                    line: chain.lines,
+                    message: format!("as committed at the head: {message}"),
+                });
+                continue;
+            }
+            evidence.events += 1;
+            // Only three kinds are evidence; the rest need not be decoded.
+            if text.contains("\"kind\":\"step.")
+                && let Ok(e) = decode(&text)
+                && matches!(
+                    e.payload(),
+                    Payload::StepApproved { .. }
+                        | Payload::StepMerged { .. }
+                        | Payload::StepRolledBack { .. }
+                )
+            {
+                events.push(e);
+            }
+        }
+    }
+    events.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
+    for e in &events {
+        evidence.add(e);
+    }
+    Ok(evidence)
+}

@@ -78,43 +78,34 @@ fn require_waiting(ws: &Workspace, cp: &Checkpoint) -> Result<()> {
         return Ok(());
     }
     let retry = format!("start a new attempt with `forge step {}`", cp.bead);
+    let reason = if cp.reason.is_empty() {
+        "none recorded"
+    } else {
+        &cp.reason
+    };
+    // A step that ended: what to do instead, unless its owner died (then reclaiming it).
+    let ended = |how: &str, then: String| Error::Refused {
+        message: format!(
+            "{} {}{how}, so there is nothing to approve; reason: {reason}",
+            cp.step, cp.state
+        ),
+        hint: crate::step::owner_gone_hint(&ws.layout, cp).unwrap_or(then),
+    };
     Err(match cp.state {
-        State::Failed | State::Interrupted if cp.head.is_empty() => Error::Refused {
-            message: format!(
-                "{} {} without a commit, so there is nothing to approve; reason: {}",
-                cp.step,
-                cp.state,
-                if cp.reason.is_empty() {
-                    "none recorded"
-                } else {
-                    &cp.reason
-                }
+        State::Failed | State::Interrupted if cp.head.is_empty() => ended(
+            " without a commit",
+            format!(
+                "see what its harness did with `forge log {}`, then {retry}",
+                cp.step
             ),
-            hint: crate::step::owner_gone_hint(&ws.layout, cp).unwrap_or_else(|| {
-                format!(
-                    "see what its harness did with `forge log {}`, then {retry}",
-                    cp.step
-                )
-            }),
-        },
-        State::Failed | State::Interrupted => Error::Refused {
-            message: format!(
-                "{} {}, so there is nothing to approve; reason: {}",
-                cp.step,
-                cp.state,
-                if cp.reason.is_empty() {
-                    "none recorded"
-                } else {
-                    &cp.reason
-                }
+        ),
+        State::Failed | State::Interrupted => ended(
+            "",
+            format!(
+                "send feedback with `forge revise {} --feedback TEXT`, or {retry}",
+                cp.step
             ),
-            hint: crate::step::owner_gone_hint(&ws.layout, cp).unwrap_or_else(|| {
-                format!(
-                    "send feedback with `forge revise {} --feedback TEXT`, or {retry}",
-                    cp.step
-                )
-            }),
-        },
+        ),
         _ => Error::Refused {
             message: format!("{} is {}, not waiting for approval", cp.step, cp.state),
             hint: crate::step::owner_gone_hint(&ws.layout, cp)

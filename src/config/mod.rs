@@ -285,17 +285,41 @@ pub struct Config {
     pub worktree: WorktreeConfig,
     #[serde(default)]
     pub sandbox: SandboxConfig,
+    /// `[prices."MODEL"]`: what a model's tokens cost, for runs that report no cost.
+    #[serde(default)]
+    pub prices: std::collections::BTreeMap<String, PriceConfig>,
     /// Sections owned by later features (budgets, approval policy) pass through.
     #[serde(flatten)]
     pub rest: toml::Table,
 }
 
+/// `[prices."MODEL"]`: US dollars per million tokens. An unknown key is an error (with its
+/// line), not a price silently missing from every estimate.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceConfig {
+    pub input: f64,
+    pub output: f64,
+    /// Sets `cache_read` and `cache_write` at once.
+    #[serde(default)]
+    pub cache: Option<f64>,
+    #[serde(default)]
+    pub cache_read: Option<f64>,
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = read_to_string(path)?;
-        let config: Config = parse_toml(path, &text)?;
+        Config::parse(path, &read_to_string(path)?)
+    }
+
+    /// Every check a config gets, on its text (`path` names it in errors): what loading
+    /// does, and what the pre-commit hook and merge resolution check before it lands.
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let config: Config = parse_toml(path, text)?;
         check_schema(path, config.schema)?;
-        check_paths(path, &text, &config)?;
+        check_paths(path, text, &config)?;
         // A price table that does not read is found here, by every command and `doctor`,
         // not first by the tick whose budget it would have left uncounted.
         crate::ledger::cost::Prices::from_config(&config, path)?;

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use super::document;
-use super::parse::{check_schema, parse_toml};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +54,10 @@ impl FileKind {
 
 /// Checks `text` as the contents of a file of `kind` at `path` (which names it in errors
 /// and, for items, must be named after the id): it parses, its schema version is one this
-/// forge knows, and a bead's fields are in range. The ledger and other files pass here.
+/// forge knows, a bead's fields are in range, and a config passes every check loading makes. The ledger and other files pass here.
 pub fn validate(kind: FileKind, path: &Path, text: &str) -> Result<()> {
     match kind {
-        FileKind::Config => {
-            let c: crate::config::Config = parse_toml(path, text)?;
-            check_schema(path, c.schema)
-        }
+        FileKind::Config => crate::config::Config::parse(path, text).map(drop),
         FileKind::Bead => crate::bead::Bead::parse(path, text).map(drop),
         FileKind::Assumption => {
             document::parse::<crate::assumption::Assumption>(path, text).map(drop)
@@ -74,6 +70,20 @@ pub fn validate(kind: FileKind, path: &Path, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_gets_every_check_loading_makes() {
+        let path = Path::new(".forge/config.toml");
+        assert!(validate(FileKind::Config, path, "schema = 1\n").is_ok());
+        for bad in [
+            "schema = 1\n[worktree]\ncopy = [\"/etc/passwd\"]\n",
+            "schema = 1\n[policy]\nprotected_paths = [\"src/{a,b\"]\n",
+            "schema = 1\n[prices.m]\ninput = -1\noutput = 1\n",
+            "schema = 99\n",
+        ] {
+            assert!(validate(FileKind::Config, path, bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn kinds_by_path() {

@@ -47,59 +47,35 @@ fn invalid(path: &Path, message: String) -> Error {
 }
 
 impl Prices {
-    /// Reads `[prices]` from a loaded config (`path` is only for messages). Config keeps
-    /// sections it does not know in `rest`; this one is read from there.
+    /// The `[prices]` of a loaded config (`path` is only for messages); the shape was
+    /// checked when it loaded, the amounts are checked here.
     pub fn from_config(config: &Config, path: &Path) -> Result<Prices> {
-        let Some(section) = config.rest.get("prices") else {
-            return Ok(Prices::default());
-        };
-        let table = section
-            .as_table()
-            .ok_or_else(|| invalid(path, "[prices] must be a table of models".into()))?;
         let mut models = BTreeMap::new();
-        for (model, value) in table {
-            let fields = value
-                .as_table()
-                .ok_or_else(|| invalid(path, format!("prices.\"{model}\" must be a table")))?;
-            let get = |key: &str| -> Result<Option<f64>> {
-                let Some(v) = fields.get(key) else {
-                    return Ok(None);
-                };
-                let n = v
-                    .as_float()
-                    .or_else(|| v.as_integer().map(|i| i as f64))
-                    .filter(|n| n.is_finite() && *n >= 0.0)
-                    .ok_or_else(|| {
-                        invalid(
-                            path,
-                            format!(
-                                "prices.\"{model}\".{key} must be a number of dollars, at least 0"
-                            ),
-                        )
-                    })?;
-                Ok(Some(n))
-            };
-            let (input, output) = (get("input")?, get("output")?);
-            let cache = get("cache")?;
-            let price = Price {
-                input: input.ok_or_else(|| {
-                    invalid(path, format!("prices.\"{model}\" has no input price"))
-                })?,
-                output: output.ok_or_else(|| {
-                    invalid(path, format!("prices.\"{model}\" has no output price"))
-                })?,
-                cache_read: get("cache_read")?.or(cache),
-                cache_write: get("cache_write")?.or(cache),
-            };
-            if let Some(key) = fields.keys().find(|k| {
-                !["input", "output", "cache", "cache_read", "cache_write"].contains(&k.as_str())
-            }) {
-                return Err(invalid(
-                    path,
-                    format!("prices.\"{model}\".{key} is not a price forge knows"),
-                ));
+        for (model, p) in &config.prices {
+            let amounts = [
+                ("input", Some(p.input)),
+                ("output", Some(p.output)),
+                ("cache", p.cache),
+                ("cache_read", p.cache_read),
+                ("cache_write", p.cache_write),
+            ];
+            for (key, amount) in amounts {
+                if amount.is_some_and(|n| !n.is_finite() || n < 0.0) {
+                    return Err(invalid(
+                        path,
+                        format!("prices.\"{model}\".{key} must be a number of dollars, at least 0"),
+                    ));
+                }
             }
-            models.insert(model.clone(), price);
+            models.insert(
+                model.clone(),
+                Price {
+                    input: p.input,
+                    output: p.output,
+                    cache_read: p.cache_read.or(p.cache),
+                    cache_write: p.cache_write.or(p.cache),
+                },
+            );
         }
         Ok(Prices { models })
     }

@@ -2,9 +2,13 @@
 
 use super::*;
 
+/// The prices of a config file holding `toml`, as every command loads it.
 fn prices(toml: &str) -> Result<Prices> {
-    let config: Config = toml::from_str(&format!("schema = 1\n{toml}")).unwrap();
-    Prices::from_config(&config, Path::new("config.toml"))
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, format!("schema = 1\n{toml}")).unwrap();
+    let config = Config::load(&path)?;
+    Prices::from_config(&config, &path)
 }
 
 fn tokens(input: u64, output: u64, cache_read: u64) -> RunTokens {
@@ -40,10 +44,17 @@ fn estimates_from_the_longest_matching_prefix() {
 #[test]
 fn bad_prices_name_the_key() {
     for (toml, want) in [
-        ("[prices.m]\noutput = 1\n", "no input price"),
+        ("[prices.m]\noutput = 1\n", "missing field `input`"),
         ("[prices.m]\ninput = -1\noutput = 1\n", "prices.\"m\".input"),
-        ("[prices.m]\ninput = 1\noutput = 1\nwhat = 2\n", "what"),
-        ("prices = 3\n", "must be a table"),
+        (
+            "[prices.m]\ninput = 1\noutput = 1\nwhat = 2\n",
+            "unknown field `what`",
+        ),
+        (
+            "[prices.m]\ninput = \"three\"\noutput = 1\n",
+            "config.toml:3:",
+        ),
+        ("prices = 3\n", "invalid type"),
     ] {
         let err = prices(toml).unwrap_err().to_string();
         assert!(err.contains(want), "{toml}: {err}");

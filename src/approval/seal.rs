@@ -33,9 +33,13 @@ fn key(layout: &Layout) -> Result<Vec<u8>> {
     let mut fresh = vec![0u8; KEY_BYTES];
     // A secret: never seeded (`FORGE_SEED`).
     crate::randomness::os_fill(&mut fresh).map_err(|e| Error::io(&path, e))?;
+    // Per process and per call: the steps of a tick with several jobs are threads of one
+    // process, and may make the key at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = layout
         .runtime
-        .join(format!(".evidence.key.{}", std::process::id()));
+        .join(format!(".evidence.key.{}.{call}", std::process::id()));
     let written = (|| {
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()

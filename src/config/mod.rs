@@ -124,6 +124,10 @@ pub struct TickConfig {
     /// Seconds after which a tick starts no new step.
     #[serde(default)]
     pub wall_time: Option<u64>,
+    /// Steps one tick runs at once, each in its own worktree, sandbox and lease (at least 1;
+    /// `forge tick --jobs` overrides it).
+    #[serde(default = "one", deserialize_with = "at_least_one_job")]
+    pub jobs: u32,
     /// Commit forge's own `.forge/` changes after each tick (only `.forge/` paths, through a
     /// separate index).
     #[serde(default)]
@@ -156,6 +160,16 @@ fn at_least_one_step<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::E
     }
 }
 
+/// `[tick] jobs`: 0 would start nothing; refused at load with the file, line and column.
+fn at_least_one_job<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "[tick] jobs = 0: a tick runs at least 1 step at a time",
+        )),
+        n => Ok(n),
+    }
+}
+
 fn three() -> u32 {
     3
 }
@@ -165,6 +179,7 @@ impl Default for TickConfig {
         TickConfig {
             steps: 1,
             wall_time: None,
+            jobs: 1,
             commit: false,
             push: None,
             breaker: 3,
@@ -186,6 +201,14 @@ pub struct BudgetConfig {
     /// Attempts (steps) per bead before tick leaves it to a person.
     #[serde(default)]
     pub attempts_per_bead: Option<u32>,
+    /// Dollars a parallel tick sets aside for a step it starts; default: the mean of the
+    /// harness's last 5 runs.
+    #[serde(default)]
+    pub reserve_usd: Option<f64>,
+    /// Tokens a parallel tick sets aside for a step it starts; default: the mean of the
+    /// harness's last 5 runs.
+    #[serde(default)]
+    pub reserve_tokens: Option<u64>,
 }
 
 /// Whether harnesses, setup commands and gates run inside forge's sandbox.

@@ -57,6 +57,8 @@ auto_approve = []
 [tick]
 # forge tick, for cron: steps per tick, and seconds after which no new step starts.
 steps = 1
+# Steps run at once, each in its own worktree and sandbox (`forge tick --jobs`).
+# jobs = 1
 # wall_time = 3600
 # Commit forge's own .forge/ changes after each tick (nothing else is ever touched).
 commit = false
@@ -72,6 +74,10 @@ breaker = 3
 # money_per_day = 20.0
 # tokens_per_day = 5000000
 # attempts_per_bead = 3
+# What a parallel tick sets aside for each step it starts (default: the mean of the
+# harness's last 5 runs).
+# reserve_usd = 0.5
+# reserve_tokens = 200000
 
 [worktree]
 # Ignored files copied from this working tree into each step's worktree.

@@ -300,6 +300,16 @@ pub const SECTIONS: &[Section] = &[
                 "3600",
             ),
             key(
+                "jobs",
+                "integer",
+                Value("1"),
+                "Steps a tick runs at once, at least 1, each in its own worktree, sandbox and \
+                 lease (forge tick --jobs overrides it). Beyond 1, a step starts only while \
+                 the day's [budget] covers its reservation besides those of the steps \
+                 running (see [budget] reserve_usd).",
+                "4",
+            ),
+            key(
                 "commit",
                 "boolean",
                 Value("false"),
@@ -358,6 +368,26 @@ pub const SECTIONS: &[Section] = &[
                 Unset("unlimited"),
                 "Attempts (steps) per bead after which forge tick leaves it to a person.",
                 "3",
+            ),
+            key(
+                "reserve_usd",
+                "float (US dollars)",
+                Unset("the mean cost of the harness's last 5 runs"),
+                "What a tick running several steps at once ([tick] jobs) sets aside for \
+                 each: a step starts only if today's spend plus the reservations of the \
+                 running steps and its own stay within money_per_day. With neither this nor \
+                 a run of known cost, no step starts beside another. The day's spend can \
+                 pass the limit by at most what the steps running after the last start \
+                 spend beyond their reservations (or, for a step that started alone, its \
+                 whole spend, as with one job).",
+                "0.50",
+            ),
+            key(
+                "reserve_tokens",
+                "integer",
+                Unset("the mean tokens of the harness's last 5 runs"),
+                "The same as reserve_usd, for tokens_per_day.",
+                "200000",
             ),
         ],
     },

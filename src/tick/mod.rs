@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod commit;
 pub mod cron;
+mod jobs;
 pub mod notify;
 pub mod pause;
 pub mod reclaim;
@@ -26,7 +27,7 @@ use crate::bead::repo::{BeadRepo, IndexBuf};
 use crate::error::Result;
 use crate::step::busy::Busy;
 use crate::step::checkpoint::State;
-use crate::step::{Observer, StepOptions, run_step};
+use crate::step::{Observer, StepOptions, StepOutcome, run_step};
 use crate::store::StoreLock;
 use crate::workspace::Workspace;
 use state::{Pause, TickState};
@@ -52,6 +53,9 @@ pub enum Stopped {
     WallTime,
     Budget,
     Breaker,
+    /// forge was asked to stop (Ctrl-C, SIGTERM): a tick running several steps at once
+    /// starts no more and its running steps end interrupted, their work kept.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +79,13 @@ pub struct TickReport {
 #[derive(Debug, Clone, Default)]
 pub struct TickOptions {
     pub harness: Option<String>,
+    /// Steps run at once (`--jobs`); None: `[tick] jobs`.
+    pub jobs: Option<u32>,
 }
+
+/// Makes the observer of each step of a tick that runs several at once (`--jobs` above 1):
+/// each runs on its own thread, so each has its own.
+pub type JobObservers<'a> = &'a (dyn Fn() -> Box<dyn Observer + Send> + Sync);
 
 fn report(stopped: Stopped, reason: String) -> TickReport {
     TickReport {
@@ -116,10 +126,13 @@ fn next_bead(ws: &Workspace, state: &TickState, tried: &HashSet<String>) -> Resu
     Ok(None)
 }
 
+/// One tick. With one job (the default) its steps run one after another, reported to
+/// `observer`; with more, each running step reports to its own from `job_observers`.
 pub fn tick(
     ws: &mut Workspace,
     opts: &TickOptions,
     observer: &mut dyn Observer,
+    job_observers: JobObservers,
 ) -> Result<TickReport> {
     std::fs::create_dir_all(&ws.layout.runtime)
         .map_err(|e| crate::Error::io(&ws.layout.runtime, e))?;
@@ -130,7 +143,7 @@ pub fn tick(
         ));
     };
     let started = Instant::now();
-    let mut state = TickState::load(&ws.layout)?;
+    let state = TickState::load(&ws.layout)?;
     if let Some(p) = &state.paused {
         let mut r = report(Stopped::Paused, format!("paused: {}", p.reason));
         r.paused = Some(p.clone());
@@ -146,134 +159,12 @@ pub fn tick(
         let _lock = StoreLock::acquire(&ws.layout.approval_lock())?;
         approval::reconcile::reconcile_all(ws)?
     };
-    let mut ran = Vec::new();
-    let mut tried = HashSet::new();
-    let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
-    for n in 0.. {
-        if n >= ws.config.tick.steps {
-            stopped = (
-                Stopped::StepLimit,
-                format!("ran the {} step(s) a tick may run", ws.config.tick.steps),
-            );
-            break;
-        }
-        if let Some(limit) = ws.config.tick.wall_time
-            && started.elapsed().as_secs() >= limit
-        {
-            stopped = (
-                Stopped::WallTime,
-                format!("the tick's wall time ({limit}s) is used"),
-            );
-            break;
-        }
-        let Some(bead) = next_bead(ws, &state, &tried)? else {
-            break;
-        };
-        let spent = budget::spent_today(&ws.layout, &prices, ws.clock.now_secs())?;
-        if let Some(why) = budget::exhausted(&spent, &ws.config.budget) {
-            ws.record(Payload::BudgetExhausted {
-                reason: why.clone(),
-                spent: crate::ledger::event::json(&spent),
-            })?;
-            notify::send(ws, "budget_exhausted", &why, json!({ "spent": spent }));
-            stopped = (Stopped::Budget, why);
-            break;
-        }
-        tried.insert(bead.clone());
-        let outcome = run_step(
-            ws,
-            &StepOptions {
-                bead: Some(bead.clone()),
-                harness: opts.harness.clone(),
-                timeout: None,
-            },
-            observer,
-        )?;
-        let cp = &outcome.checkpoint;
-        let mut merged = None;
-        let mut wait_until = None;
-        match cp.state {
-            State::AwaitingApproval => {
-                if cp
-                    .risk
-                    .is_some_and(|r| ws.config.policy.auto_approve.contains(&r))
-                {
-                    let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
-                    merged = Some(done.merge_commit);
-                } else {
-                    notify::send(
-                        ws,
-                        "approval_waiting",
-                        &format!("{} waits for approval", cp.step),
-                        json!({ "step": cp.step, "bead": cp.bead, "risk": cp.risk }),
-                    );
-                }
-            }
-            _ if outcome.ended.rate_limited() => {
-                // Waiting is not failing: the bead rests until the limit lifts.
-                let until = outcome
-                    .ended
-                    .rate_limit_reset()
-                    .unwrap_or(ws.clock.now_secs() + 15 * 60);
-                wait_until = Some(until);
-                ws.record(Payload::BeadWaiting {
-                    bead: bead.clone(),
-                    step: cp.step.clone(),
-                    until: crate::clock::format_rfc3339(until),
-                    reason: cp.reason.clone(),
-                })?;
-            }
-            _ => {}
-        }
-        let succeeded = cp.state == State::AwaitingApproval;
-        ran.push(Ran {
-            step: cp.step.clone(),
-            bead: cp.bead.clone(),
-            state: if merged.is_some() {
-                State::Merged
-            } else {
-                cp.state
-            },
-            reason: cp.reason.clone(),
-            merged,
-        });
-        state = TickState::update(&ws.layout, |s| match wait_until {
-            Some(until) => {
-                s.waits.insert(bead.clone(), until);
-            }
-            None if succeeded => s.consecutive_failures = 0,
-            None => s.consecutive_failures += 1,
-        })?;
-        let limit = ws.config.tick.breaker;
-        if limit > 0 && state.consecutive_failures >= limit {
-            let why = format!(
-                "{} {} consecutive failed steps",
-                state::BREAKER_REASON,
-                state.consecutive_failures
-            );
-            ws.record(Payload::BreakerTripped {
-                failures: state.consecutive_failures,
-                reason: why.clone(),
-            })?;
-            state.paused = Some(pause::pause(ws, &why)?.0);
-            notify::send(
-                ws,
-                "breaker_tripped",
-                &why,
-                json!({ "failures": state.consecutive_failures }),
-            );
-            stopped = (Stopped::Breaker, why);
-            break;
-        }
-        if let Some(p) = &state.paused {
-            // Paused by hand while the step ran.
-            stopped = (Stopped::Paused, format!("paused: {}", p.reason));
-            break;
-        }
-        if outcome.ended.interrupted() {
-            break;
-        }
-    }
+    let jobs = opts.jobs.unwrap_or(ws.config.tick.jobs).max(1);
+    let (ran, stopped, mut state) = if jobs == 1 {
+        serial(ws, opts, observer, &prices, started, state)?
+    } else {
+        jobs::parallel(ws, opts, jobs, job_observers, &prices, started, state)?
+    };
     // Forget waits that have passed.
     let now = ws.clock.now_secs();
     if state.waits.values().any(|&t| t <= now) {
@@ -314,4 +205,194 @@ pub fn tick(
         r.committed = commit::commit_state(ws, &format!("forge tick: {} step(s)", r.ran.len()))?;
     }
     Ok(r)
+}
+
+/// One step after another (`--jobs 1`).
+fn serial(
+    ws: &mut Workspace,
+    opts: &TickOptions,
+    observer: &mut dyn Observer,
+    prices: &crate::ledger::cost::Prices,
+    started: Instant,
+    mut state: TickState,
+) -> Result<(Vec<Ran>, (Stopped, String), TickState)> {
+    let mut ran = Vec::new();
+    let mut tried = HashSet::new();
+    let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
+    for n in 0.. {
+        if n >= ws.config.tick.steps {
+            stopped = step_limit(ws);
+            break;
+        }
+        if let Some(why) = wall_time_used(ws, started) {
+            stopped = why;
+            break;
+        }
+        let Some(bead) = next_bead(ws, &state, &tried)? else {
+            break;
+        };
+        let spent = budget::spent_today(&ws.layout, prices, ws.clock.now_secs())?;
+        if let Some(why) = budget::exhausted(&spent, &ws.config.budget) {
+            stopped = budget_stop(ws, &spent, why)?;
+            break;
+        }
+        tried.insert(bead.clone());
+        let outcome = run_step(
+            ws,
+            &StepOptions {
+                bead: Some(bead.clone()),
+                harness: opts.harness.clone(),
+                timeout: None,
+            },
+            observer,
+        )?;
+        let (done, wait_until, succeeded) = settle(ws, &bead, &outcome)?;
+        ran.push(done);
+        let (now, stop) = count(ws, &bead, wait_until, succeeded, true)?;
+        state = now;
+        if let Some(why) = stop {
+            stopped = why;
+            break;
+        }
+        if outcome.ended.interrupted() {
+            break;
+        }
+    }
+    Ok((ran, stopped, state))
+}
+
+fn step_limit(ws: &Workspace) -> (Stopped, String) {
+    (
+        Stopped::StepLimit,
+        format!("ran the {} step(s) a tick may run", ws.config.tick.steps),
+    )
+}
+
+fn wall_time_used(ws: &Workspace, started: Instant) -> Option<(Stopped, String)> {
+    let limit = ws.config.tick.wall_time?;
+    (started.elapsed().as_secs() >= limit).then(|| {
+        (
+            Stopped::WallTime,
+            format!("the tick's wall time ({limit}s) is used"),
+        )
+    })
+}
+
+/// Records and notifies that the budget stops the tick.
+fn budget_stop(
+    ws: &mut Workspace,
+    spent: &budget::Spent,
+    why: String,
+) -> Result<(Stopped, String)> {
+    ws.record(Payload::BudgetExhausted {
+        reason: why.clone(),
+        spent: crate::ledger::event::json(spent),
+    })?;
+    notify::send(ws, "budget_exhausted", &why, json!({ "spent": spent }));
+    Ok((Stopped::Budget, why))
+}
+
+/// What the tick does with a step that ended: merges it by policy or says it waits for a
+/// person, or makes its bead wait out a rate limit. Returns what ran, the time the bead
+/// waits until, and whether the step succeeded (for the breaker).
+fn settle(
+    ws: &mut Workspace,
+    bead: &str,
+    outcome: &StepOutcome,
+) -> Result<(Ran, Option<i64>, bool)> {
+    let cp = &outcome.checkpoint;
+    let mut merged = None;
+    let mut wait_until = None;
+    match cp.state {
+        State::AwaitingApproval => {
+            if cp
+                .risk
+                .is_some_and(|r| ws.config.policy.auto_approve.contains(&r))
+            {
+                let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
+                merged = Some(done.merge_commit);
+            } else {
+                notify::send(
+                    ws,
+                    "approval_waiting",
+                    &format!("{} waits for approval", cp.step),
+                    json!({ "step": cp.step, "bead": cp.bead, "risk": cp.risk }),
+                );
+            }
+        }
+        _ if outcome.ended.rate_limited() => {
+            // Waiting is not failing: the bead rests until the limit lifts.
+            let until = outcome
+                .ended
+                .rate_limit_reset()
+                .unwrap_or(ws.clock.now_secs() + 15 * 60);
+            wait_until = Some(until);
+            ws.record(Payload::BeadWaiting {
+                bead: bead.to_owned(),
+                step: cp.step.clone(),
+                until: crate::clock::format_rfc3339(until),
+                reason: cp.reason.clone(),
+            })?;
+        }
+        _ => {}
+    }
+    let succeeded = cp.state == State::AwaitingApproval;
+    let ran = Ran {
+        step: cp.step.clone(),
+        bead: cp.bead.clone(),
+        state: if merged.is_some() {
+            State::Merged
+        } else {
+            cp.state
+        },
+        reason: cp.reason.clone(),
+        merged,
+    };
+    Ok((ran, wait_until, succeeded))
+}
+
+/// Counts a step that ended for the circuit breaker (or records its bead's wait), and trips
+/// the breaker when `may_trip` and the count reaches `[tick] breaker`. Returns the state as
+/// it is now, and why the tick stops, if it must: the breaker, or a pause given while the
+/// step ran.
+fn count(
+    ws: &mut Workspace,
+    bead: &str,
+    wait_until: Option<i64>,
+    succeeded: bool,
+    may_trip: bool,
+) -> Result<(TickState, Option<(Stopped, String)>)> {
+    let mut state = TickState::update(&ws.layout, |s| match wait_until {
+        Some(until) => {
+            s.waits.insert(bead.to_owned(), until);
+        }
+        None if succeeded => s.consecutive_failures = 0,
+        None => s.consecutive_failures += 1,
+    })?;
+    let limit = ws.config.tick.breaker;
+    if may_trip && limit > 0 && state.consecutive_failures >= limit {
+        let why = format!(
+            "{} {} consecutive failed steps",
+            state::BREAKER_REASON,
+            state.consecutive_failures
+        );
+        ws.record(Payload::BreakerTripped {
+            failures: state.consecutive_failures,
+            reason: why.clone(),
+        })?;
+        state.paused = Some(pause::pause(ws, &why)?.0);
+        notify::send(
+            ws,
+            "breaker_tripped",
+            &why,
+            json!({ "failures": state.consecutive_failures }),
+        );
+        return Ok((state, Some((Stopped::Breaker, why))));
+    }
+    if let Some(p) = &state.paused {
+        // Paused by hand while the step ran.
+        let why = (Stopped::Paused, format!("paused: {}", p.reason));
+        return Ok((state, Some(why)));
+    }
+    Ok((state, None))
 }

@@ -37,6 +37,7 @@ mod review;
 mod secrets;
 mod step;
 mod tick;
+mod tick_jobs;
 mod transcript;
 mod transcripts;
 mod verify_range;

@@ -1,7 +1,11 @@
+use std::time::Instant;
+
 use crate::cli::progress::StepProgress;
 use crate::cli::{CommandHelper, CommandResult};
 use crate::error::exit;
+use crate::harness::adapter::{Event, RunSummary};
 use crate::redact::Redactor;
+use crate::step::{Observer, State};
 use crate::tick::{TickOptions, TickReport, tick};
 
 /// Do one round of unattended work (for cron)
@@ -16,6 +20,10 @@ pub struct Args {
     /// The [harness.NAME] to run (default: [step] harness)
     #[arg(long, value_name = "NAME")]
     pub harness: Option<String>,
+    /// Steps to run at once, each in its own worktree, sandbox and lease (default: [tick]
+    /// jobs, 1); a step starts only while the day's [budget] covers its reservation
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
 }
 
 pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
@@ -24,12 +32,24 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
     ui.set_redactor(ws.redactor.clone());
     // A tick's steps are not watched by a person: one plain line per event at most.
     let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
+    let (json, quiet, redactor) = (ui.json, ui.quiet, ws.redactor.clone());
+    let started = Instant::now();
+    let job_observers = move || -> Box<dyn Observer + Send> {
+        Box::new(JobProgress {
+            plain: !json && !quiet,
+            started,
+            step: String::new(),
+            redactor: redactor.clone(),
+        })
+    };
     let result = tick(
         &mut ws,
         &TickOptions {
             harness: args.harness,
+            jobs: args.jobs,
         },
         &mut progress,
+        &job_observers,
     );
     progress.finish();
     let r = redacted(ui.redactor(), &result?);
@@ -74,6 +94,36 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
         Ok(())
     })?;
     Ok(exit::OK)
+}
+
+/// What one of several steps running at once reports: plain lines on stderr, each naming
+/// its step (no spinner: several would fight over one line).
+struct JobProgress {
+    plain: bool,
+    started: Instant,
+    step: String,
+    redactor: Redactor,
+}
+
+impl JobProgress {
+    fn line(&self, text: &str) {
+        if self.plain {
+            eprintln!("[{:>5.1}s] {text}", self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl Observer for JobProgress {
+    fn phase(&mut self, step: &str, state: State, detail: &str) {
+        step.clone_into(&mut self.step);
+        self.line(&format!("{step}: {state} ({detail})"));
+    }
+
+    fn harness_event(&mut self, event: &Event, _summary: &RunSummary) {
+        if let Some(what) = event.headline(&self.redactor) {
+            self.line(&format!("{}: {what}", self.step));
+        }
+    }
 }
 
 /// The report as it may be printed (and mailed by cron): the reasons a step failed can

@@ -6,11 +6,20 @@ use std::path::{Path, PathBuf};
 use super::Git;
 use crate::error::Result;
 
+/// git's worktree commands read every linked worktree's admin directory, and fail on one
+/// another `git worktree add` is still making ("failed to read .../commondir"). The steps
+/// of a tick with several jobs are threads of one process: they take turns here.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Git {
     /// A new worktree on a new branch, made without the repository's hooks
     /// (`post-checkout`): it is forge's, not the user's.
     pub fn worktree_add(&self, path: &Path, branch: &str, commit: &str) -> Result<()> {
         let path = path.to_string_lossy();
+        let _turn = one_at_a_time();
         self.clone()
             .hardened()
             .run(&["worktree", "add", "--quiet", "-b", branch, &path, commit])?;
@@ -19,6 +28,7 @@ impl Git {
 
     pub fn worktree_remove(&self, path: &Path) -> Result<()> {
         let path = path.to_string_lossy();
+        let _turn = one_at_a_time();
         self.run(&["worktree", "remove", "--force", "--force", &path])?;
         Ok(())
     }
@@ -31,7 +41,10 @@ impl Git {
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<PathBuf>> {
         let common = self.run(&["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
         let common = PathBuf::from(common.trim());
-        let listing = self.run(&["worktree", "list", "--porcelain"])?;
+        let listing = {
+            let _turn = one_at_a_time();
+            self.run(&["worktree", "list", "--porcelain"])?
+        };
         let mut current: Option<PathBuf> = None;
         let mut first = true;
         for line in listing.lines() {
@@ -63,7 +76,11 @@ impl Git {
     /// Every registered worktree, with git's judgement of whether it is gone.
     pub fn worktree_entries(&self) -> Result<Vec<WorktreeEntry>> {
         let mut entries: Vec<WorktreeEntry> = Vec::new();
-        for line in self.run(&["worktree", "list", "--porcelain"])?.lines() {
+        let listing = {
+            let _turn = one_at_a_time();
+            self.run(&["worktree", "list", "--porcelain"])?
+        };
+        for line in listing.lines() {
             if let Some(p) = line.strip_prefix("worktree ") {
                 entries.push(WorktreeEntry {
                     path: PathBuf::from(p),
@@ -80,6 +97,7 @@ impl Git {
 
     /// `git worktree prune`: forgets worktrees whose directory is gone.
     pub fn worktree_prune(&self) -> Result<()> {
+        let _turn = one_at_a_time();
         self.run(&["worktree", "prune"])?;
         Ok(())
     }

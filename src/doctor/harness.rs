@@ -126,6 +126,7 @@ fn version(run: &VersionRun<'_>) -> Result<String, String> {
         idle_timeout: None,
         grace: GRACE,
         sandbox: None,
+        stop: None,
     };
     let mut first: Option<String> = None;
     let finished = process::run(&spawn, &mut |_, line| {

@@ -25,6 +25,8 @@ pub struct HarnessRun<'a> {
     /// The workspace's clock: what the harness says relative to now (a rate limit's reset
     /// in so many seconds) is dated by it.
     pub clock: &'a crate::clock::Clock,
+    /// Stops the run as forge's interruption does (see `process::Spawn::stop`).
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 pub struct Ran {
@@ -53,6 +55,7 @@ pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> 
             idle_timeout: r.config.idle_timeout.map(Duration::from_secs),
             grace: Duration::from_secs(r.config.grace),
             sandbox: r.sandbox,
+            stop: r.stop,
         },
         &mut |stream, line| {
             for event in parser.line(stream, line) {

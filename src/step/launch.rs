@@ -131,6 +131,7 @@ impl Ready<'_> {
                 timeout,
                 sandbox: contained.policy.clone(),
                 clock: &ws.clock,
+                stop: observer.stop_flag(),
             },
             &mut |event, summary| observer.harness_event(event, summary),
         );

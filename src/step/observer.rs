@@ -7,6 +7,12 @@ use crate::harness::adapter::{Event, RunSummary};
 pub trait Observer {
     fn phase(&mut self, _step: &str, _state: State, _detail: &str) {}
     fn harness_event(&mut self, _event: &Event, _summary: &RunSummary) {}
+    /// A flag that, once set, stops the harness as forge's own interruption does (the step
+    /// ends interrupted, its work kept): how a tick running several steps ends them on its
+    /// wall time or a pause. None: only forge's interruption stops it.
+    fn stop_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        None
+    }
 }
 
 impl Observer for () {}

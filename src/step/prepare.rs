@@ -334,6 +334,7 @@ fn bootstrap(
                 idle_timeout: None,
                 grace: Duration::from_secs(2),
                 sandbox: None,
+                stop: None,
             },
             &mut |_, _| {},
         )

@@ -22,9 +22,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use super::budget::{self, Reservation, Room};
 use super::state::TickState;
@@ -89,6 +89,9 @@ pub(super) fn parallel(
         panic: None,
         tripped: false,
     };
+    // Set when the tick's wall time is used or forge is paused: the running steps' harnesses
+    // stop as on Ctrl-C (each step ends interrupted, its work kept).
+    let halt = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Ended>();
     std::thread::scope(|scope| {
         loop {
@@ -101,7 +104,10 @@ pub(super) fn parallel(
                         run.running.insert(bead.clone(), reservation);
                         let mut job =
                             Workspace::new(&repo, ws.layout.clone(), ws.config.clone(), &env);
-                        let mut observer = observers();
+                        let mut observer = Halting {
+                            inner: observers(),
+                            halt: halt.clone(),
+                        };
                         let step = StepOptions {
                             bead: Some(bead.clone()),
                             harness: opts.harness.clone(),
@@ -110,22 +116,43 @@ pub(super) fn parallel(
                         let tx = tx.clone();
                         scope.spawn(move || {
                             let ended = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                run_step(&mut job, &step, observer.as_mut())
+                                run_step(&mut job, &step, &mut observer)
                             }));
                             // The receiver lives until every job has ended.
                             let _ = tx.send((bead, ended));
                         });
                     }
                     Ok(Next::Wait) => break,
-                    Ok(Next::Stop(why)) => run.stopped = Some(why),
+                    Ok(Next::Stop(why)) => {
+                        if ends_running(&why) {
+                            halt.store(true, Ordering::Relaxed);
+                        }
+                        run.stopped = Some(why);
+                    }
                     Err(e) => run.error = Some(e),
                 }
             }
             if run.running.is_empty() {
                 break;
             }
-            // Every running job sends once, panicking or not.
-            let (bead, ended) = rx.recv().expect("a running job reports its end");
+            // Every running job sends once, panicking or not. While they run, the wall time
+            // and a pause are watched, so that they end the running steps too.
+            let (bead, ended) = loop {
+                match rx.recv_timeout(WATCH_EVERY) {
+                    Ok(ended) => break ended,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if !halt.load(Ordering::Relaxed)
+                            && let Some(why) = run.ends_running_now(ws, started)
+                        {
+                            halt.store(true, Ordering::Relaxed);
+                            run.stopped.get_or_insert(why);
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        unreachable!("a running job holds a sender until it reports")
+                    }
+                }
+            };
             run.running.remove(&bead);
             match ended {
                 Ok(Ok(outcome)) => {
@@ -152,6 +179,38 @@ pub(super) fn parallel(
         .stopped
         .unwrap_or((Stopped::NothingReady, "nothing is ready".to_owned()));
     Ok((run.ran, stopped, run.state))
+}
+
+/// How often a tick running several steps looks at its wall time and the pause.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// Whether a tick stopped for `why` ends its running steps too (not only new starts).
+fn ends_running(why: &Stop) -> bool {
+    matches!(why.0, Stopped::WallTime | Stopped::Paused)
+}
+
+/// A job's observer, which also hands its harness the tick's halt flag.
+struct Halting {
+    inner: Box<dyn crate::step::Observer + Send>,
+    halt: Arc<AtomicBool>,
+}
+
+impl crate::step::Observer for Halting {
+    fn phase(&mut self, step: &str, state: crate::step::State, detail: &str) {
+        self.inner.phase(step, state, detail);
+    }
+
+    fn harness_event(
+        &mut self,
+        event: &crate::harness::adapter::Event,
+        summary: &crate::harness::adapter::RunSummary,
+    ) {
+        self.inner.harness_event(event, summary);
+    }
+
+    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(self.halt.clone())
+    }
 }
 
 struct Run {
@@ -227,6 +286,25 @@ impl Run {
                 Room::Unknown | Room::Short(_) => Next::Wait,
             },
         )
+    }
+
+    /// While steps run: the wall time used or a pause, which end them.
+    fn ends_running_now(&mut self, ws: &Workspace, started: Instant) -> Option<Stop> {
+        if let Some(why) = wall_time_used(ws, started) {
+            return Some(why);
+        }
+        let state = TickState::load(&ws.layout).ok()?;
+        let paused = state.paused.as_ref().map(|p| {
+            (
+                Stopped::Paused,
+                format!(
+                    "paused: {}; the running steps end interrupted, their work kept",
+                    p.reason
+                ),
+            )
+        });
+        self.state = state;
+        paused
     }
 
     /// Settles a step that ended, in the order steps end.

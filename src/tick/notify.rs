@@ -36,6 +36,7 @@ pub fn send(ws: &mut Workspace, kind: &str, message: &str, details: serde_json::
             idle_timeout: None,
             grace: Duration::from_secs(2),
             sandbox: None,
+            stop: None,
         },
         &mut |_, _| {},
     );

@@ -250,13 +250,35 @@ fn jobs_zero_is_refused() {
 }
 
 /// A pause given while jobs run starts nothing more; the running steps finish.
-#[test]
-fn a_pause_during_a_parallel_tick_stops_new_starts() {
-    let env = with_script(&format!("{WAIT_FOR_GO}echo x > \"$FORGE_BEAD.txt\""));
+/// Steps that write their work, then wait for a `go` that never comes.
+fn waiting_forever() -> TestEnv {
+    let env = with_script(&format!(
+        "echo work > \"$FORGE_BEAD.txt\"; {WAIT_FOR_GO}echo late >> \"$FORGE_BEAD.txt\""
+    ));
     env.edit_config("steps = 1", "steps = 5");
     for i in 0..4 {
         env.create(&[&format!("bead {i}")]);
     }
+    env
+}
+
+/// The steps a tick report lists all ended interrupted, their work on their branches.
+fn assert_interrupted_with_work(env: &TestEnv, r: &Value) {
+    let ran = r["ran"].as_array().unwrap();
+    assert!(!ran.is_empty() && ran.len() <= 2, "{r}");
+    for s in ran {
+        assert_eq!(s["state"], "interrupted", "{r}");
+        let step = s["step"].as_str().unwrap();
+        let (bead, attempt) = step.rsplit_once('.').unwrap();
+        let file = env.git(&["show", &format!("forge/{bead}/{attempt}:{bead}.txt")]);
+        assert_eq!(file, "work\n", "{step}");
+    }
+    assert_eq!(claims(env).len(), ran.len(), "nothing more started");
+}
+
+#[test]
+fn a_pause_during_a_parallel_tick_ends_its_running_steps() {
+    let env = waiting_forever();
     env.commit_all("set up");
     let beside = env.repo.parent().unwrap().to_owned();
     let child = env
@@ -267,13 +289,27 @@ fn a_pause_during_a_parallel_tick_stops_new_starts() {
         .unwrap();
     wait_for_marker(&beside.join("started"), "the tick's first harness");
     env.forge(&["pause", "--reason", "hold on"]).ok();
-    std::fs::write(beside.join("go"), "").unwrap();
     let r = to_run(child.wait_with_output().unwrap()).ok().json();
     assert_eq!(r["stopped"], "paused", "{r}");
-    let ran = r["ran"].as_array().unwrap();
-    assert!(!ran.is_empty() && ran.len() <= 2, "{r}");
-    assert!(ran.iter().all(|s| s["state"] == "awaiting-approval"), "{r}");
-    assert_eq!(env.ready().len(), 4 - ran.len());
+    assert_interrupted_with_work(&env, &r);
+}
+
+#[test]
+fn a_parallel_tick_out_of_wall_time_ends_its_running_steps() {
+    let env = waiting_forever();
+    env.edit_config("# wall_time = 3600", "wall_time = 2");
+    env.commit_all("set up");
+    let started = Instant::now();
+    let r = env
+        .command(&["--json", "tick", "--jobs", "2"])
+        .env_remove("FORGE_NOW")
+        .output()
+        .unwrap();
+    let r = to_run(r).ok().json();
+    // Well before the harness's own 30 s timeout.
+    assert!(started.elapsed() < Duration::from_secs(25), "{r}");
+    assert_eq!(r["stopped"], "wall_time", "{r}");
+    assert_interrupted_with_work(&env, &r);
 }
 
 /// Ctrl-C ends every running step as interrupted, its work kept, and starts nothing more.

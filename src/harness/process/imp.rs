@@ -167,7 +167,11 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         if status.is_some() {
             break;
         }
-        if interrupt.load(Ordering::Relaxed) {
+        let stopped = spawn
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed));
+        if interrupt.load(Ordering::Relaxed) || stopped {
             ended_by = EndedBy::Interrupted;
             break;
         }

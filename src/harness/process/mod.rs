@@ -60,6 +60,9 @@ pub struct Spawn {
     pub grace: Duration,
     /// Run under this sandbox policy (through forge's trampoline, `sandbox::exec`).
     pub sandbox: Option<crate::sandbox::Policy>,
+    /// Set: the run is stopped like on forge's interruption ([`interrupt_flag`]), and ends
+    /// [`EndedBy::Interrupted`].
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

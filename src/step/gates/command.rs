@@ -38,6 +38,7 @@ pub fn command(ctx: &GateContext<'_>, name: &str, run: &str, timeout: u64) -> Re
             idle_timeout: None,
             grace: Duration::from_secs(2),
             sandbox: ctx.sandbox.cloned(),
+            stop: None,
         },
         &mut |_, line| {
             tail.push_back(clip_line(line));

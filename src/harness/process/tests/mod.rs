@@ -55,6 +55,7 @@ fn case(name: &str, args: &[&str]) -> Case {
         idle_timeout: None,
         grace: Duration::from_millis(500),
         sandbox: None,
+        stop: None,
     };
     Case { dir, spawn }
 }

@@ -116,6 +116,30 @@ pub fn predict(layout: &Layout, steps: &[Checkpoint]) -> Result<Vec<Predicted>> 
     Ok(out)
 }
 
+/// The files each bead's latest attempt with a commit changed: what a new attempt on it is
+/// likely to touch again. Beads without such an attempt are left out.
+pub fn last_attempt_files(
+    layout: &Layout,
+    steps: &[Checkpoint],
+) -> Result<HashMap<String, BTreeSet<String>>> {
+    let git = Git::new(&layout.root);
+    let mut latest: HashMap<&str, &Checkpoint> = HashMap::new();
+    for cp in steps.iter().filter(|c| !c.head.is_empty()) {
+        let newer = latest
+            .get(cp.bead.as_str())
+            .is_none_or(|l| l.attempt < cp.attempt);
+        if newer {
+            latest.insert(&cp.bead, cp);
+        }
+    }
+    let mut out = HashMap::new();
+    for (bead, cp) in latest {
+        let files = git.changed_files(&cp.base_commit, &cp.head)?;
+        out.insert(bead.to_owned(), files.into_iter().collect());
+    }
+    Ok(out)
+}
+
 /// The short name of a base ref, for messages (`refs/heads/main` is `main`).
 pub fn base_name(base_ref: &str) -> &str {
     base_ref.strip_prefix("refs/heads/").unwrap_or(base_ref)

@@ -259,7 +259,13 @@ impl Run {
                 format!("paused: {}", p.reason),
             )));
         }
-        let Some(bead) = next_bead(ws, &self.state, &self.tried)? else {
+        // A bead whose last attempt changed the files a running bead's last attempt changed
+        // would likely conflict with it: it waits rather than races it.
+        let mut skip = self.tried.clone();
+        if !self.running.is_empty() {
+            skip.extend(self.overlapping_running(ws)?);
+        }
+        let Some(bead) = next_bead(ws, &self.state, &skip)? else {
             return Ok(if self.running.is_empty() {
                 Next::Stop((Stopped::NothingReady, "nothing is ready".to_owned()))
             } else {
@@ -286,6 +292,20 @@ impl Run {
                 Room::Unknown | Room::Short(_) => Next::Wait,
             },
         )
+    }
+
+    /// Beads whose last attempt touched files a running bead's last attempt touched.
+    fn overlapping_running(&self, ws: &Workspace) -> Result<HashSet<String>> {
+        let steps = crate::step::checkpoint::load_all(&ws.layout)?;
+        let files = crate::step::overlap::last_attempt_files(&ws.layout, &steps)?;
+        let running: Vec<&std::collections::BTreeSet<String>> =
+            self.running.keys().filter_map(|b| files.get(b)).collect();
+        Ok(files
+            .iter()
+            .filter(|(bead, _)| !self.running.contains_key(*bead))
+            .filter(|(_, f)| running.iter().any(|r| !r.is_disjoint(f)))
+            .map(|(bead, _)| bead.clone())
+            .collect())
     }
 
     /// While steps run: the wall time used or a pause, which end them.

@@ -357,3 +357,57 @@ fn ctrl_c_interrupts_every_running_job_and_keeps_its_work() {
     }
     assert_eq!(claims(&env).len(), 2, "nothing more started");
 }
+
+/// With `--jobs`, a bead whose last attempt changed the files a running bead's last attempt
+/// changed waits for it rather than racing it; an unrelated bead runs beside it.
+#[test]
+fn a_bead_that_overlapped_a_running_one_waits_for_it() {
+    let env = with_script(
+        "log=\"$FORGE_REPO/../runs.log\"; echo \"start $FORGE_BEAD\" >> \"$log\"; sleep 1; \
+         if [ \"$FORGE_BEAD\" = \"$(cat \"$FORGE_REPO/../solo-id\" 2>/dev/null)\" ]; \
+         then echo x > solo.txt; else echo \"$FORGE_BEAD\" >> README; fi; \
+         echo \"end $FORGE_BEAD\" >> \"$log\"",
+    );
+    let a = env.create(&["Edit the readme"]);
+    let b = env.create(&["Edit the readme too"]);
+    env.commit_all("set up");
+    // Both touched README in their first attempts; both are sent back.
+    for bead in [&a, &b] {
+        env.forge(&["step", bead]).ok();
+        env.forge(&["reject", &format!("{bead}.1"), "--reason", "again"])
+            .ok();
+    }
+    let solo = env.create(&["Something else"]);
+    env.edit_config("steps = 1", "steps = 3");
+    env.commit_all("more");
+    let beside = env.repo.parent().unwrap().to_owned();
+    std::fs::write(beside.join("solo-id"), &solo).unwrap();
+    std::fs::write(beside.join("runs.log"), "").unwrap();
+    let r = env
+        .command(&["--json", "tick", "--jobs", "2"])
+        .output()
+        .unwrap();
+    let r = to_run(r).ok().json();
+    assert_eq!(r["ran"].as_array().unwrap().len(), 3, "{r}");
+    let log = std::fs::read_to_string(env.repo.parent().unwrap().join("runs.log")).unwrap();
+    let at = |what: &str| {
+        log.lines()
+            .position(|l| l == what)
+            .unwrap_or_else(|| panic!("no `{what}` in\n{log}"))
+    };
+    // Whichever of a and b ran first, the other started only after it ended.
+    let (first, second) = if at(&format!("start {a}")) < at(&format!("start {b}")) {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert!(
+        at(&format!("start {second}")) > at(&format!("end {first}")),
+        "{second} raced {first}:\n{log}"
+    );
+    // The unrelated bead ran beside the first.
+    assert!(
+        at(&format!("start {solo}")) < at(&format!("end {first}")),
+        "{solo} did not run beside {first}:\n{log}"
+    );
+}

@@ -18,7 +18,7 @@ pub struct Merged {
     pub worktree: Option<PathBuf>,
 }
 
-fn message(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> String {
+pub(crate) fn message(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> String {
     let title = crate::bead::repo::BeadRepo::new(&ws.layout)
         .load(&cp.bead)
         .map(|b| b.title)
@@ -129,44 +129,7 @@ pub fn merge_step(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> 
     }
     let msg = message(ws, cp, approver, how);
     match main.worktree_of_branch(&cp.base_ref)? {
-        Some(dir) => {
-            let wt = Git::new(&dir);
-            // What the merge brings in is the step's side since the merge base; comparing
-            // against the base tip would also list every later change on the base.
-            let since = main
-                .merge_base(&base_tip, &cp.head)?
-                .unwrap_or_else(|| base_tip.clone());
-            let touched = main.changed_files(&since, &cp.head)?;
-            abort_forges_merge(&wt, &cp.head)?;
-            if let Some(commit) =
-                finish_killed_merge(&wt, cp, &base_tip, &merged.tree, &touched, &msg)?
-            {
-                return Ok(Merged {
-                    commit,
-                    worktree: Some(dir),
-                });
-            }
-            check_clean_for(&wt, &touched)?;
-            if let Err(e) = wt.merge_no_ff(&cp.head, &msg) {
-                // Never leave the user's index half-merged.
-                let aborted =
-                    wt.git_path("MERGE_HEAD")?.exists() && wt.run(&["merge", "--abort"]).is_ok();
-                return Err(Error::Refused {
-                    message: format!("merging {} into {} failed: {e}", cp.step, cp.base_ref),
-                    hint: if aborted {
-                        "the merge was aborted; your checkout is as it was".into()
-                    } else {
-                        format!("check `git status` in {}", dir.display())
-                    },
-                });
-            }
-            let commit = wt.rev_parse("HEAD")?;
-            check_parents(&wt, &commit, &base_tip, &cp.head)?;
-            Ok(Merged {
-                commit,
-                worktree: Some(dir),
-            })
-        }
+        Some(dir) => merge_in_checkout(&main, dir, cp, &base_tip, &merged.tree, &msg),
         None => {
             let commit = main.commit_tree(&merged.tree, &[&base_tip, &cp.head], &msg)?;
             // Compare-and-swap: if the base moved since we read it, nothing changes.
@@ -181,6 +144,107 @@ pub fn merge_step(ws: &Workspace, cp: &Checkpoint, approver: &str, how: How) -> 
             })
         }
     }
+}
+
+/// Advances the base from `base_tip` to `tested`, a merge of the step's head onto that tip
+/// whose gates passed (the merge queue). Without a checkout of the base this is a
+/// compare-and-swap to exactly that commit; with one, the merge is made there as
+/// [`merge_step`] makes it (the user's identity, signing and guarantees), and must come out
+/// with the tested tree. `None`: the base is no longer at `base_tip`, nothing changed.
+pub fn merge_tested(
+    ws: &Workspace,
+    cp: &Checkpoint,
+    base_tip: &str,
+    tested: &str,
+) -> Result<Option<Merged>> {
+    let main = Git::new(&ws.layout.root);
+    if main.rev_parse(&cp.base_ref)? != base_tip {
+        return Ok(None);
+    }
+    let tree_of = |c: &str| -> Result<String> {
+        Ok(main
+            .run(&["rev-parse", "--verify", &format!("{c}^{{tree}}")])?
+            .trim()
+            .to_owned())
+    };
+    let tree = tree_of(tested)?;
+    match main.worktree_of_branch(&cp.base_ref)? {
+        Some(dir) => {
+            let msg = main.run(&["log", "-1", "--format=%B", tested])?;
+            let merged = merge_in_checkout(&main, dir, cp, base_tip, &tree, msg.trim_end())?;
+            let made = tree_of(&merged.commit)?;
+            if made != tree {
+                return Err(Error::Refused {
+                    message: format!(
+                        "the merge made in the checkout ({}) does not hold the tree the gates \
+                         ran on ({})",
+                        short(&merged.commit),
+                        short(tested)
+                    ),
+                    hint: "inspect the base branch; a hook may have changed the merge".into(),
+                });
+            }
+            Ok(Some(merged))
+        }
+        None => {
+            if main
+                .update_ref(&cp.base_ref, tested, Some(base_tip))
+                .is_err()
+            {
+                return Ok(None);
+            }
+            Ok(Some(Merged {
+                commit: tested.to_owned(),
+                worktree: None,
+            }))
+        }
+    }
+}
+
+/// Merges the step's head in the user's checkout `dir` of the base, whose tip is
+/// `base_tip` and the merge's tree `tree`: refuses to touch their uncommitted work, and
+/// finishes (or aborts) a merge a killed approval left there.
+fn merge_in_checkout(
+    main: &Git,
+    dir: PathBuf,
+    cp: &Checkpoint,
+    base_tip: &str,
+    tree: &str,
+    msg: &str,
+) -> Result<Merged> {
+    let wt = Git::new(&dir);
+    // What the merge brings in is the step's side since the merge base; comparing against
+    // the base tip would also list every later change on the base.
+    let since = main
+        .merge_base(base_tip, &cp.head)?
+        .unwrap_or_else(|| base_tip.to_owned());
+    let touched = main.changed_files(&since, &cp.head)?;
+    abort_forges_merge(&wt, &cp.head)?;
+    if let Some(commit) = finish_killed_merge(&wt, cp, base_tip, tree, &touched, msg)? {
+        return Ok(Merged {
+            commit,
+            worktree: Some(dir),
+        });
+    }
+    check_clean_for(&wt, &touched)?;
+    if let Err(e) = wt.merge_no_ff(&cp.head, msg) {
+        // Never leave the user's index half-merged.
+        let aborted = wt.git_path("MERGE_HEAD")?.exists() && wt.run(&["merge", "--abort"]).is_ok();
+        return Err(Error::Refused {
+            message: format!("merging {} into {} failed: {e}", cp.step, cp.base_ref),
+            hint: if aborted {
+                "the merge was aborted; your checkout is as it was".into()
+            } else {
+                format!("check `git status` in {}", dir.display())
+            },
+        });
+    }
+    let commit = wt.rev_parse("HEAD")?;
+    check_parents(&wt, &commit, base_tip, &cp.head)?;
+    Ok(Merged {
+        commit,
+        worktree: Some(dir),
+    })
 }
 
 fn check_parents(git: &Git, commit: &str, first: &str, second: &str) -> Result<()> {

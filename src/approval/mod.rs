@@ -7,6 +7,7 @@
 
 pub mod evidence;
 pub mod merge;
+pub mod queue;
 pub mod reconcile;
 pub mod seal;
 mod undo;
@@ -61,6 +62,11 @@ pub struct Approved {
     /// Epics that closed with the step's bead: it was the last of their children still open.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub closed_epics: Vec<String>,
+    /// With `[policy] merge = "queue"`: what the queue run this approval started did. The
+    /// step is merged when `merge_commit` is set; otherwise it waits in the queue or was
+    /// sent back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Vec<queue::Outcome>>,
 }
 
 /// Steps waiting for approval, oldest first.
@@ -186,6 +192,7 @@ pub fn approve(
             in_worktree: None,
             reconciled: true,
             closed_epics: Vec::new(),
+            queue: None,
         });
     }
     if cp.state == State::Merged {
@@ -233,6 +240,34 @@ pub fn approve(
         how: Some(how),
         invoked_by: ws.actor.clone(),
     })?;
+    if ws.config.policy.merge == crate::config::MergeMode::Queue {
+        cp.approved_by = approver.clone();
+        cp.approved_how = Some(how);
+        queue::enqueue(ws, &mut cp)?;
+        let run = queue::run_locked(ws)?;
+        let merged = run.iter().find_map(|o| match o {
+            queue::Outcome::Merged(a) if a.step == cp.step => Some(a.clone()),
+            _ => None,
+        });
+        if let Some(mut done) = merged {
+            done.queue = Some(run);
+            return Ok(done);
+        }
+        // Still queued behind a step that could not be merged, or sent back.
+        return Ok(Approved {
+            step: cp.step.clone(),
+            bead: cp.bead.clone(),
+            head: cp.head.clone(),
+            base_ref: cp.base_ref.clone(),
+            merge_commit: String::new(),
+            approved_by: approver,
+            how,
+            in_worktree: None,
+            reconciled: false,
+            closed_epics: Vec::new(),
+            queue: Some(run),
+        });
+    }
     let result = merge::merge_step(ws, &cp, &approver, how);
     let merged = match result {
         Ok(m) => m,
@@ -245,8 +280,19 @@ pub fn approve(
             return Err(e);
         }
     };
-    cp.approved_by = approver.clone();
+    cp.approved_by = approver;
     cp.approved_how = Some(how);
+    record_merged(ws, cp, merged)
+}
+
+/// The bookkeeping of a merge that reached the base: the checkpoint merged (one
+/// `step.merged`), the bead closed (and epics whose last child it was).
+pub(crate) fn record_merged(
+    ws: &mut Workspace,
+    mut cp: Checkpoint,
+    merged: merge::Merged,
+) -> Result<Approved> {
+    let how = cp.approved_how.unwrap_or(How::Flag);
     cp.merge_commit = merged.commit.clone();
     cp.finished = ws.clock.now();
     let (head, base_ref) = (cp.head.clone(), cp.base_ref.clone());
@@ -271,11 +317,12 @@ pub fn approve(
         head: cp.head.clone(),
         base_ref: cp.base_ref.clone(),
         merge_commit: merged.commit,
-        approved_by: approver,
+        approved_by: cp.approved_by.clone(),
         how,
         in_worktree: merged.worktree.map(|p| p.display().to_string()),
         reconciled: false,
         closed_epics,
+        queue: None,
     })
 }
 

@@ -58,6 +58,21 @@ pub struct PolicyConfig {
     /// Empty: every step waits for a human.
     #[serde(default)]
     pub auto_approve: Vec<crate::bead::Risk>,
+    /// How an approved step reaches its base: merged at once, or through the merge queue.
+    #[serde(default)]
+    pub merge: MergeMode,
+}
+
+/// `[policy] merge`: how an approved step reaches its base branch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMode {
+    /// The approval merges the step at once (after checking it merges cleanly).
+    #[default]
+    Direct,
+    /// The approval enqueues the step; the queue merges each head onto the base tip, runs
+    /// the gates on the merged result, and only then advances the base.
+    Queue,
 }
 
 fn default_max_diff_lines() -> u64 {
@@ -70,6 +85,7 @@ impl Default for PolicyConfig {
             protected_paths: Vec::new(),
             max_diff_lines: default_max_diff_lines(),
             auto_approve: Vec::new(),
+            merge: MergeMode::Direct,
         }
     }
 }

@@ -53,6 +53,9 @@ max_diff_lines = 2000
 # Risk tiers (low, medium, high) whose steps merge without a person. The ledger records
 # such approvals as given by policy. Empty: every step waits for a human.
 auto_approve = []
+# How an approved step reaches the base: "direct" (merged at once) or "queue" (merged onto
+# the base tip in a scratch worktree, gates re-run on the result, then the base advances).
+# merge = "direct"
 
 [tick]
 # forge tick, for cron: steps per tick, and seconds after which no new step starts.

@@ -278,6 +278,19 @@ pub const SECTIONS: &[Section] = &[
                  by policy. Empty: every step waits for a human.",
                 "[\"low\"]",
             ),
+            key(
+                "merge",
+                "string",
+                Value("\"direct\""),
+                "How an approved step reaches its base branch. \"direct\": the approval \
+                 merges it at once. \"queue\": the approval enqueues it, and the merge queue \
+                 (run by `forge approve` and every `forge tick`) merges each approved head onto \
+                 the base's current tip in memory, runs the gates on that merged commit in a \
+                 scratch worktree, and only then advances the base by compare-and-swap; a \
+                 conflict or a failing gate sends the step back to its agent (`forge revise \
+                 STEP`). `forge queue` lists and reorders it.",
+                "\"queue\"",
+            ),
         ],
     },
     Section {

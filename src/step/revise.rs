@@ -98,10 +98,16 @@ pub fn revise(
     feedback: &str,
     observer: &mut dyn Observer,
 ) -> Result<StepOutcome> {
-    if feedback.trim().is_empty() {
-        return Err(Error::usage("a revision needs feedback (--feedback TEXT)"));
-    }
     let (mut cp, enforcement, _lease) = begin(ws, step)?;
+    // A step the merge queue sent back: the reason (the conflict, or the gate that failed
+    // on the merged result) is the feedback, and the work moves to the new base first.
+    let is_sent_back = sent_back(&cp);
+    let feedback = match feedback.trim() {
+        "" if is_sent_back => cp.reason.clone(),
+        "" => return Err(Error::usage("a revision needs feedback (--feedback TEXT)")),
+        _ if is_sent_back => format!("{}\n\n{feedback}", cp.reason),
+        _ => feedback.to_owned(),
+    };
     // On a base that moved and no longer takes the work cleanly, the revision works on the
     // replay, conflicts and all: revising on the old base would only conflict again.
     let conflicts = match replay_target(ws, &cp)? {
@@ -109,9 +115,35 @@ pub fn revise(
             replay_with_conflicts(ws, &mut cp, &new_base, &merged)?;
             merged.conflicts
         }
+        Some((new_base, merged)) if is_sent_back => {
+            replay_clean(ws, &mut cp, &new_base, &merged)?;
+            Vec::new()
+        }
         _ => Vec::new(),
     };
-    rerun(ws, cp, Some(feedback), &conflicts, enforcement, observer)
+    rerun(ws, cp, Some(&feedback), &conflicts, enforcement, observer)
+}
+
+/// Whether `cp` was sent back by the merge queue and waits for `forge revise`.
+pub fn sent_back(cp: &Checkpoint) -> bool {
+    cp.state == State::Failed && cp.reason.starts_with(crate::approval::queue::SENT_BACK)
+}
+
+/// Puts the clean replay of the step's work onto `new_base` on the step branch (one commit,
+/// with the head's message) and makes the worktree follow.
+fn replay_clean(
+    ws: &mut Workspace,
+    cp: &mut Checkpoint,
+    new_base: &str,
+    merged: &crate::git::cli::MergeTree,
+) -> Result<String> {
+    let git = contain::step_git(&ws.layout, cp);
+    let message = git.run(&["log", "-1", "--format=%B", &cp.head])?;
+    let head = git
+        .as_forge(&format!("forge ({})", cp.harness))
+        .commit_tree(&merged.tree, &[new_base], message.trim_end())?;
+    move_to_replay(ws, cp, new_base, &head, &[])?;
+    Ok(head)
 }
 
 /// Runs the step's harness again on its worktree with a reviewer's `feedback` and/or the
@@ -284,12 +316,8 @@ pub fn rebase(ws: &mut Workspace, step: &str, observer: &mut dyn Observer) -> Re
         replay_with_conflicts(ws, &mut cp, &new_base, &merged)?;
         return rerun(ws, cp, None, &merged.conflicts, enforcement, observer);
     }
+    let head = replay_clean(ws, &mut cp, &new_base, &merged)?;
     let git = contain::step_git(&ws.layout, &cp);
-    let message = git.run(&["log", "-1", "--format=%B", &cp.head])?;
-    let head = git
-        .as_forge(&format!("forge ({})", cp.harness))
-        .commit_tree(&merged.tree, &[&new_base], message.trim_end())?;
-    move_to_replay(ws, &mut cp, &new_base, &head, &[])?;
     let bead = BeadRepo::new(&ws.layout).load(&cp.bead)?;
     let diff = StepDiff::of(&git, &new_base, &head)?;
     let env = StepEnv::build(ws, &cp)?;

@@ -65,6 +65,9 @@ pub struct TickReport {
     pub reclaimed: Vec<reclaim::Reclaimed>,
     /// Approvals a killed process left half-recorded, finished by this tick.
     pub reconciled: Vec<approval::reconcile::Reconciled>,
+    /// What the merge queue did (`[policy] merge = "queue"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queue: Vec<approval::queue::Outcome>,
     pub ran: Vec<Ran>,
     /// Steps waiting for a person's approval after this tick.
     pub awaiting_approval: Vec<String>,
@@ -93,6 +96,7 @@ fn report(stopped: Stopped, reason: String) -> TickReport {
         reason,
         reclaimed: Vec::new(),
         reconciled: Vec::new(),
+        queue: Vec::new(),
         ran: Vec::new(),
         awaiting_approval: Vec::new(),
         rate_limited: Vec::new(),
@@ -155,9 +159,11 @@ pub fn tick(
     let reclaimed = reclaim::reclaim(ws)?;
     // A tick killed between a policy merge and its bookkeeping left a merged bead open:
     // finish that first, so it is never run again.
-    let reconciled = {
+    // Then the merge queue, under the same lock: approved steps reach their base.
+    let (reconciled, queued) = {
         let _lock = StoreLock::acquire(&ws.layout.approval_lock())?;
-        approval::reconcile::reconcile_all(ws)?
+        let reconciled = approval::reconcile::reconcile_all(ws)?;
+        (reconciled, approval::queue::run_locked(ws)?)
     };
     let jobs = opts.jobs.unwrap_or(ws.config.tick.jobs).max(1);
     let (ran, stopped, mut state) = if jobs == 1 {
@@ -174,6 +180,7 @@ pub fn tick(
     let mut r = report(stopped.0, stopped.1);
     r.reclaimed = reclaimed;
     r.reconciled = reconciled;
+    r.queue = queued;
     r.ran = ran;
     r.awaiting_approval = awaiting_approval;
     r.rate_limited = state
@@ -186,8 +193,10 @@ pub fn tick(
     r.consecutive_failures = state.consecutive_failures;
     // A tick that did nothing leaves no trace: cron runs it every few minutes, and a ledger
     // file per idle tick would bury the ones that matter.
-    let idle =
-        r.ran.is_empty() && r.reclaimed.is_empty() && matches!(r.stopped, Stopped::NothingReady);
+    let idle = r.ran.is_empty()
+        && r.reclaimed.is_empty()
+        && r.queue.is_empty()
+        && matches!(r.stopped, Stopped::NothingReady);
     if !idle {
         ws.record(Payload::Tick {
             stopped: Some(r.stopped.clone()),
@@ -310,7 +319,8 @@ fn settle(
                 .is_some_and(|r| ws.config.policy.auto_approve.contains(&r))
             {
                 let done = approval::approve(ws, &cp.step, Some(&cp.head), How::Policy)?;
-                merged = Some(done.merge_commit);
+                // With the merge queue, the step may wait in it or be sent back.
+                merged = Some(done.merge_commit).filter(|m| !m.is_empty());
             } else {
                 notify::send(
                     ws,

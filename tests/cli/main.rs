@@ -32,6 +32,7 @@ mod merge;
 mod next_steps;
 mod overlap;
 mod plan;
+mod queue;
 mod ready;
 mod review;
 mod secrets;

@@ -67,7 +67,7 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
         }
         let approved = approval::approve(&mut ws, step, head.as_deref(), How::Flag)?;
         ui.report(&approved, |out| merged_line(ui, out, &approved))?;
-        return Ok(exit::OK);
+        return Ok(code(&approved));
     }
     if !interactive(ui) {
         let target = args.step.unwrap_or_else(|| "STEP".into());
@@ -129,7 +129,7 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
                 }
                 let approved = approval::approve(&mut ws, &cp.step, Some(&cp.head), How::Prompt)?;
                 ui.report(&approved, |out| merged_line(ui, out, &approved))?;
-                return Ok(exit::OK);
+                return Ok(code(&approved));
             }
             Some(2) => {
                 let reason = text("Why reject it? (the next attempt sees this)")?;
@@ -166,6 +166,15 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
     }
 }
 
+/// Exits 1 when the merge queue sent the approved step back (nothing was merged).
+fn code(a: &approval::Approved) -> u8 {
+    let sent_back =
+        a.queue.iter().flatten().any(
+            |o| matches!(o, approval::queue::Outcome::SentBack { step, .. } if *step == a.step),
+        );
+    if sent_back { exit::FAILURE } else { exit::OK }
+}
+
 /// The bead's title, safe to print at the prompt (an agent or a planner may have written
 /// escape sequences into it).
 fn title(ws: &Workspace, cp: &Checkpoint) -> String {
@@ -177,6 +186,30 @@ fn title(ws: &Workspace, cp: &Checkpoint) -> String {
 }
 
 fn merged_line(ui: &Ui, out: &mut dyn Write, a: &approval::Approved) -> std::io::Result<()> {
+    if let Some(ran) = &a.queue {
+        writeln!(
+            out,
+            "Approved {} at {}; it went through the merge queue",
+            ui.id(&a.step),
+            approval::short(&a.head)
+        )?;
+        for o in ran {
+            super::queue::outcome_line(ui, out, o)?;
+        }
+        let handled = ran.iter().any(|o| match o {
+            approval::queue::Outcome::Merged(m) => m.step == a.step,
+            approval::queue::Outcome::SentBack { step, .. } => *step == a.step,
+            _ => false,
+        });
+        if !handled {
+            writeln!(
+                out,
+                "{} waits in the merge queue (`forge queue`)",
+                ui.id(&a.step)
+            )?;
+        }
+        return Ok(());
+    }
     writeln!(
         out,
         "Merged {} into {} as {} (approved by {} via {})",

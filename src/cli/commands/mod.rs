@@ -20,6 +20,7 @@ pub mod log;
 pub mod merge_driver;
 pub mod pause;
 pub mod plan;
+pub mod queue;
 pub mod ready;
 pub mod reject;
 pub mod resolve;
@@ -54,6 +55,7 @@ pub enum Command {
     Reject(reject::Args),
     Revise(revise::Args),
     Rollback(rollback::Args),
+    Queue(queue::Args),
     Plan(plan::Args),
     Tick(tick::Args),
     Pause(pause::PauseArgs),
@@ -98,6 +100,7 @@ pub fn run(helper: &CommandHelper, command: Command) -> CommandResult {
         Command::Reject(args) => reject::run(helper, args),
         Command::Revise(args) => revise::run(helper, args),
         Command::Rollback(args) => rollback::run(helper, args),
+        Command::Queue(args) => queue::run(helper, args),
         Command::Plan(args) => plan::run(helper, args),
         Command::Tick(args) => tick::run(helper, args),
         Command::Pause(args) => pause::run_pause(helper, args),

@@ -58,7 +58,12 @@ impl Payload {
             | StepRolledBack { at, .. }
             | StepReclaimed { at, .. }
             | StepRevise { at, .. }
-            | StepRebased { at, .. } => Some(at),
+            | StepRebased { at, .. }
+            | QueueEnqueued { at, .. }
+            | QueueTested { at, .. }
+            | QueueSentBack { at, .. }
+            | QueueMoved { at, .. }
+            | QueueRemoved { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -133,7 +138,11 @@ impl Payload {
             | StepMergeRefused { head, .. }
             | StepMerged { head, .. }
             | StepRejected { head, .. }
-            | StepRebased { head, .. } => Some(head.as_str()),
+            | StepRebased { head, .. }
+            | QueueEnqueued { head, .. }
+            | QueueTested { head, .. }
+            | QueueSentBack { head, .. }
+            | QueueRemoved { head, .. } => Some(head.as_str()),
             Unknown { data, .. } => data.get("head").and_then(Value::as_str),
             _ => None,
         };

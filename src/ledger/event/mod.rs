@@ -603,6 +603,74 @@ pub enum Payload {
         #[serde(default)]
         conflicts: Vec<String>,
     },
+    /// An approved head joined the merge queue (`[policy] merge = "queue"`).
+    #[serde(rename = "queue.enqueued")]
+    QueueEnqueued {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        head: String,
+        /// 1-based place in the queue.
+        #[serde(default)]
+        position: usize,
+    },
+    /// The queue merged an approved head onto the base tip in memory and ran the gates on
+    /// that merged commit in a scratch worktree.
+    #[serde(rename = "queue.tested")]
+    QueueTested {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        head: String,
+        /// The base tip the head was merged onto.
+        #[serde(default)]
+        base: String,
+        /// The merged commit the gates ran on (what the base advances to if they pass).
+        #[serde(default)]
+        merge_commit: String,
+        #[serde(default)]
+        gates: Value,
+        #[serde(default)]
+        ok: bool,
+    },
+    /// The merge of an approved head onto the base tip conflicted or failed a gate: the
+    /// step goes back to its agent, and the approval does not carry over.
+    #[serde(rename = "queue.sent_back")]
+    QueueSentBack {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        head: String,
+        #[serde(default)]
+        base: String,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        conflicts: Vec<String>,
+    },
+    /// A person moved a step within the queue (`forge queue move`).
+    #[serde(rename = "queue.moved")]
+    QueueMoved {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        from: usize,
+        #[serde(default)]
+        to: usize,
+        #[serde(default)]
+        by: String,
+    },
+    /// A person took a step out of the queue (`forge queue remove`); it waits for approval
+    /// again.
+    #[serde(rename = "queue.removed")]
+    QueueRemoved {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        head: String,
+        #[serde(default)]
+        by: String,
+    },
 
     /// A kind this version does not know, or data that does not fit its kind: kept as it
     /// was read, and written back the same.

@@ -332,6 +332,37 @@ fn every_variant() -> Vec<Payload> {
             head: s("h"),
             conflicts: vec![],
         },
+        QueueEnqueued {
+            at: at(Some(State::Approved)),
+            head: s("h"),
+            position: 1,
+        },
+        QueueTested {
+            at: at(None),
+            head: s("h"),
+            base: s("b"),
+            merge_commit: s("m"),
+            gates: json!([]),
+            ok: true,
+        },
+        QueueSentBack {
+            at: at(None),
+            head: s("h"),
+            base: s("b"),
+            reason: s("r"),
+            conflicts: vec![s("a.rs")],
+        },
+        QueueMoved {
+            at: at(None),
+            from: 2,
+            to: 1,
+            by: s("Ada"),
+        },
+        QueueRemoved {
+            at: at(Some(State::AwaitingApproval)),
+            head: s("h"),
+            by: s("Ada"),
+        },
     ]
 }
 
@@ -365,7 +396,7 @@ fn every_variant_round_trips_through_a_line() {
         // And the same line again.
         assert_eq!(encode(&e).0, text);
     }
-    assert_eq!(kinds.len(), 49, "one of every kind");
+    assert_eq!(kinds.len(), 54, "one of every kind");
 }
 
 #[test]

@@ -205,6 +205,13 @@ pub fn approve(
             hint: "nothing to do; see `forge show` of its bead".into(),
         });
     }
+    if cp.state == State::Approved && cp.head == expected_head.unwrap_or(&cp.head) {
+        // Approved already and waiting in the merge queue (an earlier approval was killed,
+        // or the queue stopped at a step before it): this approval runs the queue.
+        let approver = cp.approved_by.clone();
+        let how = cp.approved_how.unwrap_or(how);
+        return queued(ws, &cp, approver, how);
+    }
     require_waiting(ws, &cp)?;
     let main = Git::new(&ws.layout.root);
     let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
@@ -244,29 +251,7 @@ pub fn approve(
         cp.approved_by = approver.clone();
         cp.approved_how = Some(how);
         queue::enqueue(ws, &mut cp)?;
-        let run = queue::run_locked(ws)?;
-        let merged = run.iter().find_map(|o| match o {
-            queue::Outcome::Merged(a) if a.step == cp.step => Some(a.clone()),
-            _ => None,
-        });
-        if let Some(mut done) = merged {
-            done.queue = Some(run);
-            return Ok(done);
-        }
-        // Still queued behind a step that could not be merged, or sent back.
-        return Ok(Approved {
-            step: cp.step.clone(),
-            bead: cp.bead.clone(),
-            head: cp.head.clone(),
-            base_ref: cp.base_ref.clone(),
-            merge_commit: String::new(),
-            approved_by: approver,
-            how,
-            in_worktree: None,
-            reconciled: false,
-            closed_epics: Vec::new(),
-            queue: Some(run),
-        });
+        return queued(ws, &cp, approver, how);
     }
     let result = merge::merge_step(ws, &cp, &approver, how);
     let merged = match result {
@@ -283,6 +268,33 @@ pub fn approve(
     cp.approved_by = approver;
     cp.approved_how = Some(how);
     record_merged(ws, cp, merged)
+}
+
+/// Runs the merge queue after `cp` joined it (the caller holds the approval lock): the step
+/// merged, or still queued, or sent back, as the run's outcomes say.
+fn queued(ws: &mut Workspace, cp: &Checkpoint, approver: String, how: How) -> Result<Approved> {
+    let run = queue::run_locked(ws)?;
+    let merged = run.iter().find_map(|o| match o {
+        queue::Outcome::Merged(a) if a.step == cp.step => Some(a.clone()),
+        _ => None,
+    });
+    if let Some(mut done) = merged {
+        done.queue = Some(run);
+        return Ok(done);
+    }
+    Ok(Approved {
+        step: cp.step.clone(),
+        bead: cp.bead.clone(),
+        head: cp.head.clone(),
+        base_ref: cp.base_ref.clone(),
+        merge_commit: String::new(),
+        approved_by: approver,
+        how,
+        in_worktree: None,
+        reconciled: false,
+        closed_epics: Vec::new(),
+        queue: Some(run),
+    })
 }
 
 /// The bookkeeping of a merge that reached the base: the checkpoint merged (one

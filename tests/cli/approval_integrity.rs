@@ -355,3 +355,77 @@ fn a_merge_killed_after_staging_is_finished_forward() {
     assert_eq!(parents.trim(), format!("{} {head}", base.trim()));
     assert_exactly_once(&env);
 }
+
+/// With the merge queue, approvals killed at any moment (while enqueueing, testing the
+/// merged result, merging, or recording) still take effect exactly once.
+#[test]
+fn killed_queue_approvals_take_effect_exactly_once() {
+    const STEPS: usize = 12;
+    let env = repo(STEPS, false);
+    env.edit_config("auto_approve = []", "auto_approve = []\nmerge = \"queue\"");
+    let steps = waiting_steps(&env, STEPS);
+    let mut rng = Lcg(29);
+    let mut kills = 0;
+    for _round in 0..20 {
+        for step in &steps {
+            let child = spawn(&env, &["approve", step, "--yes"]);
+            let delay = Duration::from_millis(rng.below(300));
+            if kill_after(child, delay) {
+                kills += 1;
+            }
+        }
+        if kills >= 40 {
+            break;
+        }
+    }
+    assert!(
+        kills >= 40,
+        "only {kills} approvals were killed while running"
+    );
+    env.forge(&["doctor", "--fix"]);
+    for step in &steps {
+        let run = env.forge(&["--json", "approve", step, "--yes"]);
+        assert!(
+            run.code == 0 || run.stderr.contains("already merged"),
+            "{step}: {}",
+            run.stderr
+        );
+    }
+    let q = env.forge(&["--json", "queue"]).ok().json();
+    assert_eq!(q["queue"].as_array().unwrap().len(), 0, "{q}");
+    assert_exactly_once(&env);
+    let steps_now = env.forge(&["--json", "steps"]).ok().json();
+    for s in steps_now["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "merged", "{s}");
+    }
+}
+
+/// Approvals, queue runs and ticks running the queue at once merge every step exactly once.
+#[test]
+fn concurrent_queue_runs_merge_each_step_once() {
+    const STEPS: usize = 8;
+    let env = repo(STEPS, false);
+    env.edit_config("auto_approve = []", "auto_approve = []\nmerge = \"queue\"");
+    let steps = waiting_steps(&env, STEPS);
+    let mut children: Vec<Child> = Vec::new();
+    for step in &steps {
+        children.push(spawn(&env, &["approve", step, "--yes"]));
+        children.push(spawn(&env, &["queue", "run"]));
+    }
+    children.push(spawn(&env, &["tick"]));
+    for mut c in children {
+        c.wait().unwrap();
+    }
+    env.forge(&["queue", "run"]).ok();
+    assert_exactly_once(&env);
+    let steps_now = env.forge(&["--json", "steps"]).ok().json();
+    for s in steps_now["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "merged", "{s}");
+    }
+    let tested = env
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "queue.tested")
+        .count();
+    assert_eq!(tested, STEPS, "each merged result tested once");
+}

@@ -79,6 +79,9 @@ _forge() {
             forge,plan)
                 cmd="forge__subcmd__plan"
                 ;;
+            forge,queue)
+                cmd="forge__subcmd__queue"
+                ;;
             forge,ready)
                 cmd="forge__subcmd__ready"
                 ;;
@@ -292,6 +295,9 @@ _forge() {
             forge__subcmd__help,plan)
                 cmd="forge__subcmd__help__subcmd__plan"
                 ;;
+            forge__subcmd__help,queue)
+                cmd="forge__subcmd__help__subcmd__queue"
+                ;;
             forge__subcmd__help,ready)
                 cmd="forge__subcmd__help__subcmd__ready"
                 ;;
@@ -397,6 +403,15 @@ _forge() {
             forge__subcmd__help__subcmd__ledger,verify)
                 cmd="forge__subcmd__help__subcmd__ledger__subcmd__verify"
                 ;;
+            forge__subcmd__help__subcmd__queue,move)
+                cmd="forge__subcmd__help__subcmd__queue__subcmd__move"
+                ;;
+            forge__subcmd__help__subcmd__queue,remove)
+                cmd="forge__subcmd__help__subcmd__queue__subcmd__remove"
+                ;;
+            forge__subcmd__help__subcmd__queue,run)
+                cmd="forge__subcmd__help__subcmd__queue__subcmd__run"
+                ;;
             forge__subcmd__hook,help)
                 cmd="forge__subcmd__hook__subcmd__help"
                 ;;
@@ -475,6 +490,30 @@ _forge() {
             forge__subcmd__ledger__subcmd__help,verify)
                 cmd="forge__subcmd__ledger__subcmd__help__subcmd__verify"
                 ;;
+            forge__subcmd__queue,help)
+                cmd="forge__subcmd__queue__subcmd__help"
+                ;;
+            forge__subcmd__queue,move)
+                cmd="forge__subcmd__queue__subcmd__move"
+                ;;
+            forge__subcmd__queue,remove)
+                cmd="forge__subcmd__queue__subcmd__remove"
+                ;;
+            forge__subcmd__queue,run)
+                cmd="forge__subcmd__queue__subcmd__run"
+                ;;
+            forge__subcmd__queue__subcmd__help,help)
+                cmd="forge__subcmd__queue__subcmd__help__subcmd__help"
+                ;;
+            forge__subcmd__queue__subcmd__help,move)
+                cmd="forge__subcmd__queue__subcmd__help__subcmd__move"
+                ;;
+            forge__subcmd__queue__subcmd__help,remove)
+                cmd="forge__subcmd__queue__subcmd__help__subcmd__remove"
+                ;;
+            forge__subcmd__queue__subcmd__help,run)
+                cmd="forge__subcmd__queue__subcmd__help__subcmd__run"
+                ;;
             *)
                 ;;
         esac
@@ -482,7 +521,7 @@ _forge() {
 
     case "${cmd}" in
         forge)
-            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status watch gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
+            opts="-C -q -h -V --json --color --quiet --help --version init bead ready blocked show step steps log status watch gc approve reject revise rollback queue plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1622,7 +1661,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__help)
-            opts="init bead ready blocked show step steps log status watch gc approve reject revise rollback plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
+            opts="init bead ready blocked show step steps log status watch gc approve reject revise rollback queue plan tick pause resume cron assume assumptions assumption ledger cost hooks doctor resolve import hook merge-driver generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2240,6 +2279,62 @@ _forge() {
         forge__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__queue)
+            opts="move remove run"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__queue__subcmd__move)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__queue__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__help__subcmd__queue__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3082,6 +3177,168 @@ _forge() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue)
+            opts="-C -q -h -V --json --color --quiet --help --version move remove run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__help)
+            opts="move remove run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__help__subcmd__move)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__move)
+            opts="-C -q -h -V --to --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__remove)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        forge__subcmd__queue__subcmd__run)
+            opts="-C -q -h -V --json --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -360,26 +360,26 @@ fn a_merge_killed_after_staging_is_finished_forward() {
 /// merged result, merging, or recording) still take effect exactly once.
 #[test]
 fn killed_queue_approvals_take_effect_exactly_once() {
-    const STEPS: usize = 12;
+    const STEPS: usize = 20;
     let env = repo(STEPS, false);
     env.edit_config("auto_approve = []", "auto_approve = []\nmerge = \"queue\"");
     let steps = waiting_steps(&env, STEPS);
     let mut rng = Lcg(29);
     let mut kills = 0;
-    for _round in 0..20 {
+    for _round in 0..40 {
         for step in &steps {
             let child = spawn(&env, &["approve", step, "--yes"]);
-            let delay = Duration::from_millis(rng.below(300));
+            let delay = Duration::from_millis(rng.below(200));
             if kill_after(child, delay) {
                 kills += 1;
             }
         }
-        if kills >= 40 {
+        if kills >= 20 {
             break;
         }
     }
     assert!(
-        kills >= 40,
+        kills >= 20,
         "only {kills} approvals were killed while running"
     );
     env.forge(&["doctor", "--fix"]);

@@ -57,6 +57,10 @@ pub struct Snapshot {
     pub running: Vec<Running>,
     pub waiting: Vec<Waiting>,
     pub failed: Vec<Failed>,
+    /// `[policy] merge = "queue"`: approved steps wait in the merge queue.
+    pub queue_mode: bool,
+    /// The merge queue, in order.
+    pub queue: Vec<Queued>,
     /// The head of the ready queue (at most [`READY_KEPT`]), in its order.
     pub ready: Vec<Ready>,
     pub ready_total: usize,
@@ -132,6 +136,15 @@ pub struct Failed {
     pub harness: String,
     pub state: State,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub step: String,
+    pub title: String,
+    /// The approved head, short.
+    pub head: String,
+    pub enqueued: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -284,6 +297,21 @@ impl Watcher {
                 .map(|b| self.redactor.redact(b.title).into_owned())
                 .unwrap_or_default()
         };
+        snap.queue_mode = self.config.policy.merge == crate::config::MergeMode::Queue;
+        match crate::approval::queue::entries(&self.layout) {
+            Ok(entries) => {
+                snap.queue = entries
+                    .into_iter()
+                    .map(|e| Queued {
+                        title: title(&e.bead),
+                        head: e.head.chars().take(12).collect(),
+                        enqueued: e.enqueued,
+                        step: e.step,
+                    })
+                    .collect();
+            }
+            Err(e) => problem(e),
+        }
         let tokens = |c: &Checkpoint| c.tokens.reported.then(|| c.tokens.total());
         let unsandboxed = |c: &Checkpoint| c.sandbox == crate::sandbox::UNSANDBOXED;
         for c in &steps {

@@ -31,6 +31,8 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
     let running = running(snap, selected);
     let waiting = waiting(snap, selected);
     let failed = failed(snap, selected);
+    // Only where there is a queue to show: `[policy] merge = "queue"`, or entries left.
+    let queue = (snap.queue_mode || !snap.queue.is_empty()).then(|| queue(snap));
     let ready = ready(snap);
     // Each step section as tall as its lines (plus borders and column names); the ready
     // queue takes what is left.
@@ -38,10 +40,11 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
         let columns = s.columns.is_some() && !s.lines.is_empty();
         (s.lines.len().max(1) + 2 + usize::from(columns)) as u16
     };
-    let [top, r, w, f, q, bottom] = Layout::vertical([
+    let [top, r, w, m, f, q, bottom] = Layout::vertical([
         Constraint::Length(header.len() as u16),
         Constraint::Length(tall(&running)),
         Constraint::Length(tall(&waiting)),
+        Constraint::Length(queue.as_ref().map_or(0, &tall)),
         Constraint::Length(tall(&failed)),
         Constraint::Min(3),
         Constraint::Length(footer.len() as u16),
@@ -50,6 +53,9 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
     frame.render_widget(Paragraph::new(header), top);
     running.draw(frame, r);
     waiting.draw(frame, w);
+    if let Some(queue) = queue {
+        queue.draw(frame, m);
+    }
     failed.draw(frame, f);
     ready.draw(frame, q);
     frame.render_widget(Paragraph::new(footer), bottom);
@@ -353,6 +359,31 @@ fn failed(snap: &Snapshot, selected: Option<&str>) -> Section {
             Span::raw(safe(&f.reason)),
         ];
         s.step(selected == Some(f.step.as_str()), spans);
+    }
+    s
+}
+
+fn queue(snap: &Snapshot) -> Section {
+    let mut s = Section::new(
+        format!("merge queue ({})", snap.queue.len()),
+        Some(format!(
+            " {:<3} {}{}{}title",
+            "#",
+            col("step", STEP),
+            col("head", 14),
+            col("enqueued", 22)
+        )),
+        "nothing queued: approvals wait here until their merge passes the gates",
+    );
+    for (i, e) in snap.queue.iter().enumerate() {
+        s.lines.push(Line::from(format!(
+            " {:<3} {}{}{}{}",
+            i + 1,
+            col(&e.step, STEP),
+            col(&e.head, 14),
+            col(&e.enqueued, 22),
+            safe(&e.title)
+        )));
     }
     s
 }

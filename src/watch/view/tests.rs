@@ -6,7 +6,7 @@ use ratatui::backend::TestBackend;
 use super::*;
 use crate::bead::Risk;
 use crate::step::State;
-use crate::watch::model::{Failed, Paused, Ready, Running, Waiting};
+use crate::watch::model::{Failed, Paused, Queued, Ready, Running, Waiting};
 
 fn fixture() -> Snapshot {
     Snapshot {
@@ -66,6 +66,8 @@ fn fixture() -> Snapshot {
             violations: vec![],
             unsandboxed: true,
         }],
+        queue_mode: false,
+        queue: Vec::new(),
         failed: vec![Failed {
             step: "fg-f0a1.3".into(),
             title: "Fix the flaky test".into(),
@@ -129,6 +131,34 @@ fn paused_by_the_breaker_with_the_budget_used_and_a_problem() {
         message: "fg-f0a1.3 is failed: only a step waiting for approval can be approved".into(),
     };
     insta::assert_snapshot!(shown(&snap, &state, 110, 22));
+}
+
+#[test]
+fn running_waiting_queued_failed_and_ready() {
+    let mut snap = fixture();
+    snap.queue_mode = true;
+    snap.queue = vec![
+        Queued {
+            step: "fg-q1a2.1".into(),
+            title: "Merge first".into(),
+            head: "0123456789ab".into(),
+            enqueued: "2026-11-21T08:58:00Z".into(),
+        },
+        Queued {
+            step: "fg-q3b4.2".into(),
+            title: "Then this \u{1b}]0;pwned\u{7}".into(),
+            head: "ba9876543210".into(),
+            enqueued: "2026-11-21T08:59:30Z".into(),
+        },
+    ];
+    let state = ViewState {
+        selected: Some("fg-w7q1.1".into()),
+        message: String::new(),
+    };
+    let shown = shown(&snap, &state, 110, 34);
+    assert!(shown.contains("merge queue (2)"), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "an escape reached the screen");
+    insta::assert_snapshot!(shown);
 }
 
 #[test]

@@ -36,7 +36,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::harness::config::harness_config;
 use crate::ledger::cost::Prices;
-use crate::step::{StepOptions, StepOutcome, run_step};
+use crate::step::{StepOptions, StepOutcome};
 use crate::workspace::{Environment, Workspace, open_repo};
 
 type Stop = (Stopped, String);
@@ -114,9 +114,10 @@ pub(super) fn parallel(
                             timeout: None,
                         };
                         let tx = tx.clone();
+                        let bead_of_job = bead.clone();
                         scope.spawn(move || {
                             let ended = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                run_step(&mut job, &step, &mut observer)
+                                super::work_on(&mut job, &bead_of_job, &step, &mut observer)
                             }));
                             // The receiver lives until every job has ended.
                             let _ = tx.send((bead, ended));

@@ -217,6 +217,29 @@ pub fn tick(
 }
 
 /// One step after another (`--jobs 1`).
+/// Runs the next step on `bead`: the revision of its latest attempt when the merge queue
+/// sent that back (on the new base, with the conflict or the failing gate as the feedback:
+/// the agent's work is kept and fixed, not started over), else a new attempt.
+pub(crate) fn work_on(
+    ws: &mut Workspace,
+    bead: &str,
+    step: &StepOptions,
+    observer: &mut dyn Observer,
+) -> Result<crate::step::StepOutcome> {
+    let latest = crate::step::checkpoint::of_bead(&ws.layout, bead)?
+        .into_iter()
+        .max_by_key(|c| c.attempt);
+    match latest {
+        Some(cp)
+            if cp.state == crate::step::State::Failed
+                && cp.reason.starts_with(approval::queue::SENT_BACK) =>
+        {
+            crate::step::revise::revise(ws, &cp.step, "", observer)
+        }
+        _ => run_step(ws, step, observer),
+    }
+}
+
 fn serial(
     ws: &mut Workspace,
     opts: &TickOptions,
@@ -246,8 +269,9 @@ fn serial(
             break;
         }
         tried.insert(bead.clone());
-        let outcome = run_step(
+        let outcome = work_on(
             ws,
+            &bead,
             &StepOptions {
                 bead: Some(bead.clone()),
                 harness: opts.harness.clone(),

@@ -226,3 +226,34 @@ fn queue_move_and_remove_reorder_it_and_are_recorded() {
     assert_eq!(kind(&env, "queue.moved").len(), 1);
     assert_eq!(kind(&env, "queue.removed").len(), 1);
 }
+
+/// A tick takes a step the merge queue sent back to its agent itself: a revision on the new
+/// base with the conflict in the prompt (the work is fixed, not started over), which then
+/// waits for approval again.
+#[test]
+fn a_tick_revises_a_step_the_queue_sent_back() {
+    let env = queue_env("");
+    std::fs::write(env.path("README"), "hello\n").unwrap();
+    let first = env.create(&["file:README line:first"]);
+    let second = env.create(&["file:README line:second"]);
+    env.commit_all("forge set up");
+    let s1 = step(&env, &first);
+    let s2 = step(&env, &second);
+    env.forge(&["approve", &s1, "--yes"]).ok();
+    assert_eq!(env.forge(&["approve", &s2, "--yes"]).code, 1);
+    assert_eq!(checkpoint(&env, &s2)["state"], "failed");
+    let r = env.forge(&["--json", "tick"]).ok().json();
+    let ran = r["ran"].as_array().unwrap();
+    assert_eq!(ran.len(), 1, "{r}");
+    // The same step, revised; no new attempt.
+    assert_eq!(ran[0]["step"], s2.as_str(), "{r}");
+    assert_eq!(ran[0]["state"], "awaiting-approval", "{r}");
+    let prompt = env.prompts().pop().unwrap();
+    assert!(prompt.contains("conflicts in: README"), "{prompt}");
+    assert!(!checkpoint(&env, &s2)["head"].as_str().unwrap().is_empty());
+    env.forge(&["approve", &s2, "--yes"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(env.path("README")).unwrap(),
+        "hello\nfirst line\nsecond line\n"
+    );
+}

@@ -411,3 +411,23 @@ fn a_bead_that_overlapped_a_running_one_waits_for_it() {
         "{solo} did not run beside {first}:\n{log}"
     );
 }
+
+/// The circuit breaker counts failures across jobs: two failed steps in a row trip it
+/// whichever job ran them, and the tick starts nothing after.
+#[test]
+fn the_breaker_counts_failures_across_jobs() {
+    let env = with_script("sleep 0.3; echo broken >&2; exit 1");
+    env.edit_config("steps = 1", "steps = 6");
+    env.edit_config("breaker = 3", "breaker = 2");
+    for i in 0..6 {
+        env.create(&[&format!("bead {i}")]);
+    }
+    env.commit_all("set up");
+    let r = env.forge(&["--json", "tick", "--jobs", "2"]).ok().json();
+    assert_eq!(r["stopped"], "breaker", "{r}");
+    let ran = r["ran"].as_array().unwrap();
+    assert!(ran.len() >= 2 && ran.len() <= 3, "{r}");
+    let status = env.forge(&["--json", "status"]).ok().json();
+    assert_eq!(status["paused"]["breaker"], true, "{status}");
+    assert!(claims(&env).len() <= 3, "started after the breaker tripped");
+}

@@ -216,6 +216,14 @@ fn queue_move_and_remove_reorder_it_and_are_recorded() {
         .map(|e| e["step"].as_str().unwrap())
         .collect();
     assert_eq!(order, [sa.as_str(), sb.as_str()]);
+    // `forge status` lists the queue in its order too.
+    let status = env.forge(&["status"]).ok().stdout;
+    assert!(
+        status.contains(&format!("merge queue:       {sa} {sb}")),
+        "{status}"
+    );
+    let json = env.forge(&["--json", "status"]).ok().json();
+    assert_eq!(json["queued"], serde_json::json!([sa, sb]), "{json}");
     env.forge(&["queue", "move", &sb, "--to", "1"]).ok();
     let q = env.forge(&["--json", "queue", "remove", &sa]).ok().json();
     assert_eq!(q["queue"].as_array().unwrap().len(), 1, "{q}");

@@ -40,6 +40,8 @@ struct Report {
     violations: Vec<String>,
     /// Waiting steps that would conflict with their base's tip or with each other.
     conflicts: Vec<crate::step::overlap::Predicted>,
+    /// The merge queue, in order (`[policy] merge = "queue"`).
+    queued: Vec<String>,
 }
 
 pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
@@ -92,6 +94,10 @@ pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
         }
     }
     report.conflicts = crate::step::overlap::predict(layout, &steps)?;
+    report.queued = crate::approval::queue::entries(layout)?
+        .into_iter()
+        .map(|e| e.step)
+        .collect();
     let base_of = |step: &str| {
         steps
             .iter()
@@ -141,6 +147,13 @@ pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
                 "conflict ahead:    {} {}",
                 p.step,
                 p.describe(base_of(&p.step))
+            )?;
+        }
+        if !report.queued.is_empty() {
+            writeln!(
+                out,
+                "merge queue:       {} (in order; `forge queue`)",
+                report.queued.join(" ")
             )?;
         }
         Ok(())

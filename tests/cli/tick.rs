@@ -43,20 +43,18 @@ fn kinds(env: &TestEnv) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn eight_ticks_at_once_exactly_one_works() {
-    // The working tick's harness waits for `go`, which comes only once the seven others
-    // have returned: a tick that waited for the lock instead of giving up never would.
-    let env = with_script(&format!("{WAIT_FOR_GO}echo x > \"$FORGE_BEAD.txt\""));
-    for i in 0..3 {
-        env.create(&[&format!("bead {i}")]);
-    }
-    env.commit_all("set up");
+/// Starts eight `forge --json tick EXTRA...` at once on `env`, whose harness waits for
+/// `go`: waits until seven have returned while one still works (a tick that waited for the
+/// lock instead of giving up never would), then lets that one go. Every tick's reports, the
+/// working one's last.
+pub(crate) fn eight_ticks_one_works(env: &TestEnv, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["--json", "tick"];
+    args.extend_from_slice(extra);
     let mut pending: Vec<std::process::Child> = (0..8)
         .map(|_| {
-            env.command(&["--json", "tick"])
+            env.command(&args)
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
@@ -87,11 +85,32 @@ fn eight_ticks_at_once_exactly_one_works() {
     );
     std::fs::write(env.repo.parent().unwrap().join("go"), "").unwrap();
     done.push(pending.remove(0).wait_with_output().unwrap());
+    done.into_iter()
+        .map(|out| {
+            assert!(
+                out.status.success(),
+                "a tick failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn eight_ticks_at_once_exactly_one_works() {
+    // The working tick's harness waits for `go`, which comes only once the seven others
+    // have returned: a tick that waited for the lock instead of giving up never would.
+    let env = with_script(&format!("{WAIT_FOR_GO}echo x > \"$FORGE_BEAD.txt\""));
+    for i in 0..3 {
+        env.create(&[&format!("bead {i}")]);
+    }
+    env.commit_all("set up");
+    let done = eight_ticks_one_works(&env, &[]);
     let mut worked = 0;
     let mut refused = 0;
-    for out in done {
-        assert!(out.status.success(), "a tick failed");
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for report in done {
         if report["stopped"] == "another_tick" {
             refused += 1;
         } else {

@@ -117,49 +117,9 @@ fn eight_ticks_with_four_jobs_each_run_no_bead_twice() {
         env.create(&[&format!("bead {i}")]);
     }
     env.commit_all("set up");
-    let mut pending: Vec<std::process::Child> = (0..8)
-        .map(|_| {
-            env.command(&["--json", "tick", "--jobs", "4"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut done: Vec<std::process::Output> = Vec::new();
-    while done.len() < 7 {
-        assert!(
-            Instant::now() < deadline,
-            "only {} ticks returned while another one worked",
-            done.len()
-        );
-        let mut i = 0;
-        while i < pending.len() {
-            if pending[i].try_wait().unwrap().is_some() {
-                done.push(pending.remove(i).wait_with_output().unwrap());
-            } else {
-                i += 1;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        pending.len(),
-        1,
-        "the working tick ended before it was let go"
-    );
-    std::fs::write(env.repo.parent().unwrap().join("go"), "").unwrap();
-    done.push(pending.remove(0).wait_with_output().unwrap());
+    let done = crate::tick::eight_ticks_one_works(&env, &["--jobs", "4"]);
     let (mut worked, mut refused) = (0, 0);
-    for out in done {
-        assert!(
-            out.status.success(),
-            "a tick failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for report in done {
         if report["stopped"] == "another_tick" {
             refused += 1;
         } else {

@@ -9,10 +9,11 @@ use crate::bead::graph::Graph;
 use crate::error::Result;
 use crate::store::Layout;
 
-/// Whether a step in `state` keeps its bead from another step: running or waiting for
-/// approval.
+/// Whether a step in `state` keeps its bead from another step: running, waiting for
+/// approval, or approved and not yet merged (in the merge queue, or an approval killed
+/// before its bookkeeping).
 pub fn holds_bead(state: State) -> bool {
-    state.is_active() || state == State::AwaitingApproval
+    state.is_active() || matches!(state, State::AwaitingApproval | State::Approved)
 }
 
 /// What the steps say of each bead: which are held, and how many attempts each had.
@@ -85,11 +86,12 @@ mod tests {
         let busy = Busy::from_states([
             ("fg-a".to_owned(), State::Running),
             ("fg-b".to_owned(), State::AwaitingApproval),
+            ("fg-q".to_owned(), State::Approved),
             ("fg-c".to_owned(), State::Failed),
             ("fg-c".to_owned(), State::Rejected),
             ("fg-d".to_owned(), State::Merged),
         ]);
-        assert!(busy.holds("fg-a") && busy.holds("fg-b"));
+        assert!(busy.holds("fg-a") && busy.holds("fg-b") && busy.holds("fg-q"));
         assert!(!busy.holds("fg-c") && !busy.holds("fg-d") && !busy.holds("fg-e"));
         assert_eq!(busy.attempts("fg-c"), 2);
         assert_eq!(busy.attempts("fg-e"), 0);

@@ -159,34 +159,34 @@ fn assert_exactly_once(env: &TestEnv) {
     env.forge(&["ledger", "verify"]).ok();
 }
 
-#[test]
-fn killed_approvals_take_effect_exactly_once() {
-    const STEPS: usize = 40;
-    let env = repo(STEPS, false);
-    let steps = waiting_steps(&env, STEPS);
-    let mut rng = Lcg(13);
-    let mut kills = 0;
-    // Rounds over every step until 200 kills landed while forge ran: a step's first
-    // approvals die before, during or after its merge, later ones find it merged (or
-    // half-recorded) and die while reconciling.
+/// Approves `steps` over and over, killing each run after a random delay below `max_ms`,
+/// until `kills` runs died while forge worked (at most 40 rounds); then repairs with
+/// `doctor --fix` and approves each once more, which must merge it or find it merged.
+fn kill_approvals_then_finish(
+    env: &TestEnv,
+    steps: &[String],
+    mut rng: Lcg,
+    max_ms: u64,
+    kills: usize,
+) {
+    let mut killed = 0;
     for _round in 0..40 {
-        for step in &steps {
-            let child = spawn(&env, &["approve", step, "--yes"]);
-            let delay = Duration::from_millis(rng.below(100));
-            if kill_after(child, delay) {
-                kills += 1;
+        for step in steps {
+            let child = spawn(env, &["approve", step, "--yes"]);
+            if kill_after(child, Duration::from_millis(rng.below(max_ms))) {
+                killed += 1;
             }
         }
-        if kills >= 200 {
+        if killed >= kills {
             break;
         }
     }
     assert!(
-        kills >= 200,
-        "only {kills} approvals were killed while running"
+        killed >= kills,
+        "only {killed} approvals were killed while running"
     );
     env.forge(&["doctor", "--fix"]);
-    for step in &steps {
+    for step in steps {
         let run = env.forge(&["--json", "approve", step, "--yes"]);
         assert!(
             run.code == 0 || run.stderr.contains("already merged"),
@@ -194,6 +194,17 @@ fn killed_approvals_take_effect_exactly_once() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn killed_approvals_take_effect_exactly_once() {
+    const STEPS: usize = 40;
+    let env = repo(STEPS, false);
+    let steps = waiting_steps(&env, STEPS);
+    // Rounds over every step until 200 kills landed while forge ran: a step's first
+    // approvals die before, during or after its merge, later ones find it merged (or
+    // half-recorded) and die while reconciling.
+    kill_approvals_then_finish(&env, &steps, Lcg(13), 100, 200);
     assert_exactly_once(&env);
 }
 
@@ -364,33 +375,7 @@ fn killed_queue_approvals_take_effect_exactly_once() {
     let env = repo(STEPS, false);
     env.edit_config("auto_approve = []", "auto_approve = []\nmerge = \"queue\"");
     let steps = waiting_steps(&env, STEPS);
-    let mut rng = Lcg(29);
-    let mut kills = 0;
-    for _round in 0..40 {
-        for step in &steps {
-            let child = spawn(&env, &["approve", step, "--yes"]);
-            let delay = Duration::from_millis(rng.below(200));
-            if kill_after(child, delay) {
-                kills += 1;
-            }
-        }
-        if kills >= 20 {
-            break;
-        }
-    }
-    assert!(
-        kills >= 20,
-        "only {kills} approvals were killed while running"
-    );
-    env.forge(&["doctor", "--fix"]);
-    for step in &steps {
-        let run = env.forge(&["--json", "approve", step, "--yes"]);
-        assert!(
-            run.code == 0 || run.stderr.contains("already merged"),
-            "{step}: {}",
-            run.stderr
-        );
-    }
+    kill_approvals_then_finish(&env, &steps, Lcg(29), 200, 20);
     let q = env.forge(&["--json", "queue"]).ok().json();
     assert_eq!(q["queue"].as_array().unwrap().len(), 0, "{q}");
     assert_exactly_once(&env);

@@ -216,6 +216,9 @@ fn queue_move_and_remove_reorder_it_and_are_recorded() {
         .map(|e| e["step"].as_str().unwrap())
         .collect();
     assert_eq!(order, [sa.as_str(), sb.as_str()]);
+    // A bead whose step waits in the queue is not ready: no second attempt races it.
+    assert!(env.ready().is_empty(), "{:?}", env.ready());
+    env.forge(&["step", &a]).fails_with(7);
     // `forge status` lists the queue in its order too.
     let status = env.forge(&["status"]).ok().stdout;
     assert!(

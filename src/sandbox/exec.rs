@@ -43,14 +43,14 @@ pub fn main(args: Vec<OsString>) -> String {
         Ok(p) => p,
         Err(e) => return format!("bad policy: {e}"),
     };
-    if let Err(e) = limits(&policy) {
-        return e;
-    }
-    // A session of its own: no controlling terminal, so nothing it runs can type into the
-    // user's shell (TIOCSTI) or get the terminal's signals. Its process group stays its
-    // pid, which forge signals.
+    // First, a session of its own: no controlling terminal, so nothing it runs can type
+    // into the user's shell (TIOCSTI) or get the terminal's signals, and a process group
+    // that is its pid, which forge signals from the start (also when what follows fails).
     if let Err(e) = rustix::process::setsid() {
         return format!("setsid: {e}");
+    }
+    if let Err(e) = limits(&policy) {
+        return e;
     }
     if let Some(plan) = &policy.netns {
         if let Err(e) = super::netns::enter() {

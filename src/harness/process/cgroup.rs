@@ -30,6 +30,9 @@ pub(super) fn enable_for_this_thread(on: bool) {
 
 pub(super) struct Cgroup {
     dir: PathBuf,
+    /// Made by this module, which removes it; an adopted one is its maker's to remove
+    /// (the limits' cgroup, whose counters are read after the run).
+    owned: bool,
 }
 
 impl Cgroup {
@@ -64,13 +67,13 @@ impl Cgroup {
             let _ = std::fs::remove_dir(&dir);
             return None;
         }
-        Some(Cgroup { dir })
+        Some(Cgroup { dir, owned: true })
     }
 
     /// The cgroup at `dir`, made and joined by someone else (the limits' cgroup, which
     /// the trampoline joins).
     pub(super) fn adopt(dir: PathBuf) -> Cgroup {
-        Cgroup { dir }
+        Cgroup { dir, owned: false }
     }
 
     /// Whether runs can get a cgroup on this machine.
@@ -97,7 +100,11 @@ impl Cgroup {
 
     /// Removes the cgroup once its last member is gone, waiting up to `wait` for that. A
     /// cgroup that stays populated is left behind; a later run sweeps it once empty.
+    /// An adopted cgroup is left to its maker.
     pub(super) fn remove(self, wait: Duration) {
+        if !self.owned {
+            return;
+        }
         let until = Instant::now() + wait;
         while std::fs::remove_dir(&self.dir).is_err() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
@@ -138,6 +145,16 @@ fn cgroup2_dir(mountinfo: &str, own: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adopted_cgroup_is_left_to_its_maker() {
+        // The limits' cgroup: its counters (oom_kill, pids.events) are read after the run.
+        let dir = tempfile::tempdir().unwrap();
+        let adopted = dir.path().join("forge-limits-1-0");
+        std::fs::create_dir(&adopted).unwrap();
+        Cgroup::adopt(adopted.clone()).remove(Duration::ZERO);
+        assert!(adopted.is_dir());
+    }
 
     #[test]
     fn finds_the_unified_hierarchy_in_mountinfo() {

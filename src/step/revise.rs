@@ -213,8 +213,8 @@ fn conflict_task(cp: &Checkpoint, conflicts: &[String]) -> String {
          every conflict so that both the base's changes and this task's intent survive, remove \
          every marker, and check that the work still does what the task asks. A gate fails \
          while any marker is left.",
-        cp.base_ref.trim_start_matches("refs/heads/"),
-        &cp.base_commit[..12.min(cp.base_commit.len())],
+        crate::step::overlap::base_name(&cp.base_ref),
+        crate::approval::short(&cp.base_commit),
         conflicts.join(", ")
     )
 }
@@ -252,7 +252,7 @@ fn replay_with_conflicts(
         "forge: replay {} onto {} (conflicts: {})\n\nThe next commit resolves them.\n\n\
          Forge-Bead: {}\nForge-Step: {}\n",
         cp.step,
-        &new_base[..12.min(new_base.len())],
+        crate::approval::short(new_base),
         merged.conflicts.join(", "),
         cp.bead,
         cp.step

@@ -230,10 +230,7 @@ pub(crate) fn work_on(
         .into_iter()
         .max_by_key(|c| c.attempt);
     match latest {
-        Some(cp)
-            if cp.state == crate::step::State::Failed
-                && cp.reason.starts_with(approval::queue::SENT_BACK) =>
-        {
+        Some(cp) if crate::step::revise::sent_back(&cp) => {
             crate::step::revise::revise(ws, &cp.step, "", observer)
         }
         _ => run_step(ws, step, observer),

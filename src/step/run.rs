@@ -109,7 +109,7 @@ pub(crate) fn execute(
     let diff = match execute::commit(ws, cp, bead, hc, observer)? {
         Commit::Made(diff) => Some(diff),
         Commit::Nothing => None,
-        Commit::BranchMoved => return Ok(StepOutcome::new(cp, None, Ended::Violation)),
+        Commit::BranchMoved => return Ok(ended(cp, None, Ended::Violation)),
     };
 
     if !harnessed.violations.is_empty() {

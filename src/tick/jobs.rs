@@ -314,7 +314,16 @@ impl Run {
         if let Some(why) = wall_time_used(ws, started) {
             return Some(why);
         }
-        let state = TickState::load(&ws.layout).ok()?;
+        // A tick state that cannot be read may hide a pause: the running steps end, and the
+        // error is what the tick reports.
+        let state = match TickState::load(&ws.layout) {
+            Ok(state) => state,
+            Err(e) => {
+                let why = format!("the tick state cannot be read ({e}); the running steps end");
+                self.error.get_or_insert(e);
+                return Some((Stopped::Paused, why));
+            }
+        };
         let paused = state.paused.as_ref().map(|p| {
             (
                 Stopped::Paused,

@@ -305,11 +305,12 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
     for line in super::step::gate_lines(cp, true) {
         let _ = writeln!(e, "{line}");
     }
-    let all = crate::step::checkpoint::load_all(&ws.layout)?;
-    if let Some(p) = crate::step::overlap::predict(&ws.layout, &all)?
-        .into_iter()
-        .find(|p| p.step == cp.step)
-    {
+    // Best effort: a prediction that cannot be made (a base ref gone, a git error) must not
+    // stop the review; the merge itself finds any conflict.
+    let predicted = crate::step::checkpoint::load_all(&ws.layout)
+        .and_then(|all| crate::step::overlap::predict(&ws.layout, &all))
+        .unwrap_or_default();
+    if let Some(p) = predicted.into_iter().find(|p| p.step == cp.step) {
         let base = crate::step::overlap::base_name(&cp.base_ref);
         let _ = writeln!(e, "  conflict ahead: {}", p.describe(base));
     }

@@ -93,6 +93,9 @@ pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
                         screen.suspend()?;
                         state.message = show_log(ui, &watcher, &step);
                         screen.resume()?;
+                        // The pager may have been open for minutes.
+                        snap = watcher.refresh();
+                        next = Instant::now() + REFRESH;
                     } else {
                         state.message = "select a step first (Up/Down)".into();
                     }

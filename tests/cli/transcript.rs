@@ -106,3 +106,28 @@ fn a_plain_text_harness_reads_as_its_lines() {
     assert!(out.contains("warning: slow disk"), "{out}");
     assert!(out.contains("agent: all done"), "{out}");
 }
+
+/// On a terminal, `forge log --raw` (and a gate's log) shows a harness's escape sequences
+/// instead of sending them; into a pipe the log goes as it is.
+#[test]
+fn escape_sequences_in_a_log_are_shown_on_a_terminal_not_sent() {
+    let env = TestEnv::new();
+    env.script_harness(
+        "fake",
+        "printf 'before \\033]0;pwned\\007 \\033[2J after\\n'; echo x > agent.txt",
+    );
+    env.default_harness("fake");
+    let bead = env.create(&["Say something odd"]);
+    env.commit_all("set up");
+    env.forge(&["step"]).ok();
+    let step = format!("{bead}.1");
+    let piped = env.forge(&["log", "--raw", &step]).ok().stdout;
+    assert!(piped.contains("\u{1b}]0;pwned\u{7}"), "{piped:?}");
+    let mut cmd = env.command(&["log", "--raw", &step]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    let shown = p.exp_string("after").unwrap();
+    assert!(shown.contains("^[]0;pwned^G ^[[2J"), "{shown:?}");
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    p.exp_eof().unwrap();
+}

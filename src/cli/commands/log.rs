@@ -1,4 +1,4 @@
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
 use crate::cli::render::Safe;
@@ -74,7 +74,11 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
         stdout.flush().map_err(|e| Error::io("<stdout>", e))?;
         return Ok(exit::OK);
     }
-    // Whole lines only, so that a key split between two reads is still recognised.
+    // Whole lines only, so that a key split between two reads is still recognised. On a
+    // terminal only colour passes: a harness or gate that printed escape sequences (clear
+    // the screen, retitle it, write the clipboard) does not get to send them; into a file or
+    // a pipe the log goes as it is.
+    let terminal = stdout.is_terminal();
     let mut pending = buf;
     let mut print_lines = |pending: &mut Vec<u8>, all: bool| -> std::io::Result<()> {
         let cut = if all {
@@ -86,7 +90,15 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
                 .map_or(0, |i| i + 1)
         };
         let text: Vec<u8> = pending.drain(..cut).collect();
-        stdout.write_all(redactor.redact(&String::from_utf8_lossy(&text)).as_bytes())?;
+        let text = redactor
+            .redact(&String::from_utf8_lossy(&text))
+            .into_owned();
+        let text = if terminal {
+            crate::cli::render::safe_coloured(&text)
+        } else {
+            text
+        };
+        stdout.write_all(text.as_bytes())?;
         stdout.flush()
     };
     print_lines(&mut pending, !args.follow)?;

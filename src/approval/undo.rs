@@ -11,6 +11,7 @@ use crate::ledger::Payload;
 use crate::ledger::event::StepAt;
 use crate::step::checkpoint::{Checkpoint, State, load_step, transition};
 use crate::step::gc;
+use crate::store::StoreLock;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,9 @@ pub fn reject(ws: &mut Workspace, step: &str, reason: &str) -> Result<Rejected> 
     if reason.trim().is_empty() {
         return Err(Error::usage("a rejection needs a reason (--reason TEXT)"));
     }
+    // Under the approval lock, like approve and the merge queue: a reject never discards the
+    // worktree and branch a merge is reading, and the two never both take effect.
+    let _lock = StoreLock::acquire(&ws.layout.approval_lock())?;
     let mut cp = load_step(&ws.layout, step)?;
     require_waiting(ws, &cp)?;
     ws.record(Payload::StepRejected {
@@ -90,6 +94,8 @@ pub struct RolledBack {
 /// Undoes a merged step with a revert commit, or discards a pending one; either way the
 /// bead reopens and the work stays reachable.
 pub fn rollback(ws: &mut Workspace, step: &str, reason: &str) -> Result<RolledBack> {
+    // Under the approval lock: a rollback never races the approval or queue run merging it.
+    let _lock = StoreLock::acquire(&ws.layout.approval_lock())?;
     let mut cp = load_step(&ws.layout, step)?;
     let reason = if reason.is_empty() {
         "rolled back"

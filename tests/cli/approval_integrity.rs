@@ -414,3 +414,55 @@ fn concurrent_queue_runs_merge_each_step_once() {
         .count();
     assert_eq!(tested, STEPS, "each merged result tested once");
 }
+
+/// An approval and a rejection of the same step at once: exactly one takes effect. The step
+/// ends merged (its work on main, the reject refused) or rejected (nothing merged), never
+/// both, because both run under the approval lock.
+#[test]
+fn approve_and_reject_at_once_never_both_take_effect() {
+    const STEPS: usize = 8;
+    let env = repo(STEPS, false);
+    let steps = waiting_steps(&env, STEPS);
+    let main_before = env.git(&["rev-parse", "main"]);
+    let racers: Vec<(Child, Child)> = steps
+        .iter()
+        .map(|step| {
+            (
+                spawn(&env, &["approve", step, "--yes"]),
+                spawn(&env, &["reject", step, "--reason", "no"]),
+            )
+        })
+        .collect();
+    let mut merged = 0;
+    for (step, (mut approve, mut reject)) in steps.iter().zip(racers) {
+        let approved = approve.wait().unwrap().success();
+        let rejected = reject.wait().unwrap().success();
+        assert!(
+            approved != rejected,
+            "{step}: approve {approved}, reject {rejected}"
+        );
+        let steps_json = env.forge(&["--json", "steps"]).ok().json();
+        let state = steps_json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == step.as_str())
+            .unwrap()["state"]
+            .clone();
+        let want = if approved { "merged" } else { "rejected" };
+        assert_eq!(state, want, "{step}");
+        merged += usize::from(approved);
+    }
+    let merges = env.git(&[
+        "rev-list",
+        "--merges",
+        "--count",
+        &format!("{}..main", main_before.trim()),
+    ]);
+    assert_eq!(
+        merges.trim(),
+        merged.to_string(),
+        "one merge per approval that won"
+    );
+    env.forge(&["ledger", "verify"]).ok();
+}

@@ -287,6 +287,23 @@ fn feedback(bead: &Bead, earlier: &[Checkpoint]) -> Vec<String> {
     out
 }
 
+/// Whether the part of `dir` that exists (its nearest ancestor present, links followed)
+/// lies inside `root`.
+fn existing_part_inside(dir: &std::path::Path, root: &std::path::Path) -> bool {
+    let mut existing = dir;
+    while std::fs::symlink_metadata(existing).is_err() {
+        match existing.parent() {
+            Some(parent) => existing = parent,
+            None => return false,
+        }
+    }
+    existing
+        .canonicalize()
+        .ok()
+        .zip(root.canonicalize().ok())
+        .is_some_and(|(e, r)| e.starts_with(r))
+}
+
 /// Copies the configured ignored files and runs the setup command. Err is the reason.
 fn bootstrap(
     ws: &Workspace,
@@ -302,6 +319,14 @@ fn bootstrap(
         }
         let to = worktree.join(rel);
         if let Some(dir) = to.parent() {
+            // Checked before anything is created: a link above the path must not make
+            // create_dir_all build directories outside the worktree.
+            if !existing_part_inside(dir, worktree) {
+                return Err(format!(
+                    "copying {rel}: the destination lies behind a symlink; remove it from \
+                     [worktree] copy or from the repository"
+                ));
+            }
             std::fs::create_dir_all(dir).map_err(|e| format!("copying {rel}: {e}"))?;
         }
         // A symlink in the base commit (at the path or above it) must not send the copy

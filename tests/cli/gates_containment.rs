@@ -251,3 +251,28 @@ fn a_link_made_to_escape_by_a_later_step_fails_that_step() {
         detail(cp, "symlinks")
     );
 }
+
+/// `[worktree] copy` through a directory the base commit has as a link out of the tree:
+/// nothing is created outside (not even the directories above the file), the step says why.
+#[test]
+fn a_copy_behind_a_committed_link_creates_nothing_outside() {
+    let (env, _) = setup("echo ran > ran.txt");
+    let outside = env.repo.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    // The base commit has `a -> outside`; the user's checkout has a real `a/b/c.env` there.
+    std::os::unix::fs::symlink(&outside, env.path("a")).unwrap();
+    env.commit_all("a link");
+    std::fs::remove_file(env.path("a")).unwrap();
+    std::fs::create_dir_all(env.path("a/b")).unwrap();
+    std::fs::write(env.path("a/b/c.env"), "SECRET=1\n").unwrap();
+    env.edit_config("copy = []", "copy = [\"a/b/c.env\"]");
+    let run = env.forge(&["--json", "step"]);
+    let cp = &run.json()["checkpoint"];
+    assert_eq!(cp["state"], "failed", "{cp}");
+    assert!(
+        cp["reason"].as_str().unwrap().contains("behind a symlink"),
+        "{cp}"
+    );
+    let made: Vec<_> = std::fs::read_dir(&outside).unwrap().flatten().collect();
+    assert!(made.is_empty(), "created outside the worktree: {made:?}");
+}

@@ -17,6 +17,8 @@ pub struct StepProgress {
     phase: String,
     /// What the harness says passes through this before it is shown (it can quote a key).
     redactor: Redactor,
+    /// Whether a person at the terminal answers `ask` permission rules.
+    asking: bool,
 }
 
 impl StepProgress {
@@ -38,7 +40,14 @@ impl StepProgress {
             started: Instant::now(),
             phase: String::new(),
             redactor: Redactor::default(),
+            asking: false,
         }
+    }
+
+    /// Lets the person at the terminal answer an ACP agent's `ask` permission rules.
+    pub fn asking(mut self, yes: bool) -> StepProgress {
+        self.asking = yes;
+        self
     }
 
     /// Shows the harness's words through `redactor` (without one, only well-known token
@@ -62,6 +71,15 @@ impl StepProgress {
 }
 
 impl Observer for StepProgress {
+    fn asker(&self) -> Option<std::sync::Arc<dyn crate::harness::presets::acp::policy::Ask>> {
+        self.asking.then(|| {
+            std::sync::Arc::new(super::prompt::TerminalAsk {
+                bar: self.bar.clone(),
+                redactor: self.redactor.clone(),
+            }) as std::sync::Arc<dyn crate::harness::presets::acp::policy::Ask>
+        })
+    }
+
     fn phase(&mut self, step: &str, state: State, detail: &str) {
         self.phase = format!("{step} {state}");
         if let Some(bar) = &self.bar {

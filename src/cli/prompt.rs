@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Input, Select};
+use dialoguer::{Confirm, Input, Select};
 
 use super::ui::Ui;
 use crate::error::{Error, Result};
@@ -66,4 +66,46 @@ pub fn page(text: &str) -> bool {
         let _ = stdin.write_all(text.as_bytes());
     }
     child.wait().is_ok_and(|s| s.success())
+}
+
+/// The person at the terminal, asked about an ACP agent's permission request when a rule
+/// says `ask` (see `harness::presets::acp::policy`). The progress spinner is held while
+/// asking; what the agent wrote is shown, not sent, and redacted.
+pub struct TerminalAsk {
+    pub bar: Option<indicatif::ProgressBar>,
+    pub redactor: crate::redact::Redactor,
+}
+
+impl crate::harness::presets::acp::policy::Ask for TerminalAsk {
+    fn ask(
+        &self,
+        request: &crate::harness::presets::acp::policy::Request,
+        because: &str,
+    ) -> Option<bool> {
+        let shown = |t: &str| super::render::Safe::text(&self.redactor.redact(t)).to_string();
+        let what = request
+            .command
+            .as_deref()
+            .or(request.url.as_deref())
+            .unwrap_or(&request.title);
+        let question = || {
+            let mut e = std::io::stderr().lock();
+            let _ = writeln!(e, "\nThe agent asks to {}: {}", request.kind, shown(what));
+            for p in &request.paths {
+                let _ = writeln!(e, "  path: {}", shown(p));
+            }
+            let _ = writeln!(e, "  rule: {because}");
+            drop(e);
+            Confirm::with_theme(&ColorfulTheme::default())
+                .with_prompt("Allow it?")
+                .default(false)
+                .interact_opt()
+                .ok()
+                .map(|answer| answer.unwrap_or(false))
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(question),
+            None => question(),
+        }
+    }
 }

@@ -142,8 +142,10 @@ pub const SECTIONS: &[Section] = &[
                 "string",
                 Required,
                 "Which CLI, and so how forge builds its command line and reads its output: \
-                 claude, codex, gemini, aider, opencode, openhands, or command (any program: \
-                 each line it prints is a message, its exit status is the verdict).",
+                 claude, codex, gemini, aider, opencode, openhands, acp (any agent that \
+                 speaks the Agent Client Protocol over its stdio: forge is its client and \
+                 answers its permission requests), or command (any program: each line it \
+                 prints is a message, its exit status is the verdict).",
                 "\"claude\"",
             ),
             key(
@@ -219,6 +221,117 @@ pub const SECTIONS: &[Section] = &[
                  it: each run starts with an empty HOME, so this is how a harness gets the \
                  settings it only reads from there. Paths must stay inside HOME.",
                 "{ \".codex/config.toml\" = \"model = 'o4-mini'\" }",
+            ),
+            key(
+                "acp_fs",
+                "boolean",
+                Unset("true, except for Gemini CLI"),
+                "acp preset only: whether forge offers the agent its fs/read_text_file and \
+                 fs/write_text_file methods, which it serves inside the worktree and records. \
+                 Off by default for Gemini CLI, which fails to create new files when they \
+                 are offered (0.61).",
+                "false",
+            ),
+        ],
+    },
+    Section {
+        header: "[harness.NAME.permissions]",
+        about: "acp preset only. forge answers every session/request_permission itself, \
+                never the agent's default, and records each request and answer in the \
+                ledger (forge approve and forge ledger render show them). A path outside \
+                the worktree is always denied. For execute, the command patterns decide \
+                first (deny, then ask, then allow; * matches any text); a command is split \
+                at ; && || | & and newlines, an allow pattern must match every part, and a \
+                command with $( ) or backticks or a redirection is never allowed by a \
+                pattern. A fetch to a host the network allowlist would refuse is denied. \
+                Otherwise the tool kind's rule decides: allow, deny or ask (ask: the person at \
+                the terminal of an interactive forge step is asked; in tick, or with nobody \
+                there, the request is denied and the record says a human was needed). forge \
+                selects allow_once or reject_once, never an \"always\" option.",
+        keys: &[
+            key(
+                "read",
+                "allow|deny|ask",
+                Value("\"allow\""),
+                "Reading files.",
+                "\"allow\"",
+            ),
+            key(
+                "edit",
+                "allow|deny|ask",
+                Value("\"allow\""),
+                "Editing files.",
+                "\"allow\"",
+            ),
+            key(
+                "delete",
+                "allow|deny|ask",
+                Value("\"deny\""),
+                "Deleting files.",
+                "\"ask\"",
+            ),
+            key(
+                "move",
+                "allow|deny|ask",
+                Value("\"deny\""),
+                "Moving files.",
+                "\"allow\"",
+            ),
+            key(
+                "search",
+                "allow|deny|ask",
+                Value("\"allow\""),
+                "Searching.",
+                "\"allow\"",
+            ),
+            key(
+                "execute",
+                "allow|deny|ask",
+                Value("\"deny\""),
+                "Running a command no pattern matched.",
+                "\"ask\"",
+            ),
+            key(
+                "fetch",
+                "allow|deny|ask",
+                Value("\"allow\""),
+                "Fetching a URL whose host the network allowlist lets through.",
+                "\"deny\"",
+            ),
+            key(
+                "think",
+                "allow|deny|ask",
+                Value("\"allow\""),
+                "Thinking.",
+                "\"allow\"",
+            ),
+            key(
+                "other",
+                "allow|deny|ask",
+                Value("\"deny\""),
+                "Any other kind (switch_mode, kinds forge does not know).",
+                "\"deny\"",
+            ),
+            key(
+                "execute_allow",
+                "array of strings",
+                Value("[]"),
+                "Commands an execute may run.",
+                "[\"cargo test*\", \"cargo build*\"]",
+            ),
+            key(
+                "execute_deny",
+                "array of strings",
+                Value("[]"),
+                "Commands always refused.",
+                "[\"git push*\", \"curl*\"]",
+            ),
+            key(
+                "execute_ask",
+                "array of strings",
+                Value("[]"),
+                "Commands the person at the terminal is asked about.",
+                "[\"cargo publish*\"]",
             ),
         ],
     },
@@ -587,6 +700,16 @@ timeout = 1800
 [harness.script]
 preset = "command"
 command = ["./scripts/agent.sh", "{prompt}"]
+
+# Gemini CLI over the Agent Client Protocol, forge answering its permission requests
+[harness.gemini-acp]
+preset = "acp"
+command = ["gemini", "--acp"]
+pass_env = ["GEMINI_API_KEY"]
+
+[harness.gemini-acp.permissions]
+execute_allow = ["cargo test*", "cargo build*"]
+execute_deny = ["git push*", "curl*"]
 
 # Codex against a model server on this machine
 [harness.local]

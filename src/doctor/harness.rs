@@ -114,13 +114,28 @@ fn version(run: &VersionRun<'_>) -> Result<String, String> {
         .and_then(|c| c.get(1..))
         .unwrap_or_default()
         .to_vec();
-    args.push("--version".into());
+    // An ACP agent is asked `initialize` over its stdio instead (no session is started).
+    let acp = run.adapter.name() == "acp";
+    let conversation = acp.then(|| {
+        let c = process::Conversation::new();
+        c.send(presets::acp::hello());
+        c
+    });
+    if acp {
+        if run.harness.command.is_none() {
+            args.push("--acp".into());
+        }
+    } else {
+        args.push("--version".into());
+    }
+    let what = if acp { "`initialize`" } else { "`--version`" };
     let spawn = Spawn {
         program: run.program.display().to_string(),
         args,
         cwd,
         env,
         stdin: None,
+        conversation: conversation.clone(),
         log: scratch.path().join("version.log"),
         timeout: run.timeout,
         idle_timeout: None,
@@ -129,7 +144,18 @@ fn version(run: &VersionRun<'_>) -> Result<String, String> {
         stop: None,
     };
     let mut first: Option<String> = None;
-    let finished = process::run(&spawn, &mut |_, line| {
+    let mut greeting: Option<Result<String, String>> = None;
+    let finished = process::run(&spawn, &mut |stream, line| {
+        if let Some(c) = &conversation {
+            if stream == crate::harness::adapter::Stream::Stdout
+                && greeting.is_none()
+                && let Some(g) = presets::acp::greeting(line)
+            {
+                greeting = Some(g);
+                c.end();
+            }
+            return;
+        }
         if first.is_none() && !line.trim().is_empty() {
             first = Some(line.trim().chars().take(100).collect());
         }
@@ -140,15 +166,27 @@ fn version(run: &VersionRun<'_>) -> Result<String, String> {
         (None, Some(signal)) => format!("killed by signal {signal}"),
         (None, None) => "no exit status".to_owned(),
     };
+    if let Some(g) = greeting {
+        return g;
+    }
+    if acp {
+        first = None; // what an ACP agent printed instead of an answer says nothing more
+    }
     match (finished.ended_by, first) {
         (EndedBy::WallTimeout | EndedBy::IdleTimeout, _) => Err(format!(
-            "`--version` did not answer within {} s",
+            "{what} did not answer within {} s",
             run.timeout.as_secs()
         )),
-        (EndedBy::Interrupted, _) => Err("`--version` was interrupted".into()),
-        (EndedBy::Exited, Some(line)) if finished.exit_code == Some(0) => Ok(line),
-        (EndedBy::Exited, Some(line)) => Err(format!("`--version` failed ({status}): {line}")),
-        (EndedBy::Exited, None) => Err(format!("`--version` printed nothing ({status})")),
+        (EndedBy::Interrupted, _) => Err(format!("{what} was interrupted")),
+        (EndedBy::Exited | EndedBy::Concluded, Some(line)) if finished.exit_code == Some(0) => {
+            Ok(line)
+        }
+        (EndedBy::Exited | EndedBy::Concluded, Some(line)) => {
+            Err(format!("`--version` failed ({status}): {line}"))
+        }
+        (EndedBy::Exited | EndedBy::Concluded, None) => {
+            Err(format!("{what} got no answer ({status})"))
+        }
     }
 }
 

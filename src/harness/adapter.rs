@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::harness::presets::acp::policy::{Decision, Outcome};
+
 /// What forge asks a harness to do.
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
@@ -27,6 +29,17 @@ pub struct CommandSpec {
     pub stdin: Option<Vec<u8>>,
     /// Environment the preset needs on top of forge's allowlist (quiet flags and the like).
     pub env: Vec<(String, String)>,
+    /// The prompt goes over a protocol forge speaks with the harness while it runs (the
+    /// `acp` preset), not through argv or stdin.
+    pub session: Option<SessionStart>,
+}
+
+/// What a conversation over a protocol starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStart {
+    pub prompt: String,
+    /// The session a revision continues.
+    pub resume: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +127,20 @@ pub enum Event {
         ok: bool,
         text: String,
     },
+    /// The agent's plan, its entries in order.
+    Plan {
+        entries: Vec<String>,
+    },
+    /// A permission request of the agent, and forge's answer.
+    Permission {
+        decision: crate::harness::presets::acp::policy::Decision,
+    },
+    /// A file forge wrote for the agent (ACP's `fs/write_text_file`), relative to the
+    /// worktree.
+    FileWritten {
+        path: String,
+        bytes: u64,
+    },
 }
 
 impl Event {
@@ -132,6 +159,18 @@ impl Event {
             Event::RateLimit { message, .. } => format!("rate limited: {}", said(message)),
             Event::PermissionDenied { tool } => format!("denied: {}", said(tool)),
             Event::Session { id } => format!("session {}", said(id)),
+            Event::Plan { entries } => format!("plan: {}", said(&entries.join(" · "))),
+            Event::Permission { decision } => {
+                let d = decision;
+                let what = d.request.command.as_deref().unwrap_or(&d.request.title);
+                let outcome = match d.outcome {
+                    Outcome::Allowed => "allowed",
+                    Outcome::Denied => "denied",
+                    Outcome::Cancelled => "cancelled",
+                };
+                format!("{outcome} {} {}", d.request.kind, said(what))
+            }
+            Event::FileWritten { path, .. } => format!("wrote {}", said(path)),
             _ => return None,
         })
     }
@@ -163,6 +202,12 @@ pub struct RunSummary {
     /// The harness's final verdict, if it gave one.
     pub result: Option<bool>,
     pub result_text: Option<String>,
+    /// The permission requests forge answered, in order (ACP agents).
+    #[serde(default)]
+    pub permissions: Vec<Decision>,
+    /// The files forge wrote for the agent: path relative to the worktree, and bytes.
+    #[serde(default)]
+    pub files_written: Vec<(String, u64)>,
 }
 
 impl RunSummary {
@@ -193,7 +238,9 @@ impl RunSummary {
                 self.rate_limit = Some((message.clone(), *reset_at))
             }
             Event::PermissionDenied { tool } => self.permission_denials.push(tool.clone()),
-            Event::ToolResult { .. } => {}
+            Event::ToolResult { .. } | Event::Plan { .. } => {}
+            Event::Permission { decision } => self.permissions.push(decision.clone()),
+            Event::FileWritten { path, bytes } => self.files_written.push((path.clone(), *bytes)),
             Event::Result { ok, text } => {
                 self.result = Some(*ok);
                 self.result_text = Some(text.clone());

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::presets::acp::policy::Permissions;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HarnessConfig {
@@ -36,9 +38,23 @@ pub struct HarnessConfig {
     /// HOME, so this is how a harness gets the settings it only reads from there.
     #[serde(default, deserialize_with = "relative_paths")]
     pub home_files: BTreeMap<String, String>,
+    /// How forge answers an ACP agent's permission requests (`acp` preset only).
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Whether forge offers ACP's `fs/*` methods to the agent (`acp` preset only). Default:
+    /// yes, except to Gemini CLI, which fails to create new files when they are offered.
+    #[serde(default)]
+    pub acp_fs: Option<bool>,
 }
 
 impl HarnessConfig {
+    /// Whether forge offers its `fs/*` methods to the ACP agent `program`.
+    pub fn acp_fs(&self, program: &str) -> bool {
+        self.acp_fs.unwrap_or_else(|| {
+            super::presets::acp::known_agent(program).is_none_or(|a| a.name() != "gemini")
+        })
+    }
+
     /// The program a run starts: `command`'s first word, or the preset's own program.
     pub fn program(&self) -> Option<String> {
         self.command

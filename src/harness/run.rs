@@ -7,8 +7,13 @@ use std::time::Duration;
 
 use super::adapter::{Adapter, CommandSpec, Event, RunSummary, Verdict};
 use super::config::{HarnessConfig, home_relative};
-use super::process::{self, EndedBy, Finished, Spawn};
+use super::presets::acp::{
+    self,
+    policy::{Ask, Hosts},
+};
+use super::process::{self, Conversation, EndedBy, Finished, Spawn};
 use crate::error::{Error, Result};
+use std::sync::Arc;
 
 pub struct HarnessRun<'a> {
     pub adapter: &'a dyn Adapter,
@@ -27,6 +32,24 @@ pub struct HarnessRun<'a> {
     pub clock: &'a crate::clock::Clock,
     /// Stops the run as forge's interruption does (see `process::Spawn::stop`).
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// For a conversation (the `acp` preset): what a `fetch` may reach, and who can be
+    /// asked when a permission rule says `ask`.
+    pub broker: Broker,
+}
+
+/// How forge answers an ACP agent's requests, beyond `[harness.NAME.permissions]`.
+pub struct Broker {
+    pub hosts: Hosts,
+    pub ask: Option<Arc<dyn Ask>>,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Broker {
+            hosts: Hosts::Only(Default::default()),
+            ask: None,
+        }
+    }
 }
 
 pub struct Ran {
@@ -38,7 +61,21 @@ pub struct Ran {
 pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> Result<Ran> {
     let timeout = r.timeout.unwrap_or(r.config.timeout);
     seed_home(&r.env, &r.config.home_files)?;
-    let mut parser = r.adapter.parser(r.clock);
+    let conversation = r.spec.session.as_ref().map(|_| Conversation::new());
+    let mut parser = match (&r.spec.session, &conversation) {
+        (Some(start), Some(conversation)) => acp::client(acp::Converse {
+            conversation: conversation.clone(),
+            prompt: start.prompt.clone(),
+            resume: start.resume.clone(),
+            worktree: r.cwd.clone(),
+            permissions: &r.config.permissions,
+            fs: r.config.acp_fs(&r.spec.program),
+            hosts: r.broker.hosts,
+            ask: r.broker.ask,
+            now: r.clock.now_secs(),
+        }),
+        _ => r.adapter.parser(r.clock),
+    };
     if let Some((_, home)) = r.env.iter().find(|(k, _)| k == "HOME") {
         parser.home(Path::new(home));
     }
@@ -50,6 +87,7 @@ pub fn run(r: HarnessRun<'_>, on_event: &mut dyn FnMut(&Event, &RunSummary)) -> 
             cwd: r.cwd,
             env: r.env,
             stdin: r.spec.stdin.clone(),
+            conversation,
             log: r.log,
             timeout: Duration::from_secs(timeout),
             idle_timeout: r.config.idle_timeout.map(Duration::from_secs),
@@ -102,7 +140,7 @@ fn verdict(
         EndedBy::Interrupted => Verdict::Failed {
             reason: "interrupted: forge was asked to stop".into(),
         },
-        EndedBy::Exited => adapter.judge(summary, finished.exit_code),
+        EndedBy::Exited | EndedBy::Concluded => adapter.judge(summary, finished.exit_code),
     }
 }
 

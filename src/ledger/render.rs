@@ -116,6 +116,11 @@ fn bead(out: &mut String, b: &BeadReview) {
         for st in &b.steps {
             step_row(out, st);
         }
+        for st in &b.steps {
+            if let Some(text) = crate::harness::presets::acp::policy::summary(&st.permissions) {
+                let _ = writeln!(out, "\n`{}` permissions: {}", st.step, cell(&text));
+            }
+        }
         if !b.notes.is_empty() {
             out.push('\n');
         }

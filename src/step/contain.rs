@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::harness::adapter::Adapter;
 use crate::harness::config::HarnessConfig;
+use crate::harness::presets::acp::policy::Hosts;
 use crate::sandbox::paths::{StepPaths, check_grants};
 use crate::sandbox::proxy::{Allow, Proxy, ProxyReport};
 use crate::sandbox::{self, Enforcement, KernelProbe, Policy, Probe};
@@ -179,11 +180,13 @@ const PROXY_VARS: &[&str] = &[
 /// Hosts of the harness's API: the preset's, those of `*_BASE_URL`-style variables the
 /// harness's config sets (a custom endpoint named in config), and `[sandbox] allow_hosts`.
 pub fn allowed_hosts(ws: &Workspace, adapter: &dyn Adapter, hc: &HarnessConfig) -> Vec<String> {
-    let mut hosts: Vec<String> = adapter
-        .api_hosts()
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect();
+    // An ACP agent needs its own CLI's API hosts.
+    let program = hc.program().unwrap_or_default();
+    let own = match crate::harness::presets::acp::known_agent(&program) {
+        Some(cli) if adapter.name() == "acp" => cli,
+        _ => adapter,
+    };
+    let mut hosts: Vec<String> = own.api_hosts().iter().map(|h| (*h).to_owned()).collect();
     for (k, v) in &hc.env {
         if (k.ends_with("_BASE_URL") || k.ends_with("_API_BASE") || k.ends_with("_BASE"))
             && let Some(host) = host_of_url(v)
@@ -193,6 +196,19 @@ pub fn allowed_hosts(ws: &Workspace, adapter: &dyn Adapter, hc: &HarnessConfig) 
     }
     hosts.extend(ws.config.sandbox.allow_hosts.iter().cloned());
     hosts
+}
+
+/// What an ACP agent's `fetch` may reach: what the network setting would let the harness
+/// reach, whether or not the sandbox enforces it.
+pub fn fetch_hosts(ws: &Workspace, adapter: &dyn Adapter, hc: &HarnessConfig) -> Hosts {
+    match ws.config.sandbox.network {
+        NetworkMode::Open => Hosts::Any,
+        NetworkMode::None => Hosts::Only(Allow::default()),
+        // Checked when the proxy starts; a list that does not parse allows nothing.
+        NetworkMode::Allowlist => {
+            Hosts::Only(Allow::parse(&allowed_hosts(ws, adapter, hc)).unwrap_or_default())
+        }
+    }
 }
 
 /// `http://127.0.0.1:8080/v1` gives `127.0.0.1:8080`; a URL without a port gets its

@@ -118,6 +118,21 @@ pub(super) fn run_harness(
         cp.model = model.clone();
     }
     let duration_ms = cp.duration_ms;
+    // What forge answered an ACP agent and wrote for it, before the run's end: a review
+    // reads them with the step's other harness events.
+    for decision in &summary.permissions {
+        ws.record(Payload::HarnessPermission {
+            at: StepAt::new(&cp.step, &cp.bead),
+            decision: decision.clone(),
+        })?;
+    }
+    for (path, bytes) in &summary.files_written {
+        ws.record(Payload::HarnessWrote {
+            at: StepAt::new(&cp.step, &cp.bead),
+            path: path.clone(),
+            bytes: *bytes,
+        })?;
+    }
     let (egress, limit_hits) = (launched.egress, launched.limit_hits);
     transition(
         ws,

@@ -132,6 +132,10 @@ impl Ready<'_> {
                 sandbox: contained.policy.clone(),
                 clock: &ws.clock,
                 stop: observer.stop_flag(),
+                broker: crate::harness::run::Broker {
+                    hosts: contain::fetch_hosts(ws, launch.adapter, launch.config),
+                    ask: observer.asker(),
+                },
             },
             &mut |event, summary| observer.harness_event(event, summary),
         );

@@ -13,6 +13,12 @@ pub trait Observer {
     fn stop_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
         None
     }
+    /// Who answers an ACP agent's permission request when a rule says `ask`: the person at
+    /// the terminal of an interactive step. None: nobody (the request is denied, and the
+    /// record says a human was needed).
+    fn asker(&self) -> Option<std::sync::Arc<dyn crate::harness::presets::acp::policy::Ask>> {
+        None
+    }
 }
 
 impl Observer for () {}

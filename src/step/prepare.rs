@@ -354,6 +354,7 @@ fn bootstrap(
                 cwd: worktree.to_owned(),
                 env: env.to_vec(),
                 stdin: None,
+                conversation: None,
                 log: scratch.join("setup.log"),
                 timeout: Duration::from_secs(timeout),
                 idle_timeout: None,

@@ -31,6 +31,7 @@ pub fn send(ws: &mut Workspace, kind: &str, message: &str, details: serde_json::
             // The user's own notifier may need their credentials: it gets forge's env.
             env: ws.env_snapshot.clone(),
             stdin: Some(text.into_bytes()),
+            conversation: None,
             log,
             timeout: Duration::from_secs(30),
             idle_timeout: None,

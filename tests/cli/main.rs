@@ -7,6 +7,7 @@
 
 mod env;
 
+mod acp;
 mod approval_integrity;
 mod approve;
 mod assume;

@@ -302,6 +302,23 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
             let _ = writeln!(e, "    | {line}");
         }
     }
+    // An ACP agent's permission requests, as forge answered them (best effort: the
+    // ledger is read again here only to show them).
+    let decisions: Vec<_> = crate::ledger::read_events(&ws.layout.ledger())
+        .map(|(events, _)| events)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|ev| match ev.payload() {
+            crate::ledger::Payload::HarnessPermission { at, decision } if at.step == cp.step => {
+                Some(decision)
+            }
+            _ => None,
+        })
+        .collect();
+    if let Some(text) = crate::harness::presets::acp::policy::summary(&decisions) {
+        let said = Safe::text(&ws.redactor.redact(&text)).to_string();
+        let _ = writeln!(e, "  permissions: {said}");
+    }
     for line in super::step::gate_lines(cp, true) {
         let _ = writeln!(e, "{line}");
     }

@@ -224,6 +224,18 @@ impl Said {
                     out.push(block(&format!("{verdict}: "), text, usize::MAX));
                 }
             }
+            Event::Plan { entries } => out.push(block("plan: ", &entries.join("\n"), usize::MAX)),
+            Event::Permission { decision } => {
+                let r = &decision.request;
+                let what = r.command.as_deref().unwrap_or(&r.title);
+                out.push(format!(
+                    "permission: {:?} {} {what} (rule {})",
+                    decision.outcome, r.kind, decision.rule
+                ));
+            }
+            Event::FileWritten { path, bytes } => {
+                out.push(format!("wrote: {path} ({bytes} bytes)"))
+            }
             Event::Session { .. } | Event::Model { .. } | Event::Usage { .. } => {}
             Event::Cost { .. } => {}
         }

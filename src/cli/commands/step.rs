@@ -46,7 +46,9 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
             ));
         }
     }
-    let mut progress = StepProgress::new(ui.json, ui.quiet).redacting(ws.redactor.clone());
+    let mut progress = StepProgress::new(ui.json, ui.quiet)
+        .redacting(ws.redactor.clone())
+        .asking(crate::cli::prompt::interactive(ui));
     let result = match &args.rebase {
         Some(step) => crate::step::revise::rebase(&mut ws, step, &mut progress),
         None => run_step(

@@ -47,6 +47,7 @@ impl Adapter for Command {
             args,
             stdin: (!uses_placeholder).then(|| inv.prompt.clone().into_bytes()),
             env: Vec::new(),
+            session: None,
         }
     }
 

@@ -10,12 +10,13 @@ use std::process::{Command, Stdio};
 use crate::harness::adapter::{Adapter, Invocation, RunSummary, Stream, Verdict};
 use crate::harness::presets::by_name;
 
-/// Every preset but `command`, which has no fake CLI.
+/// Every preset but `command`, which has no fake CLI, and `acp`, whose fake is a conversation
+/// (driven through `forge step` in the integration tests).
 fn presets() -> impl Iterator<Item = &'static str> {
     super::ALL
         .iter()
         .map(|a| a.name())
-        .filter(|n| *n != "command")
+        .filter(|n| *n != "command" && *n != "acp")
 }
 
 fn fake(preset: &str) -> PathBuf {

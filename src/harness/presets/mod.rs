@@ -2,6 +2,7 @@
 //! interfaces they follow; `common` holds what they share, and each file's tests feed it the
 //! captured output samples in `fixtures/harness-output/<preset>/`.
 
+pub mod acp;
 pub mod aider;
 pub mod claude;
 pub mod codex;
@@ -23,6 +24,7 @@ pub const ALL: &[&dyn Adapter] = &[
     &aider::Aider,
     &opencode::OpenCode,
     &openhands::OpenHands,
+    &acp::Acp,
     &command::Command,
 ];
 
@@ -50,7 +52,7 @@ mod tests {
         assert!(by_name("nope").is_none());
         assert_eq!(
             names(),
-            "claude, codex, gemini, aider, opencode, openhands, command"
+            "claude, codex, gemini, aider, opencode, openhands, acp, command"
         );
     }
 }

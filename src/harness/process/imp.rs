@@ -31,6 +31,9 @@ pub const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
 /// nothing arrived for `FINAL_DRAIN`, and at most for `FINAL_DRAIN_CAP`.
 const FINAL_DRAIN: Duration = Duration::from_millis(250);
 const FINAL_DRAIN_CAP: Duration = Duration::from_secs(1);
+/// How long a conversation's farewell (see `conversation.rs`) may take to be answered
+/// before the TERM, at most (and never more than the grace).
+const FAREWELL_WAIT: Duration = Duration::from_secs(2);
 /// How long killed processes get to die before forge stops waiting to reap them.
 const REAP_WAIT: Duration = Duration::from_millis(500);
 /// Pipe reads, and the depth of the channel in batches (memory stays bounded when the
@@ -69,7 +72,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     cmd.current_dir(&spawn.cwd)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if spawn.stdin.is_some() {
+        .stdin(if spawn.stdin.is_some() || spawn.conversation.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -103,7 +106,13 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     // Everything below must end with the tree cleaned up, so failures to start the helper
     // threads are remembered and handled like a timeout.
     let mut failure: Option<Error> = None;
-    if let (Some(bytes), Some(mut stdin)) = (spawn.stdin.clone(), child.stdin.take()) {
+    if let Some(conversation) = &spawn.conversation {
+        if let Some(stdin) = child.stdin.take()
+            && let Err(e) = conversation.attach(stdin)
+        {
+            failure = Some(Error::io(&spawn.program, e));
+        }
+    } else if let (Some(bytes), Some(mut stdin)) = (spawn.stdin.clone(), child.stdin.take()) {
         // A child that never reads stdin must not block forge: write from a thread, which
         // ends with EPIPE once the child is gone. Dropping the pipe closes it.
         let spawned = std::thread::Builder::new()
@@ -175,6 +184,10 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
             ended_by = EndedBy::Interrupted;
             break;
         }
+        if spawn.conversation.as_ref().is_some_and(|c| c.is_over()) {
+            ended_by = EndedBy::Concluded;
+            break;
+        }
         let now = Instant::now();
         if now >= wall {
             ended_by = EndedBy::WallTimeout;
@@ -200,7 +213,35 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
     // A panic in `on_line` or a failure to start a thread: stop everything as on a timeout
     // (the panic is resumed once the tree is dead).
     let broken = failure.is_some() || out.panic.is_some();
-    if ended_by == EndedBy::Exited && !broken {
+    if let Some(conversation) = &spawn.conversation {
+        let stopped = matches!(
+            ended_by,
+            EndedBy::WallTimeout | EndedBy::IdleTimeout | EndedBy::Interrupted
+        );
+        if stopped && !broken && conversation.say_farewell() {
+            // The harness gets a moment to answer the farewell (a cancelled turn) before
+            // the TERM; the caller ends the conversation once it has.
+            let until = Instant::now() + spawn.grace.min(FAREWELL_WAIT);
+            while !conversation.is_over() && Instant::now() < until {
+                status = child.try_wait().ok().flatten();
+                if status.is_some() {
+                    break;
+                }
+                out.pump_until((Instant::now() + TICK).min(until));
+            }
+        }
+        conversation.close();
+        if ended_by == EndedBy::Concluded && !broken {
+            // With stdin closed, a harness that is done exits by itself.
+            let until = Instant::now() + DRAIN_AFTER_EXIT;
+            while status.is_none() && Instant::now() < until {
+                out.wait_until((Instant::now() + TICK).min(until));
+                status = child.try_wait().ok().flatten();
+            }
+        }
+    }
+    let concluded = ended_by == EndedBy::Concluded && status.is_some();
+    if (ended_by == EndedBy::Exited || concluded) && !broken {
         // The harness is gone; give its output a moment to reach end of file. Anything still
         // holding the pipes after that is killed below, and the readers are not waited for.
         let exited = Instant::now();
@@ -215,7 +256,7 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         &mut status,
         &mut out,
         spawn.grace,
-        ended_by == EndedBy::Exited && !broken,
+        matches!(ended_by, EndedBy::Exited | EndedBy::Concluded) && !broken,
     );
     let status = match status {
         Some(s) => Some(s),

@@ -48,8 +48,11 @@ pub struct Spawn {
     /// The complete environment; nothing is inherited. A `FORGE_RUN` entry ([`RUN_MARKER`]) marks the
     /// run's processes (see the module documentation).
     pub env: Vec<(String, String)>,
-    /// None: stdin is /dev/null.
+    /// None: stdin is /dev/null (unless there is a `conversation`).
     pub stdin: Option<Vec<u8>>,
+    /// forge talks with the harness over its stdin while it runs (see `conversation.rs`);
+    /// `stdin` is then ignored.
+    pub conversation: Option<Conversation>,
     /// Both streams are appended here, line by line, as they arrive (the file and its
     /// directory are created). A path inside a `.forge` directory is refused: raw output
     /// may hold secrets.
@@ -73,6 +76,9 @@ pub enum EndedBy {
     IdleTimeout,
     /// forge itself was asked to stop (Ctrl-C, SIGTERM, SIGHUP): see [`interrupt_flag`].
     Interrupted,
+    /// forge ended the conversation once it had its answer ([`Conversation::end`]); what
+    /// of the harness still ran was stopped.
+    Concluded,
 }
 
 /// Set (by the CLI's signal handler) when forge is asked to stop. A running harness is then
@@ -105,11 +111,13 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
 }
 
 mod cgroup;
+mod conversation;
 mod imp;
 mod lines;
 mod output;
 mod tree;
 
+pub use conversation::Conversation;
 pub use imp::DRAIN_AFTER_EXIT;
 pub use lines::MAX_LINE_BYTES;
 

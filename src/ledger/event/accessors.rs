@@ -39,6 +39,8 @@ impl Payload {
             | StepWorktree { at, .. }
             | HarnessStarted { at, .. }
             | HarnessFinished { at, .. }
+            | HarnessPermission { at, .. }
+            | HarnessWrote { at, .. }
             | StepAssumptions { at, .. }
             | StepCommitted { at, .. }
             | StepUnchanged { at, .. }

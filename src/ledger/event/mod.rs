@@ -34,6 +34,7 @@ use serde_json::Value;
 use crate::approval::How;
 use crate::assumption::AssumptionStatus;
 use crate::bead::{DepKind, Kind, Risk, Status};
+use crate::harness::presets::acp::policy::Decision;
 use crate::step::checkpoint::State;
 use crate::tick::Stopped;
 use crate::tick::state::Pause;
@@ -392,6 +393,25 @@ pub enum Payload {
         egress: Value,
         #[serde(default)]
         limits: Value,
+    },
+    /// An ACP agent's permission request and forge's answer (see
+    /// `harness::presets::acp::policy`).
+    #[serde(rename = "harness.permission")]
+    HarnessPermission {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(flatten)]
+        decision: Decision,
+    },
+    /// A file forge wrote for an ACP agent (`fs/write_text_file`), relative to the worktree.
+    #[serde(rename = "harness.wrote")]
+    HarnessWrote {
+        #[serde(flatten)]
+        at: StepAt,
+        #[serde(default)]
+        path: String,
+        #[serde(default)]
+        bytes: u64,
     },
     #[serde(rename = "step.assumptions")]
     StepAssumptions {

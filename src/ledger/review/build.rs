@@ -276,6 +276,10 @@ impl Builder {
                 step.usage.add(&run, prices);
                 None
             }
+            Payload::HarnessPermission { decision, .. } => {
+                step.permissions.push(decision.clone());
+                None
+            }
             Payload::StepCommitted { head, .. } | Payload::StepAwaitingApproval { head, .. } => {
                 if let Some(h) = nonempty(head) {
                     step.head = Some(h.to_owned());

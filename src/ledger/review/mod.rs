@@ -81,6 +81,9 @@ pub struct StepReview {
     pub rolled_back: Option<Decision>,
     pub revert_commit: Option<String>,
     pub failures: Vec<String>,
+    /// An ACP agent's permission requests and forge's answers, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<crate::harness::presets::acp::policy::Decision>,
 }
 
 /// One line of a bead's story, in time order.

@@ -33,6 +33,7 @@ pub fn command(ctx: &GateContext<'_>, name: &str, run: &str, timeout: u64) -> Re
             cwd: ctx.git.dir().to_owned(),
             env: ctx.env.to_vec(),
             stdin: None,
+            conversation: None,
             log: log.clone(),
             timeout: Duration::from_secs(timeout),
             idle_timeout: None,

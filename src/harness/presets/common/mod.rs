@@ -32,6 +32,7 @@ pub(super) fn spec(
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
+        session: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn case(name: &str, args: &[&str]) -> Case {
             ("FORGE_RUN".into(), step),
         ],
         stdin: None,
+        conversation: None,
         log: dir.path().join("logs/harness.log"),
         timeout: Duration::from_secs(10),
         idle_timeout: None,

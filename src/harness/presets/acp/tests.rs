@@ -1,0 +1,235 @@
+//! The client's side of conversations, line by line, without a process: what forge sends
+//! back for what the agent says.
+
+use serde_json::{Value, json};
+
+use super::client::Client;
+use super::policy::{Hosts, Permissions};
+use super::*;
+use crate::harness::adapter::{Event, OutputParser, Stream};
+
+fn setup(resume: Option<&str>, permissions: &str) -> (Conversation, Client) {
+    let conv = Conversation::new();
+    let client = Client::start(
+        conv.clone(),
+        Setup {
+            prompt: "do it".into(),
+            resume: resume.map(str::to_owned),
+            worktree: PathBuf::from("/w/tree"),
+            fs: true,
+            permissions: toml::from_str(permissions).unwrap(),
+            hosts: Hosts::Any,
+            ask: None,
+            now: 0,
+        },
+    );
+    (conv, client)
+}
+
+/// What forge sent since the last call, as JSON values.
+fn sent(conv: &Conversation) -> Vec<Value> {
+    conv.take_queued()
+        .iter()
+        .map(|b| serde_json::from_slice(b).unwrap())
+        .collect()
+}
+
+fn say(client: &mut Client, v: Value) -> Vec<Event> {
+    client.line(Stream::Stdout, &v.to_string())
+}
+
+fn init_answer(caps: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": 1, "agentCapabilities": caps}})
+}
+
+#[test]
+fn a_new_session_gets_the_prompt_and_its_answer_ends_the_conversation() {
+    let (conv, mut c) = setup(None, "");
+    let first = sent(&conv);
+    assert_eq!(first[0]["method"], "initialize");
+    assert_eq!(first[0]["params"]["protocolVersion"], 1);
+    assert_eq!(
+        first[0]["params"]["clientCapabilities"]["fs"]["writeTextFile"],
+        true
+    );
+    say(&mut c, init_answer(json!({})));
+    let new = sent(&conv);
+    assert_eq!(new[0]["method"], "session/new");
+    assert_eq!(new[0]["params"]["cwd"], "/w/tree");
+    let events = say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 2, "result": {"sessionId": "s1"}}),
+    );
+    assert_eq!(events, vec![Event::Session { id: "s1".into() }]);
+    let prompt = sent(&conv);
+    assert_eq!(prompt[0]["method"], "session/prompt");
+    assert_eq!(prompt[0]["params"]["prompt"][0]["text"], "do it");
+    // Streamed chunks are one message, said when something else happens.
+    for text in ["Hel", "lo"] {
+        let chunk = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s1",
+            "update": {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": text}}}});
+        assert!(say(&mut c, chunk).is_empty());
+    }
+    assert!(!conv.is_over());
+    let events = say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 3, "result": {"stopReason": "end_turn"}}),
+    );
+    assert_eq!(
+        events[0],
+        Event::Message {
+            text: "Hello".into()
+        }
+    );
+    assert!(matches!(events[1], Event::Result { ok: true, .. }));
+    assert!(conv.is_over());
+}
+
+#[test]
+fn a_revision_resumes_where_it_can_loads_where_it_must_and_else_starts_over() {
+    let (conv, mut c) = setup(Some("old"), "");
+    sent(&conv);
+    say(
+        &mut c,
+        init_answer(json!({"sessionCapabilities": {"resume": {}}, "loadSession": true})),
+    );
+    let resume = sent(&conv);
+    assert_eq!(resume[0]["method"], "session/resume");
+    assert_eq!(resume[0]["params"]["sessionId"], "old");
+
+    let (conv, mut c) = setup(Some("old"), "");
+    sent(&conv);
+    say(&mut c, init_answer(json!({"loadSession": true})));
+    assert_eq!(sent(&conv)[0]["method"], "session/load");
+    // The replayed history is not this run's.
+    let replay = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "old",
+        "update": {"sessionUpdate": "tool_call", "toolCallId": "t", "title": "old", "kind": "edit"}}});
+    assert!(say(&mut c, replay).is_empty());
+    let events = say(&mut c, json!({"jsonrpc": "2.0", "id": 2, "result": null}));
+    assert_eq!(events, vec![Event::Session { id: "old".into() }]);
+
+    // The agent lost the session: a new one gets the prompt (which carries the feedback).
+    let (conv, mut c) = setup(Some("gone"), "");
+    sent(&conv);
+    say(&mut c, init_answer(json!({"loadSession": true})));
+    sent(&conv);
+    say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 2, "error": {"code": -32002, "message": "Resource not found"}}),
+    );
+    assert_eq!(sent(&conv)[0]["method"], "session/new");
+}
+
+#[test]
+fn forge_grants_one_call_at_a_time_and_never_always() {
+    let (conv, mut c) = setup(None, "");
+    sent(&conv);
+    let ask = |options: Value| {
+        json!({"jsonrpc": "2.0", "id": 7, "method": "session/request_permission", "params": {
+            "sessionId": "s", "toolCall": {"toolCallId": "t", "title": "Write a", "kind": "edit",
+            "locations": [{"path": "/w/tree/a"}]}, "options": options}})
+    };
+    let events = say(
+        &mut c,
+        ask(
+            json!([{"optionId": "always", "name": "Always", "kind": "allow_always"},
+                   {"optionId": "once", "name": "Once", "kind": "allow_once"}]),
+        ),
+    );
+    let answer = sent(&conv);
+    assert_eq!(answer[0]["id"], 7);
+    assert_eq!(answer[0]["result"]["outcome"]["optionId"], "once");
+    let Event::Permission { decision } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(decision.outcome, super::policy::Outcome::Allowed);
+    // Only "always" on offer: forge cannot grant one call, so the request is cancelled.
+    let events = say(
+        &mut c,
+        ask(json!([{"optionId": "always", "name": "Always", "kind": "allow_always"}])),
+    );
+    assert_eq!(sent(&conv)[0]["result"]["outcome"]["outcome"], "cancelled");
+    let Event::Permission { decision } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(decision.outcome, super::policy::Outcome::Cancelled);
+    assert!(
+        decision.rule.ends_with("offered no allow_once option"),
+        "{}",
+        decision.rule
+    );
+}
+
+#[test]
+fn file_requests_follow_the_policy_and_unknown_methods_are_refused() {
+    let (conv, mut c) = setup(None, "edit = \"deny\"");
+    sent(&conv);
+    let write = json!({"jsonrpc": "2.0", "id": "w1", "method": "fs/write_text_file",
+        "params": {"sessionId": "s", "path": "/w/tree/a.txt", "content": "x"}});
+    let events = say(&mut c, write);
+    let answer = sent(&conv);
+    assert_eq!(answer[0]["id"], "w1");
+    assert_eq!(answer[0]["error"]["code"], wire::INVALID_PARAMS);
+    assert!(
+        matches!(&events[0], Event::Permission { decision } if decision.rule == "kind edit = deny")
+    );
+    say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 9, "method": "terminal/create", "params": {}}),
+    );
+    assert_eq!(sent(&conv)[0]["error"]["code"], wire::METHOD_NOT_FOUND);
+}
+
+#[test]
+fn an_agent_of_another_protocol_version_is_refused() {
+    let (conv, mut c) = setup(None, "");
+    sent(&conv);
+    let events = say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": 2}}),
+    );
+    assert!(
+        matches!(&events[0], Event::Error { message } if message.contains("ACP version 2")),
+        "{events:?}"
+    );
+    assert!(conv.is_over());
+    let _ = Permissions::default();
+}
+
+#[test]
+fn a_log_reads_as_a_transcript_without_answering() {
+    let mut reader = Acp.parser(&crate::clock::Clock::default());
+    let chunk = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s1",
+        "update": {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "Done."}}}});
+    assert!(reader.line(Stream::Stdout, &chunk.to_string()).is_empty());
+    let ask =
+        json!({"jsonrpc": "2.0", "id": 0, "method": "session/request_permission", "params": {}});
+    assert!(reader.line(Stream::Stdout, &ask.to_string()).is_empty());
+    let end = json!({"jsonrpc": "2.0", "id": 3, "result": {"stopReason": "end_turn"}});
+    let events = reader.line(Stream::Stdout, &end.to_string());
+    assert_eq!(
+        events[0],
+        Event::Message {
+            text: "Done.".into()
+        }
+    );
+    assert!(reader.finish().is_empty());
+}
+
+#[test]
+fn doctor_reads_the_greeting() {
+    let hello: Value = serde_json::from_slice(&hello()).unwrap();
+    assert_eq!(hello["method"], "initialize");
+    let ok = json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": 1,
+        "agentInfo": {"name": "gemini-cli", "version": "0.61.0"}}});
+    assert_eq!(
+        greeting(&ok.to_string()),
+        Some(Ok("ACP v1: gemini-cli 0.61.0".into()))
+    );
+    assert_eq!(greeting("{\"jsonrpc\":\"2.0\",\"method\":\"x\"}"), None);
+    let bad = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "boom"}});
+    assert_eq!(
+        greeting(&bad.to_string()),
+        Some(Err("initialize failed: boom (-32603)".into()))
+    );
+}

@@ -359,11 +359,44 @@ impl Config {
         let config: Config = parse_toml(path, text)?;
         check_schema(path, config.schema)?;
         check_paths(path, text, &config)?;
+        check_acp_only(path, text, &config)?;
         // A price table that does not read is found here, by every command and `doctor`,
         // not first by the tick whose budget it would have left uncounted.
         crate::ledger::cost::Prices::from_config(&config, path)?;
         Ok(config)
     }
+}
+
+/// `permissions` and `acp_fs` mean something only to the `acp` preset: set on another,
+/// they would promise a broker that is not there.
+fn check_acp_only(path: &Path, text: &str, config: &Config) -> Result<()> {
+    for (name, h) in &config.harness {
+        let set = h.permissions != Default::default() || h.acp_fs.is_some();
+        if h.preset == "acp" || !set {
+            continue;
+        }
+        // The table's header, else the harness's, else the top: where to look.
+        let headers = [
+            format!("[harness.{name}.permissions]"),
+            format!("[harness.{name}]"),
+        ];
+        let line = headers
+            .iter()
+            .find_map(|h| text.lines().position(|l| l.trim() == h))
+            .map_or(1, |i| i + 1);
+        return Err(crate::Error::Parse {
+            path: path.to_owned(),
+            line,
+            column: 1,
+            message: format!(
+                "[harness.{name}] has permissions or acp_fs, which only the acp preset uses \
+                 (its preset is \"{}\"); remove them, or set preset = \"acp\" for an agent \
+                 that speaks the Agent Client Protocol",
+                h.preset
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

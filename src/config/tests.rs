@@ -126,3 +126,14 @@ fn default_config_parses() {
     assert_eq!(c.schema, 1);
     assert!(c.secrets.env.is_empty());
 }
+
+#[test]
+fn acp_settings_on_another_preset_are_refused_with_their_line() {
+    let text = "schema = 1\n\n[harness.c]\npreset = \"claude\"\n\n[harness.c.permissions]\nexecute = \"allow\"\n";
+    let e = Config::parse(Path::new("/r/.forge/config.toml"), text).unwrap_err();
+    let said = e.to_string();
+    assert!(said.starts_with("/r/.forge/config.toml:6"), "{said}");
+    assert!(said.contains("only the acp preset uses"), "{said}");
+    let ok = text.replace("\"claude\"", "\"acp\"");
+    Config::parse(Path::new("/r/.forge/config.toml"), &ok).unwrap();
+}

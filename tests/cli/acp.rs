@@ -282,3 +282,60 @@ fn an_ask_rule_asks_the_person_at_the_terminal() {
         );
     }
 }
+
+#[test]
+fn revise_continues_the_same_session() {
+    let (mut env, _bead) = with_acp(60, "");
+    let log = env.repo.parent().unwrap().join("prompts.txt");
+    env.extra_env
+        .push(("FAKE_PROMPT_LOG".into(), log.display().to_string()));
+    let (code, cp, stderr) = step(&env, "edit", &[]);
+    assert_eq!(code, 0, "{cp}\n{stderr}");
+    let session = cp["session_id"].as_str().unwrap().to_owned();
+    let step_id = cp["step"].as_str().unwrap().to_owned();
+    let revised = env
+        .command(&[
+            "--json",
+            "revise",
+            &step_id,
+            "--feedback",
+            "rename the variable",
+        ])
+        .env("FAKE_SCENARIO", "edit")
+        .output()
+        .unwrap();
+    let revised = crate::env::to_run(revised).ok().json();
+    assert_eq!(
+        revised["checkpoint"]["session_id"],
+        session.as_str(),
+        "{revised}"
+    );
+    let prompts = std::fs::read_to_string(&log).unwrap();
+    // The fake offers session/resume: the feedback goes to the same session, no replay.
+    let resumed = prompts
+        .split("--- fake-acp")
+        .find(|p| p.contains("resumed"))
+        .unwrap_or_else(|| panic!("{prompts}"));
+    assert!(resumed.contains(&session), "{resumed}");
+    assert!(resumed.contains("rename the variable"), "{resumed}");
+}
+
+#[test]
+fn doctor_asks_an_acp_agent_initialize_and_nothing_more() {
+    let (env, _bead) = with_acp(60, "");
+    let out = env.forge(&["--json", "doctor"]).json();
+    let text = out.to_string();
+    assert!(text.contains("ACP v1: fake-acp 0.3.1"), "{text}");
+    // No session was started: the fake keeps a record of each one under its HOME, and
+    // doctor's scratch HOME is gone; nothing was written in the repository either.
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+
+    // An agent that does not speak ACP is said to, not passed.
+    let (env, _bead) = with_acp(60, "");
+    env.edit_config(
+        &toml_string(fixture("harnesses/fake-acp").to_str().unwrap()),
+        &toml_string(fixture("harnesses/fake-claude").to_str().unwrap()),
+    );
+    let text = env.forge(&["--json", "doctor"]).json().to_string();
+    assert!(text.contains("`initialize`"), "{text}");
+}

@@ -27,6 +27,8 @@ pub struct Conversation {
 struct Inner {
     pipe: Mutex<Pipe>,
     over: AtomicBool,
+    /// The farewell was sent: the run is being stopped.
+    leaving: AtomicBool,
 }
 
 #[derive(Default)]
@@ -88,6 +90,12 @@ impl Conversation {
         self.inner.over.load(Ordering::SeqCst)
     }
 
+    /// Whether the runner has sent the farewell: the run is being stopped, and what the
+    /// harness asks now is answered as cancelled.
+    pub fn is_leaving(&self) -> bool {
+        self.inner.leaving.load(Ordering::SeqCst)
+    }
+
     /// Starts the writer thread on the child's stdin and hands it what was queued.
     pub(super) fn attach(&self, mut stdin: ChildStdin) -> std::io::Result<()> {
         let (tx, rx) = channel::<Vec<u8>>();
@@ -124,9 +132,18 @@ impl Conversation {
             return false;
         };
         match (&pipe.writer, pipe.closed) {
-            (Some(writer), false) => writer.send(bytes).is_ok(),
+            (Some(writer), false) => {
+                self.inner.leaving.store(true, Ordering::SeqCst);
+                writer.send(bytes).is_ok()
+            }
             _ => false,
         }
+    }
+
+    /// As if the farewell had been sent (unit tests have no pipe).
+    #[cfg(test)]
+    pub fn leave(&self) {
+        self.inner.leaving.store(true, Ordering::SeqCst);
     }
 
     /// What was sent and not yet handed to a pipe (none is attached in unit tests).

@@ -316,6 +316,19 @@ impl Client {
             }
         };
         let request = self.request_of(&asked.tool_call);
+        if self.conv.as_ref().is_some_and(Conversation::is_leaving) {
+            // The turn is being cancelled: whatever it asks now is answered so (ACP requires it).
+            self.send(wire::result(id, wire::permission_outcome(None)));
+            return vec![Event::Permission {
+                decision: Decision {
+                    request,
+                    outcome: Outcome::Cancelled,
+                    option: None,
+                    rule: "the turn was being cancelled".into(),
+                    human: None,
+                },
+            }];
+        }
         let ruling =
             self.setup
                 .permissions

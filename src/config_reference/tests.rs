@@ -43,6 +43,8 @@ fn document(
             }
             let value = match with {
                 Some((h, key, v)) if h == section.header && key == k.key => Some(v),
+                // The acp preset takes every harness key (acp_fs and permissions only it).
+                _ if section.header == "[harness.NAME]" && k.key == "preset" => Some("\"acp\""),
                 _ if all_examples || k.default == Required => Some(k.example),
                 _ => None,
             };

@@ -23,6 +23,7 @@
 //! merge/             field-wise three-way merge of .forge files (merge driver, resolve)
 //! hooks/             forge's blocks in git hooks: pre-commit checks, post-commit links
 //! doctor/            forge doctor: findings about this repository and machine, with fixes
+//! remote/            claims on a shared git remote: several machines, one repository
 //! git/               repository access: libgit2 for reading, the git CLI for the rest
 //! clock.rs           wall-clock time as forge records it (UTC, RFC 3339 strings)
 //! randomness.rs      where ids come from: the OS, or FORGE_SEED for tests
@@ -59,6 +60,7 @@ pub mod merge;
 pub mod plan;
 pub mod randomness;
 pub mod redact;
+pub mod remote;
 pub mod sandbox;
 pub mod shell;
 pub mod step;

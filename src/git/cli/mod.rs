@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 mod commits;
 mod merges;
+pub mod remote;
 mod worktrees;
 
 pub use merges::{MergeTree, UnmergedEntry};

@@ -1,0 +1,379 @@
+//! Taking, renewing and releasing claims on the remote, each a compare-and-swap push.
+//!
+//! Every network operation of a clone runs under its remote lock (`remote.lock` in the
+//! runtime dir): two fetches at once in one clone fail (`cannot lock ref`), and the state a
+//! release builds on must be the one it fetched.
+
+use std::collections::BTreeMap;
+
+use super::{CLAIMS, Claim, ClaimState, Holder, RECORD_SCHEMA, Record, STATE, refused_error};
+use crate::error::{Error, Result};
+use crate::git::cli::Git;
+use crate::git::cli::remote::{LeasedUpdate, Pushed};
+use crate::step::State;
+use crate::store::{Layout, StoreLock};
+
+/// Claims on one remote, seen from one clone.
+pub struct Claims<'a> {
+    layout: &'a Layout,
+    remote: String,
+    /// For fetch and push: the user's git configuration applies (credentials, ssh).
+    net: Git,
+    /// For objects and local refs: hooks and filters off.
+    local: Git,
+    /// Seconds a lease lasts from its last renewal.
+    lease: i64,
+}
+
+/// What taking a claim came to.
+#[derive(Debug, Clone)]
+pub enum Taken {
+    Taken(Claim),
+    /// Someone holds the bead (a live lease, or a released step waiting for approval).
+    Busy(Claim),
+    /// Another clone changed the claim between this clone's fetch and its push: it won.
+    Lost,
+}
+
+/// What renewing a claim came to.
+#[derive(Debug, Clone)]
+pub enum Renewed {
+    Renewed(Claim),
+    /// The claim is no longer this holder's: `Some` says whose it is now.
+    Lost(Option<Claim>),
+}
+
+/// What releasing a claim came to.
+#[derive(Debug, Clone)]
+pub enum Released {
+    /// The claim, the result branch and the state went to the remote together.
+    Released { claim: Claim, state: Option<String> },
+    /// The claim was taken over: the result is refused (kept locally, in the attic).
+    Lost(Option<Claim>),
+}
+
+/// A step's result to release with its claim.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub state: State,
+    /// The step branch (`refs/heads/forge/<bead>/<n>`) and its head, when the step left
+    /// a commit worth publishing.
+    pub branch: Option<(&'a str, &'a str)>,
+    /// `.forge/` files (relative to the working tree) the step produced.
+    pub files: &'a [String],
+    /// The base branch (`main`), naming the state ref the files go to.
+    pub base_branch: &'a str,
+    pub base_commit: &'a str,
+}
+
+/// How often a release retries when only the shared state moved under it.
+const RELEASE_TRIES: u32 = 40;
+
+impl<'a> Claims<'a> {
+    pub fn new(layout: &'a Layout, remote: &str, lease_secs: u64) -> Result<Claims<'a>> {
+        super::check_remote_name(remote)?;
+        Ok(Claims {
+            layout,
+            remote: remote.to_owned(),
+            net: Git::new(&layout.root),
+            local: Git::new(&layout.root).hardened(),
+            lease: i64::try_from(lease_secs).unwrap_or(i64::MAX / 2),
+        })
+    }
+
+    pub fn remote(&self) -> &str {
+        &self.remote
+    }
+
+    fn lock(&self) -> Result<StoreLock> {
+        let dir = &self.layout.runtime;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        StoreLock::acquire(&dir.join("remote.lock"))
+    }
+
+    /// The local copy of the remote's claim on `bead`.
+    pub fn local_ref(&self, bead: &str) -> String {
+        format!("refs/forge/remote-claims/{}/{bead}", self.remote)
+    }
+
+    fn local_state_ref(&self, base_branch: &str) -> String {
+        format!("refs/forge/remote-state/{}/{base_branch}", self.remote)
+    }
+
+    /// Brings the local copies of the remote's claims and states up to date.
+    pub fn fetch(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        self.fetch_locked()
+    }
+
+    fn fetch_locked(&self) -> Result<()> {
+        let r = &self.remote;
+        // No `+`: claims and states only ever move forward (each change is a child of the
+        // last), so a rewritten one fails the fetch instead of being believed.
+        let specs = vec![
+            format!("{CLAIMS}*:refs/forge/remote-claims/{r}/*"),
+            format!("{STATE}*:refs/forge/remote-state/{r}/*"),
+        ];
+        self.net.fetch(r, &specs, true).map_err(|e| match e {
+            Error::GitCommand { command, message } => Error::GitCommand {
+                command,
+                message: format!(
+                    "{message}\n(forge fetches claims from the remote '{r}' named by [tick] \
+                     remote or --remote)"
+                ),
+            },
+            e => e,
+        })
+    }
+
+    /// Every claim, as last fetched.
+    pub fn read(&self) -> Result<BTreeMap<String, Claim>> {
+        let prefix = format!("refs/forge/remote-claims/{}/", self.remote);
+        let mut out = BTreeMap::new();
+        for (name, commit, body) in self.local.refs_with_bodies(&prefix)? {
+            let bead = name.trim_start_matches(&prefix).to_owned();
+            if let Some(record) = Record::parse(&body) {
+                out.insert(bead, Claim { commit, record });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The claim on `bead`, as last fetched.
+    pub fn read_one(&self, bead: &str) -> Result<Option<Claim>> {
+        let name = self.local_ref(bead);
+        let Ok(commit) = self.local.rev_parse(&name) else {
+            return Ok(None);
+        };
+        let body = self.local.run(&["log", "-1", "--format=%b", &commit])?;
+        Ok(Record::parse(&body).map(|record| Claim { commit, record }))
+    }
+
+    /// Every claim in the history of `claim` (itself first), for verification.
+    pub fn history(&self, claim: &Claim) -> Result<Vec<Claim>> {
+        Ok(self
+            .local
+            .first_parent_bodies(&claim.commit)?
+            .into_iter()
+            .filter_map(|(commit, body)| {
+                Record::parse(&body).map(|record| Claim { commit, record })
+            })
+            .collect())
+    }
+
+    fn commit(&self, record: &Record, parent: Option<&str>, what: &str) -> Result<String> {
+        let tree = self.local.empty_tree()?;
+        let parents: Vec<&str> = parent.into_iter().collect();
+        self.local
+            .as_forge("forge")
+            .commit_tree(&tree, &parents, &record.message(what))
+    }
+
+    fn remember(&self, bead: &str, commit: &str) -> Result<()> {
+        self.local.update_ref(&self.local_ref(bead), commit, None)
+    }
+
+    /// Takes the claim on `bead` at `now` for a step starting from `base`: created when
+    /// the remote has none, taken over (next generation) when the last one's lease ran out
+    /// or its step ended without a result that holds the bead. `attempt` is the attempt
+    /// this clone would make; past every attempt the claim's history made.
+    pub fn take(&self, bead: &str, attempt: u32, base: &str, now: i64) -> Result<Taken> {
+        let _lock = self.lock()?;
+        let holder = Holder::this(self.layout)?;
+        let prev = self.read_one(bead)?;
+        if let Some(c) = &prev
+            && c.record.keeps_bead(now)
+        {
+            return Ok(Taken::Busy(c.clone()));
+        }
+        let attempt = attempt.max(prev.as_ref().map_or(0, |c| c.record.attempt + 1));
+        let record = Record {
+            schema: RECORD_SCHEMA,
+            bead: bead.to_owned(),
+            state: ClaimState::Held,
+            generation: prev.as_ref().map_or(1, |c| c.record.generation + 1),
+            holder,
+            expires: now + self.lease,
+            base: base.to_owned(),
+            step: crate::step::checkpoint::step_id(bead, attempt),
+            attempt,
+            outcome: None,
+            head: String::new(),
+        };
+        let what = match &prev {
+            Some(c) if c.record.state == ClaimState::Held => "taken over",
+            _ => "taken",
+        };
+        let parent = prev.as_ref().map(|c| c.commit.as_str());
+        let commit = self.commit(&record, parent, what)?;
+        let update = LeasedUpdate {
+            refname: format!("{CLAIMS}{bead}"),
+            new: commit.clone(),
+            expect: parent.map(str::to_owned),
+        };
+        match self.net.push_leased(&self.remote, &[update])? {
+            Pushed::Done => {
+                self.remember(bead, &commit)?;
+                Ok(Taken::Taken(Claim { commit, record }))
+            }
+            Pushed::Stale { .. } => Ok(Taken::Lost),
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+        }
+    }
+
+    /// Renews `claim`'s lease from `now`.
+    pub fn renew(&self, claim: &Claim, now: i64) -> Result<Renewed> {
+        let _lock = self.lock()?;
+        let mut record = claim.record.clone();
+        record.expires = now + self.lease;
+        record.holder.pid = std::process::id();
+        let commit = self.commit(&record, Some(&claim.commit), "renewed")?;
+        let update = LeasedUpdate {
+            refname: format!("{CLAIMS}{}", record.bead),
+            new: commit.clone(),
+            expect: Some(claim.commit.clone()),
+        };
+        match self.net.push_leased(&self.remote, &[update])? {
+            Pushed::Done => {
+                self.remember(&record.bead, &commit)?;
+                Ok(Renewed::Renewed(Claim { commit, record }))
+            }
+            Pushed::Stale { .. } => {
+                self.fetch_locked()?;
+                Ok(Renewed::Lost(self.read_one(&record.bead)?))
+            }
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+        }
+    }
+
+    /// Releases `claim` with the step's outcome: the step branch, the `.forge/` files and
+    /// the release in one atomic push, each ref under its lease. When only the shared state
+    /// moved (another clone released meanwhile), it fetches and tries again; when the claim
+    /// moved, the result is refused.
+    pub fn release(&self, claim: &Claim, outcome: &Outcome) -> Result<Released> {
+        let _lock = self.lock()?;
+        let bead = &claim.record.bead;
+        for _ in 0..RELEASE_TRIES {
+            self.fetch_locked()?;
+            let current = self.read_one(bead)?;
+            if current.as_ref().map(|c| &c.commit) != Some(&claim.commit) {
+                return Ok(Released::Lost(current));
+            }
+            let mut record = claim.record.clone();
+            record.state = ClaimState::Released;
+            record.outcome = Some(outcome.state);
+            record.head = outcome
+                .branch
+                .map(|(_, h)| h.to_owned())
+                .unwrap_or_default();
+            let commit = self.commit(&record, Some(&claim.commit), "released")?;
+            let mut updates = vec![LeasedUpdate {
+                refname: format!("{CLAIMS}{bead}"),
+                new: commit.clone(),
+                expect: Some(claim.commit.clone()),
+            }];
+            if let Some((branch, head)) = outcome.branch {
+                updates.push(LeasedUpdate {
+                    refname: branch.to_owned(),
+                    new: head.to_owned(),
+                    expect: None,
+                });
+            }
+            let state = self.state_update(outcome, &format!("forge: {} released", record.step))?;
+            updates.extend(state.clone());
+            match self.net.push_leased(&self.remote, &updates)? {
+                Pushed::Done => {
+                    self.remember(bead, &commit)?;
+                    if let Some(s) = &state {
+                        self.local.update_ref(
+                            &self.local_state_ref(outcome.base_branch),
+                            &s.new,
+                            None,
+                        )?;
+                    }
+                    return Ok(Released::Released {
+                        claim: Claim { commit, record },
+                        state: state.map(|s| s.new),
+                    });
+                }
+                Pushed::Stale { .. } => continue,
+                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+            }
+        }
+        Err(Error::Refused {
+            message: format!(
+                "the remote '{}' kept moving: {} could not be released in {RELEASE_TRIES} tries",
+                self.remote, claim.record.step
+            ),
+            hint: "the next `forge tick` releases it (or, once its lease runs out, another \
+                   clone takes the bead over)"
+                .into(),
+        })
+    }
+
+    /// Publishes `.forge/` files (ledger lines recorded after a release) to the state ref
+    /// of `base_branch`, without touching any claim. Returns the new state commit.
+    pub fn publish(
+        &self,
+        files: &[String],
+        base_branch: &str,
+        base_commit: &str,
+    ) -> Result<Option<String>> {
+        let _lock = self.lock()?;
+        let outcome = Outcome {
+            state: State::Merged,
+            branch: None,
+            files,
+            base_branch,
+            base_commit,
+        };
+        for _ in 0..RELEASE_TRIES {
+            self.fetch_locked()?;
+            let Some(update) = self.state_update(&outcome, "forge: ledger")? else {
+                return Ok(None);
+            };
+            match self
+                .net
+                .push_leased(&self.remote, std::slice::from_ref(&update))?
+            {
+                Pushed::Done => {
+                    self.local
+                        .update_ref(&self.local_state_ref(base_branch), &update.new, None)?;
+                    return Ok(Some(update.new));
+                }
+                Pushed::Stale { .. } => continue,
+                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+            }
+        }
+        Err(Error::Refused {
+            message: format!(
+                "the remote '{}' kept moving: the ledger could not be published in \
+                 {RELEASE_TRIES} tries",
+                self.remote
+            ),
+            hint: "the next `forge tick` publishes it".into(),
+        })
+    }
+
+    /// The update of the state ref that adds `outcome.files` on top of its last fetched
+    /// tip (or of the base commit, for the first), or None when the tip has them already.
+    fn state_update(&self, outcome: &Outcome, message: &str) -> Result<Option<LeasedUpdate>> {
+        let tip = self
+            .local
+            .rev_parse(&self.local_state_ref(outcome.base_branch))
+            .ok();
+        let made = super::state::commit_over(
+            &self.local,
+            self.layout,
+            tip.as_deref(),
+            outcome.base_commit,
+            outcome.files,
+            message,
+        )?;
+        Ok(made.map(|new| LeasedUpdate {
+            refname: format!("{STATE}{}", outcome.base_branch),
+            new,
+            expect: tip,
+        }))
+    }
+}

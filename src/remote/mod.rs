@@ -1,0 +1,258 @@
+//! Several machines, one repository: claims on the shared git remote (DESIGN.md §5).
+//!
+//! A tick with `[tick] remote = "origin"` claims a bead by creating or advancing
+//! `refs/forge/claims/<bead>` on that remote with a compare-and-swap push
+//! (`--force-with-lease=<ref>:<value this tick read>`, see `git::cli::remote`). There is no
+//! server of forge's own: the remote every team already runs is the arbiter, and git's
+//! ref update under the lease is the one atomic operation everything rests on.
+//!
+//! **The record.** A claim ref points at a commit whose tree is empty and whose message
+//! carries the claim as one line of JSON ([`Record`]); its parent is the claim's previous
+//! commit. So every change to a claim (taken, renewed, released, taken over) is a child of
+//! the last, a claim ref only ever moves forward, and the whole history of who held a bead
+//! in which generation is on the remote, readable with `git log`, where `forge ledger
+//! verify` checks it. A blob would be one object fewer per change, but its history would
+//! be gone, and a fetch could not tell a forward move from a rewrite.
+//!
+//! **Fencing.** Each claim carries a generation: the previous claim's plus one. A holder
+//! renews its lease (a new commit with a later expiry, same generation) by compare-and-swap
+//! while its step runs; a claim whose lease expired may be taken over by another machine
+//! with the next generation. Every update names the commit it replaces, so a holder whose
+//! claim was taken over cannot renew or release it: its result is refused, whatever the
+//! clocks say. Clocks only decide how soon a dead holder's claim may be taken over.
+//!
+//! **Results.** A finished step's branch, the `.forge/` files it produced (its checkpoint,
+//! its ledger run files) and the claim's release reach the remote in one `git push --atomic`
+//! with a lease on each ref (see [`state`] for where `.forge/` changes of many machines
+//! meet). The released claim stays: it says which step holds the bead (waiting for
+//! approval) or that the bead may be tried again (the step failed).
+//!
+//! Local copies of the remote's claims live in `refs/forge/remote-claims/<remote>/*` and of
+//! its state in `refs/forge/remote-state/<remote>/*`, fetched explicitly (custom refs are
+//! never fetched by default), one network operation at a time per clone (concurrent
+//! fetches in one clone fail, RELIABILITY.md).
+
+pub mod claims;
+pub mod holder;
+pub mod state;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use claims::{Claims, Released, Taken};
+pub use holder::Holder;
+
+/// Where claims live on the remote.
+pub const CLAIMS: &str = "refs/forge/claims/";
+/// Where the `.forge/` state of steps released through the remote lives on it, one ref per
+/// base branch (`refs/forge/state/main`).
+pub const STATE: &str = "refs/forge/state/";
+
+/// The claim record's format version.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// Whether the claim is held by a running step or was given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimState {
+    Held,
+    Released,
+}
+
+/// One claim as the remote has it: the JSON in the claim commit's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub schema: u32,
+    pub bead: String,
+    pub state: ClaimState,
+    /// The fencing generation: the previous claim's plus one.
+    pub generation: u64,
+    pub holder: Holder,
+    /// When the lease runs out (seconds since the epoch, the holder's clock); only
+    /// meaningful while held.
+    pub expires: i64,
+    /// The base commit the step started from.
+    pub base: String,
+    /// The step this claim runs (`<bead>.<attempt>`).
+    pub step: String,
+    pub attempt: u32,
+    /// Once released: the state the step ended in (`awaiting-approval`, `failed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::step::State>,
+    /// Once released with a result: the step branch's head, pushed with the release.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub head: String,
+}
+
+impl Record {
+    /// The claim commit's message: a readable subject, then the record.
+    pub fn message(&self, what: &str) -> String {
+        format!(
+            "forge claim {}: {what} (generation {})\n\n{}\n",
+            self.bead,
+            self.generation,
+            serde_json::to_string(self).expect("a record serialises")
+        )
+    }
+
+    /// The record in a claim commit's message body.
+    pub fn parse(body: &str) -> Option<Record> {
+        let line = body.lines().find(|l| l.trim_start().starts_with('{'))?;
+        serde_json::from_str(line).ok()
+    }
+
+    /// Whether the bead is someone's at `now`: held under a lease that has not run out,
+    /// or released with a step that waits for approval or was approved.
+    pub fn keeps_bead(&self, now: i64) -> bool {
+        match self.state {
+            ClaimState::Held => self.expires > now,
+            ClaimState::Released => self.outcome.is_some_and(crate::step::busy::holds_bead),
+        }
+    }
+
+    /// Whether its lease ran out at `now` while held: a dead holder, or one cut off.
+    pub fn expired(&self, now: i64) -> bool {
+        self.state == ClaimState::Held && self.expires <= now
+    }
+
+    /// How long ago the lease was last renewed, in seconds (for status): the lease length
+    /// minus what is left of it.
+    pub fn expires_in(&self, now: i64) -> i64 {
+        self.expires - now
+    }
+}
+
+/// A claim: the record and the commit on the remote that holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub commit: String,
+    pub record: Record,
+}
+
+/// Refuses a remote name forge would put into ref names and refspecs.
+pub fn check_remote_name(remote: &str) -> Result<()> {
+    let ok = !remote.is_empty()
+        && !remote.starts_with(['-', '.'])
+        && remote
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage {
+            message: format!(
+                "remote {remote:?} ([tick] remote or --remote) is not a plain remote name"
+            ),
+        })
+    }
+}
+
+/// The error of a remote that refuses pushes to `refs/forge/*`: names the refspec and what
+/// to change on the hosting side. Nothing was claimed.
+pub fn refused_error(remote: &str, refs: &[(String, String)]) -> Error {
+    let what: Vec<String> = refs.iter().map(|(r, why)| format!("{r} ({why})")).collect();
+    Error::Refused {
+        message: format!(
+            "the remote '{remote}' refused the push of {}: forge claims beads and publishes \
+             results there, so nothing was claimed",
+            what.join(", ")
+        ),
+        hint: format!(
+            "let this clone's credentials push to refs/forge/* and refs/heads/forge/* on \
+             '{remote}' (GitHub: a ruleset or branch protection that covers them, or a token \
+             without `contents: write`; GitLab: protected branches and push rules; a server \
+             hook: its update or pre-receive hook). Check with `git push {remote} \
+             HEAD:refs/forge/check && git push {remote} :refs/forge/check`; see \
+             docs/scale-out.md"
+        ),
+    }
+}
+
+/// With `[tick] remote` set: refuses to approve `cp` unless it is the result the bead's
+/// claim on the remote holds now. A step whose claim was taken over by a newer generation
+/// is never approved, whatever its own files say (its work stays in the attic); a bead
+/// the remote has no claim on (steps run by hand) is not affected.
+pub fn check_approvable(
+    ws: &crate::workspace::Workspace,
+    cp: &crate::step::Checkpoint,
+) -> Result<()> {
+    let Some(remote) = ws.config.tick.remote.as_deref() else {
+        return Ok(());
+    };
+    let claims = Claims::new(&ws.layout, remote, ws.config.tick.claim_lease)?;
+    claims.fetch()?;
+    let Some(current) = claims.read_one(&cp.bead)? else {
+        return Ok(());
+    };
+    if current.record.step == cp.step {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        message: format!(
+            "{} is not the result the claim on {} holds: the remote '{remote}' has it in \
+             generation {} for {} ({}), so this step's claim was taken over",
+            cp.step, cp.bead, current.record.generation, current.record.step, current.record.holder
+        ),
+        hint: format!(
+            "nothing was merged; review {} instead (its work is kept in \
+             refs/forge/attic/{} where forge saved it)",
+            current.record.step, cp.step
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            schema: RECORD_SCHEMA,
+            bead: "fg-3k9x".into(),
+            state: ClaimState::Held,
+            generation: 2,
+            holder: Holder {
+                host: "h".into(),
+                clone: "c".into(),
+                pid: 7,
+            },
+            expires: 100,
+            base: "a".repeat(40),
+            step: "fg-3k9x.2".into(),
+            attempt: 2,
+            outcome: None,
+            head: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_record_survives_its_commit_message() {
+        let r = record();
+        let message = r.message("taken");
+        let body = message.split_once("\n\n").unwrap().1;
+        assert_eq!(Record::parse(body), Some(r));
+        assert!(message.starts_with("forge claim fg-3k9x: taken (generation 2)"));
+    }
+
+    #[test]
+    fn a_held_claim_keeps_its_bead_until_its_lease_runs_out() {
+        let mut r = record();
+        assert!(r.keeps_bead(99) && !r.expired(99));
+        assert!(!r.keeps_bead(100) && r.expired(100));
+        r.state = ClaimState::Released;
+        r.outcome = Some(crate::step::State::AwaitingApproval);
+        assert!(r.keeps_bead(1_000) && !r.expired(1_000));
+        r.outcome = Some(crate::step::State::Failed);
+        assert!(!r.keeps_bead(0));
+    }
+
+    #[test]
+    fn remote_names_that_could_be_options_or_paths_are_refused() {
+        assert!(check_remote_name("origin").is_ok());
+        assert!(check_remote_name("my-remote.2").is_ok());
+        for bad in ["", "-x", "a/b", "a b", "..", "a:b"] {
+            assert!(check_remote_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -210,6 +210,11 @@ impl Workspace {
     pub fn run_id(&self) -> &str {
         self.ledger.run()
     }
+
+    /// This run's ledger file (it exists once the first event is recorded).
+    pub fn ledger_path(&self) -> &Path {
+        self.ledger.path()
+    }
 }
 
 #[cfg(test)]

@@ -213,6 +213,7 @@ pub fn approve(
         return queued(ws, &cp, approver, how);
     }
     require_waiting(ws, &cp)?;
+    crate::remote::check_approvable(ws, &cp)?;
     let main = Git::new(&ws.layout.root);
     let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
     if branch_head != cp.head {

@@ -158,6 +158,28 @@ pub struct TickConfig {
     /// needs a human (an approval waits, the breaker tripped, a budget ran out).
     #[serde(default)]
     pub notify: Option<String>,
+    /// A shared remote on which ticks of several machines claim beads
+    /// (`refs/forge/claims/<bead>`) and publish results; `forge tick --remote` overrides it.
+    #[serde(default)]
+    pub remote: Option<String>,
+    /// Seconds a claim on the remote lasts from its last renewal (renewed every third of
+    /// it while the step runs); a dead holder's claim is taken over after it.
+    #[serde(default = "claim_lease", deserialize_with = "at_least_a_second")]
+    pub claim_lease: u64,
+}
+
+fn claim_lease() -> u64 {
+    300
+}
+
+/// `[tick] claim_lease`: 0 would expire every claim as it is taken.
+fn at_least_a_second<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "[tick] claim_lease = 0: a claim lasts at least 1 second (300 is the default)",
+        )),
+        n => Ok(n),
+    }
 }
 
 fn one() -> u32 {
@@ -200,6 +222,8 @@ impl Default for TickConfig {
             push: None,
             breaker: 3,
             notify: None,
+            remote: None,
+            claim_lease: claim_lease(),
         }
     }
 }

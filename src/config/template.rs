@@ -67,6 +67,10 @@ steps = 1
 commit = false
 # Push step branches to this remote after each tick.
 # push = "origin"
+# Claim beads on this shared remote, so that ticks on several machines never run one
+# twice, and publish every result there (see docs/scale-out.md); a claim's lease in seconds.
+# remote = "origin"
+# claim_lease = 300
 # Consecutive failed steps that pause forge (0: never).
 breaker = 3
 # Run with a JSON description on stdin whenever something needs a human.

@@ -467,6 +467,26 @@ pub const SECTIONS: &[Section] = &[
                  ran out).",
                 "\"notify-send forge \\\"$(jq -r .message)\\\"\"",
             ),
+            key(
+                "remote",
+                "string",
+                Unset("claims stay on this machine"),
+                "A shared git remote on which ticks of several machines claim beads \
+                 (refs/forge/claims/<bead>, by compare-and-swap push) and publish each \
+                 result (step branch, .forge/ files to refs/forge/state/<base>, release) in \
+                 one atomic push; forge tick --remote overrides it. See docs/scale-out.md.",
+                "\"origin\"",
+            ),
+            key(
+                "claim_lease",
+                "integer (seconds)",
+                Value("300"),
+                "Seconds a claim on [tick] remote lasts from its last renewal; the holder \
+                 renews it every third of that while its step runs, and another machine may \
+                 take over a claim whose lease ran out (the old holder's result is then \
+                 refused). Clock skew between machines only changes how soon.",
+                "120",
+            ),
         ],
     },
     Section {

@@ -13,7 +13,7 @@ use crate::workspace::Workspace;
 
 /// The base branch a step starts from and its commit, or a sentence saying why there is
 /// none (HEAD detached, no commit yet, no such branch).
-pub(super) fn base_to_start_from(ws: &Workspace) -> Result<(String, String)> {
+pub(crate) fn base_to_start_from(ws: &Workspace) -> Result<(String, String)> {
     let main = Git::new(&ws.layout.root);
     let base_branch = match &ws.config.step.base {
         Some(b) => b.clone(),
@@ -136,7 +136,7 @@ pub(super) fn take_lease(ws: &Workspace, bead: &str) -> Result<StoreLock> {
 }
 
 /// The bead's next attempt number: past every attempt a checkpoint or a branch records.
-pub(super) fn next_attempt(ws: &Workspace, bead: &str, earlier: &[Checkpoint]) -> Result<u32> {
+pub(crate) fn next_attempt(ws: &Workspace, bead: &str, earlier: &[Checkpoint]) -> Result<u32> {
     let from_checkpoints = earlier.iter().map(|c| c.attempt).max().unwrap_or(0);
     let git = Git::new(&ws.layout.root);
     let from_branches = git

@@ -3,7 +3,7 @@
 pub mod busy;
 mod check;
 pub mod checkpoint;
-mod choose;
+pub(crate) mod choose;
 pub mod contain;
 mod execute;
 pub mod gates;

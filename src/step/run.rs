@@ -27,6 +27,9 @@ pub struct StepOptions {
     pub harness: Option<String>,
     /// Overrides the harness's wall-clock timeout (seconds).
     pub timeout: Option<u64>,
+    /// The attempt number at least (a claim on a shared remote names its step's attempt,
+    /// past those other machines made).
+    pub attempt: Option<u32>,
 }
 
 pub fn run_step(
@@ -43,7 +46,7 @@ pub fn run_step(
     let bead = choose::pick_bead(ws, opts.bead.as_deref())?;
     let _lease = choose::take_lease(ws, &bead.id)?;
     let earlier = checkpoint::of_bead(&ws.layout, &bead.id)?;
-    let attempt = choose::next_attempt(ws, &bead.id, &earlier)?;
+    let attempt = choose::next_attempt(ws, &bead.id, &earlier)?.max(opts.attempt.unwrap_or(0));
 
     let claim = Claim {
         bead: &bead,

@@ -74,6 +74,7 @@ pub(super) fn parallel(
     prices: &Prices,
     started: Instant,
     state: TickState,
+    scale: Option<&super::remote::Scale>,
 ) -> Result<(Vec<Ran>, Stop, TickState)> {
     let (harness, _) = harness_config(&ws.config, opts.harness.as_deref())?;
     let env = environment_of(ws);
@@ -88,6 +89,7 @@ pub(super) fn parallel(
         error: None,
         panic: None,
         tripped: false,
+        remote_busy: HashSet::new(),
     };
     // Set when the tick's wall time is used or forge is paused: the running steps' harnesses
     // stop as on Ctrl-C (each step ends interrupted, its work kept).
@@ -97,13 +99,32 @@ pub(super) fn parallel(
         loop {
             while run.stopped.is_none() && run.error.is_none() && run.running.len() < jobs as usize
             {
+                if let Some(s) = scale {
+                    match s.busy(ws) {
+                        Ok(busy) => run.remote_busy = busy,
+                        Err(e) => {
+                            run.error = Some(e);
+                            break;
+                        }
+                    }
+                }
                 match run.next(ws, prices, started, &harness) {
                     Ok(Next::Start(bead, reservation)) => {
                         run.tried.insert(bead.clone());
-                        run.started += 1;
-                        run.running.insert(bead.clone(), reservation);
                         let mut job =
                             Workspace::new(&repo, ws.layout.clone(), ws.config.clone(), &env);
+                        // On a shared remote, the bead is claimed there first; another
+                        // machine holding it or winning the race for it: pick again.
+                        let claim = match scale.map(|s| s.take(&mut job, &bead)).transpose() {
+                            Ok(Some(None)) => continue,
+                            Ok(claim) => claim.flatten(),
+                            Err(e) => {
+                                run.error = Some(e);
+                                continue;
+                            }
+                        };
+                        run.started += 1;
+                        run.running.insert(bead.clone(), reservation);
                         let mut observer = Halting {
                             inner: observers(),
                             halt: halt.clone(),
@@ -112,12 +133,24 @@ pub(super) fn parallel(
                             bead: Some(bead.clone()),
                             harness: opts.harness.clone(),
                             timeout: None,
+                            attempt: None,
                         };
                         let tx = tx.clone();
                         let bead_of_job = bead.clone();
                         scope.spawn(move || {
                             let ended = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                super::work_on(&mut job, &bead_of_job, &step, &mut observer)
+                                match (scale, claim) {
+                                    (Some(s), Some(claim)) => s.run(
+                                        &mut job,
+                                        claim,
+                                        &mut observer,
+                                        crate::step::run_step,
+                                        &step,
+                                    ),
+                                    _ => {
+                                        super::work_on(&mut job, &bead_of_job, &step, &mut observer)
+                                    }
+                                }
                             }));
                             // The receiver lives until every job has ended.
                             let _ = tx.send((bead, ended));
@@ -228,6 +261,8 @@ struct Run {
     panic: Option<Box<dyn std::any::Any + Send>>,
     /// The breaker tripped in this tick (it trips once).
     tripped: bool,
+    /// Beads the shared remote's claims keep (`[tick] remote`), as last fetched.
+    remote_busy: HashSet<String>,
 }
 
 impl Run {
@@ -263,6 +298,7 @@ impl Run {
         // A bead whose last attempt changed the files a running bead's last attempt changed
         // would likely conflict with it: it waits rather than races it.
         let mut skip = self.tried.clone();
+        skip.extend(self.remote_busy.iter().cloned());
         if !self.running.is_empty() {
             skip.extend(self.overlapping_running(ws)?);
         }

@@ -11,6 +11,7 @@ mod jobs;
 pub mod notify;
 pub mod pause;
 pub mod reclaim;
+pub mod remote;
 pub mod state;
 
 use std::collections::HashSet;
@@ -84,6 +85,8 @@ pub struct TickOptions {
     pub harness: Option<String>,
     /// Steps run at once (`--jobs`); None: `[tick] jobs`.
     pub jobs: Option<u32>,
+    /// The shared remote to claim beads on (`--remote`); None: `[tick] remote`.
+    pub remote: Option<String>,
 }
 
 /// Makes the observer of each step of a tick that runs several at once (`--jobs` above 1):
@@ -156,7 +159,19 @@ pub fn tick(
         return Ok(r);
     }
     let prices = crate::ledger::cost::Prices::from_config(&ws.config, &ws.layout.config())?;
+    let scale = match opts
+        .remote
+        .clone()
+        .or_else(|| ws.config.tick.remote.clone())
+    {
+        Some(r) => Some(remote::Scale::new(r, ws.config.tick.claim_lease)?),
+        None => None,
+    };
     let reclaimed = reclaim::reclaim(ws)?;
+    if let Some(s) = &scale {
+        // Claims a killed tick of this clone held: released, or refused if taken over.
+        s.recover(ws)?;
+    }
     // A tick killed between a policy merge and its bookkeeping left a merged bead open:
     // finish that first, so it is never run again.
     // Then the merge queue, under the same lock: approved steps reach their base.
@@ -167,9 +182,19 @@ pub fn tick(
     };
     let jobs = opts.jobs.unwrap_or(ws.config.tick.jobs).max(1);
     let (ran, stopped, mut state) = if jobs == 1 {
-        serial(ws, opts, observer, &prices, started, state)?
+        serial(ws, opts, observer, &prices, started, state, scale.as_ref())?
     } else {
-        jobs::parallel(ws, opts, jobs, job_observers, &prices, started, state)?
+        let scale = scale.as_ref();
+        jobs::parallel(
+            ws,
+            opts,
+            jobs,
+            job_observers,
+            &prices,
+            started,
+            state,
+            scale,
+        )?
     };
     // Forget waits that have passed.
     let now = ws.clock.now_secs();
@@ -205,6 +230,9 @@ pub fn tick(
             reclaimed: r.reclaimed.len(),
             awaiting_approval: r.awaiting_approval.len(),
         })?;
+    }
+    if let Some(s) = &scale {
+        s.publish(ws)?;
     }
     if let Some(remote) = ws.config.tick.push.clone() {
         commit::push_branches(ws, &remote)?;
@@ -244,11 +272,13 @@ fn serial(
     prices: &crate::ledger::cost::Prices,
     started: Instant,
     mut state: TickState,
+    scale: Option<&remote::Scale>,
 ) -> Result<(Vec<Ran>, (Stopped, String), TickState)> {
     let mut ran = Vec::new();
     let mut tried = HashSet::new();
     let mut stopped = (Stopped::NothingReady, "nothing is ready".to_owned());
-    for n in 0.. {
+    let mut n = 0;
+    loop {
         if n >= ws.config.tick.steps {
             stopped = step_limit(ws);
             break;
@@ -257,7 +287,11 @@ fn serial(
             stopped = why;
             break;
         }
-        let Some(bead) = next_bead(ws, &state, &tried)? else {
+        let mut skip = tried.clone();
+        if let Some(s) = scale {
+            skip.extend(s.busy(ws)?);
+        }
+        let Some(bead) = next_bead(ws, &state, &skip)? else {
             break;
         };
         let spent = budget::spent_today(&ws.layout, prices, ws.clock.now_secs())?;
@@ -266,16 +300,23 @@ fn serial(
             break;
         }
         tried.insert(bead.clone());
-        let outcome = work_on(
-            ws,
-            &bead,
-            &StepOptions {
-                bead: Some(bead.clone()),
-                harness: opts.harness.clone(),
-                timeout: None,
-            },
-            observer,
-        )?;
+        let step = StepOptions {
+            bead: Some(bead.clone()),
+            harness: opts.harness.clone(),
+            timeout: None,
+            attempt: None,
+        };
+        let outcome = match scale {
+            Some(s) => {
+                // Another machine holds the bead, or won the race for it: pick again.
+                let Some(claim) = s.take(ws, &bead)? else {
+                    continue;
+                };
+                s.run(ws, claim, observer, run_step, &step)?
+            }
+            None => work_on(ws, &bead, &step, observer)?,
+        };
+        n += 1;
         let (done, wait_until, succeeded) = settle(ws, &bead, &outcome)?;
         ran.push(done);
         let (now, stop) = count(ws, &bead, wait_until, succeeded, true)?;

@@ -113,6 +113,40 @@ impl TestEnv {
         env
     }
 
+    /// A clone of `remote` (a bare repository where forge is initialised and committed),
+    /// with its own HOME, as another machine would have it. Its commands' seeds start
+    /// after `seeds` (distinct per clone: a seed and the pinned clock make a run id, and
+    /// two machines never make the same one).
+    pub fn clone_of(remote: &Path, seeds: u64) -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[user]\n\tname = Ada Tester\n\temail = ada@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        let out = clean_command("git", &home)
+            .args(["clone", "-q"])
+            .arg(remote)
+            .arg(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestEnv {
+            _tmp: tmp,
+            home,
+            repo,
+            extra_env: Vec::new(),
+            commands: AtomicU64::new(seeds),
+        }
+    }
+
     /// A fresh repository with `forge init` done.
     pub fn new() -> TestEnv {
         let env = TestEnv::bare();

@@ -36,6 +36,7 @@ mod plan;
 mod queue;
 mod ready;
 mod review;
+mod scale;
 mod secrets;
 mod step;
 mod tick;

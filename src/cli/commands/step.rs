@@ -57,6 +57,7 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
                 bead: args.bead,
                 harness: args.harness,
                 timeout: args.timeout,
+                attempt: None,
             },
             &mut progress,
         ),

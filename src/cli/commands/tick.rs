@@ -24,6 +24,11 @@ pub struct Args {
     /// jobs, 1); a step starts only while the day's [budget] covers its reservation
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// Claim beads on this shared git remote, so that ticks on several machines never run
+    /// one twice, and publish each result there (default: [tick] remote; see
+    /// docs/scale-out.md)
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
 }
 
 pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
@@ -47,6 +52,7 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
         &TickOptions {
             harness: args.harness,
             jobs: args.jobs,
+            remote: args.remote,
         },
         &mut progress,
         &job_observers,

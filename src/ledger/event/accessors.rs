@@ -78,6 +78,9 @@ impl Payload {
                 Some(step.as_str())
             }
             Payload::AssumptionRaised { step, .. } => step.as_deref(),
+            Payload::ClaimTaken { step, .. }
+            | Payload::ClaimReleased { step, .. }
+            | Payload::ClaimLost { step, .. } => Some(step.as_str()),
             Payload::Unknown { data, .. } => data.get("step").and_then(Value::as_str),
             other => other.step_at().map(|at| at.step.as_str()),
         };
@@ -100,7 +103,10 @@ impl Payload {
             | DepRemoved { bead, .. }
             | AssumptionRaised { bead, .. }
             | AssumptionMitigated { bead, .. }
-            | AssumptionResolved { bead, .. } => Some(bead.as_str()),
+            | AssumptionResolved { bead, .. }
+            | ClaimTaken { bead, .. }
+            | ClaimReleased { bead, .. }
+            | ClaimLost { bead, .. } => Some(bead.as_str()),
             Unknown { data, .. } => data.get("bead").and_then(Value::as_str),
             other => other.step_at().map(|at| at.bead.as_str()),
         };

@@ -692,6 +692,71 @@ pub enum Payload {
         by: String,
     },
 
+    /// A tick took the claim on a bead on the shared remote (`refs/forge/claims/<bead>`),
+    /// creating it or taking over one whose lease ran out.
+    #[serde(rename = "claim.taken")]
+    ClaimTaken {
+        #[serde(default)]
+        bead: String,
+        #[serde(default)]
+        step: String,
+        #[serde(default)]
+        remote: String,
+        #[serde(default)]
+        generation: u64,
+        #[serde(default)]
+        holder: String,
+        #[serde(default)]
+        expires: String,
+        #[serde(default)]
+        base: String,
+        /// The claim commit on the remote.
+        #[serde(default)]
+        commit: String,
+        /// When taken over: the holder whose lease ran out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        took_over: Option<String>,
+    },
+    /// The claim went back with its step's result, in one atomic push with the step
+    /// branch and the step's `.forge/` files.
+    #[serde(rename = "claim.released")]
+    ClaimReleased {
+        #[serde(default)]
+        bead: String,
+        #[serde(default)]
+        step: String,
+        #[serde(default)]
+        remote: String,
+        #[serde(default)]
+        generation: u64,
+        #[serde(default)]
+        outcome: Option<State>,
+        #[serde(default)]
+        head: String,
+        #[serde(default)]
+        commit: String,
+    },
+    /// The claim was taken over while its step ran (a renewal or the release found a
+    /// newer generation): the step's result is refused and kept in the attic.
+    #[serde(rename = "claim.lost")]
+    ClaimLost {
+        #[serde(default)]
+        bead: String,
+        #[serde(default)]
+        step: String,
+        #[serde(default)]
+        remote: String,
+        #[serde(default)]
+        generation: u64,
+        /// The generation that holds the bead now, and its holder.
+        #[serde(default)]
+        by_generation: Option<u64>,
+        #[serde(default)]
+        by: String,
+        #[serde(default)]
+        attic: Option<String>,
+    },
+
     /// A kind this version does not know, or data that does not fit its kind: kept as it
     /// was read, and written back the same.
     #[serde(skip)]

@@ -181,6 +181,35 @@ fn every_variant() -> Vec<Payload> {
             remote: s("origin"),
             refs: vec![s("refs/heads/forge/x")],
         },
+        ClaimTaken {
+            bead: s("fg-abcd"),
+            step: s("fg-abcd.2"),
+            remote: s("origin"),
+            generation: 2,
+            holder: s("h (clone c, pid 1)"),
+            expires: s("2026-11-21T09:05:00Z"),
+            base: s("abc"),
+            commit: s("def"),
+            took_over: Some(s("g (clone d, pid 2)")),
+        },
+        ClaimReleased {
+            bead: s("fg-abcd"),
+            step: s("fg-abcd.2"),
+            remote: s("origin"),
+            generation: 2,
+            outcome: Some(State::AwaitingApproval),
+            head: s("abc"),
+            commit: s("def"),
+        },
+        ClaimLost {
+            bead: s("fg-abcd"),
+            step: s("fg-abcd.1"),
+            remote: s("origin"),
+            generation: 1,
+            by_generation: Some(2),
+            by: s("h"),
+            attic: None,
+        },
         StepClaimed {
             at: at(Some(State::Claimed)),
             attempt: 1,
@@ -396,7 +425,7 @@ fn every_variant_round_trips_through_a_line() {
         // And the same line again.
         assert_eq!(encode(&e).0, text);
     }
-    assert_eq!(kinds.len(), 54, "one of every kind");
+    assert_eq!(kinds.len(), 57, "one of every kind");
 }
 
 #[test]

@@ -377,3 +377,156 @@ impl<'a> Claims<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Against real repositories: a bare remote and clones of it, on loopback.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A bare remote with one commit and `n` clones of it.
+    fn clones(n: usize) -> (tempfile::TempDir, PathBuf, Vec<Layout>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let seed = tmp.path().join("seed");
+        std::fs::create_dir_all(&seed).unwrap();
+        git(&seed, &["init", "-q", "-b", "main"]);
+        std::fs::write(seed.join("README"), "x\n").unwrap();
+        git(&seed, &["add", "README"]);
+        git(&seed, &["commit", "-q", "-m", "initial"]);
+        let remote = tmp.path().join("remote.git");
+        git(tmp.path(), &["clone", "-q", "--bare", "seed", "remote.git"]);
+        let layouts = (0..n)
+            .map(|i| {
+                let dir = tmp.path().join(format!("clone{i}"));
+                git(
+                    tmp.path(),
+                    &["clone", "-q", "remote.git", &format!("clone{i}")],
+                );
+                for (k, v) in [("user.name", "t"), ("user.email", "t@example.com")] {
+                    git(&dir, &["config", k, v]);
+                }
+                Layout::new(&dir, &dir.join(".git"))
+            })
+            .collect();
+        (tmp, remote, layouts)
+    }
+
+    fn base(layout: &Layout) -> String {
+        git(&layout.root, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    #[test]
+    fn two_clones_racing_for_one_bead_have_exactly_one_winner_every_round() {
+        let (_tmp, remote, layouts) = clones(2);
+        let base = base(&layouts[0]);
+        for round in 0..50 {
+            let bead = format!("fg-r{round}");
+            let claims: Vec<Claims> = layouts
+                .iter()
+                .map(|l| Claims::new(l, "origin", 60).unwrap())
+                .collect();
+            // Both read the remote first, then both push: the race a fetch-then-push has.
+            for c in &claims {
+                c.fetch().unwrap();
+            }
+            let barrier = std::sync::Barrier::new(2);
+            let results: Vec<Taken> = std::thread::scope(|s| {
+                let handles: Vec<_> = claims
+                    .iter()
+                    .map(|c| {
+                        let (barrier, bead, base) = (&barrier, &bead, &base);
+                        s.spawn(move || {
+                            barrier.wait();
+                            c.take(bead, 1, base, 1_000).unwrap()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let won: Vec<&Claim> = results
+                .iter()
+                .filter_map(|t| match t {
+                    Taken::Taken(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(won.len(), 1, "round {round}: {results:?}");
+            // The remote has the winner's claim, generation 1.
+            let on_remote = git(&remote, &["rev-parse", &format!("{CLAIMS}{bead}")]);
+            assert_eq!(on_remote.trim(), won[0].commit, "round {round}");
+            assert_eq!(won[0].record.generation, 1);
+        }
+    }
+
+    #[test]
+    fn an_expired_claim_is_taken_over_and_its_old_holder_can_neither_renew_nor_release() {
+        let (_tmp, remote, layouts) = clones(2);
+        let base = base(&layouts[0]);
+        let (a, b) = (
+            Claims::new(&layouts[0], "origin", 60).unwrap(),
+            Claims::new(&layouts[1], "origin", 60).unwrap(),
+        );
+        a.fetch().unwrap();
+        let Taken::Taken(old) = a.take("fg-x", 1, &base, 1_000).unwrap() else {
+            panic!("a takes the free bead")
+        };
+        b.fetch().unwrap();
+        // Still within the lease: busy.
+        assert!(matches!(
+            b.take("fg-x", 1, &base, 1_030).unwrap(),
+            Taken::Busy(_)
+        ));
+        // Past it: taken over with the next generation and a later attempt.
+        let Taken::Taken(new) = b.take("fg-x", 1, &base, 1_061).unwrap() else {
+            panic!("b takes over the expired claim")
+        };
+        assert_eq!(new.record.generation, 2);
+        assert_eq!(new.record.attempt, 2);
+        assert!(matches!(a.renew(&old, 1_062).unwrap(), Renewed::Lost(Some(c)) if c == new));
+        let files = Vec::new();
+        let outcome = Outcome {
+            state: State::AwaitingApproval,
+            branch: None,
+            files: &files,
+            base_branch: "main",
+            base_commit: &base,
+        };
+        assert!(matches!(
+            a.release(&old, &outcome).unwrap(),
+            Released::Lost(_)
+        ));
+        // The new holder releases; the history on the remote has both generations.
+        assert!(matches!(
+            b.release(&new, &outcome).unwrap(),
+            Released::Released { .. }
+        ));
+        let log = git(&remote, &["log", "--format=%s", &format!("{CLAIMS}fg-x")]);
+        assert_eq!(
+            log.lines().collect::<Vec<_>>(),
+            [
+                "forge claim fg-x: released (generation 2)",
+                "forge claim fg-x: taken over (generation 2)",
+                "forge claim fg-x: taken (generation 1)",
+            ]
+        );
+    }
+}

@@ -33,6 +33,23 @@ pub enum Pushed {
     Refused { refs: Vec<(String, String)> },
 }
 
+/// What git says of a ref whose update lost a race: the lease did not hold when the client
+/// compared (`stale info`), or two pushes passed that check at once and the remote's own
+/// compare-and-swap of the ref turned the later one away (`failed to update ref`, `cannot
+/// lock ref`, and with `--atomic`, `atomic transaction failed`). Anything else the remote
+/// rejects (a hook, a protected ref, no permission) is a refusal a person has to fix.
+const LOST_RACE: &[&str] = &[
+    "stale info",
+    "fetch first",
+    "non-fast-forward",
+    "already exists",
+    "atomic transaction failed",
+    "failed to update ref",
+    "cannot lock ref",
+    "failed to lock",
+    "incorrect old value",
+];
+
 /// Whether `oid` is a full object id (SHA-1 or SHA-256 hex) and not the null id.
 pub fn valid_oid(oid: &str) -> bool {
     matches!(oid.len(), 40 | 64)
@@ -124,11 +141,7 @@ impl Git {
             if summary.contains("atomic push failed") {
                 continue;
             }
-            if summary.contains("stale info")
-                || summary.contains("fetch first")
-                || summary.contains("non-fast-forward")
-                || summary.contains("already exists")
-            {
+            if LOST_RACE.iter().any(|r| summary.contains(r)) {
                 stale.push(refname);
             } else {
                 refused.push((refname, summary.to_owned()));

@@ -256,7 +256,9 @@ impl Scale {
             by: by_holder.clone(),
             attic: attic.clone(),
         })?;
-        if matches!(cp.state, State::AwaitingApproval) || cp.state.is_active() {
+        // Stopped by the lost renewal (interrupted), or done: either way, not the bead's.
+        if matches!(cp.state, State::AwaitingApproval | State::Interrupted) || cp.state.is_active()
+        {
             let reason = format!(
                 "the claim on {} (generation {}) was taken over by generation {} ({}) while \
                  this step ran: its result is refused; its work is in refs/forge/attic/{}",

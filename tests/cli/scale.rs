@@ -156,3 +156,252 @@ fn two_clones_work_every_bead_once_and_publish_every_result() {
     assert_eq!(c.count("claim.released").len(), 4);
     let _ = to_run;
 }
+
+/// `forge --json tick --remote origin` in `env` under the clock pinned at `now`.
+fn tick_at(env: &TestEnv, now: &str, args: &[&str]) -> crate::env::Run {
+    let mut all = vec!["--json", "tick", "--remote", "origin"];
+    all.extend_from_slice(args);
+    to_run(env.command(&all).env("FORGE_NOW", now).output().unwrap())
+}
+
+fn local_events(env: &TestEnv, kind: &str) -> Vec<Value> {
+    env.events()
+        .into_iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_remote_that_refuses_refs_forge_is_named_with_the_setting_and_nothing_is_claimed() {
+    let c = cluster(1, 1, "echo done > \"$FORGE_BEAD.txt\"", &[]);
+    let hook = c.remote.join("hooks/update");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ncase \"$1\" in refs/forge/*) echo \"refs/forge is protected\" >&2; exit 1;; esac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = &c.clones[0];
+    let run = tick(env, &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let message = run.error_json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hints = run.error_json()["error"]["hints"].to_string();
+    assert!(
+        message.contains(&format!("refs/forge/claims/{}", c.beads[0]))
+            && message.contains("refused"),
+        "{message}"
+    );
+    assert!(
+        hints.contains("refs/forge/*") && hints.contains("scale-out"),
+        "{hints}"
+    );
+    // No local state says the bead was claimed or worked on.
+    assert!(local_events(env, "claim.taken").is_empty());
+    assert!(local_events(env, "step.claimed").is_empty());
+    let steps = env.forge(&["--json", "steps"]).ok().json();
+    assert_eq!(steps["steps"].as_array().map_or(0, Vec::len), 0, "{steps}");
+    assert!(
+        !env.path(".git/forge/claims").exists()
+            || std::fs::read_dir(env.path(".git/forge/claims"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    assert!(c.claim_histories().is_empty());
+}
+
+/// A harness that works, then, in a clone that has a `hang` file beside it, says it started
+/// and waits (up to a minute) as a stuck agent would.
+const HANGS_IN_ONE_CLONE: &str = "echo work > \"$FORGE_BEAD.txt\"; \
+     if [ -e \"$FORGE_REPO/../hang\" ]; then : > \"$FORGE_REPO/../started\"; sleep 60; fi";
+
+#[test]
+fn a_killed_holder_is_taken_over_after_its_lease_and_its_stale_result_is_refused() {
+    let c = cluster(
+        2,
+        1,
+        HANGS_IN_ONE_CLONE,
+        &[
+            ("mode = \"on\"", "mode = \"off\""),
+            ("breaker = 3", "breaker = 3\nclaim_lease = 60"),
+        ],
+    );
+    let (a, b) = (&c.clones[0], &c.clones[1]);
+    let bead = &c.beads[0];
+    std::fs::write(a.repo.parent().unwrap().join("hang"), "").unwrap();
+    let mut killed = a
+        .command(&["--json", "tick", "--remote", "origin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::env::wait_for_marker(&a.repo.parent().unwrap().join("started"), "a's step");
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    std::fs::remove_file(a.repo.parent().unwrap().join("hang")).unwrap();
+
+    // Within the lease (09:00:30), the bead is a's: b runs nothing.
+    let r = tick_at(b, "2026-11-21T09:00:30Z", &[]).ok().json();
+    assert_eq!(r["ran"].as_array().unwrap().len(), 0, "{r}");
+    // After it (09:02), b takes it over with generation 2 and finishes it.
+    let r = tick_at(b, "2026-11-21T09:02:00Z", &[]).ok().json();
+    assert_eq!(r["ran"][0]["step"], format!("{bead}.2"), "{r}");
+    assert_eq!(r["ran"][0]["state"], "awaiting-approval", "{r}");
+    let h = &c.claim_histories()[bead];
+    assert_eq!(h[0]["state"], "released");
+    assert_eq!(h[0]["generation"], 2);
+    assert_eq!(h[0]["step"], format!("{bead}.2"));
+
+    // a comes back: its step is reclaimed (work in the attic), its release refused.
+    let r = tick_at(a, "2026-11-21T09:03:00Z", &[]).ok().json();
+    assert_eq!(r["reclaimed"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["ran"].as_array().unwrap().len(), 0, "{r}");
+    let lost = local_events(a, "claim.lost");
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0]["data"]["generation"], 1);
+    assert_eq!(lost[0]["data"]["by_generation"], 2);
+    a.git(&[
+        "rev-parse",
+        "--verify",
+        &format!("refs/forge/attic/{bead}.1"),
+    ]);
+    // Nothing of a's stale step reached the remote's branches or its claim.
+    let h = &c.claim_histories()[bead];
+    assert_eq!(
+        (h[0]["generation"].clone(), h[0]["state"].clone()),
+        (2.into(), "released".into())
+    );
+    assert!(
+        c.remote_git(&["for-each-ref", &format!("refs/heads/forge/{bead}/1")])
+            .is_empty()
+    );
+    // b's result is on the remote, and a's refusal is in the remote's ledger.
+    c.remote_git(&[
+        "rev-parse",
+        "--verify",
+        &format!("refs/heads/forge/{bead}/2"),
+    ]);
+    assert_eq!(c.count("claim.lost").get(bead.as_str()), Some(&1));
+    assert_eq!(c.count("claim.released").get(bead.as_str()), Some(&1));
+}
+
+#[test]
+fn a_holder_cut_off_past_its_lease_stops_when_its_renewal_finds_the_claim_taken_over() {
+    let c = cluster(
+        2,
+        1,
+        HANGS_IN_ONE_CLONE,
+        &[
+            ("mode = \"on\"", "mode = \"off\""),
+            ("breaker = 3", "breaker = 3\nclaim_lease = 3"),
+        ],
+    );
+    let (a, b) = (&c.clones[0], &c.clones[1]);
+    let bead = &c.beads[0];
+    std::fs::write(a.repo.parent().unwrap().join("hang"), "").unwrap();
+    let started = std::time::Instant::now();
+    let slow = a
+        .command(&["--json", "tick", "--remote", "origin"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::env::wait_for_marker(&a.repo.parent().unwrap().join("started"), "a's step");
+    // b's clock is far ahead: a's lease (renewed every second, from a's clock) looks run
+    // out to b, which takes the bead over while a's step still runs.
+    let r = tick_at(b, "2026-11-21T10:00:00Z", &[]).ok().json();
+    assert_eq!(r["ran"][0]["step"], format!("{bead}.2"), "{r}");
+    let r = to_run(slow.wait_with_output().unwrap()).ok().json();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "a's step was stopped by its renewal, not by its harness ending"
+    );
+    assert_eq!(r["ran"][0]["state"], "failed", "{r}");
+    assert!(
+        r["ran"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("taken over by generation 2"),
+        "{r}"
+    );
+    a.git(&[
+        "rev-parse",
+        "--verify",
+        &format!("refs/forge/attic/{bead}.1"),
+    ]);
+    let h = &c.claim_histories()[bead];
+    assert_eq!(h[0]["generation"], 2);
+    assert_eq!(h[0]["step"], format!("{bead}.2"));
+    // a's step cannot be approved: it failed, and the claim names b's.
+    a.forge(&["approve", &format!("{bead}.1"), "--yes"])
+        .fails_with(7);
+}
+
+#[test]
+fn four_clones_with_two_jobs_each_work_thirty_beads_exactly_once() {
+    let c = cluster(
+        4,
+        30,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("steps = 1", "steps = 30")],
+    );
+    for _round in 0..4 {
+        let children: Vec<_> = c
+            .clones
+            .iter()
+            .map(|env| {
+                env.command(&["--json", "tick", "--remote", "origin", "--jobs", "2"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            to_run(child.wait_with_output().unwrap()).ok();
+        }
+        let released = c
+            .claim_histories()
+            .values()
+            .filter(|h| h[0]["state"] == "released")
+            .count();
+        if released == 30 {
+            break;
+        }
+    }
+    let histories = c.claim_histories();
+    assert_eq!(histories.len(), 30);
+    for bead in &c.beads {
+        let h = &histories[bead];
+        assert_eq!(h[0]["state"], "released", "{bead}: {h:?}");
+        assert_eq!(h[0]["outcome"], "awaiting-approval", "{bead}: {h:?}");
+        assert_eq!(h[0]["generation"], 1, "{bead}: {h:?}");
+        let branch = c.remote_git(&["rev-parse", &format!("refs/heads/forge/{bead}/1")]);
+        assert_eq!(branch.trim(), h[0]["head"].as_str().unwrap());
+    }
+    // Counted from the remote's ledger: one claim and one step per bead.
+    let taken = c.count("claim.taken");
+    let steps = c.count("step.claimed");
+    assert_eq!(taken.len(), 30, "{taken:?}");
+    assert!(taken.values().all(|&n| n == 1), "double claims: {taken:?}");
+    assert!(steps.values().all(|&n| n == 1), "double steps: {steps:?}");
+    assert_eq!(c.count("step.awaiting_approval").len(), 30);
+
+    // The remote's history verifies: a fresh clone checks out the state ref.
+    let checker = TestEnv::clone_of(&c.remote, 900_000);
+    checker.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/forge/state/main:refs/forge/state/main",
+    ]);
+    checker.git(&["checkout", "-q", "--detach", "refs/forge/state/main"]);
+    checker.forge(&["ledger", "verify"]).ok();
+    checker
+        .forge(&["ledger", "verify", "--range", "origin/main..HEAD"])
+        .ok();
+}

@@ -3611,7 +3611,7 @@ _forge() {
             return 0
             ;;
         forge__subcmd__tick)
-            opts="-j -C -q -h -V --harness --jobs --json --color --quiet --help --version"
+            opts="-j -C -q -h -V --harness --jobs --remote --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3626,6 +3626,10 @@ _forge() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

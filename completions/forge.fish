@@ -384,6 +384,7 @@ complete -c forge -n "__fish_forge_using_subcommand plan" -s h -l help -d 'Print
 complete -c forge -n "__fish_forge_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c forge -n "__fish_forge_using_subcommand tick" -l harness -d 'The [harness.NAME] to run (default: [step] harness)' -r
 complete -c forge -n "__fish_forge_using_subcommand tick" -s j -l jobs -d 'Steps to run at once, each in its own worktree, sandbox and lease (default: [tick] jobs, 1); a step starts only while the day\'s [budget] covers its reservation' -r
+complete -c forge -n "__fish_forge_using_subcommand tick" -l remote -d 'Claim beads on this shared git remote, so that ticks on several machines never run one twice, and publish each result there (default: [tick] remote; see docs/scale-out.md)' -r
 complete -c forge -n "__fish_forge_using_subcommand tick" -s C -d 'Run as if forge was started in DIR' -r -F
 complete -c forge -n "__fish_forge_using_subcommand tick" -l color -d 'When to colour output (NO_COLOR turns `auto` off)' -r -f -a "auto\t''
 always\t''

@@ -66,6 +66,7 @@ fn environment_of(ws: &Workspace) -> Environment {
 
 type Ended = (String, std::thread::Result<Result<StepOutcome>>);
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn parallel(
     ws: &mut Workspace,
     opts: &TickOptions,

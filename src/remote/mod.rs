@@ -169,6 +169,42 @@ pub fn refused_error(remote: &str, refs: &[(String, String)]) -> Error {
     }
 }
 
+/// One claim on the remote as `forge status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimView {
+    pub bead: String,
+    pub step: String,
+    pub state: ClaimState,
+    pub generation: u64,
+    pub holder: Holder,
+    /// Seconds left of the lease (negative: run out) while held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_left: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::step::State>,
+}
+
+/// The remote's claims (fetched first), held ones first.
+pub fn overview(layout: &crate::store::Layout, remote: &str, now: i64) -> Result<Vec<ClaimView>> {
+    let claims = Claims::new(layout, remote, 1)?;
+    claims.fetch()?;
+    let mut out: Vec<ClaimView> = claims
+        .read()?
+        .into_values()
+        .map(|c| ClaimView {
+            lease_left: (c.record.state == ClaimState::Held).then(|| c.record.expires_in(now)),
+            bead: c.record.bead,
+            step: c.record.step,
+            state: c.record.state,
+            generation: c.record.generation,
+            holder: c.record.holder,
+            outcome: c.record.outcome,
+        })
+        .collect();
+    out.sort_by_key(|v| (v.state != ClaimState::Held, v.bead.clone()));
+    Ok(out)
+}
+
 /// With `[tick] remote` set: refuses to approve `cp` unless it is the result the bead's
 /// claim on the remote holds now. A step whose claim was taken over by a newer generation
 /// is never approved, whatever its own files say (its work stays in the attic); a bead

@@ -405,3 +405,27 @@ fn four_clones_with_two_jobs_each_work_thirty_beads_exactly_once() {
         .forge(&["ledger", "verify", "--range", "origin/main..HEAD"])
         .ok();
 }
+
+#[test]
+fn status_shows_the_remote_claims_with_a_configured_remote() {
+    let c = cluster(
+        1,
+        2,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    );
+    let env = &c.clones[0];
+    // [tick] remote, without --remote.
+    env.forge(&["tick"]).ok();
+    let status = env.forge(&["--json", "status"]).ok().json();
+    let claims = status["remote_claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 1, "{status}");
+    assert_eq!(claims[0]["state"], "released");
+    assert_eq!(claims[0]["outcome"], "awaiting-approval");
+    assert_eq!(claims[0]["generation"], 1);
+    let text = env.forge(&["status"]).ok().stdout;
+    assert!(
+        text.contains("remote claim:") && text.contains("released awaiting-approval"),
+        "{text}"
+    );
+}

@@ -42,6 +42,9 @@ struct Report {
     conflicts: Vec<crate::step::overlap::Predicted>,
     /// The merge queue, in order (`[policy] merge = "queue"`).
     queued: Vec<String>,
+    /// With `[tick] remote`: the claims on the shared remote (who holds what, lease left).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_claims: Option<Vec<crate::remote::ClaimView>>,
 }
 
 pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
@@ -104,6 +107,10 @@ pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
             .find(|c| c.step == step)
             .map_or("the base", |c| crate::step::overlap::base_name(&c.base_ref))
     };
+    if let Some(remote) = helper.config()?.tick.remote.as_deref() {
+        let now = crate::workspace::clock_of(helper.env()).now_secs();
+        report.remote_claims = Some(crate::remote::overview(layout, remote, now)?);
+    }
     let ui = helper.ui();
     ui.report(&report, |out| {
         if let Some(explained) = &explained {
@@ -154,6 +161,23 @@ pub fn run(helper: &CommandHelper, _args: Args) -> CommandResult {
                 out,
                 "merge queue:       {} (in order; `forge queue`)",
                 report.queued.join(" ")
+            )?;
+        }
+        for c in report.remote_claims.iter().flatten() {
+            let what = match (c.state, c.lease_left, c.outcome) {
+                (crate::remote::ClaimState::Held, Some(left), _) if left > 0 => {
+                    format!("held by {}, lease {left}s left", c.holder)
+                }
+                (crate::remote::ClaimState::Held, _, _) => {
+                    format!("held by {}, lease run out (may be taken over)", c.holder)
+                }
+                (_, _, Some(outcome)) => format!("released {outcome} by {}", c.holder.host),
+                _ => format!("released by {}", c.holder.host),
+            };
+            writeln!(
+                out,
+                "remote claim:      {} {} (generation {}): {what}",
+                c.bead, c.step, c.generation
             )?;
         }
         Ok(())

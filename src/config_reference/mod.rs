@@ -225,11 +225,11 @@ pub const SECTIONS: &[Section] = &[
             key(
                 "acp_fs",
                 "boolean",
-                Unset("true, except for Gemini CLI"),
+                Unset("true, except fs/read_text_file for Gemini CLI"),
                 "acp preset only: whether forge offers the agent its fs/read_text_file and \
                  fs/write_text_file methods, which it serves inside the worktree and records. \
-                 Off by default for Gemini CLI, which fails to create new files when they \
-                 are offered (0.61).",
+                 Gemini CLI (0.61) is offered only fs/write_text_file by default: it fails to \
+                 create new files when fs/read_text_file is offered.",
                 "false",
             ),
         ],

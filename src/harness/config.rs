@@ -42,17 +42,28 @@ pub struct HarnessConfig {
     #[serde(default)]
     pub permissions: Permissions,
     /// Whether forge offers ACP's `fs/*` methods to the agent (`acp` preset only). Default:
-    /// yes, except to Gemini CLI, which fails to create new files when they are offered.
+    /// yes, except `fs/read_text_file` to Gemini CLI (see [`HarnessConfig::acp_fs`]).
     #[serde(default)]
     pub acp_fs: Option<bool>,
 }
 
 impl HarnessConfig {
-    /// Whether forge offers its `fs/*` methods to the ACP agent `program`.
-    pub fn acp_fs(&self, program: &str) -> bool {
-        self.acp_fs.unwrap_or_else(|| {
-            super::presets::acp::known_agent(program).is_none_or(|a| a.name() != "gemini")
-        })
+    /// Which `fs/*` methods forge offers the ACP agent `program`: both, or none with
+    /// `acp_fs = false`; by default Gemini CLI gets only `fs/write_text_file`, because it
+    /// fails to create a new file when `fs/read_text_file` is offered (0.61: the read's
+    /// "not found" error is not the error it tests for).
+    pub fn acp_fs(&self, program: &str) -> super::presets::acp::Fs {
+        use super::presets::acp::{Fs, known_agent};
+        match self.acp_fs {
+            Some(on) => Fs {
+                read: on,
+                write: on,
+            },
+            None => Fs {
+                read: known_agent(program).is_none_or(|a| a.name() != "gemini"),
+                write: true,
+            },
+        }
     }
 
     /// The program a run starts: `command`'s first word, or the preset's own program.

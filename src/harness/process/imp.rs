@@ -31,6 +31,8 @@ pub const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
 /// nothing arrived for `FINAL_DRAIN`, and at most for `FINAL_DRAIN_CAP`.
 const FINAL_DRAIN: Duration = Duration::from_millis(250);
 const FINAL_DRAIN_CAP: Duration = Duration::from_secs(1);
+/// How long a harness whose conversation forge ended gets to exit on its own.
+const CONCLUDE_WAIT: Duration = Duration::from_secs(3);
 /// How long a conversation's farewell (see `conversation.rs`) may take to be answered
 /// before the TERM, at most (and never more than the grace).
 const FAREWELL_WAIT: Duration = Duration::from_secs(2);
@@ -232,8 +234,9 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         }
         conversation.close();
         if ended_by == EndedBy::Concluded && !broken {
-            // With stdin closed, a harness that is done exits by itself.
-            let until = Instant::now() + DRAIN_AFTER_EXIT;
+            // With stdin closed, a harness that is done exits by itself (codex-acp takes
+            // about 2 s to stop its app server; OpenHands never does).
+            let until = Instant::now() + CONCLUDE_WAIT;
             while status.is_none() && Instant::now() < until {
                 out.wait_until((Instant::now() + TICK).min(until));
                 status = child.try_wait().ok().flatten();

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::Fs;
 use super::files::{self, Refusal};
 use super::policy::{Ask, Decision, Hosts, Outcome, Permissions, Request, Rule};
 use super::wire::{self, Incoming};
@@ -27,8 +28,8 @@ pub struct Setup {
     pub resume: Option<String>,
     /// The step's worktree: the session's cwd, and all the agent may touch.
     pub worktree: PathBuf,
-    /// Whether forge offers `fs/read_text_file` and `fs/write_text_file`.
-    pub fs: bool,
+    /// Which of `fs/read_text_file` and `fs/write_text_file` forge offers.
+    pub fs: Fs,
     pub permissions: Permissions,
     pub hosts: Hosts,
     pub ask: Option<Arc<dyn Ask>>,
@@ -63,6 +64,11 @@ pub struct Client {
     tools: HashMap<String, (String, String)>,
     done: bool,
     stderr: Option<String>,
+    /// What forge refused, for the reason of a turn the agent then gave up.
+    denied: Vec<String>,
+    /// The latest tool call announced: a permission request that names none of its own
+    /// (OpenHands' generic `confirmation-…`) is about it.
+    last_tool: Option<wire::ToolCall>,
 }
 
 impl Client {
@@ -70,7 +76,7 @@ impl Client {
     pub fn start(conv: Conversation, setup: Setup) -> Self {
         let mut client = Client::reader(setup);
         client.conv = Some(conv);
-        let params = wire::initialize(client.setup.fs);
+        let params = wire::initialize(client.setup.fs.read, client.setup.fs.write);
         client.ask_agent("initialize", params, Waiting::Initialize);
         client
     }
@@ -88,6 +94,8 @@ impl Client {
             tools: HashMap::new(),
             done: false,
             stderr: None,
+            denied: Vec::new(),
+            last_tool: None,
         }
     }
 
@@ -248,6 +256,7 @@ impl Client {
 
     fn answered(&mut self, result: Value) -> Vec<Event> {
         let mut out = self.flush();
+        out.extend(quota(&result));
         let response: wire::PromptResponse = match serde_json::from_value(result) {
             Ok(r) => r,
             Err(e) => {
@@ -281,7 +290,15 @@ impl Client {
                 "the agent reached its limit of model requests (stop reason max_turn_requests)"
                     .to_owned(),
             ),
-            "cancelled" => (false, "the turn was cancelled".to_owned()),
+            "cancelled" => match self.denied.last() {
+                // Not forge's cancel: some agents (codex-acp) give up the turn when a
+                // permission is refused.
+                Some(what) if !self.conv.as_ref().is_some_and(Conversation::is_leaving) => (
+                    false,
+                    format!("the agent gave up its turn after forge refused {what}"),
+                ),
+                _ => (false, "the turn was cancelled".to_owned()),
+            },
             other => (false, format!("the agent stopped: {other}")),
         };
         out.push(Event::Result { ok, text });
@@ -296,8 +313,8 @@ impl Client {
         }
         match method {
             "session/request_permission" => self.permission(&id, params),
-            "fs/read_text_file" if self.setup.fs => self.read_file(&id, params),
-            "fs/write_text_file" if self.setup.fs => self.write_file(&id, params),
+            "fs/read_text_file" if self.setup.fs.read => self.read_file(&id, params),
+            "fs/write_text_file" if self.setup.fs.write => self.write_file(&id, params),
             _ => {
                 let message = format!("forge does not offer {method}");
                 self.send(wire::error(&id, wire::METHOD_NOT_FOUND, &message));
@@ -315,7 +332,15 @@ impl Client {
                 return vec![Event::Error { message }];
             }
         };
-        let request = self.request_of(&asked.tool_call);
+        let mut call = asked.tool_call;
+        let bare = call.raw_input.is_none()
+            && call.locations.as_ref().is_none_or(Vec::is_empty)
+            && call.kind.as_deref().is_none_or(|k| k == "other")
+            && !self.tools.contains_key(&call.tool_call_id);
+        if bare && let Some(last) = &self.last_tool {
+            call = last.clone();
+        }
+        let request = self.request_of(&call);
         if self.conv.as_ref().is_some_and(Conversation::is_leaving) {
             // The turn is being cancelled: whatever it asks now is answered so (ACP requires it).
             self.send(wire::result(id, wire::permission_outcome(None)));
@@ -368,6 +393,11 @@ impl Client {
                 Outcome::Cancelled
             }
         };
+        if outcome != Outcome::Allowed {
+            let what = request.command.as_deref().unwrap_or(&request.title);
+            self.denied
+                .push(format!("`{}` ({})", preview(what, 80), rule));
+        }
         let answer = wire::permission_outcome(option.as_ref().map(|(id, _)| id.as_str()));
         self.send(wire::result(id, answer));
         vec![Event::Permission {
@@ -502,7 +532,7 @@ impl Client {
         }
         match files::write(&self.setup.worktree, Path::new(&req.path), &req.content) {
             Ok(rel) => {
-                self.send(wire::result(id, Value::Null));
+                self.send(wire::result(id, json!({})));
                 vec![Event::FileWritten {
                     path: rel.display().to_string(),
                     bytes: req.content.len() as u64,
@@ -573,6 +603,7 @@ impl Client {
                 let title = call.title.clone().unwrap_or_default();
                 self.tools
                     .insert(call.tool_call_id.clone(), (kind.clone(), title.clone()));
+                self.last_tool = Some(call);
                 out.push(Event::ToolCall {
                     name: kind,
                     detail: title,
@@ -691,23 +722,69 @@ impl OutputParser for Client {
     }
 }
 
-/// An error answer to one of forge's requests, as the event that says most.
+/// Gemini CLI's usage, only in the prompt answer's `_meta.quota`: its token counts, and
+/// the model that used the most of them (the router's `auto` is a side call).
+fn quota(result: &Value) -> Vec<Event> {
+    let Some(quota) = result.pointer("/_meta/quota") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let count = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let model = quota
+        .get("model_usage")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m.get("model")?.as_str()?, m.get("token_count")?)))
+        .filter(|(name, _)| *name != "auto")
+        .max_by_key(|(_, t)| count(t, "input_tokens") + count(t, "output_tokens"));
+    if let Some((name, _)) = model {
+        out.push(Event::Model {
+            name: name.to_owned(),
+        });
+    }
+    if let Some(t) = quota.get("token_count") {
+        out.push(Event::Usage {
+            tokens: Tokens {
+                input: count(t, "input_tokens"),
+                output: count(t, "output_tokens"),
+                reported: true,
+                ..Tokens::default()
+            },
+            cumulative: true,
+        });
+    }
+    out
+}
+
+/// An error answer to one of forge's requests, as the event that says most. Agents put the
+/// cause in different places (observed: Gemini CLI uses the HTTP status as the code,
+/// claude-agent-acp `data.errorKind`, OpenHands `data.details`).
 fn rpc_failure(method: &str, e: &wire::RpcError, now: i64) -> Event {
-    let detail = e
-        .data
-        .as_ref()
-        .and_then(|d| d.get("message").and_then(Value::as_str).or(d.as_str()))
-        .unwrap_or_default();
-    let status = e
-        .data
-        .as_ref()
+    let data = e.data.as_ref();
+    let mut details: Vec<&str> = Vec::new();
+    if let Some(text) = data.and_then(Value::as_str) {
+        details.push(text);
+    }
+    for key in ["message", "details", "reason", "errorKind"] {
+        if let Some(text) = data.and_then(|d| d.get(key)).and_then(Value::as_str) {
+            details.push(text);
+        }
+    }
+    let status = data
         .and_then(|d| d.get("status").or(d.get("statusCode")))
         .and_then(Value::as_u64)
+        .or_else(|| {
+            u64::try_from(e.code)
+                .ok()
+                .filter(|c| (400..600).contains(c))
+        })
         .and_then(|s| u16::try_from(s).ok());
     let mut message = format!("{method} failed: {}", e.message.trim());
-    if !detail.is_empty() {
-        message = format!("{message}: {detail}");
+    for d in details.iter().filter(|d| !d.trim().is_empty()) {
+        message = format!("{message}: {}", d.trim());
     }
+    let message = preview(&message, 400);
     if e.code == wire::AUTH_REQUIRED {
         return Event::AuthError { message };
     }

@@ -37,6 +37,13 @@ use policy::{Ask, Hosts, Permissions};
 
 pub struct Acp;
 
+/// Which of its `fs/*` methods forge offers an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fs {
+    pub read: bool,
+    pub write: bool,
+}
+
 /// What a run of the `acp` preset needs besides its command: see [`Adapter::converse`].
 pub struct Converse<'a> {
     pub conversation: Conversation,
@@ -44,8 +51,8 @@ pub struct Converse<'a> {
     pub resume: Option<String>,
     pub worktree: PathBuf,
     pub permissions: &'a Permissions,
-    /// Whether forge offers its `fs/*` methods (`[harness.NAME] acp_fs`).
-    pub fs: bool,
+    /// Which `fs/*` methods forge offers (see `HarnessConfig::acp_fs`).
+    pub fs: Fs,
     pub hosts: Hosts,
     pub ask: Option<Arc<dyn Ask>>,
     pub now: i64,
@@ -99,7 +106,10 @@ impl Adapter for Acp {
             prompt: String::new(),
             resume: None,
             worktree: PathBuf::new(),
-            fs: false,
+            fs: Fs {
+                read: false,
+                write: false,
+            },
             permissions: Permissions::default(),
             hosts: Hosts::Only(Default::default()),
             ask: None,
@@ -139,7 +149,7 @@ pub fn known_agent(program: &str) -> Option<&'static dyn Adapter> {
 
 /// `forge doctor`'s question to an ACP agent: `initialize`, and no session.
 pub fn hello() -> Vec<u8> {
-    wire::request(1, "initialize", wire::initialize(false))
+    wire::request(1, "initialize", wire::initialize(false, false))
 }
 
 /// The agent's answer to [`hello`], from one line of its stdout: Ok with what it said it

@@ -16,7 +16,10 @@ fn setup(resume: Option<&str>, permissions: &str) -> (Conversation, Client) {
             prompt: "do it".into(),
             resume: resume.map(str::to_owned),
             worktree: PathBuf::from("/w/tree"),
-            fs: true,
+            fs: Fs {
+                read: true,
+                write: true,
+            },
             permissions: toml::from_str(permissions).unwrap(),
             hosts: Hosts::Any,
             ask: None,
@@ -231,5 +234,92 @@ fn doctor_reads_the_greeting() {
     assert_eq!(
         greeting(&bad.to_string()),
         Some(Err("initialize failed: boom (-32603)".into()))
+    );
+}
+
+#[test]
+fn each_agents_authentication_failure_is_one() {
+    // As observed (e2e/ACP-NOTES.md): Gemini CLI, claude-agent-acp, codex-acp, opencode,
+    // OpenHands.
+    for error in [
+        json!({"code": 401, "message": "{\"error\":{\"code\":401,\"message\":\"API key not valid.\",\"status\":\"UNAUTHENTICATED\"}}"}),
+        json!({"code": -32603, "message": "Internal error: Invalid API key · Fix external API key", "data": {"errorKind": "authentication_failed"}}),
+        json!({"code": -32000, "message": "Authentication required"}),
+        json!({"code": -32603, "message": "Internal error: Incorrect API key provided: sk-e2e***.", "data": {"service": "session", "errorName": "APIError"}}),
+        json!({"code": -32603, "message": "Internal error", "data": {"reason": "Failed to process prompt", "details": "Conversation run failed: litellm.AuthenticationError: Incorrect API key provided"}}),
+    ] {
+        let (conv, mut c) = setup(None, "");
+        sent(&conv);
+        say(&mut c, init_answer(json!({})));
+        say(
+            &mut c,
+            json!({"jsonrpc": "2.0", "id": 2, "result": {"sessionId": "s"}}),
+        );
+        let events = say(&mut c, json!({"jsonrpc": "2.0", "id": 3, "error": error}));
+        assert!(
+            matches!(&events[0], Event::AuthError { .. }),
+            "{error}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn a_generic_confirmation_is_about_the_tool_call_before_it() {
+    // OpenHands asks "Confirm Agent Actions" with nothing in it; the action was announced.
+    let (conv, mut c) = setup(None, "execute_deny = [\"git push*\"]");
+    say(&mut c, init_answer(json!({})));
+    say(&mut c, json!({"jsonrpc": "2.0", "id": 2, "result": {"sessionId": "s"}}));
+    sent(&conv);
+    let call = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s",
+        "update": {"sessionUpdate": "tool_call", "toolCallId": "t9", "title": "Run", "kind": "execute",
+            "status": "pending", "rawInput": {"command": "git push origin main", "kind": "TerminalAction"}}}});
+    say(&mut c, call);
+    let ask = json!({"jsonrpc": "2.0", "id": 0, "method": "session/request_permission", "params": {
+        "sessionId": "s", "toolCall": {"toolCallId": "confirmation-s", "title": "Confirm Agent Actions",
+        "kind": "other", "status": "pending"},
+        "options": [{"optionId": "accept", "name": "Yes", "kind": "allow_once"},
+                    {"optionId": "reject", "name": "No", "kind": "reject_once"},
+                    {"optionId": "risk_based", "name": "Auto", "kind": "allow_once"}]}});
+    let events = say(&mut c, ask);
+    let Event::Permission { decision } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(decision.rule, "deny-execute git push*");
+    assert_eq!(sent(&conv)[0]["result"]["outcome"]["optionId"], "reject");
+    // The agent then gives up its turn (codex-acp does): the reason says what was refused.
+    let events = say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 3, "result": {"stopReason": "cancelled"}}),
+    );
+    let Some(Event::Result { ok: false, text }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert!(
+        text.starts_with("the agent gave up its turn after forge refused `git push origin main`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn gemini_usage_is_read_from_the_prompt_answers_quota() {
+    let (conv, mut c) = setup(None, "");
+    sent(&conv);
+    let answer = json!({"jsonrpc": "2.0", "id": 3, "result": {"stopReason": "end_turn", "_meta": {"quota": {
+        "token_count": {"input_tokens": 900, "output_tokens": 40},
+        "model_usage": [{"model": "auto", "token_count": {"input_tokens": 10, "output_tokens": 1}},
+                        {"model": "gemini-3-pro", "token_count": {"input_tokens": 890, "output_tokens": 39}}]}}}});
+    let events = c.line(Stream::Stdout, &answer.to_string());
+    // An answer to a prompt forge never sent is nothing; as the prompt's answer it counts.
+    assert!(events.is_empty());
+    let mut reader = Acp.parser(&crate::clock::Clock::default());
+    let events = reader.line(Stream::Stdout, &answer.to_string());
+    assert_eq!(
+        events[0],
+        Event::Model {
+            name: "gemini-3-pro".into()
+        }
+    );
+    assert!(
+        matches!(&events[1], Event::Usage { tokens, .. } if tokens.input == 900 && tokens.output == 40)
     );
 }

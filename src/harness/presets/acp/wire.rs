@@ -112,11 +112,11 @@ pub fn error(id: &Value, code: i64, message: &str) -> Vec<u8> {
 }
 
 /// `initialize`'s params: what forge offers.
-pub fn initialize(fs: bool) -> Value {
+pub fn initialize(read: bool, write: bool) -> Value {
     json!({
         "protocolVersion": PROTOCOL_VERSION,
         "clientCapabilities": {
-            "fs": {"readTextFile": fs, "writeTextFile": fs},
+            "fs": {"readTextFile": read, "writeTextFile": write},
             "terminal": false,
         },
         "clientInfo": {"name": "forge", "version": env!("CARGO_PKG_VERSION")},
@@ -165,7 +165,7 @@ pub struct PermissionRequest {
 }
 
 /// A tool call, or an update of one (every field but the id optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolCall {
     #[serde(default)]
@@ -182,7 +182,7 @@ pub struct ToolCall {
     pub locations: Option<Vec<Location>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Location {
     pub path: String,
 }

@@ -92,6 +92,17 @@ impl Adapter for Acp {
             vec![s("--acp")]
         };
         let mut spec = spec(inv, self.default_program(), args, None, &[]);
+        // A known agent gets its CLI's quiet settings (no auto-update, telemetry or
+        // nonessential traffic, bounded retries), not its headless flags; IS_SANDBOX only
+        // unlocks Claude Code's bypass mode, which an ACP client never asks for.
+        if let Some(cli) = known_agent(&spec.program) {
+            let own = cli.command(&Invocation {
+                model: inv.model.clone(),
+                ..Invocation::default()
+            });
+            spec.env
+                .extend(own.env.into_iter().filter(|(k, _)| k != "IS_SANDBOX"));
+        }
         spec.session = Some(crate::harness::adapter::SessionStart {
             prompt: inv.prompt.clone(),
             resume: inv.resume_session.clone(),

@@ -268,7 +268,10 @@ fn a_generic_confirmation_is_about_the_tool_call_before_it() {
     // OpenHands asks "Confirm Agent Actions" with nothing in it; the action was announced.
     let (conv, mut c) = setup(None, "execute_deny = [\"git push*\"]");
     say(&mut c, init_answer(json!({})));
-    say(&mut c, json!({"jsonrpc": "2.0", "id": 2, "result": {"sessionId": "s"}}));
+    say(
+        &mut c,
+        json!({"jsonrpc": "2.0", "id": 2, "result": {"sessionId": "s"}}),
+    );
     sent(&conv);
     let call = json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s",
         "update": {"sessionUpdate": "tool_call", "toolCallId": "t9", "title": "Run", "kind": "execute",
@@ -321,5 +324,30 @@ fn gemini_usage_is_read_from_the_prompt_answers_quota() {
     );
     assert!(
         matches!(&events[1], Event::Usage { tokens, .. } if tokens.input == 900 && tokens.output == 40)
+    );
+}
+
+#[test]
+fn a_known_agent_gets_its_clis_quiet_settings() {
+    let spec = Acp.command(&Invocation {
+        prompt: "p".into(),
+        command: Some(vec!["/opt/bin/claude-agent-acp".into()]),
+        ..Invocation::default()
+    });
+    assert_eq!(spec.program, "/opt/bin/claude-agent-acp");
+    assert!(spec.args.is_empty(), "{:?}", spec.args);
+    assert!(
+        spec.env
+            .iter()
+            .any(|(k, v)| k == "CLAUDE_CODE_MAX_RETRIES" && v == "3")
+    );
+    assert!(!spec.env.iter().any(|(k, _)| k == "IS_SANDBOX"));
+    assert!(spec.stdin.is_none());
+    assert_eq!(spec.session.as_ref().unwrap().prompt, "p");
+    // Without a command: gemini --acp.
+    let spec = Acp.command(&Invocation::default());
+    assert_eq!(
+        (spec.program.as_str(), spec.args.as_slice()),
+        ("gemini", ["--acp".to_owned()].as_slice())
     );
 }

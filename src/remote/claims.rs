@@ -52,6 +52,16 @@ pub enum Released {
     Lost(Option<Claim>),
 }
 
+/// What settling a released claim with its step's new outcome came to.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// The claim now carries the new outcome.
+    Settled(Claim),
+    /// Nothing to change: the claim has that outcome already, is held by a running step,
+    /// or names another step (it was taken over); `None`: the remote has no claim.
+    Unchanged(Option<Claim>),
+}
+
 /// A step's result to release with its claim.
 #[derive(Debug, Clone)]
 pub struct Outcome<'a> {
@@ -308,6 +318,49 @@ impl<'a> Claims<'a> {
             hint: "the next `forge tick` releases it (or, once its lease runs out, another \
                    clone takes the bead over)"
                 .into(),
+        })
+    }
+
+    /// Settles the released claim on `bead` that names `step` with the step's new
+    /// `outcome` (rejected, rolled back, merged, sent back: failed), by compare-and-swap on
+    /// the claim as fetched: a child commit, same generation, same holder. A claim that
+    /// names another step or is held is left alone: only the step a claim names may change
+    /// it, so a stale generation's outcome never touches a newer claim.
+    pub fn settle(&self, bead: &str, step: &str, outcome: State) -> Result<Settled> {
+        let _lock = self.lock()?;
+        for _ in 0..RELEASE_TRIES {
+            self.fetch_locked()?;
+            let Some(current) = self.read_one(bead)? else {
+                return Ok(Settled::Unchanged(None));
+            };
+            let r = &current.record;
+            if r.step != step || r.state != ClaimState::Released || r.outcome == Some(outcome) {
+                return Ok(Settled::Unchanged(Some(current)));
+            }
+            let mut record = r.clone();
+            record.outcome = Some(outcome);
+            let commit = self.commit(&record, Some(&current.commit), outcome.as_str())?;
+            let update = LeasedUpdate {
+                refname: format!("{CLAIMS}{bead}"),
+                new: commit.clone(),
+                expect: Some(current.commit.clone()),
+            };
+            match self.net.push_leased(&self.remote, &[update])? {
+                Pushed::Done => {
+                    self.remember(bead, &commit)?;
+                    return Ok(Settled::Settled(Claim { commit, record }));
+                }
+                Pushed::Stale { .. } => continue,
+                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+            }
+        }
+        Err(Error::Refused {
+            message: format!(
+                "the remote '{}' kept moving: the claim on {bead} could not be settled as \
+                 {outcome} in {RELEASE_TRIES} tries",
+                self.remote
+            ),
+            hint: "the next `forge tick` in this clone settles it".into(),
         })
     }
 

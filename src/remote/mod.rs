@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub use claims::{Claims, Released, Taken};
+pub use claims::{Claims, Released, Settled, Taken};
 pub use holder::Holder;
 
 /// Where claims live on the remote.
@@ -103,11 +103,15 @@ impl Record {
     }
 
     /// Whether the bead is someone's at `now`: held under a lease that has not run out,
-    /// or released with a step that waits for approval or was approved.
+    /// or released with a step that waits for approval, was approved, or was merged (the
+    /// bead is done: a clone whose base branch is behind must not run it again; a
+    /// rollback settles the claim as rolled back and frees the bead).
     pub fn keeps_bead(&self, now: i64) -> bool {
         match self.state {
             ClaimState::Held => self.expires > now,
-            ClaimState::Released => self.outcome.is_some_and(crate::step::busy::holds_bead),
+            ClaimState::Released => self.outcome.is_some_and(|o| {
+                crate::step::busy::holds_bead(o) || o == crate::step::State::Merged
+            }),
         }
     }
 
@@ -205,6 +209,58 @@ pub fn overview(layout: &crate::store::Layout, remote: &str, now: i64) -> Result
     Ok(out)
 }
 
+/// Whether a step going from `from` to `to` changes what its released claim says of the
+/// bead: it leaves the wait for approval (merged, rejected, rolled back, sent back or
+/// failed), or a merged step is rolled back.
+pub fn settles(from: crate::step::State, to: crate::step::State) -> bool {
+    use crate::step::State as S;
+    from != to
+        && matches!(from, S::AwaitingApproval | S::Approved | S::Merged)
+        && matches!(to, S::Merged | S::Rejected | S::RolledBack | S::Failed)
+}
+
+/// Settles the claim on `cp`'s bead on `remote` with `cp`'s state, when the claim is the
+/// released one of `cp`'s step (see [`Claims::settle`]), and records `claim.released`
+/// with the new outcome. Returns the new claim; None when there was nothing to change.
+pub fn settle_on(
+    ws: &mut crate::workspace::Workspace,
+    remote: &str,
+    cp: &crate::step::Checkpoint,
+) -> Result<Option<Claim>> {
+    let claims = Claims::new(&ws.layout, remote, ws.config.tick.claim_lease)?;
+    let Settled::Settled(claim) = claims.settle(&cp.bead, &cp.step, cp.state)? else {
+        return Ok(None);
+    };
+    ws.record(crate::ledger::Payload::ClaimReleased {
+        bead: cp.bead.clone(),
+        step: cp.step.clone(),
+        remote: remote.to_owned(),
+        generation: claim.record.generation,
+        outcome: Some(cp.state),
+        head: claim.record.head.clone(),
+        commit: claim.commit.clone(),
+    })?;
+    Ok(Some(claim))
+}
+
+/// After `cp` went from `from` to its state: with `[tick] remote` set and a change that
+/// [`settles`] the claim, settles it on the remote. A remote that cannot be reached
+/// changes nothing here: the next `forge tick` in this clone settles it (and `forge
+/// doctor` names the claim until then).
+pub fn settle_after(
+    ws: &mut crate::workspace::Workspace,
+    from: crate::step::State,
+    cp: &crate::step::Checkpoint,
+) -> Result<Option<Claim>> {
+    let Some(remote) = ws.config.tick.remote.clone() else {
+        return Ok(None);
+    };
+    if !settles(from, cp.state) {
+        return Ok(None);
+    }
+    settle_on(ws, &remote, cp)
+}
+
 /// With `[tick] remote` set: refuses to approve `cp` unless it is the result the bead's
 /// claim on the remote holds now. A step whose claim was taken over by a newer generation
 /// is never approved, whatever its own files say (its work stays in the attic); a bead
@@ -279,8 +335,39 @@ mod tests {
         r.state = ClaimState::Released;
         r.outcome = Some(crate::step::State::AwaitingApproval);
         assert!(r.keeps_bead(1_000) && !r.expired(1_000));
-        r.outcome = Some(crate::step::State::Failed);
-        assert!(!r.keeps_bead(0));
+        r.outcome = Some(crate::step::State::Merged);
+        assert!(r.keeps_bead(1_000), "a merged bead is done");
+        for ended in [
+            crate::step::State::Failed,
+            crate::step::State::Rejected,
+            crate::step::State::RolledBack,
+        ] {
+            r.outcome = Some(ended);
+            assert!(!r.keeps_bead(0), "{ended}");
+        }
+    }
+
+    #[test]
+    fn only_leaving_the_wait_for_approval_or_a_rolled_back_merge_settles_a_claim() {
+        use crate::step::State as S;
+        for (from, to) in [
+            (S::AwaitingApproval, S::Rejected),
+            (S::AwaitingApproval, S::RolledBack),
+            (S::AwaitingApproval, S::Failed), // sent back by the merge queue
+            (S::Approved, S::Merged),
+            (S::Approved, S::Failed),
+            (S::Merged, S::RolledBack),
+        ] {
+            assert!(settles(from, to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            (S::Running, S::Failed),
+            (S::Checking, S::AwaitingApproval),
+            (S::AwaitingApproval, S::Approved),
+            (S::Merged, S::Merged),
+        ] {
+            assert!(!settles(from, to), "{from} -> {to}");
+        }
     }
 
     #[test]

@@ -228,7 +228,8 @@ pub fn load_step(layout: &Layout, input: &str) -> Result<Checkpoint> {
 }
 
 /// Moves the step to `state`: records the transition (`event` builds its payload), then
-/// saves the checkpoint under the store lock.
+/// saves the checkpoint under the store lock. With `[tick] remote`, a step that leaves the
+/// wait for approval settles its released claim there (`crate::remote::settle_after`).
 pub(crate) fn transition(
     ws: &mut Workspace,
     cp: &mut Checkpoint,
@@ -236,6 +237,7 @@ pub(crate) fn transition(
     event: impl FnOnce(StepAt) -> Payload,
     observer: &mut dyn Observer,
 ) -> Result<()> {
+    let from = cp.state;
     cp.state = state;
     cp.updated = ws.clock.now();
     let at = StepAt {
@@ -249,6 +251,10 @@ pub(crate) fn transition(
         cp.save(&ws.layout, &ws.redactor)?;
     }
     observer.phase(&cp.step, state, &recorded.kind);
+    // On a shared remote, a step that stops waiting for approval (or a merged one rolled
+    // back) frees or finishes its bead there too. The step's own change is done and stays
+    // done: a remote out of reach leaves the claim to this clone's next tick.
+    let _ = crate::remote::settle_after(ws, from, cp);
     Ok(())
 }
 

@@ -180,6 +180,10 @@ pub fn tick(
         let reconciled = approval::reconcile::reconcile_all(ws)?;
         (reconciled, approval::queue::run_locked(ws)?)
     };
+    if let Some(s) = &scale {
+        // Outcomes (merged, rejected, sent back...) whose claim the remote missed.
+        s.reconcile(ws)?;
+    }
     let jobs = opts.jobs.unwrap_or(ws.config.tick.jobs).max(1);
     let (ran, stopped, mut state) = if jobs == 1 {
         serial(ws, opts, observer, &prices, started, state, scale.as_ref())?

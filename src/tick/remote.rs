@@ -14,6 +14,9 @@
 //! - A claim whose step died with its process (`kill -9`, a reboot) is released by this
 //!   clone's next tick (after the step was reclaimed, its work in the attic), or refused
 //!   as above if another machine took it over meanwhile.
+//! - A released claim whose step this clone saw end since (approved and merged, rejected,
+//!   rolled back, sent back) but whose claim could not be settled then is settled at the
+//!   start of the next tick, so the bead is not held on the remote forever.
 //! - At the end of the tick, the ledger lines recorded after the last release are
 //!   published to the state ref.
 
@@ -326,6 +329,31 @@ impl Scale {
             self.release(ws, &claim, &mut cp, &files)?;
             self.publish_later(ws, &files);
             out.push(step);
+        }
+        Ok(out)
+    }
+
+    /// Settles the remote's released claims whose step this clone knows to have ended
+    /// since (merged, rejected, rolled back, sent back) where settling it at the time did
+    /// not reach the remote (see `crate::remote::settle_after`). Returns the steps settled.
+    pub fn reconcile(&self, ws: &mut Workspace) -> Result<Vec<String>> {
+        let claims = self.claims(ws)?;
+        claims.fetch()?;
+        let Ok(steps) = checkpoint::load_all(&ws.layout) else {
+            return Ok(Vec::new()); // a broken checkpoint is doctor's to report
+        };
+        let mut out = Vec::new();
+        for (_, c) in claims.read()? {
+            let r = &c.record;
+            let Some(cp) = steps.iter().find(|s| s.step == r.step && s.bead == r.bead) else {
+                continue;
+            };
+            let stale = r.state == crate::remote::ClaimState::Released
+                && r.outcome
+                    .is_some_and(|o| crate::remote::settles(o, cp.state));
+            if stale && crate::remote::settle_on(ws, &self.remote, cp)?.is_some() {
+                out.push(cp.step.clone());
+            }
         }
         Ok(out)
     }

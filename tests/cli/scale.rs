@@ -429,3 +429,176 @@ fn status_shows_the_remote_claims_with_a_configured_remote() {
         "{text}"
     );
 }
+
+/// A cluster whose committed config names the remote (`[tick] remote = "origin"`), so that
+/// approvals, rejections and rollbacks in any clone settle the claim there.
+fn configured_cluster(clones: usize) -> Cluster {
+    cluster(
+        clones,
+        1,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    )
+}
+
+/// Brings the remote's step branches and its state ref into `env` (the approver's clone),
+/// as docs/scale-out.md says to before approving.
+fn fetch_results(env: &TestEnv) {
+    env.forge(&["init", "-q"]).ok();
+    env.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/heads/forge/*:refs/heads/forge/*",
+    ]);
+    env.git(&["fetch", "-q", "origin", "refs/forge/state/main"]);
+    env.git(&["merge", "-q", "--ff-only", "FETCH_HEAD"]);
+}
+
+/// The newest record of the remote's claim on `bead`.
+fn claim(c: &Cluster, bead: &str) -> Value {
+    c.claim_histories()[bead][0].clone()
+}
+
+#[test]
+fn a_rejection_in_another_clone_frees_the_bead_on_the_remote_for_a_third_clone() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    assert_eq!(claim(&c, bead)["outcome"], "awaiting-approval");
+    // While it waits, the bead is a's: the third clone runs nothing.
+    let r = ok_json(tick(third, &[]));
+    assert_eq!(r["ran"].as_array().unwrap().len(), 0, "{r}");
+
+    fetch_results(b);
+    b.forge(&["reject", &format!("{bead}.1"), "--reason", "not like this"])
+        .ok();
+    let h = claim(&c, bead);
+    assert_eq!(
+        (
+            h["state"].as_str(),
+            h["outcome"].as_str(),
+            h["generation"].as_u64()
+        ),
+        (Some("released"), Some("rejected"), Some(1)),
+        "{h}"
+    );
+    assert_eq!(
+        local_events(b, "claim.released")
+            .last()
+            .map(|e| e["data"]["outcome"].clone()),
+        Some("rejected".into())
+    );
+
+    // Another clone takes the bead with the next generation and attempt.
+    let r = ok_json(tick(third, &[]));
+    assert_eq!(r["ran"][0]["step"], format!("{bead}.2"), "{r}");
+    let h = claim(&c, bead);
+    assert_eq!(h["generation"], 2, "{h}");
+    assert_eq!(h["outcome"], "awaiting-approval", "{h}");
+}
+
+#[test]
+fn an_approval_in_another_clone_marks_the_claim_merged_and_a_rollback_frees_the_bead() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    let head = claim(&c, bead)["head"].as_str().unwrap().to_owned();
+    b.forge(&["approve", &format!("{bead}.1"), "--yes", "--head", &head])
+        .ok();
+    assert_eq!(claim(&c, bead)["outcome"], "merged");
+    // The third clone's base branch is behind (the bead is open there): the remote still
+    // keeps the merged bead from it, so it is never run twice.
+    let r = ok_json(tick(third, &[]));
+    assert_eq!(r["ran"].as_array().unwrap().len(), 0, "{r}");
+
+    // Rolled back, the bead is open again, on the remote too.
+    b.forge(&["rollback", &format!("{bead}.1"), "--reason", "broke prod"])
+        .ok();
+    assert_eq!(claim(&c, bead)["outcome"], "rolled-back");
+    let r = ok_json(tick(third, &[]));
+    assert_eq!(r["ran"][0]["step"], format!("{bead}.2"), "{r}");
+    assert_eq!(claim(&c, bead)["generation"], 2);
+}
+
+#[test]
+fn a_rejection_the_remote_missed_is_settled_by_the_next_tick_of_that_clone() {
+    let c = configured_cluster(2);
+    let (a, b) = (&c.clones[0], &c.clones[1]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    // The remote is out of reach while b rejects: the rejection stands, the claim lags.
+    let away = c.remote.with_extension("away");
+    std::fs::rename(&c.remote, &away).unwrap();
+    b.forge(&["reject", &format!("{bead}.1"), "--reason", "no"])
+        .ok();
+    std::fs::rename(&away, &c.remote).unwrap();
+    assert_eq!(claim(&c, bead)["outcome"], "awaiting-approval");
+    // b's next tick settles it (and, the bead being free, takes it again itself).
+    b.forge(&["tick"]).ok();
+    let history = &c.claim_histories()[bead];
+    let settled: Vec<(u64, &str)> = history
+        .iter()
+        .rev()
+        .filter(|r| r["state"] == "released")
+        .map(|r| {
+            (
+                r["generation"].as_u64().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        settled,
+        [
+            (1, "awaiting-approval"),
+            (1, "rejected"),
+            (2, "awaiting-approval")
+        ],
+        "{history:?}"
+    );
+    assert_eq!(history[0]["step"], format!("{bead}.2"));
+}
+
+#[test]
+fn approving_a_waiting_step_whose_claim_a_newer_generation_holds_is_refused_and_merges_nothing() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    // Elsewhere, the result is turned down and the bead taken again, generation 2.
+    fetch_results(b);
+    b.forge(&["reject", &format!("{bead}.1"), "--reason", "no"])
+        .ok();
+    let r = ok_json(tick(third, &[]));
+    assert_eq!(r["ran"][0]["step"], format!("{bead}.2"), "{r}");
+
+    // a still has its step waiting for approval; approving it is refused.
+    let steps = a.forge(&["--json", "steps"]).ok().json();
+    assert!(steps.to_string().contains("awaiting-approval"), "{steps}");
+    let main_before = a.git(&["rev-parse", "main"]);
+    let run = a
+        .forge(&["--json", "approve", &format!("{bead}.1"), "--yes"])
+        .fails_with(7);
+    let error = run.error_json();
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{bead}.1"))
+            && message.contains("generation 2")
+            && message.contains(&format!("{bead}.2")),
+        "{error}"
+    );
+    assert!(
+        error["error"]["hints"]
+            .to_string()
+            .contains("nothing was merged"),
+        "{error}"
+    );
+    assert_eq!(a.git(&["rev-parse", "main"]), main_before);
+    assert!(local_events(a, "step.merged").is_empty());
+    assert_eq!(a.show(bead)["status"], "open");
+}

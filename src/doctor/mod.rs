@@ -4,6 +4,7 @@
 //! merge driver, quarantining a dead run's torn ledger line, pruning worktrees whose
 //! directory is gone). Installing hooks changes files of the user's and stays a command.
 
+mod claims;
 mod files;
 pub mod harness;
 mod hooks;
@@ -41,7 +42,7 @@ pub enum Severity {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Which check: config, state, conflicts, hooks, merge-driver, harness, runtime, tick,
-    /// worktrees, temp-files, ledger.
+    /// worktrees, temp-files, ledger, claims.
     pub check: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -144,6 +145,10 @@ pub fn doctor(start: &Path, env: &Environment, opts: &DoctorOptions) -> Result<D
             None
         };
         steps::check(&layout, ws.as_mut(), &mut report)?;
+        if let Some(config) = &config {
+            let now = crate::workspace::clock_of(env).now_secs();
+            claims::check(&layout, config, now, ws.as_mut(), &mut report)?;
+        }
     }
     check_hooks(&git, opts, &mut report)?;
     check_driver(&layout, &git, opts, &mut report)?;

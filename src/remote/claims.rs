@@ -149,6 +149,33 @@ impl<'a> Claims<'a> {
         Ok(out)
     }
 
+    /// The remote's step branches (`refs/heads/forge/*`) and their heads, asked of the
+    /// remote now.
+    pub fn remote_branches(&self) -> Result<BTreeMap<String, String>> {
+        let _lock = self.lock()?;
+        Ok(self
+            .net
+            .ls_remote(&self.remote, "refs/heads/forge/*")?
+            .into_iter()
+            .collect())
+    }
+
+    /// Whether `path` is in one of the remote's state refs, as last fetched.
+    pub fn in_state(&self, path: &str) -> Result<bool> {
+        let prefix = format!("refs/forge/remote-state/{}/", self.remote);
+        let specs: Vec<String> = self
+            .local
+            .refs_with_bodies(&prefix)?
+            .into_iter()
+            .map(|(name, _, _)| format!("{name}:{path}"))
+            .collect();
+        Ok(self
+            .local
+            .cat_file_batch(&specs)?
+            .iter()
+            .any(Option::is_some))
+    }
+
     /// The claim on `bead`, as last fetched.
     pub fn read_one(&self, bead: &str) -> Result<Option<Claim>> {
         let name = self.local_ref(bead);

@@ -32,6 +32,7 @@
 //! never fetched by default), one network operation at a time per clone (concurrent
 //! fetches in one clone fail, RELIABILITY.md).
 
+pub mod audit;
 pub mod claims;
 pub mod holder;
 pub mod state;
@@ -227,16 +228,28 @@ pub fn settle_on(
     remote: &str,
     cp: &crate::step::Checkpoint,
 ) -> Result<Option<Claim>> {
+    settle_as(ws, remote, &cp.bead, &cp.step, cp.state)
+}
+
+/// Settles the released claim on `bead` naming `step` as `outcome` on `remote` and records
+/// `claim.released`; None when there was nothing to change.
+pub fn settle_as(
+    ws: &mut crate::workspace::Workspace,
+    remote: &str,
+    bead: &str,
+    step: &str,
+    outcome: crate::step::State,
+) -> Result<Option<Claim>> {
     let claims = Claims::new(&ws.layout, remote, ws.config.tick.claim_lease)?;
-    let Settled::Settled(claim) = claims.settle(&cp.bead, &cp.step, cp.state)? else {
+    let Settled::Settled(claim) = claims.settle(bead, step, outcome)? else {
         return Ok(None);
     };
     ws.record(crate::ledger::Payload::ClaimReleased {
-        bead: cp.bead.clone(),
-        step: cp.step.clone(),
+        bead: bead.to_owned(),
+        step: step.to_owned(),
         remote: remote.to_owned(),
         generation: claim.record.generation,
-        outcome: Some(cp.state),
+        outcome: Some(outcome),
         head: claim.record.head.clone(),
         commit: claim.commit.clone(),
     })?;

@@ -602,3 +602,122 @@ fn approving_a_waiting_step_whose_claim_a_newer_generation_holds_is_refused_and_
     assert!(local_events(a, "step.merged").is_empty());
     assert_eq!(a.show(bead)["status"], "open");
 }
+
+impl Cluster {
+    /// Puts a claim commit with `record` (JSON) on the remote as the claim on `bead`, as a
+    /// holder that then vanished would have left it.
+    fn plant_claim(&self, bead: &str, record: &Value) {
+        let tree = {
+            let out = clean_command("git", &self.seed.home)
+                .arg("--git-dir")
+                .arg(&self.remote)
+                .args(["hash-object", "-t", "tree", "-w", "--stdin"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        let message = format!("forge claim {bead}: taken (generation 1)\n\n{record}\n");
+        let commit = self.remote_git(&["commit-tree", &tree, "-m", &message]);
+        self.remote_git(&[
+            "update-ref",
+            &format!("refs/forge/claims/{bead}"),
+            commit.trim(),
+        ]);
+    }
+}
+
+fn record(bead: &str, state: &str, expires: i64, outcome: Option<&str>) -> Value {
+    let mut r = serde_json::json!({
+        "schema": 1, "bead": bead, "state": state, "generation": 1,
+        "holder": {"host": "gone-host", "clone": "c0ffee", "pid": 4242},
+        "expires": expires, "base": "a".repeat(40), "step": format!("{bead}.1"),
+        "attempt": 1,
+    });
+    if let Some(o) = outcome {
+        r["outcome"] = o.into();
+        r["head"] = "b".repeat(40).into();
+    }
+    r
+}
+
+fn claim_findings(run: &crate::env::Run) -> Vec<Value> {
+    run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "claims")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn doctor_names_a_stale_claim_and_a_claim_without_its_step_and_fix_frees_the_bead() {
+    let c = cluster(
+        1,
+        2,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    );
+    let env = &c.clones[0];
+    env.forge(&["init", "-q"]).ok();
+    let (stale, orphan) = (&c.beads[0], &c.beads[1]);
+    c.plant_claim(stale, &record(stale, "held", 1_000, None));
+    c.plant_claim(
+        orphan,
+        &record(orphan, "released", 1_000, Some("awaiting-approval")),
+    );
+
+    let run = env.forge(&["--json", "doctor"]);
+    let findings = claim_findings(&run);
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    let of = |bead: &str| {
+        findings
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().contains(bead))
+            .unwrap_or_else(|| panic!("no finding names {bead}: {findings:?}"))
+            .clone()
+    };
+    let f = of(stale);
+    assert_eq!(f["severity"], "warning", "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("ran out of its lease") && message.contains("gone-host"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("forge tick"), "{f}");
+    let f = of(orphan);
+    assert_eq!(f["severity"], "error", "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("refs/heads/forge/{orphan}/1"))
+            && message.contains(&format!(".forge/checkpoints/{orphan}.1.toml")),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("--fix"), "{f}");
+    assert_eq!(run.code, 1, "an error remains: {}", run.stdout);
+    let text = env.forge(&["doctor"]).stdout;
+    assert!(
+        text.contains("claims") && text.contains("fix: on the holder's clone"),
+        "{text}"
+    );
+
+    // --fix gives the orphaned claim up as failed; the stale one is left to a tick.
+    let run = env.forge(&["--json", "doctor", "--fix"]);
+    let fixed: Vec<Value> = claim_findings(&run)
+        .into_iter()
+        .filter(|f| f["fixed"] == true)
+        .collect();
+    assert_eq!(fixed.len(), 1, "{}", run.stdout);
+    assert_eq!(claim(&c, orphan)["outcome"], "failed");
+    assert_eq!(claim(&c, orphan)["generation"], 1);
+    // Now a tick takes both beads over, generation 2.
+    env.edit_config("steps = 1", "steps = 5");
+    let r = ok_json(tick(env, &[]));
+    assert_eq!(r["ran"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(claim(&c, stale)["generation"], 2);
+    assert_eq!(claim(&c, orphan)["generation"], 2);
+    let run = env.forge(&["--json", "doctor"]);
+    let left = claim_findings(&run);
+    assert!(left.len() == 1 && left[0]["severity"] == "ok", "{left:?}");
+}

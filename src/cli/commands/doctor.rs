@@ -15,12 +15,16 @@ use crate::merge::Side;
 /// environment and HOME, for at most 10 s; a `command` harness is never run), and the
 /// variables its pass_env names are set; the runtime directory is
 /// writable; whether forge is paused (by `forge pause` or the circuit breaker); no orphaned
-/// step worktrees or temp files are left; every ledger chain holds. Each finding names the
-/// command that fixes it.
+/// step worktrees or temp files are left; every ledger chain holds; with `[tick] remote`,
+/// no claim on the remote is stale (its lease ran out: the holder is gone) or keeps its bead
+/// for a step the remote does not have (no branch, no checkpoint on its state ref) or that
+/// ended here. Each finding names the command that fixes it.
 ///
 /// --fix applies the safe fixes: repairs conflict-marked .forge/ files field by field (like
 /// `forge resolve`), removes dead temp files, registers the merge driver, moves a dead
-/// run's torn ledger line aside and prunes worktrees whose directory is gone.
+/// run's torn ledger line aside, prunes worktrees whose directory is gone, and settles a
+/// claim whose step ended here or that has no step on the remote (as failed, so any clone
+/// may take the bead).
 ///
 /// Exits 1 if an error remains; warnings (such as hooks not installed) do not count.
 #[derive(Debug, clap::Args)]

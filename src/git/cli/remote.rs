@@ -161,6 +161,18 @@ impl Git {
         self.check(&argv, out).map(|_| Pushed::Done)
     }
 
+    /// `git ls-remote --refs REMOTE PATTERN`: the remote's refs that match, with their ids.
+    pub fn ls_remote(&self, remote: &str, pattern: &str) -> Result<Vec<(String, String)>> {
+        let out = self.run(&["ls-remote", "--refs", "--", remote, pattern])?;
+        Ok(out
+            .lines()
+            .filter_map(|l| {
+                let (oid, name) = l.split_once('\t')?;
+                Some((name.to_owned(), oid.to_owned()))
+            })
+            .collect())
+    }
+
     /// Every ref under `prefix` with its object id and the body of its commit message.
     pub fn refs_with_bodies(&self, prefix: &str) -> Result<Vec<(String, String, String)>> {
         let out = self.run(&[

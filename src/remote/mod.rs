@@ -174,8 +174,8 @@ pub fn refused_error(remote: &str, refs: &[(String, String)]) -> Error {
     }
 }
 
-/// One claim on the remote as `forge status` shows it.
-#[derive(Debug, Clone, Serialize)]
+/// One claim on the remote as `forge status` and `forge watch` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClaimView {
     pub bead: String,
     pub step: String,
@@ -189,10 +189,25 @@ pub struct ClaimView {
     pub outcome: Option<crate::step::State>,
 }
 
-/// The remote's claims (fetched first), held ones first.
+/// The remote's claims (fetched first), held ones first: what `forge status` shows.
 pub fn overview(layout: &crate::store::Layout, remote: &str, now: i64) -> Result<Vec<ClaimView>> {
+    fetch_claims(layout, remote)?;
+    overview_fetched(layout, remote, now)
+}
+
+/// Brings this clone's copy of the remote's claims (and states) up to date.
+pub fn fetch_claims(layout: &crate::store::Layout, remote: &str) -> Result<()> {
+    Claims::new(layout, remote, 1)?.fetch()
+}
+
+/// The remote's claims as last fetched (no network), held ones first: the one reading
+/// `forge status` and `forge watch` share.
+pub fn overview_fetched(
+    layout: &crate::store::Layout,
+    remote: &str,
+    now: i64,
+) -> Result<Vec<ClaimView>> {
     let claims = Claims::new(layout, remote, 1)?;
-    claims.fetch()?;
     let mut out: Vec<ClaimView> = claims
         .read()?
         .into_values()

@@ -721,3 +721,65 @@ fn doctor_names_a_stale_claim_and_a_claim_without_its_step_and_fix_frees_the_bea
     let left = claim_findings(&run);
     assert!(left.len() == 1 && left[0]["severity"] == "ok", "{left:?}");
 }
+
+#[test]
+fn watch_shows_the_remote_claims_through_the_model_as_status_reads_them() {
+    let c = cluster(
+        2,
+        2,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    );
+    let (a, b) = (&c.clones[0], &c.clones[1]);
+    a.forge(&["tick"]).ok();
+    // A claim held by a machine that then went away, lease run out at 1000.
+    c.plant_claim(&c.beads[1], &record(&c.beads[1], "held", 1_000, None));
+
+    // b watches: it has run nothing, yet sees both claims after its first fetch.
+    let (_, layout) = forge::workspace::open_repo(&b.repo).unwrap();
+    let config = forge::config::Config::load(&layout.config()).unwrap();
+    let now = 1_060;
+    let mut watcher = forge::watch::model::Watcher::from_parts(
+        layout.clone(),
+        config,
+        forge::redact::Redactor::default(),
+        forge::clock::Clock::Fixed(now),
+    )
+    .unwrap();
+    let snap = watcher.refresh();
+    assert!(snap.problems.is_empty(), "{:?}", snap.problems);
+    assert_eq!(snap.remote.as_deref(), Some("origin"));
+    assert_eq!(snap.claims.len(), 2, "{snap:?}");
+    // Held ones first, as `forge status` lists them, from the same reading.
+    let held = &snap.claims[0];
+    assert_eq!(
+        (
+            held.bead.as_str(),
+            held.lease_left,
+            held.holder.host.as_str()
+        ),
+        (c.beads[1].as_str(), Some(-60), "gone-host")
+    );
+    let released = &snap.claims[1];
+    assert_eq!(released.bead, c.beads[0]);
+    assert_eq!(
+        released.outcome,
+        Some(forge::step::checkpoint::State::AwaitingApproval)
+    );
+    assert_eq!(
+        snap.claims,
+        forge::remote::overview_fetched(&layout, "origin", now).unwrap()
+    );
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(110, 30)).unwrap();
+    terminal
+        .draw(|f| forge::watch::view::render(f, &snap, &forge::watch::view::ViewState::default()))
+        .unwrap();
+    let shown = terminal.backend().to_string();
+    assert!(
+        shown.contains("claims on origin (1 held)")
+            && shown.contains("gone-host")
+            && shown.contains("expired 1m00s ago")
+            && shown.contains("released, awaiting-approval"),
+        "{shown}"
+    );
+}

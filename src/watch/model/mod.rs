@@ -65,6 +65,12 @@ pub struct Snapshot {
     pub ready: Vec<Ready>,
     pub ready_total: usize,
     pub blocked: usize,
+    /// With `[tick] remote`: the remote's name, and its claims (which machine holds which
+    /// bead, how much of its lease is left), as last fetched.
+    pub remote: Option<String>,
+    pub claims: Vec<crate::remote::ClaimView>,
+    /// `[tick] claim_lease`, for how long ago a held claim was renewed.
+    pub claim_lease: u64,
     /// What could not be read this time (a broken file, a git error), redacted.
     pub problems: Vec<String>,
 }
@@ -181,6 +187,9 @@ pub struct Watcher {
     tails: HashMap<String, Tail>,
     conflicts: Option<Cached<Vec<StepHead>, Vec<Predicted>>>,
     spend: Option<Cached<(), Spend>>,
+    /// When the remote's claims were last fetched (a network operation: at most every
+    /// `slow_every`; read from the local copy on every refresh).
+    claims_fetched: Option<Instant>,
 }
 
 /// A waiting step and its head: predicted conflicts are computed again when these change.
@@ -219,6 +228,7 @@ impl Watcher {
             tails: HashMap::new(),
             conflicts: None,
             spend: None,
+            claims_fetched: None,
         })
     }
 
@@ -376,6 +386,14 @@ impl Watcher {
         self.tails
             .retain(|step, _| snap.running.iter().any(|r| &r.step == step));
 
+        if let Some(remote) = self.config.tick.remote.clone() {
+            snap.claims = self.claims(&remote, now).unwrap_or_else(|e| {
+                problem(e);
+                Vec::new()
+            });
+            snap.remote = Some(remote);
+            snap.claim_lease = self.config.tick.claim_lease;
+        }
         snap.spend = self.spend(now).map_err(&mut problem).ok();
         snap.problems = problems
             .iter()
@@ -409,6 +427,18 @@ impl Watcher {
             value: value.clone(),
         });
         Ok(value)
+    }
+
+    /// The remote's claims: fetched at most every `slow_every`, read every time.
+    fn claims(&mut self, remote: &str, now: i64) -> crate::Result<Vec<crate::remote::ClaimView>> {
+        if self
+            .claims_fetched
+            .is_none_or(|at| at.elapsed() >= self.slow_every)
+        {
+            self.claims_fetched = Some(Instant::now());
+            crate::remote::fetch_claims(&self.layout, remote)?;
+        }
+        crate::remote::overview_fetched(&self.layout, remote, now)
     }
 
     /// Today's spend against `[budget]`, read from the ledger at most every `slow_every`.

@@ -33,6 +33,8 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
     let failed = failed(snap, selected);
     // Only where there is a queue to show: `[policy] merge = "queue"`, or entries left.
     let queue = (snap.queue_mode || !snap.queue.is_empty()).then(|| queue(snap));
+    // Only with `[tick] remote`.
+    let claims = snap.remote.as_ref().map(|r| claims(snap, r));
     let ready = ready(snap);
     // Each step section as tall as its lines (plus borders and column names); the ready
     // queue takes what is left.
@@ -40,12 +42,13 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
         let columns = s.columns.is_some() && !s.lines.is_empty();
         (s.lines.len().max(1) + 2 + usize::from(columns)) as u16
     };
-    let [top, r, w, m, f, q, bottom] = Layout::vertical([
+    let [top, r, w, m, f, c, q, bottom] = Layout::vertical([
         Constraint::Length(header.len() as u16),
         Constraint::Length(tall(&running)),
         Constraint::Length(tall(&waiting)),
         Constraint::Length(queue.as_ref().map_or(0, &tall)),
         Constraint::Length(tall(&failed)),
+        Constraint::Length(claims.as_ref().map_or(0, &tall)),
         Constraint::Min(3),
         Constraint::Length(footer.len() as u16),
     ])
@@ -57,6 +60,9 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, state: &ViewState) {
         queue.draw(frame, m);
     }
     failed.draw(frame, f);
+    if let Some(claims) = claims {
+        claims.draw(frame, c);
+    }
     ready.draw(frame, q);
     frame.render_widget(Paragraph::new(footer), bottom);
 }
@@ -384,6 +390,61 @@ fn queue(snap: &Snapshot) -> Section {
             col(&e.enqueued, 22),
             safe(&e.title)
         )));
+    }
+    s
+}
+
+/// The remote's claims: which machine holds which bead, and how old its lease is.
+fn claims(snap: &Snapshot, remote: &str) -> Section {
+    use crate::remote::ClaimState;
+    let held = snap
+        .claims
+        .iter()
+        .filter(|c| c.state == ClaimState::Held)
+        .count();
+    let mut s = Section::new(
+        format!("claims on {} ({held} held)", safe(remote)),
+        Some(format!(
+            " {}{}{:<5}{}lease",
+            col("bead", 10),
+            col("step", STEP),
+            "gen",
+            col("holder", 34)
+        )),
+        "no claims: no tick on any machine has claimed a bead yet",
+    );
+    let lease = i64::try_from(snap.claim_lease).unwrap_or(i64::MAX);
+    for c in &snap.claims {
+        let holder = format!("{} ({})", c.holder.host, c.holder.clone);
+        let (what, style) = match (c.state, c.lease_left, c.outcome) {
+            (ClaimState::Held, Some(left), _) if left > 0 => (
+                format!(
+                    "held, renewed {} ago, {} left",
+                    elapsed(Some((lease - left).max(0))),
+                    elapsed(Some(left))
+                ),
+                Style::new(),
+            ),
+            (ClaimState::Held, left, _) => (
+                format!(
+                    "expired {} ago: may be taken over",
+                    elapsed(left.map(|l| -l))
+                ),
+                warn(),
+            ),
+            (_, _, Some(outcome)) => (format!("released, {outcome}"), dim()),
+            _ => ("released".to_owned(), dim()),
+        };
+        s.lines.push(Line::from(vec![
+            Span::raw(format!(
+                " {}{}{:<5}{}",
+                col(&c.bead, 10),
+                col(&c.step, STEP),
+                c.generation,
+                col(&safe(&holder), 34)
+            )),
+            Span::styled(what, style),
+        ]));
     }
     s
 }

@@ -91,6 +91,9 @@ fn fixture() -> Snapshot {
         ],
         ready_total: 2,
         blocked: 5,
+        remote: None,
+        claims: vec![],
+        claim_lease: 0,
         problems: vec![],
     }
 }
@@ -187,4 +190,53 @@ fn the_selected_step_stays_in_view_in_a_short_section() {
     };
     let text = shown(&snap, &state, 100, 24);
     assert!(text.contains("›fg-r029.1"), "{text}");
+}
+
+#[test]
+fn the_remote_claims_with_their_holders_and_lease_ages() {
+    use crate::remote::{ClaimState, ClaimView, Holder};
+    let holder = |host: &str, clone: &str| Holder {
+        host: host.into(),
+        clone: clone.into(),
+        pid: 7,
+    };
+    let mut snap = fixture();
+    snap.remote = Some("origin".into());
+    snap.claim_lease = 300;
+    snap.claims = vec![
+        ClaimView {
+            bead: "fg-k3x9".into(),
+            step: "fg-k3x9.1".into(),
+            state: ClaimState::Held,
+            generation: 1,
+            holder: holder("runner-a", "1a2b3c4d5e6f"),
+            lease_left: Some(240),
+            outcome: None,
+        },
+        ClaimView {
+            bead: "fg-p2m4".into(),
+            step: "fg-p2m4.3".into(),
+            state: ClaimState::Held,
+            generation: 2,
+            // A host name with an escape sequence: shown, not sent.
+            holder: holder("runner-\u{1b}[2Jb", "0f0e0d0c0b0a"),
+            lease_left: Some(-95),
+            outcome: None,
+        },
+        ClaimView {
+            bead: "fg-w7q1".into(),
+            step: "fg-w7q1.1".into(),
+            state: ClaimState::Released,
+            generation: 1,
+            holder: holder("runner-c", "aabbccddeeff"),
+            lease_left: None,
+            outcome: Some(State::AwaitingApproval),
+        },
+    ];
+    let shown = shown(&snap, &ViewState::default(), 110, 34);
+    assert!(shown.contains("claims on origin (2 held)"), "{shown}");
+    assert!(shown.contains("renewed 1m00s ago"), "{shown}");
+    assert!(shown.contains("may be taken over"), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "an escape reached the screen");
+    insta::assert_snapshot!(shown);
 }

@@ -783,3 +783,71 @@ fn watch_shows_the_remote_claims_through_the_model_as_status_reads_them() {
         "{shown}"
     );
 }
+
+#[test]
+fn ledger_verify_range_passes_a_takeover_and_flags_a_release_by_an_older_generation() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    // Generation 1 released, rejected elsewhere, generation 2 taken and released.
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    b.forge(&["reject", &format!("{bead}.1"), "--reason", "no"])
+        .ok();
+    ok_json(tick(third, &[]));
+    assert_eq!(claim(&c, bead)["generation"], 2);
+
+    let checker = TestEnv::clone_of(&c.remote, 900_000);
+    checker.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/forge/state/main:refs/forge/state/main",
+    ]);
+    checker.git(&["checkout", "-q", "-B", "review", "refs/forge/state/main"]);
+    let taken = checker
+        .forge(&["--json", "ledger", "verify", "--range", "origin/main..HEAD"])
+        .ok()
+        .json();
+    assert!(
+        taken["approvals"]["problems"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A ledger file, chain intact, in which generation 1 releases the claim after
+    // generation 2 took it over.
+    let mut w = forge::ledger::LedgerWriter::new(
+        &checker.path(".forge/ledger"),
+        "20261121T100000.000000Z-byhand01".into(),
+        "Mallory <m@example.com>".into(),
+    );
+    w.append(
+        &forge::clock::Clock::Fixed(1_795_255_200), // 10:00, after everything above
+        &forge::redact::Redactor::default(),
+        "claim.released",
+        serde_json::json!({
+            "bead": bead, "step": format!("{bead}.1"), "remote": "origin",
+            "generation": 1, "outcome": "awaiting-approval",
+            "head": "b".repeat(40), "commit": "c".repeat(40),
+        }),
+    )
+    .unwrap();
+    checker.git(&["add", ".forge/ledger"]);
+    checker.git(&["commit", "-q", "-m", "ledger"]);
+    let run = checker.forge(&["ledger", "verify", "--range", "origin/main..HEAD"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains(&format!("the claim on {bead}"))
+            && text.contains("by generation 1 after generation 2"),
+        "{text}"
+    );
+    let json = checker
+        .forge(&["--json", "ledger", "verify", "--range", "origin/main..HEAD"])
+        .json();
+    let problems = json["approvals"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{json}");
+    assert_eq!(problems[0]["step"], format!("{bead}.1"));
+}

@@ -37,6 +37,81 @@ pub(super) struct Evidence {
     pub(super) rolled_back: HashSet<(String, String)>,
     pub(super) files: usize,
     pub(super) events: usize,
+    /// Problems of the claims on a shared remote (`claim.taken`, `claim.released`).
+    pub(super) claims: Vec<ClaimProblem>,
+}
+
+/// A release of a claim its holder no longer held: a generation older than one that had
+/// taken the claim by then, or a step other than the one its generation took.
+#[derive(Debug, Clone)]
+pub(super) struct ClaimProblem {
+    pub(super) commit: String,
+    pub(super) step: String,
+    pub(super) message: String,
+}
+
+/// Checks the claim events of every ledger file, in time order: each `claim.released`
+/// must come from the generation that holds the claim, for the step that generation took.
+/// (Several releases of one generation are fine: the release itself, then the outcome it
+/// settled to after approval, rejection or rollback.)
+fn check_claims(events: &[Event]) -> Vec<ClaimProblem> {
+    // bead → (highest generation taken so far, its step); (bead, generation) → step.
+    let mut newest: HashMap<String, (u64, String)> = HashMap::new();
+    let mut took: HashMap<(String, u64), String> = HashMap::new();
+    let mut out = Vec::new();
+    for e in events {
+        match e.payload() {
+            Payload::ClaimTaken {
+                bead,
+                step,
+                generation,
+                ..
+            } => {
+                took.insert((bead.clone(), generation), step.clone());
+                let entry = newest.entry(bead).or_insert((0, String::new()));
+                if generation >= entry.0 {
+                    *entry = (generation, step);
+                }
+            }
+            Payload::ClaimReleased {
+                bead,
+                step,
+                generation,
+                commit,
+                remote,
+                ..
+            } => {
+                if let Some((newer, by)) = newest.get(&bead).filter(|(g, _)| *g > generation) {
+                    out.push(ClaimProblem {
+                        commit,
+                        step: step.clone(),
+                        message: format!(
+                            "the claim on {bead} on '{remote}' was released for {step} by \
+                             generation {generation} after generation {newer} ({by}) had taken \
+                             it over (at {}, run {}): a stale holder's release, which the \
+                             remote must have refused",
+                            e.ts, e.run
+                        ),
+                    });
+                } else if let Some(taken) = took
+                    .get(&(bead.clone(), generation))
+                    .filter(|t| **t != step)
+                {
+                    out.push(ClaimProblem {
+                        commit,
+                        step: step.clone(),
+                        message: format!(
+                            "the claim on {bead} on '{remote}' was released for {step} by \
+                             generation {generation}, which took it for {taken} (at {}, run {})",
+                            e.ts, e.run
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Evidence {
@@ -184,6 +259,7 @@ pub(super) fn committed_evidence(
         git2::TreeWalkResult::Ok
     })?;
     let mut events = Vec::new();
+    let mut claims = Vec::new();
     for (path, blob) in blobs {
         evidence.files += 1;
         let bytes = history::blob(repo, blob)?;
@@ -201,6 +277,16 @@ pub(super) fn committed_evidence(
                 continue;
             }
             evidence.events += 1;
+            if text.contains("\"kind\":\"claim.")
+                && let Ok(e) = decode(&text)
+                && matches!(
+                    e.payload(),
+                    Payload::ClaimTaken { .. } | Payload::ClaimReleased { .. }
+                )
+            {
+                claims.push(e);
+                continue;
+            }
             // Only three kinds are evidence; the rest need not be decoded.
             if text.contains("\"kind\":\"step.")
                 && let Ok(e) = decode(&text)
@@ -216,6 +302,8 @@ pub(super) fn committed_evidence(
         }
     }
     events.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
+    claims.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
+    evidence.claims = check_claims(&claims);
     for e in &events {
         evidence.add(e);
     }

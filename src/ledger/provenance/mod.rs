@@ -195,6 +195,16 @@ pub fn check_approvals(
 ) -> Result<ApprovalsReport> {
     let head = range.head_oid();
     let evidence = committed_evidence(repo, head, ledger_problems)?;
+    // Claims on a shared remote: a release by a stale generation (RELIABILITY.md S15).
+    let claim_problems: Vec<Violation> = evidence
+        .claims
+        .iter()
+        .map(|p| Violation {
+            commit: p.commit.clone(),
+            step: p.step.clone(),
+            message: p.message.clone(),
+        })
+        .collect();
 
     // Children before parents.
     let mut walk = repo.revwalk()?;
@@ -218,7 +228,7 @@ pub fn check_approvals(
         );
     }
 
-    let mut problems = Vec::new();
+    let mut problems = claim_problems;
     let mut merges = Vec::new();
     let mut rollbacks = Vec::new();
     // Approval merges by commit, with their step: the edge to the second parent is the

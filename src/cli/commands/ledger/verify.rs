@@ -30,6 +30,9 @@ use crate::ledger::{VerifyReport, verify_all};
 /// fast-forwarded, cherry-picked, or merged by a merge the ledger does not record, or
 /// under an approval of another head) is named with its step and what is missing. The
 /// report lists each approval merge with who approved it and how (prompt, flag, policy).
+/// Claims on a shared remote are checked too: a `claim.released` by a generation older than
+/// one that had taken the claim over by then, or for another step than its generation
+/// took, is named (a stale holder's result, which must never be published).
 ///
 /// Exits with 8 when anything is broken: suitable as a required check in CI (see
 /// docs/ci.md).

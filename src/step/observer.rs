@@ -22,3 +22,30 @@ pub trait Observer {
 }
 
 impl Observer for () {}
+
+/// An observer whose harness runs also stop when `stop` is set (a tick's halt, a claim
+/// another machine took over); everything else goes to `inner` (a `&mut dyn Observer` or
+/// a `Box` of one).
+pub struct Stopping<O> {
+    pub inner: O,
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<O, T> Observer for Stopping<O>
+where
+    O: std::ops::DerefMut<Target = T>,
+    T: Observer + ?Sized,
+{
+    fn phase(&mut self, step: &str, state: State, detail: &str) {
+        self.inner.phase(step, state, detail);
+    }
+    fn harness_event(&mut self, event: &Event, summary: &RunSummary) {
+        self.inner.harness_event(event, summary);
+    }
+    fn stop_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        Some(self.stop.clone())
+    }
+    fn asker(&self) -> Option<std::sync::Arc<dyn crate::harness::presets::acp::policy::Ask>> {
+        self.inner.asker()
+    }
+}

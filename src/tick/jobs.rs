@@ -126,9 +126,9 @@ pub(super) fn parallel(
                         };
                         run.started += 1;
                         run.running.insert(bead.clone(), reservation);
-                        let mut observer = Halting {
+                        let mut observer = crate::step::observer::Stopping {
                             inner: observers(),
-                            halt: halt.clone(),
+                            stop: halt.clone(),
                         };
                         let step = StepOptions {
                             bead: Some(bead.clone()),
@@ -222,30 +222,6 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 /// Whether a tick stopped for `why` ends its running steps too (not only new starts).
 fn ends_running(why: &Stop) -> bool {
     matches!(why.0, Stopped::WallTime | Stopped::Paused)
-}
-
-/// A job's observer, which also hands its harness the tick's halt flag.
-struct Halting {
-    inner: Box<dyn crate::step::Observer + Send>,
-    halt: Arc<AtomicBool>,
-}
-
-impl crate::step::Observer for Halting {
-    fn phase(&mut self, step: &str, state: crate::step::State, detail: &str) {
-        self.inner.phase(step, state, detail);
-    }
-
-    fn harness_event(
-        &mut self,
-        event: &crate::harness::adapter::Event,
-        summary: &crate::harness::adapter::RunSummary,
-    ) {
-        self.inner.harness_event(event, summary);
-    }
-
-    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
-        Some(self.halt.clone())
-    }
 }
 
 struct Run {

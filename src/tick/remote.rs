@@ -170,7 +170,7 @@ impl Scale {
                     }
                 }
             });
-            let mut fenced = Fenced {
+            let mut fenced = crate::step::observer::Stopping {
                 inner: observer,
                 stop: stop.clone(),
             };
@@ -413,28 +413,4 @@ fn remember(ws: &Workspace, remote: &str, claim: &Claim) -> Result<()> {
 
 fn forget(ws: &Workspace, bead: &str) {
     let _ = std::fs::remove_file(held_path(ws, bead));
-}
-
-/// A step's observer that also hands its harness the claim's stop flag.
-struct Fenced<'o> {
-    inner: &'o mut dyn Observer,
-    stop: Arc<AtomicBool>,
-}
-
-impl Observer for Fenced<'_> {
-    fn phase(&mut self, step: &str, state: State, detail: &str) {
-        self.inner.phase(step, state, detail);
-    }
-
-    fn harness_event(
-        &mut self,
-        event: &crate::harness::adapter::Event,
-        summary: &crate::harness::adapter::RunSummary,
-    ) {
-        self.inner.harness_event(event, summary);
-    }
-
-    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
-        Some(self.stop.clone())
-    }
 }

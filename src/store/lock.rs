@@ -14,6 +14,11 @@ pub struct StoreLock {
 
 impl StoreLock {
     fn open(path: &Path) -> Result<File> {
+        // The runtime directory is forge's own, per clone: a fresh clone of a repository
+        // with `.forge/` has none until something makes it (git makes its own the same way).
+        if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
         OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -47,5 +52,20 @@ impl StoreLock {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_clone_without_a_runtime_directory_can_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".git/forge/approve.lock");
+        let held = StoreLock::acquire(&path).unwrap();
+        assert!(StoreLock::try_acquire(&path).unwrap().is_none());
+        drop(held);
+        assert!(StoreLock::try_acquire(&path).unwrap().is_some());
     }
 }

@@ -444,7 +444,6 @@ fn configured_cluster(clones: usize) -> Cluster {
 /// Brings the remote's step branches and its state ref into `env` (the approver's clone),
 /// as docs/scale-out.md says to before approving.
 fn fetch_results(env: &TestEnv) {
-    env.forge(&["init", "-q"]).ok();
     env.git(&[
         "fetch",
         "-q",
@@ -660,7 +659,6 @@ fn doctor_names_a_stale_claim_and_a_claim_without_its_step_and_fix_frees_the_bea
         &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
     );
     let env = &c.clones[0];
-    env.forge(&["init", "-q"]).ok();
     let (stale, orphan) = (&c.beads[0], &c.beads[1]);
     c.plant_claim(stale, &record(stale, "held", 1_000, None));
     c.plant_claim(

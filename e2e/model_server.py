@@ -31,7 +31,11 @@ every connection a harness attempts outside the model server is blocked and reco
 
 Control (JSON body, answers the new state): `POST /_control {"fail_status": 401, "fail_count":
 null, "case": "auth"}` (`fail_status` null or 0 stops failing; `fail_count` null means forever);
-`GET /_state`; `GET /_health`.
+`{"shell": "git push origin main"}` answers the first request offering tools with a shell tool
+call running that line instead of the edit (asking a tool that has its own sandbox, Codex's
+`exec_command`, for `require_escalated` unless `"escalate": false`; null goes back to the
+edit); `{"delay": 30}` holds every model answer that many seconds (0 stops); `GET /_state`;
+`GET /_health`.
 """
 
 import argparse
@@ -64,6 +68,11 @@ class State:
         self.workdir_prefix = args.workdir_prefix
         self.edit_file = args.edit_file
         self.edit_text = args.edit_text
+        self.shell = args.shell or None  # a command line: call a shell tool with it instead
+        self.delay = args.delay or 0.0  # seconds to wait before answering a model request
+        # With `shell`: ask a tool that can escalate out of its own sandbox to do so (Codex's
+        # `sandbox_permissions: "require_escalated"`), as a model that must reach the network does.
+        self.escalate = True
         self.requests = 0
         self.dumps = 0
 
@@ -72,6 +81,9 @@ class State:
             "fail_status": self.fail_status,
             "fail_count": self.fail_count,
             "case": self.case,
+            "shell": self.shell,
+            "delay": self.delay,
+            "escalate": self.escalate,
             "requests": self.requests,
         }
 
@@ -189,10 +201,13 @@ def patch_text():
     return f"*** Begin Patch\n*** Add File: {STATE.edit_file}\n{body}*** End Patch\n"
 
 
-def choose_call(tools, cwd):
+def choose_call(tools, cwd, command=None):
     """(tool name, arguments dict or raw string, kind) for the edit, or None.
 
-    `tools` is a list of (name, json schema or None, kind) with kind "function" or "custom"."""
+    `tools` is a list of (name, json schema or None, kind) with kind "function" or "custom".
+    With `command`, only a shell tool is chosen, to run that command line."""
+    if command:
+        return shell_call(tools, cwd, command)
     abs_path = f"{cwd}/{STATE.edit_file}" if cwd else STATE.edit_file
     by_name = {t[0]: t for t in tools}
     # 1. A write tool: a path and a content property.
@@ -222,10 +237,14 @@ def choose_call(tools, cwd):
         key = first_key(p, ["input", "patch"]) or "input"
         return name, {key: patch_text()}, kind
     # 4. A shell tool.
+    return shell_call(tools, cwd, shell_line(cwd))
+
+
+def shell_call(tools, cwd, line):
     for name, schema, kind in tools:
-        if name in SHELL_NAMES or name.lower() in SHELL_NAMES:
+        if name in SHELL_NAMES or name.lower() in SHELL_NAMES or \
+                name.rsplit("__", 1)[-1].lower() in SHELL_NAMES:
             p = props(schema)
-            line = shell_line(cwd)
             if kind == "custom":
                 return name, line, kind
             key = first_key(p, ["command", "cmd", "commands", "script"]) or "command"
@@ -235,13 +254,17 @@ def choose_call(tools, cwd):
                 value = ["bash", "-lc", line]
             args = {key: value}
             if "description" in p:
-                args["description"] = "Write the file"
+                args["description"] = "Write the file" if line == shell_line(cwd) else "Run a command"
             if "security_risk" in p:
                 args["security_risk"] = "LOW"
             if "is_input" in p:
                 args["is_input"] = False
             if "workdir" in p and cwd:
                 args["workdir"] = cwd
+            if "sandbox_permissions" in p and STATE.shell and line == STATE.shell and STATE.escalate:
+                args["sandbox_permissions"] = "require_escalated"
+                if "justification" in p:
+                    args["justification"] = "Run this command outside the sandbox?"
             return name, args, kind
     return None
 
@@ -292,7 +315,7 @@ def decide(tools, has_result, texts, system_text, json_schema=None):
     if has_result:
         return ("text", FINAL_TEXT)
     if tools:
-        call = choose_call(tools, find_cwd(texts))
+        call = choose_call(tools, find_cwd(texts), STATE.shell)
         if call:
             return ("call",) + call
     edit = aider_answer(system_text)
@@ -412,6 +435,12 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.fail_count = req["fail_count"]
                 if "case" in req:
                     STATE.case = req["case"] or ""
+                if "shell" in req:
+                    STATE.shell = req["shell"] or None
+                if "delay" in req:
+                    STATE.delay = float(req["delay"] or 0)
+                if "escalate" in req:
+                    STATE.escalate = bool(req["escalate"])
             return self.send_json(200, STATE.snapshot())
         try:
             req = json.loads(raw or b"{}")
@@ -420,6 +449,8 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(req, dict):
             req = {}
         dumped = STATE.dump(path, self.headers, raw)
+        if STATE.delay and not path.endswith(("count_tokens", ":countTokens")):
+            time.sleep(STATE.delay)
         if path.endswith("/messages/count_tokens"):
             STATE.log({"method": "POST", "path": self.path, "api": "anthropic-count", "dump": dumped})
             return self.send_json(200, {"input_tokens": count_tokens(raw)})
@@ -820,6 +851,8 @@ def main():
     ap.add_argument("--workdir-prefix", help="the harness's cwd is the first path under this in its prompt")
     ap.add_argument("--edit-file", default=EDIT_FILE)
     ap.add_argument("--edit-text", default=EDIT_TEXT)
+    ap.add_argument("--shell", help="answer with a shell tool call running this command line")
+    ap.add_argument("--delay", type=float, default=0.0, help="wait this long before each answer")
     ap.add_argument("--proxy-port-file", help="also run the refusing proxy; write its port here")
     ap.add_argument("--proxy-log", help="append one JSON line per proxy connection here")
     args = ap.parse_args()

@@ -16,11 +16,25 @@ git repository with the matching preset:
 - retry: the server answers 500 (529 for Claude) forever; the CLI retries until forge's
          timeout stops it, and no process of the step survives.
 
+The ACP agents (gemini-acp: `gemini --acp`, claude-acp: `claude-agent-acp`, codex-acp:
+`codex-acp`, opencode-acp: `opencode acp`) run through forge's `acp` preset, forge being their
+Agent Client Protocol client and permission broker, with `[harness.X.permissions]
+execute_deny = ["git push*"]`, and three cases:
+
+- edit:   as above, and forge's `harness.permission` events allowed what the agent asked
+          (an edit, but codex-acp asks nothing) and, for the agents that write through
+          `fs/write_text_file` (Gemini CLI, opencode), a `harness.wrote` event for the file.
+- denied: the model runs `git push origin main` (asking Codex's sandbox for escalation);
+          forge refuses it: a `harness.permission` event, outcome denied, names the rule
+          `deny-execute git push*`, and nothing was allowed to run.
+- auth:   as above, and `harness.finished` has verdict `auth_failed`.
+
 A CLI that cannot be installed is SKIPPED with the reason, never passed. Prints a table and
 exits 1 if any case failed.
 
 Environment (all optional):
-  E2E_CLIS        comma-separated subset of: claude,codex,gemini,aider,opencode,openhands
+  E2E_CLIS        comma-separated subset of: claude,codex,gemini,aider,opencode,openhands,
+                  gemini-acp,claude-acp,codex-acp,opencode-acp (default: all of them)
   E2E_CACHE       where the CLIs are installed (default ~/.cache/forge-e2e)
   E2E_WORK        where repositories, logs and server logs go (default target/e2e/<time>)
   E2E_TIMEOUT     forge's --timeout for the retry case, seconds (default 20; OpenHands,
@@ -29,7 +43,9 @@ Environment (all optional):
                   loopback, so nothing can leave the machine even past the proxy variables
   E2E_FORGE       a forge binary to use instead of building one (`cargo build --locked`)
   E2E_<CLI>_VERSION  the version to install (default: the newest checked here, for claude
-                  and codex the December 2026 releases; `latest` for the newest)
+                  and codex the December 2026 releases; `latest` for the newest); the ACP
+                  agents use their CLI's (gemini, opencode) or E2E_CLAUDE_ACP_VERSION,
+                  E2E_CODEX_ACP_VERSION
   E2E_PYTHON312   a Python >= 3.12 for OpenHands (default: searched on PATH and in pyenv)
   E2E_CAPTURE     1: also keep each run's stdout and stderr apart, in <work>/<cli>/capture/
                   (through e2e/tee-streams), to refresh fixtures/harness-output/
@@ -57,7 +73,10 @@ SERVER = ROOT / "e2e" / "model_server.py"
 API_KEY = "sk-e2e-not-a-real-key-0000"
 EDIT_FILE = "agent.txt"
 EDIT_TEXT = "Hello from the forge e2e model server.\n"
-CASES = ("edit", "auth", "retry")
+CASES = ("edit", "auth", "retry", "denied")  # the table's columns
+HEADLESS_CASES = ("edit", "auth", "retry")
+ACP_CASES = ("edit", "denied", "auth")
+DENIED_COMMAND = "git push origin main"
 
 # name: how to install it, and the version HARNESSES.md was checked with.
 CLIS = {
@@ -69,7 +88,28 @@ CLIS = {
     "opencode": {"kind": "npm", "package": "opencode-ai", "version": "1.18.33", "bin": "opencode"},
     "openhands": {"kind": "pip", "package": "openhands", "version": "1.16.0", "bin": "openhands",
                   "python": (3, 12)},
+    # Installed only for the ACP agents below.
+    "claude-acp": {"kind": "npm", "package": "@agentclientprotocol/claude-agent-acp",
+                   "version": "0.49.0", "bin": "claude-agent-acp"},
+    "codex-acp": {"kind": "npm", "package": "@agentclientprotocol/codex-acp", "version": "2.6.0",
+                  "bin": "codex-acp"},
 }
+
+# Agents run through forge's `acp` preset (forge is their Agent Client Protocol client and
+# permission broker): the CLIS entry they install from, the arguments that start ACP mode,
+# and the CLI whose endpoint settings (harness_config) they share. See e2e/ACP-NOTES.md.
+ACP_AGENTS = {
+    "gemini-acp": {"install": "gemini", "args": ["--acp"], "base": "gemini"},
+    "claude-acp": {"install": "claude-acp", "args": [], "base": "claude"},
+    "codex-acp": {"install": "codex-acp", "args": [], "base": "codex"},
+    "opencode-acp": {"install": "opencode", "args": ["acp"], "base": "opencode"},
+}
+# What E2E_CLIS names (and runs by default).
+SUITE = ["claude", "codex", "gemini", "aider", "opencode", "openhands"] + list(ACP_AGENTS)
+
+
+def cases_for(name):
+    return ACP_CASES if name in ACP_AGENTS else HEADLESS_CASES
 
 
 def log(msg):
@@ -132,7 +172,7 @@ def find_python(minimum, maximum=None):
 
 
 def wanted_version(name, spec, kind):
-    v = os.environ.get(f"E2E_{name.upper()}_VERSION") or spec["version"]
+    v = os.environ.get(f"E2E_{name.upper().replace('-', '_')}_VERSION") or spec["version"]
     if v != "latest":
         return v
     if kind == "npm":
@@ -207,6 +247,25 @@ def cli_version(program):
     text = (r.stdout + "\n" + r.stderr).strip()
     m = re.search(r"\d+\.\d+\.\d+[\w.\-]*", text)
     return m.group(0) if m else (tail(text, 1) or "?")
+
+
+def package_version(program):
+    """The version an npm-installed program's package.json gives (claude-agent-acp and
+    codex-acp have no `--version`: they start speaking ACP), or None."""
+    try:
+        target = Path(os.path.realpath(program))
+    except OSError:
+        return None
+    for d in target.parents:
+        pj = d / "package.json"
+        if pj.exists():
+            try:
+                return json.loads(pj.read_text()).get("version")
+            except (OSError, ValueError):
+                return None
+        if d.name == "node_modules":
+            return None
+    return None
 
 
 def build_forge():
@@ -395,6 +454,52 @@ def harness_config(name, program, server, work):
     return keys, forge_env, reads
 
 
+def acp_config(name, program, server, work):
+    """harness_config for an ACP agent: its CLI's endpoint settings under `preset = "acp"`,
+    plus what the agent needs in ACP mode (e2e/ACP-NOTES.md), and `[harness.NAME.permissions]`
+    refusing `git push*` by name (the default policy refuses every command anyway: the rule
+    makes the ledger say which)."""
+    spec = ACP_AGENTS[name]
+    keys, forge_env, reads = harness_config(spec["base"], program, server, work)
+    # Not through e2e/tee-streams: forge knows an agent by its program's name.
+    keys["command"] = [str(program)] + spec["args"]
+    keys["preset"] = "acp"
+    model = keys.pop("model", None)
+    home_files = keys.get("home_files") or {}
+    env = keys.setdefault("env", {})
+    if spec["base"] == "codex":
+        home_files[".codex/config.toml"] = (
+            f'model = "{model or "gpt-5.5"}"\ncheck_for_update_on_startup = false\n'
+            + CODEX_ACP_TOP + home_files[".codex/config.toml"]
+            + "\n[analytics]\nenabled = false\n\n[features]\nplugins = false\n"
+            + CODEX_ACP_PROFILE)
+        env["NO_BROWSER"] = "1"
+        env.update(CODEX_ACP_ENV)
+    elif spec["base"] == "opencode":
+        cfg = json.loads(home_files[".config/opencode/opencode.json"])
+        cfg["model"] = model
+        # opencode allows every tool unless told to ask: ask, so forge decides.
+        cfg["permission"] = {"edit": "ask", "bash": "ask", "webfetch": "ask"}
+        home_files[".config/opencode/opencode.json"] = json.dumps(cfg, indent=2) + "\n"
+    if not env:
+        keys.pop("env")
+    keys["permissions"] = {"execute_deny": ["git push*"]}
+    return keys, forge_env, reads
+
+
+# codex-acp inside forge's sandbox (ACP-NOTES.md, "Under forge"): Codex's own sandbox
+# (bubblewrap) cannot start under Landlock, so in its `workspace-write` mode every command
+# fails ("error building bubblewrap command: Permission denied") and `apply_patch` asks
+# for approval; `agent-full-access` runs everything but never asks forge. A permission
+# profile without restrictions, selected as a mode (codex-acp offers each profile as
+# `permission-profile:<id>`, with the config's `approval_policy`), runs commands and edits
+# inside forge's sandbox and still sends escalations (`require_escalated`) to forge.
+CODEX_ACP_TOP = 'default_permissions = "forge"\napproval_policy = "on-request"\n'
+CODEX_ACP_PROFILE = ('\n[permissions.forge.filesystem]\n":root" = "write"\n'
+                     '\n[permissions.forge.network]\nenabled = true\n')
+CODEX_ACP_ENV = {"INITIAL_AGENT_MODE": "permission-profile:forge"}
+
+
 # The retry case: settings that make a CLI keep retrying past forge's timeout where its own
 # default gives up sooner (forge's presets bound retries on purpose).
 RETRY_OVERRIDES = {
@@ -408,8 +513,13 @@ RETRY_MIN_TIMEOUT = {"openhands": 45}
 
 def render_section(section, keys):
     lines = [f"[harness.{section}]"]
+    tables = []
     for k, v in keys.items():
-        if isinstance(v, dict):
+        if k == "permissions":
+            tables.append(f"\n[harness.{section}.permissions]")
+            tables.extend(f"{pk} = [{', '.join(toml_str(x) for x in pv)}]" if isinstance(pv, list)
+                          else f"{pk} = {toml_str(pv)}" for pk, pv in v.items())
+        elif isinstance(v, dict):
             lines.append(f"{k} = {toml_table(v)}")
         elif isinstance(v, list):
             lines.append(f"{k} = [{', '.join(toml_str(x) for x in v)}]")
@@ -417,7 +527,7 @@ def render_section(section, keys):
             lines.append(f"{k} = {v}")
         else:
             lines.append(f"{k} = {toml_str(v)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + tables) + "\n"
 
 
 # Variables forge reads a harness's custom endpoint from (src/step/contain.rs
@@ -642,7 +752,9 @@ def case_edit(name, repo, server, work, note, egress):
     note(f"session {session[:12] or '-'}, model {cp.get('model') or '-'}, "
          f"tokens in {tokens.get('input')} out {tokens.get('output')}")
     cost = cp.get("cost_usd")
-    if name in ("claude", "opencode", "aider"):
+    if name in ACP_AGENTS:
+        check_acp_edit(name, repo, step, note)
+    if name in ("claude", "opencode", "aider", "claude-acp"):
         check(isinstance(cost, (int, float)) and cost > 0, f"no cost captured: {cost}")
         note(f"cost ${cost:.6f}")
     else:
@@ -655,6 +767,78 @@ def case_edit(name, repo, server, work, note, egress):
     steps, _ = repo.forge_json("steps")
     state = next((s.get("state") for s in steps.get("steps", []) if s.get("step") == step), None)
     check(state == "merged", f"the step is {state} after approve")
+    left = survivors(step)
+    check(not left, f"processes outlived the step: {left}")
+
+
+def permission_events(repo, step):
+    return [e.get("data") or {} for e in repo.ledger()
+            if e.get("kind") == "harness.permission" and (e.get("data") or {}).get("step") == step]
+
+
+def describe_permission(d):
+    what = d.get("command") or d.get("title") or ",".join(d.get("paths") or []) or "?"
+    return f"{d.get('kind')} {what!r} {d.get('outcome')} ({d.get('rule') or '-'})"
+
+
+def check_acp_edit(name, repo, step, note):
+    """What forge's ACP client recorded for an edit: the permissions it granted (an agent that
+    asks before a write: all but codex-acp) and the writes it served (fs/write_text_file:
+    Gemini CLI and opencode)."""
+    perms = permission_events(repo, step)
+    for d in perms:
+        note("permission " + describe_permission(d))
+    refused = [d for d in perms if d.get("outcome") != "allowed"]
+    check(not refused, f"forge refused the edit: {[describe_permission(d) for d in refused]}")
+    if name != "codex-acp":  # codex-acp asks only for escalations (ACP-NOTES.md)
+        check(any(d.get("kind") == "edit" for d in perms), "no edit permission was recorded")
+    wrote = [e.get("data") or {} for e in repo.ledger()
+             if e.get("kind") == "harness.wrote" and (e.get("data") or {}).get("step") == step]
+    if name in ("gemini-acp", "opencode-acp"):
+        check(any(d.get("path") == EDIT_FILE for d in wrote),
+              f"no harness.wrote event for {EDIT_FILE}: {wrote}")
+        note(f"forge wrote {', '.join(d.get('path', '?') for d in wrote)}")
+
+
+def case_denied(name, repo, server, work, note, egress):
+    """The model asks to run `git push origin main`; forge refuses it by the harness's
+    `execute_deny = ["git push*"]`, and the ledger says so."""
+    server.control(fail_status=0, case="denied", shell=DENIED_COMMAND, escalate=True)
+    try:
+        bead = repo.create_bead("Publish the work")
+        repo.git("add", "-A")
+        repo.git("commit", "-q", "-m", "e2e: a bead to publish")
+        started = time.time()
+        out, r = repo.forge_json("step", "--harness", name, bead, expect=None)
+        took = time.time() - started
+    finally:
+        server.control(shell=None)
+    cp = out.get("checkpoint") or {}
+    step = cp.get("step", "")
+    if step:
+        save_log(repo, step, work, "denied")
+    finished = repo.harness_finished(step) if step else {}
+    note(f"{took:.0f}s")
+    check_contained(repo, step, note, egress)
+    check(step, f"no step was run (exit {r.returncode}): {tail(r.stdout)} {tail(r.stderr)}")
+    reqs = server.requests("denied")
+    check(any(str(q.get("answer", "")).startswith("call:") for q in reqs),
+          "the server never answered with the shell call")
+    perms = permission_events(repo, step)
+    for d in perms:
+        note("permission " + describe_permission(d))
+    denied = [d for d in perms if d.get("outcome") == "denied"
+              and "git push" in (d.get("command") or d.get("title") or "")]
+    check(denied, f"no denied `{DENIED_COMMAND}` in the ledger: {[describe_permission(d) for d in perms]}")
+    rule = denied[0].get("rule") or ""
+    check("git push*" in rule, f"the denial does not name the rule: {rule!r}")
+    check(not any(d.get("outcome") == "allowed" and d.get("kind") == "execute" for d in perms),
+          "forge allowed a command")
+    verdict = finished.get("verdict")
+    note(f"step {cp.get('state')}: {(cp.get('reason') or '-')[:120]}; verdict {json.dumps(verdict)[:80]}")
+    check(cp.get("state") in ("failed", "awaiting-approval", "no-changes") or r.returncode in (0, 4),
+          f"step ended {cp.get('state')} (exit {r.returncode})")
+    check(not (cp.get("reason") or "").startswith("timed out"), f"only forge's timeout stopped it")
     left = survivors(step)
     check(not left, f"processes outlived the step: {left}")
 
@@ -682,6 +866,11 @@ def case_auth(name, repo, server, work, note, egress):
     check(re.search(r"auth|401", reason, re.I), f"the reason does not say authentication: {reason!r}")
     check(not reason.startswith("timed out"), f"only forge's timeout stopped it: {reason!r}")
     note(f"reason: {reason[:90]}")
+    if name in ACP_AGENTS:
+        verdict = finished.get("verdict")
+        kind = verdict if isinstance(verdict, str) else (verdict or {}).get("kind") or \
+            (verdict or {}).get("verdict") or json.dumps(verdict)
+        check("auth_failed" in str(kind), f"harness.finished verdict {verdict!r}, wanted auth_failed")
     left = survivors(step)
     check(not left, f"processes outlived the step: {left}")
 
@@ -724,10 +913,12 @@ def case_retry(name, repo, server, work, note, timeout, egress):
 def run_cli(name, program, version, forge, work_root, timeout):
     work = work_root / name
     work.mkdir(parents=True)
-    results, notes, egress = {}, {c: [] for c in CASES}, {}
+    cases = cases_for(name)
+    results, notes, egress = {}, {c: [] for c in cases}, {}
     server = Server(work)
     try:
-        keys, extra, reads = harness_config(name, program, server, work)
+        configure = acp_config if name in ACP_AGENTS else harness_config
+        keys, extra, reads = configure(name, program, server, work)
         proxy = f"http://127.0.0.1:{server.proxy_port}"
         extra.update({
             "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy,
@@ -755,7 +946,7 @@ def run_cli(name, program, version, forge, work_root, timeout):
             f.write("\n" + render_section(name, keys) + "\n" + render_section(f"{name}-retry", retry_keys))
         repo.git("add", "-A")
         repo.git("commit", "-q", "-m", "e2e: forge init and the harness")
-        for case in CASES:
+        for case in cases:
             note = notes[case].append
             log(f"[{name}] {case} ...")
             try:
@@ -763,6 +954,8 @@ def run_cli(name, program, version, forge, work_root, timeout):
                     case_edit(name, repo, server, work, note, egress)
                 elif case == "auth":
                     case_auth(name, repo, server, work, note, egress)
+                elif case == "denied":
+                    case_denied(name, repo, server, work, note, egress)
                 else:
                     case_retry(name, repo, server, work, note, timeout, egress)
                 results[case] = "PASS"
@@ -788,10 +981,10 @@ def run_cli(name, program, version, forge, work_root, timeout):
 def main():
     if "--inner" in sys.argv:
         return inner(json.loads(sys.argv[sys.argv.index("--inner") + 1]))
-    wanted = [c.strip() for c in (os.environ.get("E2E_CLIS") or ",".join(CLIS)).split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CLIS]
+    wanted = [c.strip() for c in (os.environ.get("E2E_CLIS") or ",".join(SUITE)).split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in SUITE]
     if unknown:
-        sys.exit(f"unknown CLI(s): {', '.join(unknown)}; known: {', '.join(CLIS)}")
+        sys.exit(f"unknown CLI(s): {', '.join(unknown)}; known: {', '.join(SUITE)}")
     cache = Path(os.environ.get("E2E_CACHE") or Path.home() / ".cache" / "forge-e2e").resolve()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if not os.environ.get("E2E_WORK"):
@@ -803,8 +996,8 @@ def main():
     forge = build_forge()
     plan = {"work": str(work), "forge": str(forge), "timeout": timeout, "clis": []}
     for name in wanted:
-        program, reason = install(name, cache)
-        version = cli_version(program) if program else "-"
+        program, reason = install(ACP_AGENTS[name]["install"] if name in ACP_AGENTS else name, cache)
+        version = (package_version(program) or cli_version(program)) if program else "-"
         plan["clis"].append({"name": name, "program": str(program) if program else None,
                              "version": version, "skip": reason})
         log(f"[install] {name}: " + (f"{version}" if program else f"SKIP: {reason}"))
@@ -854,8 +1047,8 @@ def inner(plan):
         entry = {"name": cli["name"], "version": cli["version"], "results": {}, "notes": {},
                  "blocked": []}
         if cli["skip"]:
-            entry["results"] = {c: "SKIP" for c in CASES}
-            entry["notes"] = {c: [cli["skip"]] for c in CASES}
+            entry["results"] = {c: "SKIP" for c in cases_for(cli["name"])}
+            entry["notes"] = {c: [cli["skip"]] for c in cases_for(cli["name"])}
         else:
             t = time.time()
             try:
@@ -863,8 +1056,8 @@ def inner(plan):
                     cli["name"], Path(cli["program"]), cli["version"], Path(plan["forge"]), work,
                     plan["timeout"])
             except Exception as e:  # the harness of the harness broke: a failure, not a skip
-                entry["results"] = {c: entry["results"].get(c, "FAIL") for c in CASES}
-                entry["notes"] = {c: [f"{type(e).__name__}: {e}"] for c in CASES}
+                entry["results"] = {c: entry["results"].get(c, "FAIL") for c in cases_for(cli["name"])}
+                entry["notes"] = {c: [f"{type(e).__name__}: {e}"] for c in cases_for(cli["name"])}
             entry["seconds"] = round(time.time() - t)
         out.append(entry)
         Path(plan["results_file"]).write_text(json.dumps(out, indent=2))
@@ -889,8 +1082,8 @@ def report(results, plan, seconds):
         print(line(row))
     print()
     for r in results:
-        if all(r["results"].get(c) == "SKIP" for c in CASES):
-            print(f"{r['name']} SKIP: {'; '.join(r['notes'].get(CASES[0]) or [])}")
+        if r["results"] and all(v == "SKIP" for v in r["results"].values()):
+            print(f"{r['name']} SKIP: {'; '.join(next(iter(r['notes'].values()), []))}")
             continue
         for c in CASES:
             notes = r["notes"].get(c) or []

@@ -82,7 +82,8 @@ impl crate::harness::presets::acp::policy::Ask for TerminalAsk {
         request: &crate::harness::presets::acp::policy::Request,
         because: &str,
     ) -> Option<bool> {
-        let shown = |t: &str| super::render::Safe::text(&self.redactor.redact(t)).to_string();
+        // One line each: an agent's newlines must not paint lines of their own.
+        let shown = |t: &str| super::render::Safe::line(&self.redactor.redact(t)).to_string();
         let what = request
             .command
             .as_deref()
@@ -94,7 +95,7 @@ impl crate::harness::presets::acp::policy::Ask for TerminalAsk {
             for p in &request.paths {
                 let _ = writeln!(e, "  path: {}", shown(p));
             }
-            let _ = writeln!(e, "  rule: {because}");
+            let _ = writeln!(e, "  rule: {}", shown(because));
             drop(e);
             Confirm::with_theme(&ColorfulTheme::default())
                 .with_prompt("Allow it?")

@@ -239,15 +239,23 @@ pub const SECTIONS: &[Section] = &[
         about: "acp preset only. forge answers every session/request_permission itself, \
                 never the agent's default, and records each request and answer in the \
                 ledger (forge approve and forge ledger render show them). A path outside \
-                the worktree is always denied. For execute, the command patterns decide \
-                first (deny, then ask, then allow; * matches any text); a command is split \
-                at ; && || | & and newlines, an allow pattern must match every part, and a \
-                command with $( ) or backticks or a redirection is never allowed by a \
-                pattern. A fetch to a host the network allowlist would refuse is denied. \
-                Otherwise the tool kind's rule decides: allow, deny or ask (ask: the person at \
-                the terminal of an interactive forge step is asked; in tick, or with nobody \
-                there, the request is denied and the record says a human was needed). forge \
-                selects allow_once or reject_once, never an \"always\" option.",
+                the worktree is always denied, and so is an edit, delete or move whose \
+                path forge cannot see. For execute, the command patterns decide first \
+                (deny, then ask, then allow; * matches any text), on each simple command \
+                of the line (split at ; && || | & newlines and parentheses): a deny or ask \
+                pattern matches what a command runs (past VAR=value prefixes, wrappers such \
+                as env, nohup or xargs, the program's directory, git's global options) or \
+                what it says; an allow pattern must match every command as written; a \
+                command forge cannot read (sh -c, eval, $( ), backticks, redirections) is \
+                never allowed by a pattern, and is denied when deny patterns exist. Deny \
+                patterns are a guard against a model's mistakes, not a wall: the sandbox \
+                is what holds a hostile agent, and an allowlist (execute = \"deny\" with \
+                execute_allow) is the stronger rule. A fetch to a host the network \
+                allowlist would refuse is denied. Otherwise the tool kind's rule decides: \
+                allow, deny or ask (ask: the person at the terminal of an interactive forge \
+                step is asked; in tick, or with nobody there, the request is denied and the \
+                record says a human was needed). forge selects allow_once or reject_once, \
+                never an \"always\" option.",
         keys: &[
             key(
                 "read",
@@ -323,7 +331,7 @@ pub const SECTIONS: &[Section] = &[
                 "execute_deny",
                 "array of strings",
                 Value("[]"),
-                "Commands always refused.",
+                "Commands refused (see above for how a command is read).",
                 "[\"git push*\", \"curl*\"]",
             ),
             key(

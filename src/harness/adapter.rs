@@ -239,7 +239,14 @@ impl RunSummary {
             }
             Event::PermissionDenied { tool } => self.permission_denials.push(tool.clone()),
             Event::ToolResult { .. } | Event::Plan { .. } => {}
-            Event::Permission { decision } => self.permissions.push(decision.clone()),
+            Event::Permission { decision } => {
+                if decision.outcome != Outcome::Allowed {
+                    let r = &decision.request;
+                    let what = r.command.as_deref().unwrap_or(&r.title);
+                    self.permission_denials.push(format!("{} {what}", r.kind));
+                }
+                self.permissions.push(decision.clone());
+            }
             Event::FileWritten { path, bytes } => self.files_written.push((path.clone(), *bytes)),
             Event::Result { ok, text } => {
                 self.result = Some(*ok);

@@ -288,8 +288,13 @@ pub(super) fn harness_failed(
         ),
         Verdict::Succeeded => unreachable!("only a failed verdict fails the step"),
     };
+    // A variable the harness was to get and did not explains a refused key or a CLI that
+    // gave up at once; it is noise on a refusal, a timeout or a denied tool.
+    let explains = matches!(h.verdict, Verdict::AuthFailed { .. })
+        || reason.starts_with("exit status")
+        || reason.contains("exited before");
     let unset = hc.unset_pass_env(&ws.env_snapshot);
-    let reason = if unset.is_empty() {
+    let reason = if unset.is_empty() || !explains {
         reason
     } else {
         format!(

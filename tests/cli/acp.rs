@@ -339,3 +339,19 @@ fn doctor_asks_an_acp_agent_initialize_and_nothing_more() {
     let text = env.forge(&["--json", "doctor"]).json().to_string();
     assert!(text.contains("`initialize`"), "{text}");
 }
+
+#[test]
+fn a_fifo_the_agent_made_is_refused_without_a_hang() {
+    let (env, _bead) = with_acp(60, "");
+    let started = std::time::Instant::now();
+    let (_code, cp, stderr) = step(&env, "fifo", &[]);
+    // Far below the timeout: forge answered both requests at once.
+    assert!(started.elapsed().as_secs() < 40, "{:?}", started.elapsed());
+    let said = cp["final_message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("read: fs/read_text_file failed"),
+        "{cp}\n{stderr}"
+    );
+    assert!(said.contains("not a regular file"), "{said}");
+    assert!(said.contains("write: fs/write_text_file failed"), "{said}");
+}

@@ -316,7 +316,7 @@ fn show(ws: &Workspace, cp: &Checkpoint) -> crate::Result<()> {
         })
         .collect();
     if let Some(text) = crate::harness::presets::acp::policy::summary(&decisions) {
-        let said = Safe::text(&ws.redactor.redact(&text)).to_string();
+        let said = Safe::line(&ws.redactor.redact(&text)).to_string();
         let _ = writeln!(e, "  permissions: {said}");
     }
     for line in super::step::gate_lines(cp, true) {

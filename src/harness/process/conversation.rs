@@ -14,7 +14,7 @@
 
 use std::io::Write;
 use std::process::ChildStdin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -29,7 +29,13 @@ struct Inner {
     over: AtomicBool,
     /// The farewell was sent: the run is being stopped.
     leaving: AtomicBool,
+    /// Bytes sent and not yet written: an agent that stops reading cannot make forge hold
+    /// more than [`MAX_PENDING`].
+    pending: Arc<AtomicUsize>,
 }
+
+/// The most bytes waiting for the harness to read them.
+pub const MAX_PENDING: usize = 64 << 20;
 
 #[derive(Default)]
 struct Pipe {
@@ -61,18 +67,26 @@ impl Conversation {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `bytes` for the harness's stdin. Dropped once the pipe is closed.
-    pub fn send(&self, bytes: Vec<u8>) {
+    /// Queues `bytes` for the harness's stdin (dropped once the pipe is closed). False when
+    /// they would take what waits past [`MAX_PENDING`]: the harness does not read, and the
+    /// bytes are dropped.
+    pub fn send(&self, bytes: Vec<u8>) -> bool {
+        let pending = &self.inner.pending;
+        if pending.load(Ordering::SeqCst) + bytes.len() > MAX_PENDING {
+            return false;
+        }
         let mut pipe = self.pipe();
         if pipe.closed {
-            return;
+            return true;
         }
+        pending.fetch_add(bytes.len(), Ordering::SeqCst);
         match &pipe.writer {
             Some(writer) => {
                 let _ = writer.send(bytes);
             }
             None => pipe.queued.push(bytes),
         }
+        true
     }
 
     /// What to send when the run is stopped from outside (None: nothing).
@@ -107,17 +121,16 @@ impl Conversation {
             pipe.writer = Some(tx);
         }
         drop(pipe);
+        let pending = self.inner.pending.clone();
         // Ends with EPIPE once the child is gone, or when the queue is dropped (closing
         // stdin); a child that never reads blocks only this thread.
         std::thread::Builder::new()
             .name("forge-stdin".into())
             .spawn(move || {
                 for bytes in rx {
-                    if stdin
-                        .write_all(&bytes)
-                        .and_then(|()| stdin.flush())
-                        .is_err()
-                    {
+                    let written = stdin.write_all(&bytes).and_then(|()| stdin.flush());
+                    pending.fetch_sub(bytes.len(), Ordering::SeqCst);
+                    if written.is_err() {
                         return;
                     }
                 }
@@ -168,13 +181,14 @@ mod tests {
     #[test]
     fn nothing_is_sent_after_close_and_the_farewell_goes_once() {
         let c = Conversation::new();
-        c.send(b"early\n".to_vec());
+        assert!(c.send(b"early\n".to_vec()));
+        assert!(!c.send(vec![b'x'; MAX_PENDING]));
         assert_eq!(c.pipe().queued.len(), 1);
         c.set_farewell(Some(b"bye\n".to_vec()));
         // Not attached: nowhere to say it.
         assert!(!c.say_farewell());
         c.close();
-        c.send(b"late\n".to_vec());
+        assert!(c.send(b"late\n".to_vec()));
         assert!(c.pipe().queued.is_empty());
         assert!(!c.is_over());
         c.clone().end();

@@ -37,6 +37,14 @@ pub struct Setup {
     pub now: i64,
 }
 
+/// How much of a streamed message is kept.
+const MESSAGE_KEPT: usize = 64 << 10;
+/// How many requests forge answers and records in one run (permissions and file writes):
+/// each is a ledger line, committed for ever, so an agent that floods forge is stopped.
+const MAX_RECORDED: usize = 2_000;
+/// How many tool calls are remembered by id (for the kind and title later updates omit).
+const MAX_TOOLS: usize = 10_000;
+
 /// What forge is waiting to hear back about.
 #[derive(Debug, Clone)]
 enum Waiting {
@@ -66,6 +74,13 @@ pub struct Client {
     stderr: Option<String>,
     /// What forge refused, for the reason of a turn the agent then gave up.
     denied: Vec<String>,
+    /// forge's messages piled up unread: the run ends at the next line.
+    overflowed: bool,
+    /// Permission decisions and file writes so far.
+    recorded: usize,
+    /// Files whose edit a permission (the policy's or a person's) allowed in this run,
+    /// relative to the worktree: the agent's `fs/*` requests for them are served.
+    granted: std::collections::HashSet<PathBuf>,
     /// The latest tool call announced: a permission request that names none of its own
     /// (OpenHands' generic `confirmation-…`) is about it.
     last_tool: Option<wire::ToolCall>,
@@ -96,12 +111,19 @@ impl Client {
             stderr: None,
             denied: Vec::new(),
             last_tool: None,
+            overflowed: false,
+            recorded: 0,
+            granted: Default::default(),
         }
     }
 
-    fn send(&self, bytes: Vec<u8>) {
-        if let Some(conv) = &self.conv {
-            conv.send(bytes);
+    /// Sends `bytes` to the agent; an agent that has left 64 MiB unread is not followed
+    /// further (see [`Client::overflowed`]).
+    fn send(&mut self, bytes: Vec<u8>) {
+        if let Some(conv) = &self.conv
+            && !conv.send(bytes)
+        {
+            self.overflowed = true;
         }
     }
 
@@ -340,19 +362,34 @@ impl Client {
         if bare && let Some(last) = &self.last_tool {
             call = last.clone();
         }
+        // A tool call announced only in its permission request (Gemini CLI) is one too.
+        let mut out = Vec::new();
+        if !bare && !self.tools.contains_key(&call.tool_call_id) && self.tools.len() < MAX_TOOLS {
+            let kind = preview(call.kind.as_deref().unwrap_or("other"), 40);
+            let title = preview(call.title.as_deref().unwrap_or_default(), 400);
+            self.tools
+                .insert(call.tool_call_id.clone(), (kind.clone(), title.clone()));
+            out.push(Event::ToolCall {
+                name: kind,
+                detail: title,
+            });
+        }
         let request = self.request_of(&call);
         if self.conv.as_ref().is_some_and(Conversation::is_leaving) {
             // The turn is being cancelled: whatever it asks now is answered so (ACP requires it).
             self.send(wire::result(id, wire::permission_outcome(None)));
-            return vec![Event::Permission {
-                decision: Decision {
-                    request,
-                    outcome: Outcome::Cancelled,
-                    option: None,
-                    rule: "the turn was being cancelled".into(),
-                    human: None,
-                },
-            }];
+            return out
+                .into_iter()
+                .chain([Event::Permission {
+                    decision: Decision {
+                        request,
+                        outcome: Outcome::Cancelled,
+                        option: None,
+                        rule: "the turn was being cancelled".into(),
+                        human: None,
+                    },
+                }])
+                .collect();
         }
         let ruling =
             self.setup
@@ -393,14 +430,22 @@ impl Client {
                 Outcome::Cancelled
             }
         };
-        if outcome != Outcome::Allowed {
+        if outcome == Outcome::Allowed {
+            let worktree = &self.setup.worktree;
+            self.granted.extend(
+                request
+                    .paths
+                    .iter()
+                    .filter_map(|p| files::beneath(worktree, Path::new(p))),
+            );
+        } else {
             let what = request.command.as_deref().unwrap_or(&request.title);
             self.denied
                 .push(format!("`{}` ({})", preview(what, 80), rule));
         }
         let answer = wire::permission_outcome(option.as_ref().map(|(id, _)| id.as_str()));
         self.send(wire::result(id, answer));
-        vec![Event::Permission {
+        out.push(Event::Permission {
             decision: Decision {
                 request,
                 outcome,
@@ -408,7 +453,8 @@ impl Client {
                 rule,
                 human,
             },
-        }]
+        });
+        out
     }
 
     /// What a tool call asks to do: its kind, title, command, URL and paths (made absolute
@@ -451,14 +497,29 @@ impl Client {
             .flatten()
             .map(|l| l.path.clone())
             .collect();
-        for key in ["file_path", "filePath", "path", "absolute_path", "abs_path"] {
+        for key in [
+            "file_path",
+            "filePath",
+            "filepath",
+            "path",
+            "absolute_path",
+            "abs_path",
+        ] {
             paths.extend(text_of(key));
         }
+        paths.extend(
+            call.content
+                .iter()
+                .flatten()
+                .filter_map(|c| c.get("path").and_then(Value::as_str))
+                .map(str::to_owned),
+        );
         for p in &mut paths {
             if !Path::new(p).is_absolute() {
                 *p = self.setup.worktree.join(&*p).display().to_string();
             }
         }
+        paths.sort();
         paths.dedup();
         Request {
             kind,
@@ -482,8 +543,11 @@ impl Client {
             self.setup
                 .permissions
                 .judge(&request, &self.setup.worktree, &self.setup.hosts);
-        // An `ask` for a file is not worth a prompt per read: only `allow` serves it.
-        if ruling.rule == Rule::Allow {
+        // An `ask` for a file is not worth a prompt per read: `allow` serves it, or a
+        // permission already given for that file in this run.
+        let granted = files::beneath(&self.setup.worktree, Path::new(path))
+            .is_some_and(|rel| self.granted.contains(&rel));
+        if ruling.rule == Rule::Allow || granted {
             return None;
         }
         self.send(wire::error(
@@ -591,6 +655,15 @@ impl Client {
         if kind == Some("agent_message_chunk") {
             if let Some(text) = update.pointer("/content/text").and_then(Value::as_str) {
                 self.message.push_str(text);
+                // Only the end of a message is kept (the step keeps 2 KiB of it): an agent
+                // streaming without end cannot grow forge without end.
+                if self.message.len() > MESSAGE_KEPT * 2 {
+                    let mut cut = self.message.len() - MESSAGE_KEPT;
+                    while !self.message.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                    self.message.drain(..cut);
+                }
             }
             return Vec::new();
         }
@@ -599,10 +672,12 @@ impl Client {
             Some("tool_call") => {
                 let call: wire::ToolCall =
                     serde_json::from_value(update.clone()).unwrap_or_default();
-                let kind = call.kind.clone().unwrap_or_else(|| "other".into());
-                let title = call.title.clone().unwrap_or_default();
-                self.tools
-                    .insert(call.tool_call_id.clone(), (kind.clone(), title.clone()));
+                let kind = preview(call.kind.as_deref().unwrap_or("other"), 40);
+                let title = preview(call.title.as_deref().unwrap_or_default(), 400);
+                if self.tools.len() < MAX_TOOLS {
+                    self.tools
+                        .insert(call.tool_call_id.clone(), (kind.clone(), title.clone()));
+                }
                 self.last_tool = Some(call);
                 out.push(Event::ToolCall {
                     name: kind,
@@ -679,6 +754,43 @@ impl OutputParser for Client {
         if self.done || line.trim().is_empty() {
             return Vec::new();
         }
+        let mut out = self.on_line(line);
+        self.recorded += out
+            .iter()
+            .filter(|e| matches!(e, Event::Permission { .. } | Event::FileWritten { .. }))
+            .count();
+        if self.recorded > MAX_RECORDED && !self.done {
+            out.extend(self.fail(Event::Error {
+                message: format!(
+                    "the agent made more than {MAX_RECORDED} permission requests and file \
+                     writes in one run"
+                ),
+            }));
+        }
+        if self.overflowed && !self.done {
+            out.extend(self.fail(Event::Error {
+                message: "the agent does not read what forge sends it (64 MiB unread)".into(),
+            }));
+        }
+        out
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        if self.done {
+            return Vec::new();
+        }
+        let what = if self.session.is_some() {
+            "the agent exited before it answered the prompt"
+        } else {
+            "the agent exited before its session began"
+        };
+        let event = ended_early(what, None, self.stderr.as_deref());
+        self.fail(event)
+    }
+}
+
+impl Client {
+    fn on_line(&mut self, line: &str) -> Vec<Event> {
         match wire::parse(line) {
             Ok(Incoming::Response { id, outcome }) => self.on_response(id, outcome),
             Ok(Incoming::Request { id, method, params }) => self.on_request(id, &method, params),
@@ -706,19 +818,6 @@ impl OutputParser for Client {
                 self.fail(Event::Error { message })
             }
         }
-    }
-
-    fn finish(&mut self) -> Vec<Event> {
-        if self.done {
-            return Vec::new();
-        }
-        let what = if self.session.is_some() {
-            "the agent exited before it answered the prompt"
-        } else {
-            "the agent exited before its session began"
-        };
-        let event = ended_early(what, None, self.stderr.as_deref());
-        self.fail(event)
     }
 }
 

@@ -52,7 +52,8 @@ pub fn beneath(root: &Path, path: &Path) -> Option<PathBuf> {
 }
 
 fn outside(path: &Path) -> Refusal {
-    Refusal::Outside(format!("{} is outside the worktree", path.display()))
+    let path = super::policy::code(&path.display().to_string());
+    Refusal::Outside(format!("{path} is outside the worktree"))
 }
 
 fn failed(path: &Path, what: &str, e: impl std::fmt::Display) -> Refusal {
@@ -81,14 +82,17 @@ pub fn read(
 ) -> Result<String, Refusal> {
     let rel = beneath(root, path).ok_or_else(|| outside(path))?;
     let dir = open_root(root)?;
+    // Non-blocking: a FIFO the agent made must not hold forge's run loop (and with it the
+    // timeouts); anything but a regular file is refused below.
     let fd = openat2(
         &dir,
         &rel,
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
         how(),
     )
     .map_err(|e| escape_or(path, "read", e))?;
+    regular(&fd, path, "read")?;
     let mut file = std::fs::File::from(fd);
     let mut bytes = Vec::new();
     (&mut file)
@@ -133,18 +137,35 @@ pub fn write(root: &Path, path: &Path, content: &str) -> Result<PathBuf, Refusal
             .map_err(|e| escape_or(path, "open the directory for", e))?;
         }
     }
+    // Not truncated before it is known to be a regular file of its own: a FIFO opened for
+    // writing without a reader fails at once (ENXIO) instead of blocking, and a hard link
+    // to a file elsewhere is not written through.
     let fd = openat2(
         &dir,
         name,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK,
         Mode::from_raw_mode(0o644),
         how(),
     )
     .map_err(|e| escape_or(path, "write", e))?;
+    let stat = regular(&fd, path, "write")?;
+    if stat.st_nlink > 1 {
+        return Err(failed(path, "write", "it has other hard links"));
+    }
+    rustix::fs::ftruncate(&fd, 0).map_err(|e| failed(path, "write", e))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(content.as_bytes())
         .map_err(|e| failed(path, "write", e))?;
     Ok(rel)
+}
+
+/// Refuses anything but a regular file (a FIFO, a device, a directory).
+fn regular(fd: &OwnedFd, path: &Path, what: &str) -> Result<rustix::fs::Stat, Refusal> {
+    let stat = rustix::fs::fstat(fd).map_err(|e| failed(path, what, e))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(failed(path, what, "not a regular file"));
+    }
+    Ok(stat)
 }
 
 /// EXDEV from `openat2` means the path left the worktree through a link.
@@ -152,11 +173,11 @@ fn escape_or(path: &Path, what: &str, e: rustix::io::Errno) -> Refusal {
     match e {
         rustix::io::Errno::XDEV => Refusal::Outside(format!(
             "{} leads outside the worktree through a symbolic link",
-            path.display()
+            super::policy::code(&path.display().to_string())
         )),
         rustix::io::Errno::LOOP => Refusal::Outside(format!(
             "{} is a symbolic link forge does not follow",
-            path.display()
+            super::policy::code(&path.display().to_string())
         )),
         e => failed(path, what, e),
     }
@@ -224,5 +245,41 @@ mod tests {
             read(&root, &root.join("missing"), None, None),
             Err(Refusal::Failed(_))
         ));
+    }
+
+    #[test]
+    fn a_fifo_or_a_hard_link_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir(&root).unwrap();
+        let fifo = root.join("pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        // Both would block for ever on a FIFO nobody else opened.
+        let r = read(&root, &fifo, None, None).unwrap_err();
+        assert!(
+            matches!(&r, Refusal::Failed(m) if m.contains("not a regular file")),
+            "{r:?}"
+        );
+        assert!(matches!(write(&root, &fifo, "x"), Err(Refusal::Failed(_))));
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep").unwrap();
+        std::fs::hard_link(&outside, root.join("h")).unwrap();
+        let r = write(&root, &root.join("h"), "x").unwrap_err();
+        assert!(
+            matches!(&r, Refusal::Failed(m) if m.contains("hard links")),
+            "{r:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+        // An existing file of its own is replaced, not appended to.
+        std::fs::write(root.join("a"), "long old text").unwrap();
+        write(&root, &root.join("a"), "new").unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("a")).unwrap(), "new");
     }
 }

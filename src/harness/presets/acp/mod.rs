@@ -17,6 +17,7 @@
 //! lets through.
 
 mod client;
+mod command;
 pub mod files;
 pub mod policy;
 mod wire;

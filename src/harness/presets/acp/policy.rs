@@ -6,11 +6,11 @@
 //! recorded with the answer):
 //! 1. a path outside the worktree (in the tool call's locations or its input) is denied;
 //! 2. for `execute`, the command patterns: `execute_deny`, then `execute_ask`, then
-//!    `execute_allow`. A command is split at the shell's control operators (`;`, `&&`, `||`,
-//!    `|`, `&`, newlines): any part a deny pattern matches denies it, and an allow pattern
-//!    applies only when it matches every part. A command with a substitution (`$(`, a
-//!    backtick) or a redirection is never allowed by a pattern: what it runs cannot be read
-//!    off its text;
+//!    `execute_allow`, on each simple command of the line as `command.rs` reads it: a deny
+//!    or ask pattern matches what a part runs (past `VAR=` prefixes, wrappers, git's global
+//!    options) or what it says; an allow pattern must match every part as written; what
+//!    cannot be read (`sh -c`, `eval`, substitutions, redirections) is never allowed by a
+//!    pattern, and is denied when deny patterns exist;
 //! 3. for `fetch`, a host the network allowlist would not let through is denied;
 //! 4. the tool kind's rule (`read = "allow"`, ...).
 //!
@@ -159,7 +159,8 @@ pub fn summary(decisions: &[Decision]) -> Option<String> {
                 .or_else(|| r.url.clone())
                 .or_else(|| r.paths.first().cloned())
                 .unwrap_or_else(|| r.title.clone());
-            format!("`{}`, rule {}", what.replace('`', "'"), d.rule)
+            let rule = d.rule.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{}, rule {rule}", code(&what))
         })
         .collect();
     if !refused.is_empty() {
@@ -196,7 +197,17 @@ impl Permissions {
             .iter()
             .find(|p| super::files::beneath(worktree, std::path::Path::new(p)).is_none())
         {
-            return ruling(Rule::Deny, format!("path outside the worktree: {outside}"));
+            return ruling(
+                Rule::Deny,
+                format!("path outside the worktree: {}", code(outside)),
+            );
+        }
+        // A file tool whose paths forge cannot see could be aimed anywhere.
+        if matches!(req.kind.as_str(), "edit" | "delete" | "move") && req.paths.is_empty() {
+            return ruling(
+                Rule::Deny,
+                format!("{} with no path forge can check", req.kind),
+            );
         }
         if req.kind == "execute"
             && let Some(command) = &req.command
@@ -215,7 +226,7 @@ impl Permissions {
                 (Hosts::Only(_), None) => false,
             };
             if !reachable {
-                let what = host.unwrap_or_else(|| "an unknown host".into());
+                let what = host.map_or_else(|| "an unknown host".into(), |h| code(&h));
                 return ruling(Rule::Deny, format!("fetch of {what}: not in the allowlist"));
             }
         }
@@ -234,23 +245,42 @@ impl Permissions {
     }
 
     fn judge_command(&self, command: &str) -> Option<Ruling> {
-        let parts = split_command(command);
+        let parts = super::command::parts(command);
+        let matched = |patterns: &[String], part: &super::command::Part| {
+            patterns
+                .iter()
+                .find(|p| {
+                    glob(p, &part.written) || part.runs.as_deref().is_some_and(|r| glob(p, r))
+                })
+                .cloned()
+        };
         for part in &parts {
-            if let Some(p) = self.execute_deny.iter().find(|p| glob(p, part)) {
+            if let Some(p) = matched(&self.execute_deny, part) {
                 return Some(ruling(Rule::Deny, format!("deny-execute {p}")));
             }
         }
+        // What cannot be read could run anything a deny pattern names.
+        if !self.execute_deny.is_empty()
+            && let Some(part) = parts.iter().find(|p| p.runs.is_none())
+        {
+            return Some(ruling(
+                Rule::Deny,
+                format!(
+                    "deny-execute: forge cannot tell what {} runs",
+                    code(&part.written)
+                ),
+            ));
+        }
         for part in &parts {
-            if let Some(p) = self.execute_ask.iter().find(|p| glob(p, part)) {
+            if let Some(p) = matched(&self.execute_ask, part) {
                 return Some(ruling(Rule::Ask, format!("ask-execute {p}")));
             }
         }
-        if opaque(command) {
-            return None;
-        }
+        // Allowed only as written, each part, and only what can be read.
         let allowed: Vec<&String> = parts
             .iter()
-            .filter_map(|part| self.execute_allow.iter().find(|p| glob(p, part)))
+            .filter(|part| part.runs.is_some())
+            .filter_map(|part| self.execute_allow.iter().find(|p| glob(p, &part.written)))
             .collect();
         if !parts.is_empty() && allowed.len() == parts.len() {
             let mut names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
@@ -268,56 +298,20 @@ fn ruling(rule: Rule, because: String) -> Ruling {
     Ruling { rule, because }
 }
 
+/// What the agent said, made safe to quote in a rule or a summary: one line, as a code
+/// span (a backtick in it becomes a quote, so it cannot end the span), so that neither a
+/// terminal nor a pull request's Markdown reads it as anything but text.
+pub fn code(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("`{}`", line.replace('`', "'"))
+}
+
 pub fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::Allow => "allow",
         Rule::Deny => "deny",
         Rule::Ask => "ask",
     }
-}
-
-/// The simple commands of a command line, trimmed, with runs of whitespace made one space.
-fn split_command(command: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut chars = command.chars().peekable();
-    while let Some(c) = chars.next() {
-        let split = match c {
-            ';' | '\n' | '|' => {
-                if chars.peek() == Some(&'|') {
-                    chars.next();
-                }
-                true
-            }
-            '&' => {
-                if chars.peek() == Some(&'&') {
-                    chars.next();
-                }
-                true
-            }
-            _ => false,
-        };
-        if split {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    parts.push(current);
-    parts
-        .into_iter()
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// A command whose effect cannot be read off its text: substitutions and redirections.
-fn opaque(command: &str) -> bool {
-    command.contains("$(")
-        || command.contains('`')
-        || command.contains('>')
-        || command.contains('<')
-        || command.contains("${")
 }
 
 /// `*` matches any run of characters (spaces too); everything else matches itself.
@@ -346,7 +340,16 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// `https://example.com/x` gives `example.com:443`.
 fn host_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Parsers disagree about a backslash (a browser's ends the authority there) or space:
+    // no host is read from such a URL, so it reaches nothing.
+    if authority.contains(['\\', ' ', '\t']) || authority.matches('@').count() > 1 {
+        return None;
+    }
+    let authority = authority.rsplit('@').next()?;
     if authority.is_empty() {
         return None;
     }
@@ -425,6 +428,33 @@ mod tests {
         );
         // `ls` is exact: `ls -la /` is not it.
         assert_eq!(p.judge(&exec("ls -la /"), wt, &any).rule, Rule::Deny);
+        // A deny pattern sees past prefixes, wrappers, paths, quotes and git's options,
+        // even where execute is allowed by kind.
+        let open: Permissions = toml::from_str(
+            "execute = \"allow\"\nexecute_deny = [\"git push*\"]\nexecute_allow = [\"git *\"]",
+        )
+        .unwrap();
+        for cmd in [
+            "git -C . push origin main",
+            "git --no-pager push",
+            "FOO=1 git push",
+            "env git push",
+            "/usr/bin/git push",
+            "\"git\" push",
+            "xargs git push",
+            "(git push)",
+        ] {
+            assert_eq!(open.judge(&exec(cmd), wt, &any).rule, Rule::Deny, "{cmd}");
+        }
+        let r = open.judge(&exec("sh -c 'git push'"), wt, &any);
+        assert_eq!(r.rule, Rule::Deny);
+        assert!(r.because.contains("cannot tell what"), "{}", r.because);
+        // An allow pattern matches only what is written: no prefix rides along.
+        assert_eq!(
+            p.judge(&exec("LD_PRELOAD=/x.so cargo test"), wt, &any).rule,
+            Rule::Deny
+        );
+        assert_eq!(open.judge(&exec("git status"), wt, &any).rule, Rule::Allow);
     }
 
     #[test]
@@ -443,7 +473,7 @@ mod tests {
         let r = p.judge(&edit("/w/tree/../x"), wt, &Hosts::Any);
         assert_eq!(
             (r.rule, r.because.as_str()),
-            (Rule::Deny, "path outside the worktree: /w/tree/../x")
+            (Rule::Deny, "path outside the worktree: `/w/tree/../x`")
         );
         assert_eq!(
             p.judge(&edit("/etc/passwd"), wt, &Hosts::Any).rule,
@@ -490,7 +520,7 @@ mod tests {
             (r.rule, r.because.as_str()),
             (
                 Rule::Deny,
-                "fetch of evil.example:443: not in the allowlist"
+                "fetch of `evil.example:443`: not in the allowlist"
             )
         );
         assert_eq!(

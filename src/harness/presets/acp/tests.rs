@@ -41,6 +41,13 @@ fn say(client: &mut Client, v: Value) -> Vec<Event> {
     client.line(Stream::Stdout, &v.to_string())
 }
 
+fn decision_of(events: &[Event]) -> Option<&super::policy::Decision> {
+    events.iter().find_map(|e| match e {
+        Event::Permission { decision } => Some(decision),
+        _ => None,
+    })
+}
+
 fn init_answer(caps: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": 1, "agentCapabilities": caps}})
 }
@@ -142,7 +149,7 @@ fn forge_grants_one_call_at_a_time_and_never_always() {
     let answer = sent(&conv);
     assert_eq!(answer[0]["id"], 7);
     assert_eq!(answer[0]["result"]["outcome"]["optionId"], "once");
-    let Event::Permission { decision } = &events[0] else {
+    let Some(decision) = decision_of(&events) else {
         panic!("{events:?}")
     };
     assert_eq!(decision.outcome, super::policy::Outcome::Allowed);
@@ -152,7 +159,7 @@ fn forge_grants_one_call_at_a_time_and_never_always() {
         ask(json!([{"optionId": "always", "name": "Always", "kind": "allow_always"}])),
     );
     assert_eq!(sent(&conv)[0]["result"]["outcome"]["outcome"], "cancelled");
-    let Event::Permission { decision } = &events[0] else {
+    let Some(decision) = decision_of(&events) else {
         panic!("{events:?}")
     };
     assert_eq!(decision.outcome, super::policy::Outcome::Cancelled);
@@ -284,7 +291,7 @@ fn a_generic_confirmation_is_about_the_tool_call_before_it() {
                     {"optionId": "reject", "name": "No", "kind": "reject_once"},
                     {"optionId": "risk_based", "name": "Auto", "kind": "allow_once"}]}});
     let events = say(&mut c, ask);
-    let Event::Permission { decision } = &events[0] else {
+    let Some(decision) = decision_of(&events) else {
         panic!("{events:?}")
     };
     assert_eq!(decision.rule, "deny-execute git push*");
@@ -349,5 +356,68 @@ fn a_known_agent_gets_its_clis_quiet_settings() {
     assert_eq!(
         (spec.program.as_str(), spec.args.as_slice()),
         ("gemini", ["--acp".to_owned()].as_slice())
+    );
+}
+
+#[test]
+fn a_file_whose_edit_was_allowed_is_served_though_the_rule_asks() {
+    let (conv, mut c) = setup(None, "edit = \"ask\"\nexecute_allow = []");
+    sent(&conv);
+    let write = |id: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "fs/write_text_file",
+            "params": {"sessionId": "s", "path": "/w/tree/a.txt", "content": "x"}})
+    };
+    // Nobody to ask: denied, and so is the write.
+    let ask = json!({"jsonrpc": "2.0", "id": 0, "method": "session/request_permission", "params": {
+        "sessionId": "s", "toolCall": {"toolCallId": "t", "title": "Write a.txt", "kind": "edit",
+        "locations": [{"path": "/w/tree/a.txt"}]},
+        "options": [{"optionId": "once", "name": "Once", "kind": "allow_once"},
+                    {"optionId": "no", "name": "No", "kind": "reject_once"}]}});
+    say(&mut c, ask.clone());
+    assert_eq!(sent(&conv)[0]["result"]["outcome"]["optionId"], "no");
+    say(&mut c, write("w1"));
+    assert!(sent(&conv)[0].get("error").is_some());
+    // A person said yes: the write that follows is served.
+    struct Yes;
+    impl super::policy::Ask for Yes {
+        fn ask(&self, _: &super::policy::Request, _: &str) -> Option<bool> {
+            Some(true)
+        }
+    }
+    let conv = Conversation::new();
+    let mut c = Client::start(
+        conv.clone(),
+        Setup {
+            prompt: "p".into(),
+            resume: None,
+            worktree: PathBuf::from("/nonexistent-forge-test/tree"),
+            fs: Fs {
+                read: true,
+                write: true,
+            },
+            permissions: toml::from_str("edit = \"ask\"").unwrap(),
+            hosts: Hosts::Any,
+            ask: Some(std::sync::Arc::new(Yes)),
+            now: 0,
+        },
+    );
+    sent(&conv);
+    let ask = serde_json::to_string(&ask)
+        .unwrap()
+        .replace("/w/tree", "/nonexistent-forge-test/tree");
+    c.line(Stream::Stdout, &ask);
+    assert_eq!(sent(&conv)[0]["result"]["outcome"]["optionId"], "once");
+    let w = serde_json::to_string(&write("w2"))
+        .unwrap()
+        .replace("/w/tree", "/nonexistent-forge-test/tree");
+    c.line(Stream::Stdout, &w);
+    // Served: it fails only because the test's worktree does not exist, not as denied.
+    let answer = sent(&conv);
+    assert!(
+        !answer[0]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("denied"),
+        "{answer:?}"
     );
 }

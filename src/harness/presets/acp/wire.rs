@@ -180,6 +180,9 @@ pub struct ToolCall {
     pub raw_input: Option<Value>,
     #[serde(default)]
     pub locations: Option<Vec<Location>>,
+    /// Diffs and other content; a diff names the file it changes (`path`).
+    #[serde(default)]
+    pub content: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

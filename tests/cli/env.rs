@@ -346,3 +346,28 @@ pub fn wait_for_marker(path: &Path, what: &str) {
 /// creates `go` there. The test decides when the harness may go on, instead of a sleep.
 pub const WAIT_FOR_GO: &str = ": > \"$FORGE_REPO/../started\"; i=0; \
      while [ ! -e \"$FORGE_REPO/../go\" ] && [ $i -lt 250 ]; do sleep 0.1; i=$((i+1)); done; ";
+
+/// The live processes (not zombies) whose environment holds `entry` (`NAME=value`), by pid
+/// as this test sees them: what a run left behind, found whatever PID namespace its
+/// processes were in and whatever pids they recorded there.
+pub fn processes_with_env(entry: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<u32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let live = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    != Some("Z")
+            });
+            live && std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|e| e == entry.as_bytes()))
+        })
+        .collect();
+    found.sort();
+    found
+}

@@ -131,26 +131,11 @@ fn a_crash_halfway_through_a_line_is_a_failed_step() {
     }
 }
 
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the field after the parenthesised command name; Z is a zombie.
-        Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|r| r.split_whitespace().next())
-                != Some("Z")
-        }
-        Err(_) => false,
-    }
-}
-
+/// The run's processes still alive: those with the run's `FAKE_PIDS_FILE` in their
+/// environment (the pids the fakes record are their own PID namespace's when the sandbox
+/// gives them one).
 fn survivors(pids_file: &Path) -> Vec<u32> {
-    std::fs::read_to_string(pids_file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .filter(|&pid| alive(pid))
-        .collect()
+    crate::env::processes_with_env(&format!("FAKE_PIDS_FILE={}", pids_file.display()))
 }
 
 #[test]

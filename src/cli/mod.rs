@@ -80,12 +80,32 @@ pub fn main() -> ExitCode {
     if first == crate::sandbox::ptys::PROBE_ARG {
         return ExitCode::from(crate::sandbox::ptys::probe_main() as u8);
     }
+    if first == crate::sandbox::pidns::PROBE_ARG {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return ExitCode::from(crate::sandbox::pidns::probe_main(&args) as u8);
+    }
     let mut args = std::env::args_os();
-    if args.nth(1).is_some_and(|a| a == crate::sandbox::exec::ARG) {
-        // The sandbox trampoline: it returns only if it could not exec the harness.
-        let message = crate::sandbox::exec::main(args.collect());
-        eprintln!("forge: sandbox: {message}");
-        return ExitCode::from(crate::sandbox::exec::FAILED);
+    let first = args.nth(1);
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::sandbox::exec::ARG)) {
+        // The sandbox trampoline: it returns only if it could not exec the harness, or,
+        // when the harness runs in a PID namespace of its own, once it ended.
+        return match crate::sandbox::exec::main(args.collect()) {
+            Ok(ended) => ExitCode::from(crate::sandbox::pidns::end(ended)),
+            Err(message) => {
+                eprintln!("forge: sandbox: {message}");
+                ExitCode::from(crate::sandbox::exec::FAILED)
+            }
+        };
+    }
+    if first.as_deref() == Some(std::ffi::OsStr::new(crate::sandbox::pidns::INIT_ARG)) {
+        // PID 1 of the harness's own PID namespace.
+        return match crate::sandbox::pidns::init_main(args.collect()) {
+            Ok(code) => ExitCode::from(code),
+            Err(message) => {
+                eprintln!("forge: sandbox: {message}");
+                ExitCode::from(crate::sandbox::exec::FAILED)
+            }
+        };
     }
     install_signal_handlers();
     let cli = match Cli::try_parse() {

@@ -27,6 +27,22 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
             }
         ),
     );
+    report.ok(
+        "sandbox",
+        format!(
+            "PID namespace for harnesses (each of their processes reads its own /proc/self): {}",
+            match crate::sandbox::pidns::available() {
+                Some(crate::sandbox::netns::Way::Direct) => "yes",
+                Some(crate::sandbox::netns::Way::UserNamespace) => "yes (user namespace)",
+                None => {
+                    "no (not root and no unprivileged user namespaces, or the kernel refuses a \
+                     procfs mount, as in containers with overmounts on /proc): only the \
+                     harness's own /proc/self is readable, and runtimes its processes start \
+                     that need theirs (Bun) abort"
+                }
+            }
+        ),
+    );
     {
         use crate::sandbox::limits::{Controller, mechanism};
         report.ok(

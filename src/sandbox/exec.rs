@@ -15,6 +15,7 @@ use rustix::process::{Resource, Rlimit, setrlimit};
 
 use super::Policy;
 use super::paths::OWN_PROC;
+use super::pidns::Ended;
 
 /// The first argument that makes `forge` the trampoline.
 pub const ARG: &str = "__sandbox";
@@ -33,49 +34,45 @@ pub fn argv(policy: &Policy, program: &str, args: &[String]) -> Vec<String> {
 }
 
 /// Runs the trampoline on `args` (everything after `__sandbox`). Returns only on failure,
-/// with the message for stderr.
-pub fn main(args: Vec<OsString>) -> String {
+/// with the message for stderr, or, where the harness runs in a PID namespace of its own
+/// (`pidns.rs`), once it ended, with how.
+pub fn main(args: Vec<OsString>) -> Result<Ended, String> {
     let mut args = args.into_iter();
-    let (Some(policy), Some(program)) = (args.next(), args.next()) else {
-        return "usage: forge __sandbox POLICY PROGRAM [ARGS...]".into();
+    let (Some(policy_json), Some(program)) = (args.next(), args.next()) else {
+        return Err("usage: forge __sandbox POLICY PROGRAM [ARGS...]".into());
     };
-    let policy: Policy = match serde_json::from_str(&policy.to_string_lossy()) {
-        Ok(p) => p,
-        Err(e) => return format!("bad policy: {e}"),
-    };
+    let policy: Policy = serde_json::from_str(&policy_json.to_string_lossy())
+        .map_err(|e| format!("bad policy: {e}"))?;
     // First, a session of its own: no controlling terminal, so nothing it runs can type
     // into the user's shell (TIOCSTI) or get the terminal's signals, and a process group
     // that is its pid, which forge signals from the start (also when what follows fails).
-    if let Err(e) = rustix::process::setsid() {
-        return format!("setsid: {e}");
-    }
-    if let Err(e) = limits(&policy) {
-        return e;
-    }
+    rustix::process::setsid().map_err(|e| format!("setsid: {e}"))?;
+    limits(&policy)?;
     if let Some(plan) = &policy.netns {
-        if let Err(e) = super::netns::enter() {
-            return format!("network namespace: {e}");
-        }
-        if let Some((port, bridge)) = &plan.forward
-            && let Err(e) = super::netns::start_forwarder(*port, bridge)
-        {
-            return format!("network namespace: {e}");
+        super::netns::enter().map_err(|e| format!("network namespace: {e}"))?;
+        if let Some((port, bridge)) = &plan.forward {
+            super::netns::start_forwarder(*port, bridge)
+                .map_err(|e| format!("network namespace: {e}"))?;
         }
     }
-    if policy.ptys
-        && let Err(e) = super::ptys::enter()
-    {
-        return format!("the harness's own terminals: {e}");
+    if policy.ptys {
+        super::ptys::enter().map_err(|e| format!("the harness's own terminals: {e}"))?;
     }
-    if policy.read.iter().any(|p| p == Path::new(OWN_PROC))
-        && let Err(e) = pin_own_proc()
-    {
-        return format!("{OWN_PROC}: {e}");
+    if policy.pids {
+        // The forwarder above was started first, outside: the next child is PID 1 there.
+        return super::pidns::supervise(&policy_json.to_string_lossy(), policy.ptys, program, args);
     }
-    if let Err(e) = super::landlock::restrict_self(&policy) {
-        return format!("could not enforce the sandbox: {e}");
+    if policy.read.iter().any(|p| p == Path::new(OWN_PROC)) {
+        pin_own_proc().map_err(|e| format!("{OWN_PROC}: {e}"))?;
     }
+    super::landlock::restrict_self(&policy)
+        .map_err(|e| format!("could not enforce the sandbox: {e}"))?;
     let err = Command::new(&program).args(args).exec();
+    Err(exec_failed(&program, &err))
+}
+
+/// What the trampoline says when the harness's program could not be started.
+pub(super) fn exec_failed(program: &std::ffi::OsStr, err: &std::io::Error) -> String {
     let hint = if err.kind() == std::io::ErrorKind::PermissionDenied {
         " (the sandbox does not let the harness read its program or interpreter: grant its \
          directory with `[sandbox] read = [\"/path\"]` in .forge/config.toml)"

@@ -14,6 +14,7 @@ pub mod landlock;
 pub mod limits;
 pub mod netns;
 pub mod paths;
+pub mod pidns;
 pub mod proxy;
 pub mod ptys;
 
@@ -62,6 +63,10 @@ pub struct Policy {
     /// before the rules grant [`ptys::GRANTED`]; it fails rather than grant the host's.
     #[serde(default)]
     pub ptys: bool,
+    /// A PID namespace of its own with a fresh `/proc` (`pidns.rs`), which the trampoline
+    /// makes before the rules grant all of `/proc`; it fails rather than grant the host's.
+    #[serde(default)]
+    pub pids: bool,
 }
 
 impl Policy {
@@ -70,6 +75,7 @@ impl Policy {
         let system = |p: &PathBuf| {
             p.starts_with("/etc")
                 || p == std::path::Path::new(paths::OWN_PROC)
+                || p == std::path::Path::new("/proc")
                 || paths::SYSTEM_READ.iter().any(|s| p.starts_with(s))
         };
         Summary {
@@ -88,6 +94,12 @@ impl Policy {
             },
             proxy_port: self.proxy_port,
             private_ptys: self.ptys,
+            proc_view: if self.pids {
+                "all of /proc, a fresh one in a PID namespace of its own: only its processes"
+            } else {
+                "only the harness's own /proc/self (no PID namespace here): the processes it \
+                 starts cannot read theirs"
+            },
             write: self.write.clone(),
             read_extra: self.read.iter().filter(|p| !system(p)).cloned().collect(),
             memory_bytes: self.memory_bytes,
@@ -218,6 +230,9 @@ pub struct Summary {
     /// The `/dev/ptmx` and `/dev/pts` in `write` are a devpts instance of the harness's own
     /// (`ptys.rs`), never the host's.
     pub private_ptys: bool,
+    /// What of `/proc` the harness's processes read: each its own, in a PID namespace of the
+    /// sandbox's own where the machine allows one, else only the harness's own `/proc/self`.
+    pub proc_view: &'static str,
     pub write: Vec<PathBuf>,
     /// Readable paths outside the system directories (the harness's installation, grants).
     pub read_extra: Vec<PathBuf>,

@@ -148,6 +148,7 @@ pub fn policy(
         cgroups: Vec::new(),
         netns: None,
         ptys: false,
+        pids: false,
     }
 }
 
@@ -159,6 +160,19 @@ pub fn grant_private_ptys(policy: &mut Policy) {
     policy
         .write
         .extend(super::ptys::GRANTED.iter().map(PathBuf::from));
+}
+
+/// Gives the policy a PID namespace of its own (see `pidns.rs`): the trampoline mounts a
+/// fresh procfs, where only the sandbox's processes are, before the rules grant all of
+/// `/proc` instead of [`OWN_PROC`], so that every process of the tree reads its own
+/// `/proc/self`. Only where the machine allows that: the host's `/proc` shows forge's
+/// environment and is never granted.
+pub fn grant_own_pids(policy: &mut Policy) {
+    policy.pids = true;
+    policy.read.retain(|p| p != Path::new(OWN_PROC));
+    policy.read.push(PathBuf::from("/proc"));
+    policy.read.sort();
+    policy.read.dedup();
 }
 
 /// Listed once per process: every contained run (harness, gates, planner rounds) needs it.
@@ -398,6 +412,39 @@ mod tests {
         let json = serde_json::to_string(&p).unwrap();
         let back: Policy = serde_json::from_str(&json).unwrap();
         assert!(back.ptys);
+    }
+
+    #[test]
+    fn its_own_pid_namespace_grants_all_of_proc_and_says_so() {
+        let mut p = policy(
+            LANDLOCK,
+            &SandboxConfig::default(),
+            &paths(Path::new("/nonexistent"), Path::new("/w"), None, &[]),
+            None,
+        );
+        assert!(!p.pids);
+        assert!(
+            p.summary(LANDLOCK)
+                .proc_view
+                .contains("only the harness's own")
+        );
+        grant_own_pids(&mut p);
+        assert!(p.pids);
+        assert!(p.read.contains(&PathBuf::from("/proc")));
+        assert!(!p.read.contains(&PathBuf::from(OWN_PROC)), "{:?}", p.read);
+        let summary = p.summary(LANDLOCK);
+        assert!(summary.proc_view.contains("PID namespace of its own"));
+        assert!(
+            !summary.read_extra.contains(&PathBuf::from("/proc")),
+            "a system entry, not an extra grant"
+        );
+        // The flag travels to the trampoline, which makes the namespace before the rules.
+        let back: Policy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert!(back.pids);
+        // An older policy without the field has no namespace.
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("pids");
+        assert!(!serde_json::from_value::<Policy>(old).unwrap().pids);
     }
 
     #[test]

@@ -340,6 +340,12 @@ pub fn contain(
     if sandbox::ptys::available() {
         sandbox::paths::grant_private_ptys(&mut policy);
     }
+    // And a PID namespace of its own, where the machine allows it, so that every process of
+    // the tree reads its own /proc/self (Bun, started by Node, aborts without it);
+    // elsewhere only the harness's own.
+    if sandbox::pidns::available().is_some() {
+        sandbox::paths::grant_own_pids(&mut policy);
+    }
     // Where the machine allows it, the harness also gets a network namespace of its own,
     // its only way out the relay to the proxy.
     let mut bridge = None;

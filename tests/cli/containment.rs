@@ -24,6 +24,7 @@ use crate::env::{TestEnv, clean_command, fixture, toml_string};
 
 mod limits;
 mod own;
+mod pids;
 mod userns;
 
 /// `[sandbox]` with the sandbox on and nothing allowlisted beyond the preset's API hosts.

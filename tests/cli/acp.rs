@@ -12,7 +12,7 @@ fn with_acp(timeout: u64, extra: &str) -> (TestEnv, String) {
     let fake = fixture("harnesses/fake-acp");
     env.configure(&format!(
         "[harness.agent]\npreset = \"acp\"\ncommand = [{}]\ntimeout = {timeout}\ngrace = 1\n\
-         pass_env = [\"FAKE_SCENARIO\", \"FAKE_PIDS_FILE\", \"FAKE_PROMPT_LOG\", \"FAKE_COMMAND\", \"FAKE_HANG_FORK\", \"FAKE_OUTSIDE_PATH\"]\n{extra}",
+         pass_env = [\"FAKE_SCENARIO\", \"FAKE_PIDS_FILE\", \"FAKE_PROMPT_LOG\", \"FAKE_COMMAND\", \"FAKE_HANG_FORK\", \"FAKE_OUTSIDE_PATH\", \"FAKE_CHILD\"]\n{extra}",
         toml_string(fake.to_str().unwrap())
     ));
     let bead = env.create(&["Do the thing"]);
@@ -250,6 +250,70 @@ fn a_timeout_cancels_the_turn_and_leaves_no_process_behind() {
     // By environment: the recorded pids are the agent's PID namespace's.
     let alive = crate::env::processes_with_env(&format!("FAKE_PIDS_FILE={}", pids.display()));
     assert_eq!(alive, Vec::<u32>::new(), "processes of the agent survived");
+}
+
+/// The `escaped_killed` of the step's `harness.finished`, and whether every pid the agent
+/// recorded is gone.
+fn escaped_and_gone(env: &TestEnv, pids: &std::path::Path) -> (u64, bool) {
+    let finished = env
+        .events()
+        .into_iter()
+        .find(|e| e["kind"] == "harness.finished")
+        .unwrap();
+    let text = std::fs::read_to_string(pids).unwrap();
+    assert!(text.lines().count() >= 2, "{text}");
+    let gone = text.lines().all(|pid| {
+        !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+            || std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default()
+                .contains(") Z ")
+    });
+    (
+        finished["data"]["escaped_killed"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{finished}")),
+        gone,
+    )
+}
+
+/// An agent's helper in its own process group (a language server, its HTTP server) that
+/// forge stops when it ends the conversation was stopped on purpose: it did not escape.
+#[test]
+fn a_child_in_the_agents_group_stopped_by_forge_did_not_escape() {
+    let (env, _bead) = with_acp(60, "");
+    let pids = env.path("../pids.txt");
+    let (code, cp, stderr) = step(
+        &env,
+        "edit",
+        &[
+            ("FAKE_CHILD", "group"),
+            ("FAKE_PIDS_FILE", pids.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0, "{cp}\n{stderr}");
+    let (escaped, gone) = escaped_and_gone(&env, &pids);
+    assert_eq!(escaped, 0, "the agent's own child counted as escaped");
+    assert!(gone, "the agent's child survived the step");
+}
+
+/// A daemon the agent started outside its process group did escape it, however the
+/// conversation ended.
+#[test]
+fn a_daemon_outside_the_agents_group_is_counted_as_escaped() {
+    let (env, _bead) = with_acp(60, "");
+    let pids = env.path("../pids.txt");
+    let (code, cp, stderr) = step(
+        &env,
+        "edit",
+        &[
+            ("FAKE_CHILD", "daemon"),
+            ("FAKE_PIDS_FILE", pids.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0, "{cp}\n{stderr}");
+    let (escaped, gone) = escaped_and_gone(&env, &pids);
+    assert!(escaped >= 1, "the daemon was not counted");
+    assert!(gone, "the daemon survived the step");
 }
 
 #[test]

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::env::{TestEnv, clean_command, fixture, toml_string};
 
+mod escaped;
 mod limits;
 mod own;
 mod pids;

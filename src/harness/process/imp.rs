@@ -1,6 +1,6 @@
 //! The run loop: spawn, pump output, watch the clocks, and clean up the process tree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -259,7 +259,9 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
         &mut status,
         &mut out,
         spawn.grace,
-        matches!(ended_by, EndedBy::Exited | EndedBy::Concluded) && !broken,
+        // A harness that exited by itself left behind whatever still runs. One whose
+        // conversation forge ended was stopped on purpose, with the helpers in its group.
+        ended_by == EndedBy::Exited && !broken,
     );
     let status = match status {
         Some(s) => Some(s),
@@ -297,7 +299,8 @@ pub fn run(spawn: &Spawn, on_line: &mut dyn FnMut(Stream, &str)) -> Result<Finis
 
 /// Stops the harness (if it still runs) and every process of its tree, and returns the
 /// pids of the processes that escaped: those outside the harness's process group, and, when
-/// the harness exited by itself (`left_behind`), every process it left running.
+/// the harness exited by itself (`left_behind`), every process it left running. forge's own
+/// helpers in the tree (the network namespace's forwarder) are stopped but never counted.
 ///
 /// TERM goes to the group and to each escaped process; then forge waits up to `grace`
 /// (less when everything is gone sooner), pumping output so a child writing on its way out
@@ -314,8 +317,12 @@ fn clean_up(
     let root = tracker.root();
     let root_pid = Pid::from_raw(root);
     let mut escaped: BTreeSet<u32> = BTreeSet::new();
-    let note = |p: &tree::Proc, escaped: &mut BTreeSet<u32>| {
-        if p.pid != root && (left_behind || p.pgrp != root) {
+    // Told apart while they still run (a killed process's executable is gone): pid and
+    // start time of each helper found.
+    let mut helpers: HashSet<(i32, u64)> = HashSet::new();
+    let note = |p: &tree::Proc, escaped: &mut BTreeSet<u32>, helpers: &HashSet<(i32, u64)>| {
+        if p.pid != root && (left_behind || p.pgrp != root) && !helpers.contains(&(p.pid, p.start))
+        {
             escaped.insert(p.pid as u32);
         }
     };
@@ -345,11 +352,17 @@ fn clean_up(
         // Not reaped yet, so the pid is still the harness's even if it left the group.
         let _ = kill_process(pid, Signal::TERM);
     }
+    helpers.extend(
+        survivors
+            .iter()
+            .filter(|p| tree::forge_helper(p))
+            .map(|p| (p.pid, p.start)),
+    );
     for p in &survivors {
         if p.pgrp != root {
             tree::signal(p, Signal::TERM);
         }
-        note(p, &mut escaped);
+        note(p, &mut escaped, &helpers);
     }
     let grace_end = Instant::now() + grace;
     loop {
@@ -374,7 +387,7 @@ fn clean_up(
         let _ = child.kill();
     }
     for p in tracker.sweep() {
-        note(&p, &mut escaped);
+        note(&p, &mut escaped, &helpers);
     }
     tracker.reap(REAP_WAIT);
     escaped.into_iter().collect()

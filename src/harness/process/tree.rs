@@ -115,6 +115,30 @@ pub(super) fn signal(p: &Proc, sig: Signal) -> bool {
     }
 }
 
+/// The first arguments of forge's own helpers that run inside a harness's tree: the
+/// network namespace's forwarder (`forge __forward`, started by the trampoline before the
+/// harness). They are stopped with the run but are not processes the harness left behind.
+const HELPER_ARGS: &[&str] = &[crate::sandbox::netns::FORWARD_ARG];
+
+/// Whether `p` is one of forge's own helpers: forge's executable (the same file as this
+/// process's), run with a helper's first argument. A harness that runs forge's binary as
+/// `__forward` itself only hides that process from the count; it is stopped all the same.
+pub(super) fn forge_helper(p: &Proc) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(cmdline) = std::fs::read(format!("/proc/{}/cmdline", p.pid)) else {
+        return false;
+    };
+    let helper = cmdline
+        .split(|&b| b == 0)
+        .nth(1)
+        .is_some_and(|arg| HELPER_ARGS.iter().any(|h| h.as_bytes() == arg));
+    let id = |path: String| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    helper
+        && id("/proc/self/exe".into())
+            .is_some_and(|me| id(format!("/proc/{}/exe", p.pid)) == Some(me))
+        && read_stat(p.pid).is_some_and(|q| q.start == p.start)
+}
+
 /// Which processes may have their environment read for the `FORGE_RUN` marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum EnvCheck {

@@ -18,11 +18,17 @@ pub fn check(layout: &Layout, config: &Config, probe: &dyn Probe, report: &mut D
             can(NET_ABI),
             can(SCOPE_ABI),
             match crate::sandbox::netns::available() {
-                Some(crate::sandbox::netns::Way::Direct) => "yes",
-                Some(crate::sandbox::netns::Way::UserNamespace) => "yes (user namespace)",
+                Some(crate::sandbox::netns::Way::Direct) => {
+                    "yes (harnesses reach loopback servers of their own, not the host's)"
+                }
+                Some(crate::sandbox::netns::Way::UserNamespace) => {
+                    "yes, through a user namespace (harnesses reach loopback servers of their \
+                     own, not the host's)"
+                }
                 None => {
                     "no (not root, and no unprivileged user namespaces): the TCP rule admits \
-                     the proxy's port on any address"
+                     only the proxy's port, on any address, so harnesses cannot reach \
+                     loopback servers of their own (opencode's, language servers)"
                 }
             }
         ),

@@ -50,10 +50,7 @@ pub fn main(args: Vec<OsString>) -> Result<Ended, String> {
     limits(&policy)?;
     if let Some(plan) = &policy.netns {
         super::netns::enter().map_err(|e| format!("network namespace: {e}"))?;
-        if let Some((port, bridge)) = &plan.forward {
-            super::netns::start_forwarder(*port, bridge)
-                .map_err(|e| format!("network namespace: {e}"))?;
-        }
+        super::netns::start_forwarders(plan).map_err(|e| format!("network namespace: {e}"))?;
     }
     if policy.ptys {
         super::ptys::enter().map_err(|e| format!("the harness's own terminals: {e}"))?;

@@ -8,8 +8,7 @@ use landlock::{
     PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 
-use super::Policy;
-use crate::config::NetworkMode;
+use super::{Policy, TcpRule};
 
 /// The newest ABI whose rights forge has vetted; newer kernels are used at this level.
 pub const KNOWN_ABI: u32 = 7;
@@ -59,7 +58,8 @@ pub fn restrict_self(policy: &Policy) -> Result<(), String> {
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(all)
         .map_err(|e| format!("filesystem rules: {e}"))?;
-    if policy.network != NetworkMode::Open {
+    let tcp = policy.tcp_rule();
+    if tcp != TcpRule::Any {
         ruleset = ruleset
             .handle_access(AccessNet::ConnectTcp)
             .map_err(|e| format!("network rules: {e}"))?;
@@ -80,7 +80,7 @@ pub fn restrict_self(policy: &Policy) -> Result<(), String> {
                 .map_err(|e| format!("rule for {}: {e}", path.display()))?;
         }
     }
-    if let (NetworkMode::Allowlist, Some(port)) = (policy.network, policy.proxy_port) {
+    if let TcpRule::Port(port) = tcp {
         created = created
             .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
             .map_err(|e| format!("rule for the proxy's port {port}: {e}"))?;

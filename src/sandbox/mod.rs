@@ -69,7 +69,31 @@ pub struct Policy {
     pub pids: bool,
 }
 
+/// What Landlock lets a contained process's TCP connections reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpRule {
+    /// Anything: the network is open, or a network namespace of the harness's own confines
+    /// it (its loopback is its own, and its only way out is the relay to the proxy).
+    Any,
+    /// Only this port, on any address (the proxy's, without a namespace: loopback is the
+    /// host's, so a harness reaches no loopback server of its own either).
+    Port(u16),
+    /// No TCP connection at all (`network = "none"`, with or without a namespace).
+    None,
+}
+
 impl Policy {
+    /// How Landlock restricts TCP connections under this policy.
+    pub fn tcp_rule(&self) -> TcpRule {
+        match (self.network, self.netns.is_some(), self.proxy_port) {
+            (NetworkMode::Open, _, _) => TcpRule::Any,
+            (NetworkMode::None, _, _) => TcpRule::None,
+            (NetworkMode::Allowlist, true, _) => TcpRule::Any,
+            (NetworkMode::Allowlist, false, Some(port)) => TcpRule::Port(port),
+            (NetworkMode::Allowlist, false, None) => TcpRule::None,
+        }
+    }
+
     /// What the ledger records of this policy.
     pub fn summary(&self, enforcement: Enforcement) -> Summary {
         let system = |p: &PathBuf| {
@@ -83,13 +107,18 @@ impl Policy {
             network: self.network,
             network_enforced: match (self.network, self.netns.is_some()) {
                 (NetworkMode::Open, _) => "none",
-                (NetworkMode::None, true) => "a network namespace with only loopback",
+                (NetworkMode::None, true) => {
+                    "a network namespace with only loopback, and landlock: no TCP connection"
+                }
                 (NetworkMode::None, false) => "landlock: no TCP connection",
                 (NetworkMode::Allowlist, true) => {
-                    "a network namespace with only loopback, relayed to the proxy"
+                    "a network namespace with only loopback, relayed to the proxy: the \
+                     harness's own loopback servers are reachable, the host's are not"
                 }
                 (NetworkMode::Allowlist, false) => {
-                    "landlock: TCP only to the proxy's port (no network namespace here)"
+                    "landlock: TCP only to the proxy's port (no network namespace here: \
+                     loopback is the host's, so no loopback server of the harness's own is \
+                     reachable either)"
                 }
             },
             proxy_port: self.proxy_port,
@@ -299,6 +328,37 @@ mod tests {
             assert!(r.hint.contains("network = \"open\""), "{r:?}");
             assert!(decide(&c, &Fake(4)).is_ok());
         }
+    }
+
+    #[test]
+    fn the_tcp_rule_is_left_to_a_namespace_only_with_the_allowlist() {
+        let policy = |network, netns: bool| Policy {
+            abi: 7,
+            read: Vec::new(),
+            write: Vec::new(),
+            network,
+            proxy_port: (network == NetworkMode::Allowlist).then_some(4000),
+            scoped: true,
+            memory_bytes: None,
+            max_processes: None,
+            cgroups: Vec::new(),
+            netns: netns.then(|| netns::Plan {
+                forward: None,
+                tunnels: Vec::new(),
+            }),
+            ptys: false,
+        };
+        use NetworkMode::{Allowlist, Open};
+        let none = NetworkMode::None;
+        assert_eq!(policy(Allowlist, false).tcp_rule(), TcpRule::Port(4000));
+        assert_eq!(policy(Allowlist, true).tcp_rule(), TcpRule::Any);
+        assert_eq!(policy(none, false).tcp_rule(), TcpRule::None);
+        assert_eq!(policy(none, true).tcp_rule(), TcpRule::None);
+        assert_eq!(policy(Open, false).tcp_rule(), TcpRule::Any);
+        let enforced = |p: Policy| p.summary(Enforcement::Unsandboxed).network_enforced;
+        assert!(enforced(policy(Allowlist, true)).contains("own loopback servers"));
+        assert!(enforced(policy(Allowlist, false)).contains("no loopback server"));
+        assert!(enforced(policy(none, true)).contains("no TCP"));
     }
 
     #[test]

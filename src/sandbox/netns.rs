@@ -10,7 +10,7 @@
 //! the trampoline) listens on `127.0.0.1:PORT` there and connects to the bridge.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,6 +29,51 @@ pub struct Plan {
     /// The proxy's port, to listen on inside, and the bridge's socket, to relay to. None:
     /// no network at all (`network = "none"`).
     pub forward: Option<(u16, PathBuf)>,
+    /// Loopback ports of the host that the allowlist names (a local model server): inside,
+    /// the same address is a tunnel through the proxy to it, so that a client going direct
+    /// to loopback (as `NO_PROXY` tells it to) still reaches it. Only with `forward`.
+    #[serde(default)]
+    pub tunnels: Vec<Tunnel>,
+}
+
+/// One host loopback port made reachable inside the namespace, through the proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    /// Where to listen inside (`127.0.0.1:8080`, `[::1]:8080`).
+    pub listen: SocketAddr,
+    /// What to ask the proxy to `CONNECT` to: the allowlist's entry (`localhost:8080`).
+    pub target: String,
+}
+
+/// The tunnels for the loopback entries among allowlist `entries` (`127.0.0.1:8080`,
+/// `localhost:8080`, `[::1]:8080`; a loopback host without a port cannot be tunnelled), but
+/// never on `proxy_port`, where the forwarder to the proxy listens.
+pub fn loopback_tunnels(entries: &[String], proxy_port: u16) -> Vec<Tunnel> {
+    let mut out: Vec<Tunnel> = Vec::new();
+    for entry in entries {
+        let Some((host, port)) = entry.rsplit_once(':') else {
+            continue;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        let ip: IpAddr = match host.trim_start_matches('[').trim_end_matches(']') {
+            h if h.eq_ignore_ascii_case("localhost") => Ipv4Addr::LOCALHOST.into(),
+            h => match h.parse::<IpAddr>() {
+                Ok(ip) if ip.is_loopback() => ip,
+                _ => continue,
+            },
+        };
+        let listen = SocketAddr::new(ip, port);
+        if port == 0 || port == proxy_port || out.iter().any(|t| t.listen == listen) {
+            continue;
+        }
+        out.push(Tunnel {
+            listen,
+            target: entry.clone(),
+        });
+    }
+    out
 }
 
 /// The first argument of the probe that tries [`enter`] in a process of its own.
@@ -166,32 +211,52 @@ fn loopback_up() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Starts the forwarder in the (already entered) namespace. The listening socket is made
-/// here and handed over as the forwarder's stdin, so connections queue from this moment on
-/// and nothing waits for the forwarder to be ready.
-pub fn start_forwarder(port: u16, bridge: &Path) -> Result<(), String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .map_err(|e| format!("listening on 127.0.0.1:{port} in the namespace: {e}"))?;
+/// Starts the forwarders of `plan` in the (already entered) namespace: one to the proxy,
+/// and one per tunnel. Each listening socket is made here and handed over as its
+/// forwarder's stdin, so connections queue from this moment on and nothing waits for a
+/// forwarder to be ready.
+pub fn start_forwarders(plan: &Plan) -> Result<(), String> {
+    let Some((port, bridge)) = &plan.forward else {
+        return Ok(());
+    };
+    start_forwarder(
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), *port),
+        bridge,
+        None,
+    )?;
+    for t in &plan.tunnels {
+        start_forwarder(t.listen, bridge, Some(&t.target))?;
+    }
+    Ok(())
+}
+
+fn start_forwarder(listen: SocketAddr, bridge: &Path, target: Option<&str>) -> Result<(), String> {
+    let listener = TcpListener::bind(listen)
+        .map_err(|e| format!("listening on {listen} in the namespace: {e}"))?;
     let fd: std::os::fd::OwnedFd = listener.into();
     Command::new("/proc/self/exe")
         .arg(FORWARD_ARG)
         .arg(bridge)
+        .args(target)
         .stdin(Stdio::from(fd))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("the forwarder: {e}"))?;
+        .map_err(|e| format!("the forwarder for {listen}: {e}"))?;
     Ok(())
 }
 
-/// `forge __forward PATH`, with a listening TCP socket as stdin: relays every connection
-/// (to `127.0.0.1:PORT` in the harness's namespace) to the UNIX socket at PATH, until it is
-/// killed with the harness's processes.
+/// `forge __forward PATH [TARGET]`, with a listening TCP socket as stdin: relays every
+/// connection (to `127.0.0.1:PORT` in the harness's namespace) to the UNIX socket at PATH
+/// (the bridge to the proxy), until it is killed with the harness's processes. With TARGET
+/// (`host:port`), each connection first asks the proxy for a `CONNECT` to it, and is
+/// dropped if the proxy refuses.
 pub fn forward_main(args: &[String]) -> i32 {
     use std::os::fd::AsFd;
     let Some(path) = args.first() else {
         return 2;
     };
+    let target = args.get(1).cloned();
     let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
         return 1;
     };
@@ -199,13 +264,38 @@ pub fn forward_main(args: &[String]) -> i32 {
     let path = PathBuf::from(path);
     for client in listener.incoming().flatten() {
         let path = path.clone();
+        let target = target.clone();
         std::thread::spawn(move || {
-            if let Ok(upstream) = UnixStream::connect(&path) {
-                relay_tcp_unix(client, upstream);
+            let Ok(mut upstream) = UnixStream::connect(&path) else {
+                return;
+            };
+            if let Some(target) = target
+                && !connect_through(&mut upstream, &target)
+            {
+                return;
             }
+            relay_tcp_unix(client, upstream);
         });
     }
     0
+}
+
+/// Asks the proxy on `upstream` to tunnel to `target`; whether it agreed. Reads the answer
+/// byte by byte, so that nothing after its head (the tunnel's first bytes) is consumed.
+fn connect_through(upstream: &mut UnixStream, target: &str) -> bool {
+    let ask = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+    if upstream.write_all(ask.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 * 1024 || !matches!(upstream.read(&mut byte), Ok(1)) {
+            return false;
+        }
+        head.push(byte[0]);
+    }
+    head.split(|&b| b == b' ').nth(1) == Some(b"200")
 }
 
 fn relay_tcp_unix(tcp: TcpStream, unix: UnixStream) {
@@ -296,6 +386,37 @@ impl Drop for Bridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_entries_with_a_port_are_tunnelled() {
+        let entries: Vec<String> = [
+            "127.0.0.1:8080",
+            "localhost:9000",
+            "[::1]:7000",
+            "127.0.0.1",
+            "api.example.com:443",
+            "10.0.0.1:80",
+            "127.0.0.1:4000",
+            "127.0.0.1:8080",
+        ]
+        .iter()
+        .map(|e| (*e).to_owned())
+        .collect();
+        let got: Vec<(String, String)> = loopback_tunnels(&entries, 4000)
+            .into_iter()
+            .map(|t| (t.listen.to_string(), t.target))
+            .collect();
+        let want = [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("127.0.0.1:9000", "localhost:9000"),
+            ("[::1]:7000", "[::1]:7000"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn the_bridge_relays_both_ways_and_stops() {

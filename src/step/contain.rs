@@ -177,6 +177,9 @@ const PROXY_VARS: &[&str] = &[
     "all_proxy",
 ];
 
+/// `NO_PROXY` for a harness in a network namespace of its own: its loopback.
+const LOOPBACK_NAMES: &str = "127.0.0.1,localhost,::1";
+
 /// Hosts of the harness's API: the preset's, those of `*_BASE_URL`-style variables the
 /// harness's config sets (a custom endpoint named in config), and `[sandbox] allow_hosts`.
 pub fn allowed_hosts(ws: &Workspace, adapter: &dyn Adapter, hc: &HarnessConfig) -> Vec<String> {
@@ -312,14 +315,15 @@ pub fn contain(
     let mut unset: Vec<&'static str> = vec!["NO_PROXY", "no_proxy"];
     unset.extend(PROXY_VARS);
     let mut proxy = None;
+    let mut hosts = Vec::new();
     match harness {
         None => config.network = NetworkMode::Open,
         Some((adapter, hc, _)) if config.network == NetworkMode::Allowlist => {
-            let allow =
-                Allow::parse(&allowed_hosts(ws, adapter, hc)).map_err(|e| Error::Refused {
-                    message: format!("[sandbox] allow_hosts: {e}"),
-                    hint: "fix it in .forge/config.toml".into(),
-                })?;
+            hosts = allowed_hosts(ws, adapter, hc);
+            let allow = Allow::parse(&hosts).map_err(|e| Error::Refused {
+                message: format!("[sandbox] allow_hosts: {e}"),
+                hint: "fix it in .forge/config.toml".into(),
+            })?;
             let p = Proxy::start(allow).map_err(|e| Error::io("the step's egress proxy", e))?;
             for var in PROXY_VARS {
                 env.push(((*var).to_owned(), p.url()));
@@ -361,7 +365,20 @@ pub fn contain(
             }
             None => None,
         };
-        policy.netns = Some(sandbox::netns::Plan { forward });
+        // Its loopback is its own: clients go direct to the servers it starts there (opencode
+        // talks to its own HTTP server on 127.0.0.1:4096), and Landlock leaves TCP to the
+        // namespace (`Policy::tcp_rule`). The host's loopback ports the allowlist names are
+        // tunnels to the proxy at the same address.
+        let tunnels = match &proxy {
+            Some(p) => {
+                for var in ["NO_PROXY", "no_proxy"] {
+                    env.push((var.to_owned(), LOOPBACK_NAMES.to_owned()));
+                }
+                sandbox::netns::loopback_tunnels(&hosts, p.port())
+            }
+            None => Vec::new(),
+        };
+        policy.netns = Some(sandbox::netns::Plan { forward, tunnels });
     }
     let limits = sandbox::limits::make(policy.memory_bytes, policy.max_processes).map_err(|e| {
         Error::Refused {

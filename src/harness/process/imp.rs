@@ -339,6 +339,13 @@ fn clean_up(
         tracker.reap(REAP_WAIT);
         return Vec::new();
     }
+    // Before any signal: a dying process's command line is already gone.
+    helpers.extend(
+        survivors
+            .iter()
+            .filter(|p| tree::forge_helper(p))
+            .map(|p| (p.pid, p.start)),
+    );
 
     // Once the harness is reaped its pid, and so its group id, is only reserved while a
     // member is left: signal the group only then, so a reused id is never hit.
@@ -352,12 +359,6 @@ fn clean_up(
         // Not reaped yet, so the pid is still the harness's even if it left the group.
         let _ = kill_process(pid, Signal::TERM);
     }
-    helpers.extend(
-        survivors
-            .iter()
-            .filter(|p| tree::forge_helper(p))
-            .map(|p| (p.pid, p.start)),
-    );
     for p in &survivors {
         if p.pgrp != root {
             tree::signal(p, Signal::TERM);

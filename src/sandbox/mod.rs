@@ -347,6 +347,7 @@ mod tests {
                 tunnels: Vec::new(),
             }),
             ptys: false,
+            pids: false,
         };
         use NetworkMode::{Allowlist, Open};
         let none = NetworkMode::None;

@@ -252,27 +252,32 @@ fn a_timeout_cancels_the_turn_and_leaves_no_process_behind() {
     assert_eq!(alive, Vec::<u32>::new(), "processes of the agent survived");
 }
 
-/// The `escaped_killed` of the step's `harness.finished`, and whether every pid the agent
-/// recorded is gone.
-fn escaped_and_gone(env: &TestEnv, pids: &std::path::Path) -> (u64, bool) {
-    let finished = env
-        .events()
-        .into_iter()
+/// The `escaped_killed` of the step's `harness.finished`, whether every process the agent
+/// started is gone (found by environment: the pids it recorded are its PID namespace's, where
+/// it has one), and whether it ran in a PID namespace of its own (then what it left dies
+/// with the namespace, by the kernel's hand, and forge counts none of it).
+fn escaped_and_gone(env: &TestEnv, pids: &std::path::Path) -> (u64, bool, bool) {
+    let events = env.events();
+    let finished = events
+        .iter()
         .find(|e| e["kind"] == "harness.finished")
         .unwrap();
+    let started = events
+        .iter()
+        .find(|e| e["kind"] == "harness.started")
+        .unwrap();
+    let own_pids = started["data"]["policy"]["proc_view"]
+        .as_str()
+        .is_some_and(|v| v.contains("PID namespace"));
     let text = std::fs::read_to_string(pids).unwrap();
     assert!(text.lines().count() >= 2, "{text}");
-    let gone = text.lines().all(|pid| {
-        !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
-            || std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .unwrap_or_default()
-                .contains(") Z ")
-    });
+    let alive = crate::env::processes_with_env(&format!("FAKE_PIDS_FILE={}", pids.display()));
     (
         finished["data"]["escaped_killed"]
             .as_u64()
             .unwrap_or_else(|| panic!("{finished}")),
-        gone,
+        alive.is_empty(),
+        own_pids,
     )
 }
 
@@ -291,7 +296,7 @@ fn a_child_in_the_agents_group_stopped_by_forge_did_not_escape() {
         ],
     );
     assert_eq!(code, 0, "{cp}\n{stderr}");
-    let (escaped, gone) = escaped_and_gone(&env, &pids);
+    let (escaped, gone, _) = escaped_and_gone(&env, &pids);
     assert_eq!(escaped, 0, "the agent's own child counted as escaped");
     assert!(gone, "the agent's child survived the step");
 }
@@ -311,9 +316,11 @@ fn a_daemon_outside_the_agents_group_is_counted_as_escaped() {
         ],
     );
     assert_eq!(code, 0, "{cp}\n{stderr}");
-    let (escaped, gone) = escaped_and_gone(&env, &pids);
-    assert!(escaped >= 1, "the daemon was not counted");
+    let (escaped, gone, own_pids) = escaped_and_gone(&env, &pids);
     assert!(gone, "the daemon survived the step");
+    if !own_pids {
+        assert!(escaped >= 1, "the daemon was not counted");
+    }
 }
 
 #[test]

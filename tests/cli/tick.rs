@@ -347,17 +347,10 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     let reclaimed = &r["reclaimed"][0];
     assert_eq!(reclaimed["step"], format!("{bead}.1"));
     // The orphaned harness is gone: killed by this reclaim or, as the stale cgroup of a
-    // dead run, by whichever forge process swept it first.
-    let pid = std::fs::read_to_string(&marker).unwrap().trim().to_owned();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|r| r.split_whitespace().next());
-    assert!(
-        matches!(state, None | Some("Z")),
-        "the orphaned harness {pid} survived: {stat}"
-    );
+    // dead run, by whichever forge process swept it first. Found by its environment: the
+    // pid it wrote is its PID namespace's, where it has one.
+    let alive = crate::env::processes_with_env(&format!("FORGE_BEAD={bead}"));
+    assert_eq!(alive, Vec::<u32>::new(), "the orphaned harness survived");
     let attic = format!("refs/forge/attic/{bead}.1");
     assert_eq!(
         env.git(&["show", &format!("{attic}:{bead}.txt")]),

@@ -62,6 +62,11 @@ pub fn main(args: Vec<OsString>) -> Result<Ended, String> {
     if policy.read.iter().any(|p| p == Path::new(OWN_PROC)) {
         pin_own_proc().map_err(|e| format!("{OWN_PROC}: {e}"))?;
     }
+    // Last of the setup (the limits, namespaces and terminals above need them): a root
+    // harness keeps Docker's default capabilities, not all of root's.
+    if rustix::process::geteuid().is_root() {
+        super::pidns::drop_root_capabilities()?;
+    }
     super::landlock::restrict_self(&policy)
         .map_err(|e| format!("could not enforce the sandbox: {e}"))?;
     let err = Command::new(&program).args(args).exec();

@@ -22,16 +22,25 @@
 //!   harness left behind in the namespace;
 //! - the harness, PID 2.
 //!
-//! The report travels on a pipe the trampoline makes, whose write end the init inherits
-//! (its number in the init's argv) and opens anew, non-blocking, through `/proc/self/fd`:
-//! std offers no other way to adopt a descriptor without `unsafe`. The harness inherits
-//! that descriptor too, which gives it nothing: it could only report an exit status of its
-//! choice, which it can have anyway.
+//! The report travels on a pipe the trampoline makes. The init is not handed a descriptor of
+//! it: whatever it inherits, the harness would inherit too (std cannot mark or close a
+//! descriptor it does not own without `unsafe`), and could forge a report or fill the pipe.
+//! Instead the init opens the pipe anew, close-on-exec and non-blocking, through the
+//! trampoline's `/proc/<pid>/fd/<fd>` (named in its argv), before it covers `/proc` with the
+//! namespace's own procfs.
+//!
+//! Besides the PID namespace the harness gets an IPC namespace (System V IPC and POSIX
+//! message queues of its own, none of the host's) and a UTS namespace (a hostname of its own).
+//! The init is not dumpable (the harness, even as root, cannot ptrace it or read its
+//! `/proc/1/*`) and dies with the trampoline (`PR_SET_PDEATHSIG`), taking the namespace with
+//! it. A root harness keeps only [`ROOT_CAPABILITIES`].
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+
+use rustix::thread::CapabilitySet;
 use std::process::{Command, ExitStatus, Stdio};
 
 use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_bind, mount_change};
@@ -126,19 +135,30 @@ pub fn probe_main(args: &[String]) -> i32 {
 /// it has one already, `mount_ns`: the private terminals' or a user namespace's). Directly
 /// where it may, else inside a new user namespace (see `netns::own_user_namespace`).
 fn enter(mount_ns: bool) -> Result<Way, String> {
+    // IPC: the host's System V shared memory, semaphores and message queues would be
+    // reachable (by root, and by anyone where their mode lets everyone). UTS: root could
+    // rename the host.
+    let own = UnshareFlags::NEWPID | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
     let flags = if mount_ns {
-        UnshareFlags::NEWPID
+        own
     } else {
-        UnshareFlags::NEWPID | UnshareFlags::NEWNS
+        own | UnshareFlags::NEWNS
     };
     // Deprecated for CLONE_FILES/CLONE_FS; the trampoline is single-threaded.
     #[allow(deprecated)]
     let way = match rustix::thread::unshare(flags) {
         Ok(()) => Way::Direct,
         Err(direct) => {
-            super::netns::own_user_namespace(flags, "CLONE_NEWPID|CLONE_NEWNS").map_err(
-                |user| format!("unshare(CLONE_NEWPID): {direct}; through a user namespace: {user}"),
-            )?;
+            super::netns::own_user_namespace(
+                flags,
+                "CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWNS",
+            )
+            .map_err(|user| {
+                format!(
+                    "unshare(CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS): {direct}; \
+                     through a user namespace: {user}"
+                )
+            })?;
             Way::UserNamespace
         }
     };
@@ -154,14 +174,24 @@ fn enter(mount_ns: bool) -> Result<Way, String> {
 /// Lets the init, an exec of forge, mount the procfs. Root keeps its capabilities across
 /// exec; another uid, even one holding every capability in its own user namespace, loses
 /// them, unless they are ambient. The init drops them again before the harness starts.
+/// This process keeps no other: the init may open its `/proc/<pid>/fd` only if it holds
+/// every capability this process does (commoncap's ptrace check).
 fn keep_sys_admin() -> Result<(), String> {
-    use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
+    use rustix::thread::{CapabilitySets, capabilities, set_capabilities};
     if rustix::process::geteuid().is_root() {
         return Ok(());
     }
-    let mut caps = capabilities(None).map_err(|e| format!("capget: {e}"))?;
-    caps.inheritable |= CapabilitySet::SYS_ADMIN;
-    set_capabilities(None, caps).map_err(|e| format!("capset: {e}"))?;
+    let caps = capabilities(None).map_err(|e| format!("capget: {e}"))?;
+    let keep = caps.permitted & CapabilitySet::SYS_ADMIN;
+    set_capabilities(
+        None,
+        CapabilitySets {
+            effective: keep,
+            permitted: keep,
+            inheritable: keep,
+        },
+    )
+    .map_err(|e| format!("capset: {e}"))?;
     rustix::thread::configure_capability_in_ambient_set(CapabilitySet::SYS_ADMIN, true)
         .map_err(|e| format!("keeping CAP_SYS_ADMIN for the init: {e}"))
 }
@@ -240,10 +270,21 @@ pub fn supervise(
     let failed = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
     enter(mount_ns).map_err(|e| failed("the harness's own PID namespace", &e))?;
     keep_sys_admin().map_err(|e| failed("the harness's own PID namespace", &e))?;
+    // Close-on-exec, both ends: the init opens the pipe anew through this process's
+    // `/proc/<pid>/fd/<fd>`, and so nothing it starts can inherit it.
     let (report, report_w) = std::io::pipe().map_err(|e| failed("a pipe", &e))?;
-    // Without close-on-exec, for the init to open anew.
-    rustix::io::fcntl_setfd(&report_w, rustix::io::FdFlags::empty())
-        .map_err(|e| failed("a pipe", &e))?;
+    drop(report_w);
+    // For the init to open it: entering a user namespace made this process non-dumpable,
+    // and then only a holder of CAP_SYS_PTRACE in forge's namespace could. Nothing in the
+    // PID namespace sees this process; outside, only the same uid, which could make a user
+    // namespace of its own anyway.
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
+        .map_err(|e| failed("PR_SET_DUMPABLE", &e))?;
+    let report_path = format!(
+        "{}:{}",
+        rustix::process::getpid().as_raw_nonzero(),
+        report.as_raw_fd()
+    );
     // Before the init exists, so that no signal for it is lost.
     let mut signals = signal_hook::iterator::Signals::new(
         FORWARDED
@@ -254,13 +295,12 @@ pub fn supervise(
     .map_err(|e| failed("signal handlers", &e))?;
     let mut init = Command::new("/proc/self/exe")
         .arg(INIT_ARG)
-        .arg(report_w.as_raw_fd().to_string())
+        .arg(&report_path)
         .arg(policy)
         .arg(program)
         .args(args)
         .spawn()
         .map_err(|e| failed("starting the namespace's init", &e))?;
-    drop(report_w);
     let init_pid = rustix::process::Pid::from_raw(init.id() as i32);
     let status = loop {
         match init.try_wait() {
@@ -302,30 +342,49 @@ fn signal(raw: i32) -> Option<rustix::process::Signal> {
 }
 
 /// Ends the trampoline as the harness ended: with its exit code, or killed by the same
-/// signal (without a core dump of forge's: the harness made its own). Returns the exit code
-/// to use if the signal did not kill it (one that is ignored by default).
+/// signal (without a core dump of forge's: the harness made its own). Only a signal whose
+/// default action ends the process is raised: the report is the harness's word as much as
+/// the init's, and a STOP would stop the trampoline, and forge waiting on it. Returns the
+/// exit code to use otherwise (128 + the signal, as shells do).
 pub fn end(ended: Ended) -> u8 {
     match ended {
         Ended::Code(n) => n as u8,
         Ended::Signal(s) => {
-            let _ = rustix::process::setrlimit(
-                rustix::process::Resource::Core,
-                rustix::process::Rlimit {
-                    current: Some(0),
-                    maximum: Some(0),
-                },
-            );
-            let _ = signal_hook::low_level::emulate_default_handler(s);
-            (128 + s) as u8
+            if TERMINATING.contains(&s) {
+                let _ = rustix::process::setrlimit(
+                    rustix::process::Resource::Core,
+                    rustix::process::Rlimit {
+                        current: Some(0),
+                        maximum: Some(0),
+                    },
+                );
+                let _ = signal_hook::low_level::emulate_default_handler(s);
+            }
+            u8::try_from(128 + i64::from(s)).unwrap_or(super::exec::FAILED)
         }
     }
 }
 
-/// `forge __sandbox-init REPORT_FD POLICY PROGRAM [ARGS...]`, PID 1 of the namespace.
-/// Returns the exit code once the harness ended and was reported;
+/// The signals whose default action ends the process (with or without a core dump); the
+/// others stop it, continue it or are ignored.
+const TERMINATING: &[i32] = {
+    use signal_hook::consts::*;
+    &[
+        SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1,
+        SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,
+        SIGSYS,
+    ]
+};
+
+/// `forge __sandbox-init TRAMPOLINE_PID:REPORT_FD POLICY PROGRAM [ARGS...]`, PID 1 of the
+/// namespace. Returns the exit code once the harness ended and was reported;
 /// Err: the harness never started (the trampoline then ends as this process did).
 pub fn init_main(args: Vec<OsString>) -> Result<u8, String> {
-    // First: PID 1 gets only the signals it has handlers for.
+    // First: die with the trampoline, and with this process the namespace, so that killing
+    // the trampoline alone leaves nothing of the harness running.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| format!("PR_SET_PDEATHSIG: {e}"))?;
+    // Then: PID 1 gets only the signals it has handlers for.
     let mut signals = signal_hook::iterator::Signals::new(
         FORWARDED
             .iter()
@@ -334,22 +393,36 @@ pub fn init_main(args: Vec<OsString>) -> Result<u8, String> {
     )
     .map_err(|e| format!("signal handlers: {e}"))?;
     let mut args = args.into_iter();
-    let (Some(report_fd), Some(policy), Some(program)) = (args.next(), args.next(), args.next())
+    let (Some(report_at), Some(policy), Some(program)) = (args.next(), args.next(), args.next())
     else {
         return Err(format!(
-            "usage: forge {INIT_ARG} REPORT_FD POLICY PROGRAM [ARGS...]"
+            "usage: forge {INIT_ARG} TRAMPOLINE_PID:REPORT_FD POLICY PROGRAM [ARGS...]"
         ));
     };
+    let report_at = report_at.to_string_lossy();
+    let (trampoline, report_fd) = report_at
+        .split_once(':')
+        .and_then(|(pid, fd)| Some((pid.parse::<i32>().ok()?, fd.parse::<i32>().ok()?)))
+        .ok_or_else(|| format!("bad report pipe {report_at:?}"))?;
+    // The trampoline may have died before the death signal was set: then it never comes.
+    // (`/proc` is still the trampoline's here: its PID namespace, where the parent shows.)
+    if parent_pid()? != trampoline {
+        return Err("the trampoline is gone".into());
+    }
     let policy: super::Policy =
         serde_json::from_str(&policy.to_string_lossy()).map_err(|e| format!("bad policy: {e}"))?;
-    let fd = format!("/proc/self/fd/{}", report_fd.to_string_lossy());
-    // Non-blocking: a harness that filled the pipe cannot keep the init from exiting.
+    let fd = format!("/proc/{trampoline}/fd/{report_fd}");
+    // Close-on-exec (std's default): the harness never has it. Non-blocking: nothing can
+    // keep the init from exiting.
     let mut report = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(&fd)
         .map_err(|e| format!("the report pipe ({fd}): {e}"))?;
     mount_proc()?;
+    // Nothing in the namespace may ptrace PID 1 or read its `/proc/1/*`.
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|e| format!("PR_SET_DUMPABLE: {e}"))?;
     drop_capabilities()?;
     super::landlock::restrict_self(&policy)
         .map_err(|e| format!("could not enforce the sandbox: {e}"))?;
@@ -392,14 +465,24 @@ fn reap(harness: i32) -> Option<Ended> {
     ended
 }
 
-/// Gives up what [`keep_sys_admin`] kept, so that the harness inherits no capability (root
-/// keeps root's, as without the namespace).
+/// The parent's pid, as the mounted `/proc` shows it (field 4 of `/proc/self/stat`; the
+/// command in field 2 may hold spaces and parentheses).
+fn parent_pid() -> Result<i32, String> {
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .map_err(|e| format!("reading /proc/self/stat: {e}"))?;
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        .ok_or_else(|| format!("bad /proc/self/stat: {stat:?}"))
+}
+
+/// Gives up what [`keep_sys_admin`] kept, so that the harness inherits no capability; root
+/// keeps only [`ROOT_CAPABILITIES`] ([`drop_root_capabilities`]).
 fn drop_capabilities() -> Result<(), String> {
-    use rustix::thread::{CapabilitySet, CapabilitySets, set_capabilities};
-    let _ = rustix::thread::clear_ambient_capability_set();
+    use rustix::thread::{CapabilitySets, set_capabilities};
     if rustix::process::geteuid().is_root() {
-        return Ok(());
+        return drop_root_capabilities();
     }
+    let _ = rustix::thread::clear_ambient_capability_set();
     set_capabilities(
         None,
         CapabilitySets {
@@ -409,6 +492,59 @@ fn drop_capabilities() -> Result<(), String> {
         },
     )
     .map_err(|e| format!("dropping the init's capabilities: {e}"))
+}
+
+/// What a root harness keeps: Docker's default set. It can still chown, override file
+/// modes, kill and change uid in its sandbox, but not mount, load modules, set the clock,
+/// read the kernel's log, trace or load BPF, configure or sniff the network, ptrace other
+/// processes, reach raw I/O, open files by handle or reboot.
+pub(super) const ROOT_CAPABILITIES: CapabilitySet = CapabilitySet::CHOWN
+    .union(CapabilitySet::DAC_OVERRIDE)
+    .union(CapabilitySet::FOWNER)
+    .union(CapabilitySet::FSETID)
+    .union(CapabilitySet::KILL)
+    .union(CapabilitySet::SETGID)
+    .union(CapabilitySet::SETUID)
+    .union(CapabilitySet::SETPCAP)
+    .union(CapabilitySet::NET_BIND_SERVICE)
+    .union(CapabilitySet::SYS_CHROOT)
+    .union(CapabilitySet::MKNOD)
+    .union(CapabilitySet::AUDIT_WRITE)
+    .union(CapabilitySet::SETFCAP);
+
+/// For a root sandbox (the init, or the trampoline before it execs the harness): keeps
+/// only [`ROOT_CAPABILITIES`] in the bounding, effective, permitted and inheritable sets,
+/// and none ambient. The bounding set matters most: a root exec gets all of it back.
+/// Call after every step of the sandbox's setup that needs more.
+pub(super) fn drop_root_capabilities() -> Result<(), String> {
+    use rustix::thread::{CapabilitySets, capabilities, set_capabilities};
+    rustix::thread::clear_ambient_capability_set()
+        .map_err(|e| format!("clearing the ambient capabilities: {e}"))?;
+    for bit in 0..64 {
+        let cap = CapabilitySet::from_bits_retain(1 << bit);
+        if ROOT_CAPABILITIES.contains(cap) {
+            continue;
+        }
+        match rustix::thread::remove_capability_from_bounding_set(cap) {
+            // Past the kernel's last capability.
+            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+            Err(e) => {
+                return Err(format!(
+                    "dropping capability {bit} from the bounding set: {e}"
+                ));
+            }
+        }
+    }
+    let caps = capabilities(None).map_err(|e| format!("capget: {e}"))?;
+    set_capabilities(
+        None,
+        CapabilitySets {
+            effective: caps.effective & ROOT_CAPABILITIES,
+            permitted: caps.permitted & ROOT_CAPABILITIES,
+            inheritable: caps.inheritable & ROOT_CAPABILITIES,
+        },
+    )
+    .map_err(|e| format!("dropping root's capabilities: {e}"))
 }
 
 #[cfg(test)]
@@ -423,5 +559,16 @@ mod tests {
         for bad in ["", "exit", "exit x", "boom 3"] {
             assert_eq!(Ended::decode(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_reported_stop_or_ignored_signal_is_an_exit_code_not_raised() {
+        // Raised, SIGSTOP would stop this test process; SIGWINCH and SIGCHLD do nothing.
+        assert_eq!(end(Ended::Signal(signal_hook::consts::SIGSTOP)), 128 + 19);
+        assert_eq!(end(Ended::Signal(signal_hook::consts::SIGTSTP)), 128 + 20);
+        assert_eq!(end(Ended::Signal(signal_hook::consts::SIGWINCH)), 128 + 28);
+        assert_eq!(end(Ended::Signal(signal_hook::consts::SIGCHLD)), 128 + 17);
+        assert_eq!(end(Ended::Signal(1000)), crate::sandbox::exec::FAILED);
+        assert_eq!(end(Ended::Signal(-200)), crate::sandbox::exec::FAILED);
     }
 }

@@ -41,6 +41,11 @@ except OSError as e:
 
 /// The trampoline with a policy that has the namespace; `nobody` when the tests run as root.
 fn trampoline(forge: &Path, unprivileged: bool, program: &[&str]) -> Command {
+    trampoline_with(forge, unprivileged, true, program)
+}
+
+/// [`trampoline`], with the PID namespace or without (`pids`).
+fn trampoline_with(forge: &Path, unprivileged: bool, pids: bool, program: &[&str]) -> Command {
     let policy = serde_json::json!({
         "abi": 7,
         "read": ["/usr", "/lib", "/lib64", "/bin", "/etc", "/proc"],
@@ -50,7 +55,7 @@ fn trampoline(forge: &Path, unprivileged: bool, program: &[&str]) -> Command {
         "scoped": true,
         "memory_bytes": null,
         "max_processes": null,
-        "pids": true,
+        "pids": pids,
     });
     let mut cmd = Command::new(forge);
     cmd.arg("__sandbox")
@@ -109,8 +114,11 @@ fn sees_only_its_own_tree(unprivileged: bool) {
     let test = std::env::current_exe().unwrap();
     let test_name = test.file_name().unwrap().to_string_lossy();
     assert!(!text.contains(&*test_name), "{text}");
-    // The init's environment is the harness's own, nothing of the host's PID 1.
-    assert!(text.lines().any(|l| l == "init-environ marker"), "{text}");
+    // The init is not dumpable: the harness cannot read its environment (nor ptrace it).
+    assert!(
+        text.lines().any(|l| l.starts_with("init-environ denied")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -250,4 +258,215 @@ fn a_timeout_stops_the_whole_tree_and_reports_the_signal() {
     // The fake recorded its pid in its own namespace: 2, after the init.
     let recorded = std::fs::read_to_string(&pids).unwrap();
     assert_eq!(recorded.trim(), "2", "{recorded}");
+}
+
+/// Runs `python3 -c program args` in the sandbox; its output, and that it succeeded.
+fn python_inside(
+    forge: &Path,
+    unprivileged: bool,
+    pids: bool,
+    program: &str,
+    args: &[&str],
+) -> String {
+    let mut argv = vec!["python3", "-c", program];
+    argv.extend_from_slice(args);
+    let out = trampoline_with(forge, unprivileged, pids, &argv)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{}: {text}", out.status);
+    text
+}
+
+/// Attaches a System V shared memory segment by id, lists the segments, sets the hostname.
+const IPC_AND_UTS: &str = r#"
+import ctypes, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+r = libc.shmat(int(sys.argv[1]), None, 0)
+print("attach", "failed" if r in (None, ctypes.c_void_p(-1).value) else "ok", ctypes.get_errno())
+r = subprocess.run(["ipcs", "-m"], capture_output=True, text=True)
+print("ipcs", r.stdout.replace("\n", " | "))
+r = subprocess.run(["hostname", "forge-renamed-it"], capture_output=True, text=True)
+print("hostname", r.returncode, r.stderr.strip())
+"#;
+
+/// A segment of the host's (mode 0666: even `nobody` could use it on the host).
+struct Segment(String);
+
+impl Segment {
+    fn new() -> Segment {
+        let out = Command::new("ipcmk")
+            .args(["-M", "4096", "-p", "0666"])
+            .output()
+            .expect("ipcmk (util-linux)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let id = text
+            .split_whitespace()
+            .last()
+            .filter(|id| id.parse::<u32>().is_ok())
+            .unwrap_or_else(|| panic!("ipcmk: {text}"))
+            .to_owned();
+        Segment(id)
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let _ = Command::new("ipcrm").args(["-m", &self.0]).status();
+    }
+}
+
+#[test]
+fn the_host_s_ipc_and_hostname_are_out_of_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = reachable_forge(dir.path());
+    let segment = Segment::new();
+    // The test itself can attach it: the id is right.
+    let host = Command::new("ipcs")
+        .args(["-m", "-i", &segment.0])
+        .output()
+        .unwrap();
+    assert!(host.status.success(), "{host:?}");
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    for unprivileged in [false, true] {
+        let text = python_inside(&forge, unprivileged, true, IPC_AND_UTS, &[&segment.0]);
+        // EINVAL: no such segment in its IPC namespace.
+        assert!(text.contains("attach failed 22"), "{text}");
+        let ipcs = text.lines().find(|l| l.starts_with("ipcs ")).unwrap();
+        assert!(!ipcs.contains(&format!(" {} ", segment.0)), "{text}");
+        assert!(!text.contains("hostname 0"), "{text}");
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+            hostname
+        );
+    }
+}
+
+/// The capability sets of the process, as hex, and bits of them.
+const CAPABILITIES: &str = r#"
+import subprocess
+for line in open("/proc/self/status"):
+    if line.startswith(("CapEff", "CapPrm", "CapBnd", "CapAmb", "CapInh")):
+        print(line.split()[0], line.split()[1])
+r = subprocess.run(["hostname", "forge-renamed-it"], capture_output=True, text=True)
+print("hostname", r.returncode, r.stderr.strip())
+"#;
+
+#[test]
+fn a_root_harness_keeps_only_docker_s_default_capabilities() {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let forge = reachable_forge(dir.path());
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
+    // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+    let docker: u64 = [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 27, 29, 31]
+        .iter()
+        .map(|b| 1u64 << b)
+        .sum();
+    // With the PID namespace (the init drops them) and without (the trampoline does).
+    for pids in [true, false] {
+        let text = python_inside(&forge, false, pids, CAPABILITIES, &[]);
+        let set = |name: &str| {
+            let line = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!("{name}: "))
+                        .or(l.strip_prefix(&format!("{name} ")))
+                })
+                .unwrap_or_else(|| panic!("{name} in {text}"));
+            u64::from_str_radix(line.trim(), 16).unwrap()
+        };
+        for name in ["CapEff:", "CapPrm:", "CapBnd:"] {
+            let caps = set(name.trim_end_matches(':'));
+            for bit in [21, 34, 16, 2, 19, 25, 12, 13, 17, 39, 38] {
+                assert_eq!(
+                    caps & (1 << bit),
+                    0,
+                    "bit {bit} of {name} (pids {pids}):\n{text}"
+                );
+            }
+            assert_eq!(caps, docker, "{name} (pids {pids}):\n{text}");
+        }
+        assert_eq!(set("CapAmb"), 0, "{text}");
+        assert!(text.contains("hostname 1"), "pids {pids}:\n{text}");
+    }
+}
+
+#[test]
+fn a_harness_cannot_write_the_init_s_report_nor_ptrace_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = reachable_forge(dir.path());
+    for unprivileged in [false, true] {
+        // Once, a forged "signal 19" here stopped the trampoline (and forge with it).
+        let (s, out) = status_of(
+            trampoline(
+                &forge,
+                unprivileged,
+                &[
+                    "sh",
+                    "-c",
+                    "for i in $(seq 1000); do echo 'signal 19' >&4 || break; done; \
+                     ls -l /proc/self/fd/ >&2; exit 1",
+                ],
+            ),
+            None,
+        );
+        assert_eq!(s.code(), Some(1), "{s} {out}");
+        assert!(out.contains("Bad file descriptor"), "{out}");
+        let ptrace = r#"
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.ptrace(16, 1, None, None)  # PTRACE_ATTACH
+print("ptrace", r, ctypes.get_errno())
+"#;
+        let text = python_inside(&forge, unprivileged, true, ptrace, &[]);
+        // EPERM: the init is not dumpable.
+        assert!(text.contains("ptrace -1 1"), "{text}");
+    }
+}
+
+#[test]
+fn killing_the_trampoline_alone_ends_the_harness_s_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = reachable_forge(dir.path());
+    for unprivileged in [false, true] {
+        let marker = format!("PIDS_ORPHAN_MARKER={}-{unprivileged}", std::process::id());
+        let (name, value) = marker.split_once('=').unwrap();
+        let mut cmd = trampoline(&forge, unprivileged, &["sh", "-c", "sleep 300 & sleep 300"]);
+        cmd.env(name, value)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        // The harness and its sleeps are up (the trampoline has the marker too).
+        while crate::env::processes_with_env(&marker).len() < 4 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the harness never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let killed = Instant::now();
+        loop {
+            let left = crate::env::processes_with_env(&marker);
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                killed.elapsed() < Duration::from_secs(5),
+                "left running: {left:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }

@@ -349,7 +349,14 @@ fn a_tick_killed_mid_step_is_reclaimed_without_losing_work() {
     // The orphaned harness is gone: killed by this reclaim or, as the stale cgroup of a
     // dead run, by whichever forge process swept it first. Found by its environment: the
     // pid it wrote is its PID namespace's, where it has one.
-    let alive = crate::env::processes_with_env(&format!("FORGE_BEAD={bead}"));
+    // A PID namespace's members die with its init, by the kernel, a moment after it.
+    let entry = format!("FORGE_BEAD={bead}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut alive = crate::env::processes_with_env(&entry);
+    while !alive.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        alive = crate::env::processes_with_env(&entry);
+    }
     assert_eq!(alive, Vec::<u32>::new(), "the orphaned harness survived");
     let attic = format!("refs/forge/attic/{bead}.1");
     assert_eq!(

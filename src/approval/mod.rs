@@ -213,7 +213,7 @@ pub fn approve(
         return queued(ws, &cp, approver, how);
     }
     require_waiting(ws, &cp)?;
-    crate::remote::check_approvable(ws, &cp)?;
+    let claim = crate::remote::check_approvable(ws, &cp)?;
     let main = Git::new(&ws.layout.root);
     let branch_head = main.rev_parse(&format!("refs/heads/{}", cp.branch))?;
     if branch_head != cp.head {
@@ -241,6 +241,11 @@ pub fn approve(
         How::Policy => format!("policy:{}", cp.risk.map_or("", |r| r.as_str())),
         _ => ws.actor.clone(),
     };
+    // On a shared remote the claim says approved first, by compare-and-swap on the very
+    // claim checked above: if it moved meanwhile, nothing is approved or merged.
+    if let Some(claim) = &claim {
+        crate::remote::approve_claim(ws, claim)?;
+    }
     ws.record(Payload::StepApproved {
         at: StepAt::new(&cp.step, &cp.bead),
         head: cp.head.clone(),

@@ -74,7 +74,7 @@ pub fn check(
                     ws.as_deref_mut(),
                     report,
                     remote,
-                    (&bead, &claim.step, local),
+                    (&bead, &claim.step, claim.outcome, local),
                     message,
                     "forge doctor --fix (or the next `forge tick` here) settles it".into(),
                 )?;
@@ -98,7 +98,7 @@ pub fn check(
                     ws.as_deref_mut(),
                     report,
                     remote,
-                    (&bead, &claim.step, State::Failed),
+                    (&bead, &claim.step, claim.outcome, State::Failed),
                     message,
                     format!(
                         "on the holder's clone, `forge tick` publishes it; or `forge doctor \
@@ -115,12 +115,14 @@ fn settle_or_push(
     ws: Option<&mut Workspace>,
     report: &mut DoctorReport,
     remote: &str,
-    (bead, step, outcome): (&str, &str, State),
+    (bead, step, from, outcome): (&str, &str, Option<State>, State),
     message: String,
     fix: String,
 ) -> Result<()> {
+    // From the outcome the audit read: a claim that moved since is left to the next look.
     if let Some(ws) = ws
-        && crate::remote::settle_as(ws, remote, bead, step, outcome)?.is_some()
+        && let Some(from) = from
+        && crate::remote::settle_as(ws, remote, bead, step, from, outcome)?.is_some()
     {
         report.fixed(
             "claims",

@@ -348,12 +348,15 @@ impl<'a> Claims<'a> {
         })
     }
 
-    /// Settles the released claim on `bead` that names `step` with the step's new
-    /// `outcome` (rejected, rolled back, merged, sent back: failed), by compare-and-swap on
-    /// the claim as fetched: a child commit, same generation, same holder. A claim that
-    /// names another step or is held is left alone: only the step a claim names may change
-    /// it, so a stale generation's outcome never touches a newer claim.
-    pub fn settle(&self, bead: &str, step: &str, outcome: State) -> Result<Settled> {
+    /// Settles the released claim on `bead` that names `step` from `from` to the step's
+    /// new `outcome` (rejected, rolled back, merged, sent back: failed), by
+    /// compare-and-swap on the claim as fetched: a child commit, same generation, same
+    /// holder. A claim that names another step, is held, or whose outcome on the remote is
+    /// not `from` (see [`super::settles_from`]) is left alone: only the step a claim names
+    /// may change it, so a stale generation's outcome never touches a newer claim, and a
+    /// clone that saw an older outcome never overwrites a newer one (a merge made
+    /// elsewhere is not undone by a rejection here).
+    pub fn settle(&self, bead: &str, step: &str, from: State, outcome: State) -> Result<Settled> {
         let _lock = self.lock()?;
         for _ in 0..RELEASE_TRIES {
             self.fetch_locked()?;
@@ -361,7 +364,10 @@ impl<'a> Claims<'a> {
                 return Ok(Settled::Unchanged(None));
             };
             let r = &current.record;
-            if r.step != step || r.state != ClaimState::Released || r.outcome == Some(outcome) {
+            let from_here = r
+                .outcome
+                .is_some_and(|o| super::settles_from(o, from) && super::settles(o, outcome));
+            if r.step != step || r.state != ClaimState::Released || !from_here {
                 return Ok(Settled::Unchanged(Some(current)));
             }
             let mut record = r.clone();
@@ -389,6 +395,34 @@ impl<'a> Claims<'a> {
             ),
             hint: "the next `forge tick` in this clone settles it".into(),
         })
+    }
+
+    /// Settles `claim` (released, its step waiting for approval) as approved by one
+    /// compare-and-swap on exactly that claim commit, before anything is merged: an
+    /// approved claim keeps the bead, so no clone takes it over while the merge runs.
+    /// None when the claim moved since it was read (taken over, settled elsewhere): then
+    /// nothing may be merged.
+    pub fn approve(&self, claim: &Claim) -> Result<Option<Claim>> {
+        let _lock = self.lock()?;
+        let mut record = claim.record.clone();
+        record.outcome = Some(State::Approved);
+        let commit = self.commit(&record, Some(&claim.commit), State::Approved.as_str())?;
+        let update = LeasedUpdate {
+            refname: format!("{CLAIMS}{}", record.bead),
+            new: commit.clone(),
+            expect: Some(claim.commit.clone()),
+        };
+        match self.net.push_leased(&self.remote, &[update])? {
+            Pushed::Done => {
+                self.remember(&record.bead, &commit)?;
+                Ok(Some(Claim { commit, record }))
+            }
+            Pushed::Stale { .. } => {
+                self.fetch_locked()?;
+                Ok(None)
+            }
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+        }
     }
 
     /// Publishes `.forge/` files (ledger lines recorded after a release) to the state ref

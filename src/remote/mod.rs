@@ -227,12 +227,26 @@ pub fn overview_fetched(
 
 /// Whether a step going from `from` to `to` changes what its released claim says of the
 /// bead: it leaves the wait for approval (merged, rejected, rolled back, sent back or
-/// failed), or a merged step is rolled back.
+/// failed), or a merged step is rolled back. Merged is final but for a rollback: a
+/// rejection or failure seen elsewhere never turns a merged claim back into a free bead.
 pub fn settles(from: crate::step::State, to: crate::step::State) -> bool {
     use crate::step::State as S;
-    from != to
-        && matches!(from, S::AwaitingApproval | S::Approved | S::Merged)
-        && matches!(to, S::Merged | S::Rejected | S::RolledBack | S::Failed)
+    match from {
+        S::AwaitingApproval | S::Approved => {
+            matches!(to, S::Merged | S::Rejected | S::RolledBack | S::Failed)
+        }
+        S::Merged => to == S::RolledBack,
+        _ => false,
+    }
+}
+
+/// Whether a claim the remote has released with outcome `remote` may be settled by a
+/// step that went from `from`: the remote says what the step left (waiting for approval
+/// and approved are one stage: an approval outside a remote leaves the claim waiting).
+pub fn settles_from(remote: crate::step::State, from: crate::step::State) -> bool {
+    use crate::step::State as S;
+    let waiting = |s| matches!(s, S::AwaitingApproval | S::Approved);
+    remote == from || (waiting(remote) && waiting(from))
 }
 
 /// Settles the claim on `cp`'s bead on `remote` with `cp`'s state, when the claim is the
@@ -241,22 +255,25 @@ pub fn settles(from: crate::step::State, to: crate::step::State) -> bool {
 pub fn settle_on(
     ws: &mut crate::workspace::Workspace,
     remote: &str,
+    from: crate::step::State,
     cp: &crate::step::Checkpoint,
 ) -> Result<Option<Claim>> {
-    settle_as(ws, remote, &cp.bead, &cp.step, cp.state)
+    settle_as(ws, remote, &cp.bead, &cp.step, from, cp.state)
 }
 
-/// Settles the released claim on `bead` naming `step` as `outcome` on `remote` and records
-/// `claim.released`; None when there was nothing to change.
+/// Settles the released claim on `bead` naming `step` from `from` to `outcome` on
+/// `remote` and records `claim.released`; None when there was nothing to change (the
+/// remote's claim says something other than `from`, see [`Claims::settle`]).
 pub fn settle_as(
     ws: &mut crate::workspace::Workspace,
     remote: &str,
     bead: &str,
     step: &str,
+    from: crate::step::State,
     outcome: crate::step::State,
 ) -> Result<Option<Claim>> {
     let claims = Claims::new(&ws.layout, remote, ws.config.tick.claim_lease)?;
-    let Settled::Settled(claim) = claims.settle(bead, step, outcome)? else {
+    let Settled::Settled(claim) = claims.settle(bead, step, from, outcome)? else {
         return Ok(None);
     };
     ws.record(crate::ledger::Payload::ClaimReleased {
@@ -286,40 +303,113 @@ pub fn settle_after(
     if !settles(from, cp.state) {
         return Ok(None);
     }
-    settle_on(ws, &remote, cp)
+    settle_on(ws, &remote, from, cp)
 }
 
 /// With `[tick] remote` set: refuses to approve `cp` unless it is the result the bead's
-/// claim on the remote holds now. A step whose claim was taken over by a newer generation
-/// is never approved, whatever its own files say (its work stays in the attic); a bead
-/// the remote has no claim on (steps run by hand) is not affected.
+/// claim on the remote holds now: the claim names `cp`'s step, was released (a claim still
+/// held may be taken over once its lease runs out, and its bead run again after the
+/// merge), waits for approval, and its head is `cp`'s. A step whose claim was taken over
+/// by a newer generation is never approved, whatever its own files say (its work stays in
+/// the attic); a bead the remote has no claim on (steps run by hand) is not affected.
+/// A remote out of reach refuses too. Returns the claim to settle as approved (see
+/// [`approve_claim`]) before merging.
 pub fn check_approvable(
     ws: &crate::workspace::Workspace,
     cp: &crate::step::Checkpoint,
-) -> Result<()> {
+) -> Result<Option<Claim>> {
+    use crate::step::State as S;
     let Some(remote) = ws.config.tick.remote.as_deref() else {
-        return Ok(());
+        return Ok(None);
     };
     let claims = Claims::new(&ws.layout, remote, ws.config.tick.claim_lease)?;
     claims.fetch()?;
     let Some(current) = claims.read_one(&cp.bead)? else {
+        return Ok(None);
+    };
+    let r = &current.record;
+    if r.step != cp.step {
+        return Err(Error::Refused {
+            message: format!(
+                "{} is not the result the claim on {} holds: the remote '{remote}' has it in \
+                 generation {} for {} ({}), so this step's claim was taken over",
+                cp.step, cp.bead, r.generation, r.step, r.holder
+            ),
+            hint: format!(
+                "nothing was merged; review {} instead (its work is kept in \
+                 refs/forge/attic/{} where forge saved it)",
+                r.step, cp.step
+            ),
+        });
+    }
+    if r.state == ClaimState::Held {
+        return Err(Error::Refused {
+            message: format!(
+                "the claim on {} on '{remote}' is still held by {} (generation {}): the \
+                 release of {} never reached the remote, and approving it now would let \
+                 another clone take the bead over and run it again",
+                cp.bead, r.holder, r.generation, cp.step
+            ),
+            hint: "nothing was merged; run `forge tick` (on the clone that ran it) to release \
+                   it first, then approve"
+                .into(),
+        });
+    }
+    let waiting = r
+        .outcome
+        .is_some_and(|o| matches!(o, S::AwaitingApproval | S::Approved));
+    if !waiting || r.head != cp.head {
+        return Err(Error::Refused {
+            message: format!(
+                "the claim on {} on '{remote}' says {} is {} at {}, not waiting for approval \
+                 at {}: the remote has another result for it",
+                cp.bead,
+                r.step,
+                r.outcome.map_or("-", crate::step::State::as_str),
+                if r.head.is_empty() { "(no commit)" } else { &r.head },
+                cp.head
+            ),
+            hint: format!(
+                "nothing was merged; `forge status` shows the remote's claim on {}; if its \
+                 release is still to come, run `forge tick` (on the clone that ran it) to \
+                 release it first",
+                cp.bead
+            ),
+        });
+    }
+    Ok(Some(current))
+}
+
+/// Settles `claim` (from [`check_approvable`]) as approved on the remote, by
+/// compare-and-swap on exactly that commit, and records `claim.released` with the new
+/// outcome. Refuses, so that nothing is merged, when the claim moved since.
+pub fn approve_claim(ws: &mut crate::workspace::Workspace, claim: &Claim) -> Result<()> {
+    let Some(remote) = ws.config.tick.remote.clone() else {
         return Ok(());
     };
-    if current.record.step == cp.step {
-        return Ok(());
-    }
-    Err(Error::Refused {
-        message: format!(
-            "{} is not the result the claim on {} holds: the remote '{remote}' has it in \
-             generation {} for {} ({}), so this step's claim was taken over",
-            cp.step, cp.bead, current.record.generation, current.record.step, current.record.holder
-        ),
-        hint: format!(
-            "nothing was merged; review {} instead (its work is kept in \
-             refs/forge/attic/{} where forge saved it)",
-            current.record.step, cp.step
-        ),
-    })
+    let claims = Claims::new(&ws.layout, &remote, ws.config.tick.claim_lease)?;
+    let Some(done) = claims.approve(claim)? else {
+        return Err(Error::Refused {
+            message: format!(
+                "the claim on {} on '{remote}' changed while {} was being approved (another \
+                 clone approved, rejected or took it over)",
+                claim.record.bead, claim.record.step
+            ),
+            hint: "nothing was merged; see `forge status`, then approve again if it still \
+                   waits"
+                .into(),
+        });
+    };
+    ws.record(crate::ledger::Payload::ClaimReleased {
+        bead: done.record.bead.clone(),
+        step: done.record.step.clone(),
+        remote,
+        generation: done.record.generation,
+        outcome: done.record.outcome,
+        head: done.record.head.clone(),
+        commit: done.commit.clone(),
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -393,6 +483,8 @@ mod tests {
             (S::Checking, S::AwaitingApproval),
             (S::AwaitingApproval, S::Approved),
             (S::Merged, S::Merged),
+            (S::Merged, S::Rejected),
+            (S::Merged, S::Failed),
         ] {
             assert!(!settles(from, to), "{from} -> {to}");
         }

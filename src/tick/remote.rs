@@ -351,7 +351,10 @@ impl Scale {
             let stale = r.state == crate::remote::ClaimState::Released
                 && r.outcome
                     .is_some_and(|o| crate::remote::settles(o, cp.state));
-            if stale && crate::remote::settle_on(ws, &self.remote, cp)?.is_some() {
+            if stale
+                && let Some(from) = r.outcome
+                && crate::remote::settle_on(ws, &self.remote, from, cp)?.is_some()
+            {
                 out.push(cp.step.clone());
             }
         }

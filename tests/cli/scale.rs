@@ -849,3 +849,131 @@ fn ledger_verify_range_passes_a_takeover_and_flags_a_release_by_an_older_generat
     assert_eq!(problems.len(), 1, "{json}");
     assert_eq!(problems[0]["step"], format!("{bead}.1"));
 }
+
+/// Installs `body` as the remote's hook `name` (a shell script).
+fn hook(c: &Cluster, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = c.remote.join("hooks").join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn unhook(c: &Cluster, name: &str) {
+    let _ = std::fs::remove_file(c.remote.join("hooks").join(name));
+}
+
+/// A hook body that acts on a push of a released claim (`then`), lets everything else by.
+fn on_release(then: &str) -> String {
+    format!(
+        "while read old new ref; do case \"$ref\" in refs/forge/claims/*) \
+         if git log -1 --format=%s \"$new\" | grep -q released; then {then}; fi;; esac; \
+         done; exit 0"
+    )
+}
+
+/// The claim's history on the remote, oldest first, as `g<generation> <state> <outcome>`.
+fn history_line(c: &Cluster, bead: &str) -> Vec<String> {
+    c.claim_histories()[bead]
+        .iter()
+        .rev()
+        .map(|r| {
+            format!(
+                "g{} {} {} {}",
+                r["generation"], r["state"], r["outcome"], r["step"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rejection_in_another_clone_after_the_merge_leaves_the_claim_merged() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    fetch_results(third);
+    let head = claim(&c, bead)["head"].as_str().unwrap().to_owned();
+    b.forge(&["approve", &format!("{bead}.1"), "--yes", "--head", &head])
+        .ok();
+    assert_eq!(claim(&c, bead)["outcome"], "merged");
+    // The third clone still sees the step waiting and rejects it.
+    third.forge(&["reject", &format!("{bead}.1"), "--reason", "no"]);
+    assert_eq!(
+        claim(&c, bead)["outcome"],
+        "merged",
+        "{:?}",
+        history_line(&c, bead)
+    );
+    let r = ok_json(tick(third, &[]));
+    assert!(
+        r["ran"].as_array().unwrap().is_empty(),
+        "a merged bead ran again: {r}"
+    );
+    assert_eq!(claim(&c, bead)["outcome"], "merged");
+}
+
+#[test]
+fn a_rejection_the_remote_missed_does_not_undo_a_merge_made_elsewhere_meanwhile() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    fetch_results(third);
+    let away = c.remote.with_extension("away");
+    std::fs::rename(&c.remote, &away).unwrap();
+    third.forge(&["reject", &format!("{bead}.1"), "--reason", "no"]);
+    std::fs::rename(&away, &c.remote).unwrap();
+    let head = claim(&c, bead)["head"].as_str().unwrap().to_owned();
+    b.forge(&["approve", &format!("{bead}.1"), "--yes", "--head", &head])
+        .ok();
+    assert_eq!(claim(&c, bead)["outcome"], "merged");
+    // The rejecting clone's next tick reconciles: it must not flip merged to rejected.
+    let r = ok_json(tick(third, &[]));
+    let seq = history_line(&c, bead);
+    assert!(
+        r["ran"].as_array().unwrap().is_empty(),
+        "merged bead re-run: {seq:?} {r}"
+    );
+    assert_eq!(claim(&c, bead)["outcome"], "merged", "{seq:?}");
+}
+
+#[test]
+fn approving_a_step_whose_release_never_reached_the_remote_is_refused() {
+    let c = cluster(
+        2,
+        1,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[
+            ("mode = \"on\"", "mode = \"off\""),
+            (
+                "breaker = 3",
+                "breaker = 3\nremote = \"origin\"\nclaim_lease = 60",
+            ),
+        ],
+    );
+    let (a, b) = (&c.clones[0], &c.clones[1]);
+    let bead = &c.beads[0];
+    hook(&c, "pre-receive", &on_release("echo no >&2; exit 1"));
+    a.forge(&["--json", "tick"]);
+    unhook(&c, "pre-receive");
+    assert_eq!(claim(&c, bead)["state"], "held");
+    let main_before = a.git(&["rev-parse", "main"]);
+    let ap = a.forge(&["approve", &format!("{bead}.1"), "--yes"]);
+    assert_ne!(
+        ap.code, 0,
+        "approved while the claim was still held: {}",
+        ap.stdout
+    );
+    assert!(ap.stderr.contains("forge tick"), "{}", ap.stderr);
+    assert_eq!(a.git(&["rev-parse", "main"]), main_before);
+    assert!(local_events(a, "step.merged").is_empty());
+    // Once its own tick released it, the approval goes through and the bead stays done.
+    a.forge(&["tick"]).ok();
+    assert_eq!(claim(&c, bead)["state"], "released");
+    a.forge(&["approve", &format!("{bead}.1"), "--yes"]).ok();
+    assert_eq!(claim(&c, bead)["outcome"], "merged");
+    let r = tick_at(b, "2026-11-21T09:05:00Z", &[]).json();
+    assert!(r["ran"].as_array().unwrap().is_empty(), "{r}");
+}

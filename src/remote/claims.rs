@@ -39,6 +39,9 @@ pub enum Taken {
 #[derive(Debug, Clone)]
 pub enum Renewed {
     Renewed(Claim),
+    /// The remote did not take the renewal, but the claim is still this holder's (a push
+    /// refused for another reason, `cannot lock ref` on the server): try again later.
+    Again,
     /// The claim is no longer this holder's: `Some` says whose it is now.
     Lost(Option<Claim>),
 }
@@ -210,6 +213,19 @@ impl<'a> Claims<'a> {
         self.local.update_ref(&self.local_ref(bead), commit, None)
     }
 
+    /// Whether `current` is `mine` carried on by the same holder: the same generation and
+    /// step, the same clone on the same host, and a descendant of `mine` on the claim's
+    /// history (a renewal or the release `mine`'s holder pushed). Only a different
+    /// generation (a takeover) or step makes a claim someone else's.
+    fn continues(&self, mine: &Claim, current: &Claim) -> Result<bool> {
+        let (m, c) = (&mine.record, &current.record);
+        Ok(m.generation == c.generation
+            && m.step == c.step
+            && m.holder.host == c.holder.host
+            && m.holder.clone == c.holder.clone
+            && self.local.is_ancestor(&mine.commit, &current.commit)?)
+    }
+
     /// Takes the claim on `bead` at `now` for a step starting from `base`: created when
     /// the remote has none, taken over (next generation) when the last one's lease ran out
     /// or its step ended without a result that holds the bead. `attempt` is the attempt
@@ -276,8 +292,20 @@ impl<'a> Claims<'a> {
                 Ok(Renewed::Renewed(Claim { commit, record }))
             }
             Pushed::Stale { .. } => {
+                // A stale push is not proof of a takeover: only a claim that is no longer
+                // this holder's generation is.
                 self.fetch_locked()?;
-                Ok(Renewed::Lost(self.read_one(&record.bead)?))
+                let current = self.read_one(&record.bead)?;
+                match current {
+                    Some(c) if c.commit == claim.commit => Ok(Renewed::Again),
+                    Some(c)
+                        if c.record.state == ClaimState::Held && self.continues(claim, &c)? =>
+                    {
+                        self.remember(&record.bead, &c.commit)?;
+                        Ok(Renewed::Renewed(c))
+                    }
+                    other => Ok(Renewed::Lost(other)),
+                }
             }
             Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
         }
@@ -290,12 +318,27 @@ impl<'a> Claims<'a> {
     pub fn release(&self, claim: &Claim, outcome: &Outcome) -> Result<Released> {
         let _lock = self.lock()?;
         let bead = &claim.record.bead;
+        let mut claim = claim.clone();
         for _ in 0..RELEASE_TRIES {
             self.fetch_locked()?;
             let current = self.read_one(bead)?;
-            if current.as_ref().map(|c| &c.commit) != Some(&claim.commit) {
-                return Ok(Released::Lost(current));
+            match current {
+                Some(c) if c.commit == claim.commit => {}
+                // The claim moved on in this holder's own hands: renewed after the commit
+                // remembered (a heartbeat), or released already (a release that landed
+                // before its process died). Not lost: continue from it, or it is done.
+                Some(c) if self.continues(&claim, &c)? => {
+                    if c.record.state == ClaimState::Released {
+                        return Ok(Released::Released {
+                            claim: c,
+                            state: None,
+                        });
+                    }
+                    claim = c;
+                }
+                other => return Ok(Released::Lost(other)),
             }
+            let claim = &claim;
             let mut record = claim.record.clone();
             record.state = ClaimState::Released;
             record.outcome = Some(outcome.state);
@@ -642,5 +685,65 @@ mod tests {
                 "forge claim fg-x: taken (generation 1)",
             ]
         );
+    }
+
+    #[test]
+    fn a_renewal_the_remote_could_not_lock_is_tried_again_not_taken_for_a_takeover() {
+        let (_tmp, remote, layouts) = clones(1);
+        let base = base(&layouts[0]);
+        let a = Claims::new(&layouts[0], "origin", 60).unwrap();
+        a.fetch().unwrap();
+        let Taken::Taken(held) = a.take("fg-x", 1, &base, 1_000).unwrap() else {
+            panic!("a takes the free bead")
+        };
+        // The server cannot lock the claim ref (another receive-pack, a crashed one's lock).
+        let lock = remote.join("refs/forge/claims/fg-x.lock");
+        std::fs::write(&lock, "").unwrap();
+        let r = a.renew(&held, 1_010).unwrap();
+        assert!(matches!(r, Renewed::Again), "{r:?}");
+        std::fs::remove_file(&lock).unwrap();
+        assert!(matches!(
+            a.renew(&held, 1_020).unwrap(),
+            Renewed::Renewed(_)
+        ));
+    }
+
+    #[test]
+    fn a_release_from_a_claim_its_holder_renewed_or_released_since_is_not_a_loss() {
+        let (_tmp, _remote, layouts) = clones(1);
+        let base = base(&layouts[0]);
+        let a = Claims::new(&layouts[0], "origin", 60).unwrap();
+        a.fetch().unwrap();
+        let Taken::Taken(taken) = a.take("fg-x", 1, &base, 1_000).unwrap() else {
+            panic!("a takes the free bead")
+        };
+        let Renewed::Renewed(renewed) = a.renew(&taken, 1_010).unwrap() else {
+            panic!("renewed")
+        };
+        let files = Vec::new();
+        let outcome = Outcome {
+            state: State::AwaitingApproval,
+            branch: None,
+            files: &files,
+            base_branch: "main",
+            base_commit: &base,
+        };
+        // From the commit remembered before the renewal: released on top of the renewal.
+        let Released::Released {
+            claim: released, ..
+        } = a.release(&taken, &outcome).unwrap()
+        else {
+            panic!("released from its own renewal")
+        };
+        assert!(
+            a.local
+                .is_ancestor(&renewed.commit, &released.commit)
+                .unwrap()
+        );
+        // Again after a crash that forgot the release had landed: it is done, not lost.
+        let Released::Released { claim: again, .. } = a.release(&taken, &outcome).unwrap() else {
+            panic!("already released")
+        };
+        assert_eq!(again, released);
     }
 }

@@ -366,7 +366,11 @@ pub fn check_approvable(
                 cp.bead,
                 r.step,
                 r.outcome.map_or("-", crate::step::State::as_str),
-                if r.head.is_empty() { "(no commit)" } else { &r.head },
+                if r.head.is_empty() {
+                    "(no commit)"
+                } else {
+                    &r.head
+                },
                 cp.head
             ),
             hint: format!(

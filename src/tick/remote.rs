@@ -159,8 +159,11 @@ impl Scale {
                     // claim seen taken over stops the step.
                     match claims.renew(&held, clock.now_secs()) {
                         Ok(Renewed::Renewed(c)) => {
+                            // What a tick after a crash recovers from: the newest commit.
+                            let _ = remember_at(&layout, &self.remote, &c);
                             *current.lock().unwrap_or_else(|e| e.into_inner()) = c;
                         }
+                        Ok(Renewed::Again) => {}
                         Ok(Renewed::Lost(by)) => {
                             *lost.lock().unwrap_or_else(|e| e.into_inner()) = Some(by);
                             stop.store(true, Ordering::Relaxed);
@@ -221,7 +224,9 @@ impl Scale {
                     step: claim.record.step.clone(),
                     remote: self.remote.clone(),
                     generation: claim.record.generation,
-                    outcome: Some(cp.state),
+                    // The remote's: a release that landed before a crash may have been
+                    // settled elsewhere since.
+                    outcome: done.record.outcome.or(Some(cp.state)),
                     head: done.record.head,
                     commit: done.commit,
                 })?;
@@ -393,14 +398,19 @@ fn step_files(ws: &Workspace, cp: &checkpoint::Checkpoint) -> Vec<String> {
 }
 
 fn held_path(ws: &Workspace, bead: &str) -> PathBuf {
-    ws.layout
-        .runtime
-        .join("claims")
-        .join(format!("{bead}.json"))
+    held_path_at(&ws.layout, bead)
+}
+
+fn held_path_at(layout: &crate::store::Layout, bead: &str) -> PathBuf {
+    layout.runtime.join("claims").join(format!("{bead}.json"))
 }
 
 fn remember(ws: &Workspace, remote: &str, claim: &Claim) -> Result<()> {
-    let path = held_path(ws, &claim.record.bead);
+    remember_at(&ws.layout, remote, claim)
+}
+
+fn remember_at(layout: &crate::store::Layout, remote: &str, claim: &Claim) -> Result<()> {
+    let path = held_path_at(layout, &claim.record.bead);
     let dir = path.parent().expect("in a directory");
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
     let held = Held {

@@ -977,3 +977,91 @@ fn approving_a_step_whose_release_never_reached_the_remote_is_refused() {
     let r = tick_at(b, "2026-11-21T09:05:00Z", &[]).json();
     assert!(r["ran"].as_array().unwrap().is_empty(), "{r}");
 }
+
+const SLOW: &str = "echo work > \"$FORGE_BEAD.txt\"; sleep 2.5";
+
+#[test]
+fn a_tick_killed_before_its_release_after_renewing_releases_its_own_result_next_time() {
+    let c = cluster(
+        2,
+        1,
+        SLOW,
+        &[
+            ("mode = \"on\"", "mode = \"off\""),
+            ("breaker = 3", "breaker = 3\nclaim_lease = 3"),
+        ],
+    );
+    let a = &c.clones[0];
+    let bead = &c.beads[0];
+    let marker = c.remote.parent().unwrap().join("releasing");
+    hook(
+        &c,
+        "pre-receive",
+        &on_release(&format!(": > {}; sleep 8; exit 1", marker.display())),
+    );
+    let mut child = a
+        .command(&["--json", "tick", "--remote", "origin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::env::wait_for_marker(&marker, "a's release");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(9));
+    unhook(&c, "pre-receive");
+    let renewed = c.claim_histories()[bead.as_str()]
+        .iter()
+        .filter(|r| r["state"] == "held")
+        .count();
+    assert!(
+        renewed >= 2,
+        "the step renewed its claim: {:?}",
+        history_line(&c, bead)
+    );
+    tick(a, &[]).ok();
+    assert!(local_events(a, "claim.lost").is_empty());
+    let now = claim(&c, bead);
+    assert_eq!(now["state"], "released", "{now}");
+    assert_eq!(now["outcome"], "awaiting-approval", "{now}");
+    assert_eq!(now["generation"], 1);
+}
+
+#[test]
+fn a_tick_killed_after_its_release_landed_keeps_the_published_result() {
+    let c = cluster(
+        2,
+        1,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    );
+    let a = &c.clones[0];
+    let bead = &c.beads[0];
+    let marker = c.remote.parent().unwrap().join("released");
+    hook(
+        &c,
+        "post-receive",
+        &on_release(&format!(": > {}; sleep 8", marker.display())),
+    );
+    let mut child = a
+        .command(&["--json", "tick"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::env::wait_for_marker(&marker, "a's release landed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(9));
+    unhook(&c, "post-receive");
+    let r = a.forge(&["--json", "tick"]);
+    let h = &c.claim_histories()[bead.as_str()];
+    let seq = history_line(&c, bead);
+    assert!(local_events(a, "claim.lost").is_empty(), "{seq:?}");
+    assert_eq!(h[0]["outcome"], "awaiting-approval", "{seq:?}");
+    assert_eq!(
+        h[0]["generation"], 1,
+        "result discarded and bead re-run: {seq:?} {}",
+        r.stdout
+    );
+}

@@ -189,6 +189,13 @@ impl<'a> Claims<'a> {
         Ok(Record::parse(&body).map(|record| Claim { commit, record }))
     }
 
+    /// The claim commit `commit` replaced (its parent), if it has one: for the ledger.
+    pub fn parent(&self, commit: &str) -> String {
+        self.local
+            .rev_parse(&format!("{commit}^"))
+            .unwrap_or_default()
+    }
+
     /// Every claim in the history of `claim` (itself first), for verification.
     pub fn history(&self, claim: &Claim) -> Result<Vec<Claim>> {
         Ok(self

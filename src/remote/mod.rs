@@ -283,6 +283,7 @@ pub fn settle_as(
         generation: claim.record.generation,
         outcome: Some(outcome),
         head: claim.record.head.clone(),
+        parent: claims.parent(&claim.commit),
         commit: claim.commit.clone(),
     })?;
     Ok(Some(claim))
@@ -411,6 +412,7 @@ pub fn approve_claim(ws: &mut crate::workspace::Workspace, claim: &Claim) -> Res
         generation: done.record.generation,
         outcome: done.record.outcome,
         head: done.record.head.clone(),
+        parent: claims.parent(&done.commit),
         commit: done.commit.clone(),
     })?;
     Ok(())

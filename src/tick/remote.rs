@@ -109,6 +109,7 @@ impl Scale {
             holder: r.holder.to_string(),
             expires: crate::clock::format_rfc3339(r.expires),
             base: r.base.clone(),
+            parent: claims.parent(&claim.commit),
             commit: claim.commit.clone(),
             took_over: prev
                 .filter(|p| p.record.state == crate::remote::ClaimState::Held)
@@ -228,6 +229,7 @@ impl Scale {
                     // settled elsewhere since.
                     outcome: done.record.outcome.or(Some(cp.state)),
                     head: done.record.head,
+                    parent: claims.parent(&done.commit),
                     commit: done.commit,
                 })?;
                 Ok(())

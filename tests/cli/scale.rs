@@ -815,7 +815,14 @@ fn ledger_verify_range_passes_a_takeover_and_flags_a_release_by_an_older_generat
     );
 
     // A ledger file, chain intact, in which generation 1 releases the claim after
-    // generation 2 took it over.
+    // generation 2 took it over: a release that is not in the claim's history, seen by an
+    // auditor who fetched the claims.
+    checker.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/forge/claims/*:refs/forge/claims/*",
+    ]);
     let mut w = forge::ledger::LedgerWriter::new(
         &checker.path(".forge/ledger"),
         "20261121T100000.000000Z-byhand01".into(),
@@ -1063,5 +1070,60 @@ fn a_tick_killed_after_its_release_landed_keeps_the_published_result() {
         h[0]["generation"], 1,
         "result discarded and bead re-run: {seq:?} {}",
         r.stdout
+    );
+}
+
+#[test]
+fn ledger_verify_range_orders_claim_events_by_the_claim_history_not_by_clocks() {
+    let c = configured_cluster(3);
+    let (a, b, third) = (&c.clones[0], &c.clones[1], &c.clones[2]);
+    let bead = &c.beads[0];
+    // Generation 1 released at 09:00 and rejected at 09:00 in b; generation 2 taken by a
+    // clone whose clock is half an hour behind: its take is stamped before both.
+    a.forge(&["tick"]).ok();
+    fetch_results(b);
+    b.forge(&["reject", &format!("{bead}.1"), "--reason", "no"])
+        .ok();
+    ok_json(tick_at(third, "2026-11-21T08:30:00Z", &[]));
+    assert_eq!(claim(&c, bead)["generation"], 2);
+    ok_json(tick(b, &[])); // publishes b's ledger (its settle of generation 1)
+
+    let checker = TestEnv::clone_of(&c.remote, 900_000);
+    checker.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/forge/state/main:refs/forge/state/main",
+    ]);
+    checker.git(&["checkout", "-q", "-B", "review", "refs/forge/state/main"]);
+    let ledger = checker.git(&[
+        "grep",
+        "-c",
+        "claim.released",
+        "HEAD",
+        "--",
+        ".forge/ledger",
+    ]);
+    assert!(!ledger.trim().is_empty());
+    let run = checker.forge(&["--json", "ledger", "verify", "--range", "origin/main..HEAD"]);
+    let json = run.json();
+    assert!(
+        json["approvals"]["problems"].as_array().unwrap().is_empty(),
+        "a settle stamped after the next take is flagged: {json}"
+    );
+    // With the claims fetched, their commits decide: the same.
+    checker.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/forge/claims/*:refs/forge/claims/*",
+    ]);
+    let json = checker
+        .forge(&["--json", "ledger", "verify", "--range", "origin/main..HEAD"])
+        .ok()
+        .json();
+    assert!(
+        json["approvals"]["problems"].as_array().unwrap().is_empty(),
+        "{json}"
     );
 }

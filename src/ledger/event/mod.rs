@@ -716,6 +716,10 @@ pub enum Payload {
         /// When taken over: the holder whose lease ran out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         took_over: Option<String>,
+        /// The claim commit it replaced (the previous generation's last), if any: with
+        /// `commit`, how `ledger verify` orders claim events without trusting clocks.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        parent: String,
     },
     /// The claim went back with its step's result, in one atomic push with the step
     /// branch and the step's `.forge/` files.
@@ -735,6 +739,9 @@ pub enum Payload {
         head: String,
         #[serde(default)]
         commit: String,
+        /// The claim commit this one replaced (see `claim.taken`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        parent: String,
     },
     /// The claim was taken over while its step ran (a renewal or the release found a
     /// newer generation): the step's result is refused and kept in the attic.

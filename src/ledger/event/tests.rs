@@ -191,6 +191,7 @@ fn every_variant() -> Vec<Payload> {
             base: s("abc"),
             commit: s("def"),
             took_over: Some(s("g (clone d, pid 2)")),
+            parent: s("fed"),
         },
         ClaimReleased {
             bead: s("fg-abcd"),
@@ -200,6 +201,7 @@ fn every_variant() -> Vec<Payload> {
             outcome: Some(State::AwaitingApproval),
             head: s("abc"),
             commit: s("def"),
+            parent: s("fed"),
         },
         ClaimLost {
             bead: s("fg-abcd"),

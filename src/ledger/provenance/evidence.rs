@@ -50,65 +50,141 @@ pub(super) struct ClaimProblem {
     pub(super) message: String,
 }
 
-/// Checks the claim events of every ledger file, in time order: each `claim.released`
-/// must come from the generation that holds the claim, for the step that generation took.
-/// (Several releases of one generation are fine: the release itself, then the outcome it
-/// settled to after approval, rejection or rollback.)
-fn check_claims(events: &[Event]) -> Vec<ClaimProblem> {
-    // bead → (highest generation taken so far, its step); (bead, generation) → step.
-    let mut newest: HashMap<String, (u64, String)> = HashMap::new();
-    let mut took: HashMap<(String, u64), String> = HashMap::new();
-    let mut out = Vec::new();
+/// Checks the claim events of every ledger file: each `claim.released` must come from
+/// the generation that held the claim, for the step that generation took. (Several
+/// releases of one generation are fine: the release itself, then the outcome it settled to
+/// after approval, rejection or rollback.)
+///
+/// Events of different machines are ordered by the claim's own history, never by their
+/// clocks: a release of generation `g` is stale when the next generation that took the
+/// claim did not build on it. Each event names its claim commit and the commit it replaced
+/// (`parent`), so walking back from the commit the next generation's take replaced finds
+/// every legitimate release of `g`; a walk that runs out of recorded commits (renewals are
+/// not recorded; events of older versions name no parent) decides by what the take says
+/// instead: a take over a held claim means generation `g` never released it first.
+///
+/// `in_history(release, take)` answers from the claim commits themselves where this
+/// repository has them (`git fetch origin 'refs/forge/claims/*:refs/forge/claims/*'`):
+/// whether the release is the take's ancestor; None when the take's commit is not here.
+fn check_claims(
+    events: &[Event],
+    in_history: &dyn Fn(&str, &str) -> Option<bool>,
+) -> Vec<ClaimProblem> {
+    struct Take {
+        step: String,
+        commit: String,
+        parent: String,
+        took_over: bool,
+    }
+    // (bead, generation) → its take; claim commit → the commit it replaced.
+    let mut took: HashMap<(String, u64), Take> = HashMap::new();
+    let mut parents: HashMap<String, String> = HashMap::new();
     for e in events {
         match e.payload() {
             Payload::ClaimTaken {
                 bead,
                 step,
                 generation,
-                ..
-            } => {
-                took.insert((bead.clone(), generation), step.clone());
-                let entry = newest.entry(bead).or_insert((0, String::new()));
-                if generation >= entry.0 {
-                    *entry = (generation, step);
-                }
-            }
-            Payload::ClaimReleased {
-                bead,
-                step,
-                generation,
                 commit,
-                remote,
+                parent,
+                took_over,
                 ..
             } => {
-                if let Some((newer, by)) = newest.get(&bead).filter(|(g, _)| *g > generation) {
-                    out.push(ClaimProblem {
-                        commit,
-                        step: step.clone(),
-                        message: format!(
-                            "the claim on {bead} on '{remote}' was released for {step} by \
-                             generation {generation} after generation {newer} ({by}) had taken \
-                             it over (at {}, run {}): a stale holder's release, which the \
-                             remote must have refused",
-                            e.ts, e.run
-                        ),
-                    });
-                } else if let Some(taken) = took
-                    .get(&(bead.clone(), generation))
-                    .filter(|t| **t != step)
-                {
-                    out.push(ClaimProblem {
-                        commit,
-                        step: step.clone(),
-                        message: format!(
-                            "the claim on {bead} on '{remote}' was released for {step} by \
-                             generation {generation}, which took it for {taken} (at {}, run {})",
-                            e.ts, e.run
-                        ),
-                    });
+                if !parent.is_empty() {
+                    parents.insert(commit.clone(), parent.clone());
                 }
+                took.insert(
+                    (bead, generation),
+                    Take {
+                        step,
+                        commit,
+                        parent,
+                        took_over: took_over.is_some(),
+                    },
+                );
+            }
+            Payload::ClaimReleased { commit, parent, .. } if !parent.is_empty() => {
+                parents.insert(commit, parent);
             }
             _ => {}
+        }
+    }
+    // Whether `commit` is `from` or behind it on the recorded history: Some(false) when
+    // the walk reached the start of the history without it, None when it ran out of
+    // recorded commits.
+    let behind = |from: &str, commit: &str| -> Option<bool> {
+        let mut at = from.to_owned();
+        for _ in 0..=parents.len() {
+            if at == commit {
+                return Some(true);
+            }
+            let taken_first = took
+                .iter()
+                .any(|((_, g), t)| *g == 1 && t.commit == at && t.parent.is_empty());
+            match parents.get(&at) {
+                Some(p) => at = p.clone(),
+                None if taken_first => return Some(false),
+                None => return None,
+            }
+        }
+        None
+    };
+    let mut out = Vec::new();
+    for e in events {
+        let Payload::ClaimReleased {
+            bead,
+            step,
+            generation,
+            commit,
+            remote,
+            ..
+        } = e.payload()
+        else {
+            continue;
+        };
+        // The next generation that took the claim after this one.
+        let next = took
+            .iter()
+            .filter(|((b, g), _)| *b == bead && *g > generation)
+            .min_by_key(|((_, g), _)| *g);
+        if let Some(((_, newer), t)) = next {
+            let known = in_history(&commit, &t.commit).or_else(|| {
+                (!t.parent.is_empty())
+                    .then(|| behind(&t.parent, &commit))
+                    .flatten()
+            });
+            let stale = match known {
+                Some(built_on) => !built_on,
+                None => t.took_over && *newer == generation + 1,
+            };
+            if stale {
+                out.push(ClaimProblem {
+                    commit,
+                    step: step.clone(),
+                    message: format!(
+                        "the claim on {bead} on '{remote}' was released for {step} by \
+                         generation {generation} after generation {newer} ({}) had taken it \
+                         over (run {}): a stale holder's release, which the remote must have \
+                         refused",
+                        t.step, e.run
+                    ),
+                });
+                continue;
+            }
+        }
+        if let Some(taken) = took
+            .get(&(bead.clone(), generation))
+            .filter(|t| t.step != step)
+        {
+            out.push(ClaimProblem {
+                commit,
+                step: step.clone(),
+                message: format!(
+                    "the claim on {bead} on '{remote}' was released for {step} by generation \
+                     {generation}, which took it for {} (run {})",
+                    taken.step, e.run
+                ),
+            });
         }
     }
     out
@@ -302,8 +378,17 @@ pub(super) fn committed_evidence(
         }
     }
     events.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
-    claims.sort_by(|a, b| (&a.ts, &a.run, a.seq).cmp(&(&b.ts, &b.run, b.seq)));
-    evidence.claims = check_claims(&claims);
+    // Claim events are ordered by the claims' history (see `check_claims`), not by time.
+    let in_history = |release: &str, take: &str| -> Option<bool> {
+        let take = git2::Oid::from_str(take).ok()?;
+        repo.find_commit(take).ok()?;
+        // The take's whole history is here with it: a release not in it never preceded it.
+        let Ok(release) = git2::Oid::from_str(release) else {
+            return Some(false);
+        };
+        Some(repo.graph_descendant_of(take, release).unwrap_or(false))
+    };
+    evidence.claims = check_claims(&claims, &in_history);
     for e in &events {
         evidence.add(e);
     }

@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{CLAIMS, Claim, ClaimState, Holder, RECORD_SCHEMA, Record, STATE, refused_error};
+use super::{
+    CLAIMS, Claim, ClaimState, Holder, RECORD_SCHEMA, Record, Refusal, STATE, refused_error,
+};
 use crate::error::{Error, Result};
 use crate::git::cli::Git;
 use crate::git::cli::remote::{LeasedUpdate, Pushed};
@@ -277,7 +279,7 @@ impl<'a> Claims<'a> {
                 Ok(Taken::Taken(Claim { commit, record }))
             }
             Pushed::Stale { .. } => Ok(Taken::Lost),
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Take)),
         }
     }
 
@@ -314,7 +316,7 @@ impl<'a> Claims<'a> {
                     other => Ok(Renewed::Lost(other)),
                 }
             }
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Renew)),
         }
     }
 
@@ -384,7 +386,9 @@ impl<'a> Claims<'a> {
                     });
                 }
                 Pushed::Stale { .. } => continue,
-                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+                Pushed::Refused { refs } => {
+                    return Err(refused_error(&self.remote, &refs, Refusal::Release));
+                }
             }
         }
         Err(Error::Refused {
@@ -434,7 +438,9 @@ impl<'a> Claims<'a> {
                     return Ok(Settled::Settled(Claim { commit, record }));
                 }
                 Pushed::Stale { .. } => continue,
-                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+                Pushed::Refused { refs } => {
+                    return Err(refused_error(&self.remote, &refs, Refusal::Settle));
+                }
             }
         }
         Err(Error::Refused {
@@ -471,7 +477,7 @@ impl<'a> Claims<'a> {
                 self.fetch_locked()?;
                 Ok(None)
             }
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs)),
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Approve)),
         }
     }
 
@@ -506,7 +512,9 @@ impl<'a> Claims<'a> {
                     return Ok(Some(update.new));
                 }
                 Pushed::Stale { .. } => continue,
-                Pushed::Refused { refs } => return Err(refused_error(&self.remote, &refs)),
+                Pushed::Refused { refs } => {
+                    return Err(refused_error(&self.remote, &refs, Refusal::Publish));
+                }
             }
         }
         Err(Error::Refused {

@@ -153,15 +153,51 @@ pub fn check_remote_name(remote: &str) -> Result<()> {
     }
 }
 
-/// The error of a remote that refuses pushes to `refs/forge/*`: names the refspec and what
-/// to change on the hosting side. Nothing was claimed.
-pub fn refused_error(remote: &str, refs: &[(String, String)]) -> Error {
+/// What a push the remote refused left undone, for its error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Take,
+    Renew,
+    Release,
+    Settle,
+    Approve,
+    Publish,
+}
+
+impl Refusal {
+    fn consequence(self) -> &'static str {
+        match self {
+            Refusal::Take => "so nothing was claimed",
+            Refusal::Renew => {
+                "so the claim's lease was not renewed (the step goes on; once the lease runs \
+                 out another clone may take the bead over)"
+            }
+            Refusal::Release => {
+                "so the step's result was not published and its claim stays held (the result \
+                 is kept here; the next `forge tick` in this clone releases it)"
+            }
+            Refusal::Settle => {
+                "so the claim still has its old outcome (the next `forge tick` in this clone \
+                 settles it)"
+            }
+            Refusal::Approve => "so the claim was not settled as approved and nothing was merged",
+            Refusal::Publish => {
+                "so the ledger lines were not published (the next `forge tick` publishes them)"
+            }
+        }
+    }
+}
+
+/// The error of a remote that refuses pushes to `refs/forge/*`: names the refspec, what
+/// the refusal left undone (`op`) and what to change on the hosting side.
+pub fn refused_error(remote: &str, refs: &[(String, String)], op: Refusal) -> Error {
     let what: Vec<String> = refs.iter().map(|(r, why)| format!("{r} ({why})")).collect();
     Error::Refused {
         message: format!(
             "the remote '{remote}' refused the push of {}: forge claims beads and publishes \
-             results there, so nothing was claimed",
-            what.join(", ")
+             results there, {}",
+            what.join(", "),
+            op.consequence()
         ),
         hint: format!(
             "let this clone's credentials push to refs/forge/* and refs/heads/forge/* on \
@@ -494,6 +530,24 @@ mod tests {
         ] {
             assert!(!settles(from, to), "{from} -> {to}");
         }
+    }
+
+    #[test]
+    fn a_refused_push_says_what_it_left_undone_for_each_operation() {
+        let refs = [("refs/forge/claims/x".to_owned(), "hook declined".to_owned())];
+        let text = |op| refused_error("origin", &refs, op).to_string();
+        assert!(text(Refusal::Take).contains("nothing was claimed"));
+        for op in [
+            Refusal::Renew,
+            Refusal::Release,
+            Refusal::Settle,
+            Refusal::Approve,
+            Refusal::Publish,
+        ] {
+            assert!(!text(op).contains("nothing was claimed"), "{op:?}");
+        }
+        assert!(text(Refusal::Release).contains("result was not published"));
+        assert!(text(Refusal::Approve).contains("nothing was merged"));
     }
 
     #[test]

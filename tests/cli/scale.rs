@@ -963,8 +963,14 @@ fn approving_a_step_whose_release_never_reached_the_remote_is_refused() {
     let (a, b) = (&c.clones[0], &c.clones[1]);
     let bead = &c.beads[0];
     hook(&c, "pre-receive", &on_release("echo no >&2; exit 1"));
-    a.forge(&["--json", "tick"]);
+    let refused = a.forge(&["tick"]);
     unhook(&c, "pre-receive");
+    // The error says what the refusal left undone: the result, not the claim.
+    let text = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(
+        text.contains("was not published") && !text.contains("nothing was claimed"),
+        "{text}"
+    );
     assert_eq!(claim(&c, bead)["state"], "held");
     let main_before = a.git(&["rev-parse", "main"]);
     let ap = a.forge(&["approve", &format!("{bead}.1"), "--yes"]);

@@ -63,6 +63,20 @@ pub fn check(
                     claim.generation + 1
                 )),
             ),
+            Problem::Unreadable { bead, commit, why } => report.push(
+                "claims",
+                Severity::Error,
+                format!(
+                    "the claim ref refs/forge/claims/{bead} on '{remote}' (at {}) cannot be \
+                     read: {why}; every tick skips the bead",
+                    &commit[..commit.len().min(12)]
+                ),
+                Some(format!(
+                    "look at it with `git fetch {remote} refs/forge/claims/{bead} && git log \
+                     -1 FETCH_HEAD`; if no forge wrote it, delete it on the remote (`git push \
+                     {remote} :refs/forge/claims/{bead}`) and the bead is free again"
+                )),
+            ),
             Problem::Unsettled { bead, claim, local } => {
                 let message = format!(
                     "the claim on {bead} on '{remote}' says {} is {}, but here it is {local}: \

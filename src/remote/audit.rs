@@ -27,6 +27,13 @@ pub enum Problem {
         claim: ClaimSummary,
         missing: Vec<String>,
     },
+    /// A claim ref that holds no claim forge can read (see `claims::Unreadable`): its
+    /// bead is skipped by every tick until someone looks.
+    Unreadable {
+        bead: String,
+        commit: String,
+        why: String,
+    },
     /// Released, but this clone's checkpoint of its step says it ended since (`local`).
     Unsettled {
         bead: String,
@@ -68,7 +75,15 @@ pub fn audit(
     let claims = Claims::new(layout, remote, lease)?;
     claims.fetch()?;
     let all = claims.read()?;
-    let mut out = Vec::new();
+    let mut out: Vec<Problem> = claims
+        .unreadable()?
+        .into_iter()
+        .map(|u| Problem::Unreadable {
+            bead: u.bead,
+            commit: u.commit,
+            why: u.why,
+        })
+        .collect();
     let waiting = |c: &Claim| {
         c.record.state == ClaimState::Released
             && c.record

@@ -81,6 +81,37 @@ pub struct Outcome<'a> {
     pub base_commit: &'a str,
 }
 
+/// A claim ref on the remote that holds no claim forge can read: its message is not a
+/// claim record, the record names another bead, or its name is not a bead id. Its bead is
+/// left alone (skipped by ticks, named by `forge doctor`) until a person looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The ref's name under `refs/forge/claims/`.
+    pub bead: String,
+    pub commit: String,
+    pub why: String,
+}
+
+/// The claim ref of `bead` on the remote. A bead id is always one plain ref component
+/// (`fg-` and lower-case base36, see `crate::bead::id`); anything else is refused rather
+/// than put into a ref name, where `:`, `..`, `^` or `*` break the push and `x` vs `x/y`
+/// collide.
+pub fn claim_ref(bead: &str) -> Result<String> {
+    if crate::bead::id::is_valid(bead) {
+        return Ok(format!("{CLAIMS}{bead}"));
+    }
+    Err(Error::Refused {
+        message: format!(
+            "bead id {bead:?} cannot name a claim on the remote: a bead id must be 'fg-' and \
+             lower-case letters and digits, one plain ref name"
+        ),
+        hint: "nothing was pushed; forge's own beads always have such ids: `forge doctor` \
+               names a bead file with another id, and `forge import` gives imported beads \
+               forge ids"
+            .into(),
+    })
+}
+
 /// How often a release retries when only the shared state moved under it.
 const RELEASE_TRIES: u32 = 40;
 
@@ -147,9 +178,28 @@ impl<'a> Claims<'a> {
         let mut out = BTreeMap::new();
         for (name, commit, body) in self.local.refs_with_bodies(&prefix)? {
             let bead = name.trim_start_matches(&prefix).to_owned();
-            if let Some(record) = Record::parse(&body) {
+            // Refs that hold no claim of their bead are `unreadable`'s to report.
+            if let Some(record) = Record::parse(&body).filter(|r| r.bead == bead) {
                 out.insert(bead, Claim { commit, record });
             }
+        }
+        Ok(out)
+    }
+
+    /// The claim refs, as last fetched, that hold no claim forge can read (see
+    /// [`Unreadable`]).
+    pub fn unreadable(&self) -> Result<Vec<Unreadable>> {
+        let prefix = format!("refs/forge/remote-claims/{}/", self.remote);
+        let mut out = Vec::new();
+        for (name, commit, body) in self.local.refs_with_bodies(&prefix)? {
+            let bead = name.trim_start_matches(&prefix).to_owned();
+            let why = match Record::parse(&body) {
+                _ if !crate::bead::id::is_valid(&bead) => "its name is not a bead id".to_owned(),
+                None => "its commit message holds no claim record (JSON)".to_owned(),
+                Some(r) if r.bead != bead => format!("its record names bead {:?}", r.bead),
+                Some(_) => continue,
+            };
+            out.push(Unreadable { bead, commit, why });
         }
         Ok(out)
     }
@@ -269,7 +319,7 @@ impl<'a> Claims<'a> {
         let parent = prev.as_ref().map(|c| c.commit.as_str());
         let commit = self.commit(&record, parent, what)?;
         let update = LeasedUpdate {
-            refname: format!("{CLAIMS}{bead}"),
+            refname: claim_ref(bead)?,
             new: commit.clone(),
             expect: parent.map(str::to_owned),
         };
@@ -291,7 +341,7 @@ impl<'a> Claims<'a> {
         record.holder.pid = std::process::id();
         let commit = self.commit(&record, Some(&claim.commit), "renewed")?;
         let update = LeasedUpdate {
-            refname: format!("{CLAIMS}{}", record.bead),
+            refname: claim_ref(&record.bead)?,
             new: commit.clone(),
             expect: Some(claim.commit.clone()),
         };
@@ -357,7 +407,7 @@ impl<'a> Claims<'a> {
                 .unwrap_or_default();
             let commit = self.commit(&record, Some(&claim.commit), "released")?;
             let mut updates = vec![LeasedUpdate {
-                refname: format!("{CLAIMS}{bead}"),
+                refname: claim_ref(bead)?,
                 new: commit.clone(),
                 expect: Some(claim.commit.clone()),
             }];
@@ -428,7 +478,7 @@ impl<'a> Claims<'a> {
             record.outcome = Some(outcome);
             let commit = self.commit(&record, Some(&current.commit), outcome.as_str())?;
             let update = LeasedUpdate {
-                refname: format!("{CLAIMS}{bead}"),
+                refname: claim_ref(bead)?,
                 new: commit.clone(),
                 expect: Some(current.commit.clone()),
             };
@@ -464,7 +514,7 @@ impl<'a> Claims<'a> {
         record.outcome = Some(State::Approved);
         let commit = self.commit(&record, Some(&claim.commit), State::Approved.as_str())?;
         let update = LeasedUpdate {
-            refname: format!("{CLAIMS}{}", record.bead),
+            refname: claim_ref(&record.bead)?,
             new: commit.clone(),
             expect: Some(claim.commit.clone()),
         };
@@ -760,5 +810,42 @@ mod tests {
             panic!("already released")
         };
         assert_eq!(again, released);
+    }
+
+    #[test]
+    fn only_a_bead_id_names_a_claim_ref() {
+        assert_eq!(claim_ref("fg-3k9x").unwrap(), "refs/forge/claims/fg-3k9x");
+        for bad in [
+            "",
+            "x",
+            "fg-a:b",
+            "fg-a..b",
+            "fg-a^",
+            "fg-*",
+            "fg-x/y",
+            "fg-x.lock",
+            ".fg-x",
+        ] {
+            let e = claim_ref(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_claim_ref_without_its_record_is_unreadable_not_free() {
+        let (_tmp, remote, layouts) = clones(1);
+        let a = Claims::new(&layouts[0], "origin", 60).unwrap();
+        let tree = git(&remote, &["hash-object", "-t", "tree", "-w", "/dev/null"]);
+        let commit = git(&remote, &["commit-tree", tree.trim(), "-m", "not a record"]);
+        git(
+            &remote,
+            &["update-ref", "refs/forge/claims/fg-x", commit.trim()],
+        );
+        a.fetch().unwrap();
+        assert!(a.read().unwrap().is_empty());
+        let odd = a.unreadable().unwrap();
+        assert_eq!(odd.len(), 1);
+        assert_eq!(odd[0].bead, "fg-x");
+        assert!(odd[0].why.contains("JSON"), "{odd:?}");
     }
 }

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub use claims::{Claims, Released, Settled, Taken};
+pub use claims::{Claims, Released, Settled, Taken, Unreadable};
 pub use holder::Holder;
 
 /// Where claims live on the remote.

@@ -78,6 +78,10 @@ pub struct TickReport {
     pub spent_today: budget::Spent,
     pub consecutive_failures: u32,
     pub committed: Option<String>,
+    /// What the user should know that stopped nothing (a claim on the remote forge could
+    /// not read, so its bead was skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +111,7 @@ fn report(stopped: Stopped, reason: String) -> TickReport {
         spent_today: budget::Spent::default(),
         consecutive_failures: 0,
         committed: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -220,6 +225,7 @@ pub fn tick(
     r.paused = state.paused.clone();
     r.spent_today = budget::spent_today(&ws.layout, &prices, ws.clock.now_secs())?;
     r.consecutive_failures = state.consecutive_failures;
+    r.warnings = scale.as_ref().map(|s| s.warnings()).unwrap_or_default();
     // A tick that did nothing leaves no trace: cron runs it every few minutes, and a ledger
     // file per idle tick would bury the ones that matter.
     let idle = r.ran.is_empty()

@@ -42,6 +42,8 @@ pub struct Scale {
     pub lease: u64,
     /// `.forge/` files to publish at the end of the tick (relative to the working tree).
     files: Mutex<BTreeSet<String>>,
+    /// Warnings for the tick's report: claims on the remote it could not read.
+    warnings: Mutex<BTreeSet<String>>,
 }
 
 /// What this clone remembers of a claim it holds, in `claims/<bead>.json` in the runtime
@@ -61,6 +63,7 @@ impl Scale {
             remote,
             lease,
             files: Mutex::new(BTreeSet::new()),
+            warnings: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -79,12 +82,40 @@ impl Scale {
         let claims = self.claims(ws)?;
         claims.fetch()?;
         let now = ws.clock.now_secs();
-        Ok(claims
+        let mut busy: HashSet<String> = claims
             .read()?
             .into_iter()
             .filter(|(_, c)| c.record.keeps_bead(now))
             .map(|(bead, _)| bead)
-            .collect())
+            .collect();
+        // A claim ref forge cannot read is not a free bead: taking it would lose every
+        // race against a ref that is there. Skipped, and said.
+        for u in claims.unreadable()? {
+            self.warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(format!(
+                    "skipped {}: its claim on '{}' (refs/forge/claims/{} at {}) cannot be \
+                     read: {}; see `forge doctor`",
+                    u.bead,
+                    self.remote,
+                    u.bead,
+                    &u.commit[..u.commit.len().min(12)],
+                    u.why
+                ));
+            busy.insert(u.bead);
+        }
+        Ok(busy)
+    }
+
+    /// What the tick should warn of (claims it could not read), once each.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Takes the claim on `bead` for the next step, recording it in `ws`'s ledger; None

@@ -626,6 +626,20 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Puts a claim commit whose message is `message` verbatim on the remote as the claim
+    /// on `bead`.
+    fn plant_raw_claim(&self, bead: &str, message: &str) {
+        let tree = self.remote_git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+        let commit = self.remote_git(&["commit-tree", tree.trim(), "-m", message]);
+        self.remote_git(&[
+            "update-ref",
+            &format!("refs/forge/claims/{bead}"),
+            commit.trim(),
+        ]);
+    }
+}
+
 fn record(bead: &str, state: &str, expires: i64, outcome: Option<&str>) -> Value {
     let mut r = serde_json::json!({
         "schema": 1, "bead": bead, "state": state, "generation": 1,
@@ -1132,4 +1146,61 @@ fn ledger_verify_range_orders_claim_events_by_the_claim_history_not_by_clocks() 
         json["approvals"]["problems"].as_array().unwrap().is_empty(),
         "{json}"
     );
+}
+
+#[test]
+fn a_claim_that_is_not_a_record_is_skipped_with_a_warning_and_named_by_doctor() {
+    let c = cluster(
+        1,
+        2,
+        "echo done > \"$FORGE_BEAD.txt\"",
+        &[("breaker = 3", "breaker = 3\nremote = \"origin\"")],
+    );
+    let env = &c.clones[0];
+    let (odd, fine) = (&c.beads[0], &c.beads[1]);
+    c.plant_raw_claim(odd, &format!("forge claim {odd}: taken\n\nnot a record"));
+
+    let r = ok_json(tick(env, &[]));
+    let ran: Vec<&str> = r["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bead"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, [fine.as_str()], "{r}");
+    let warnings = r["warnings"].as_array().unwrap();
+    assert!(
+        warnings.len() == 1
+            && warnings[0].as_str().unwrap().contains(odd.as_str())
+            && warnings[0].as_str().unwrap().contains("forge doctor"),
+        "{r}"
+    );
+    assert_eq!(claim_findings_of(env, odd).len(), 1);
+    let text = env.forge(&["tick", "--remote", "origin"]).stdout;
+    assert!(text.contains(&format!("warning: skipped {odd}")), "{text}");
+}
+
+/// `forge doctor`'s findings of the claims that name `bead`, asserting they say what is
+/// wrong with its ref and how to clear it.
+fn claim_findings_of(env: &TestEnv, bead: &str) -> Vec<Value> {
+    let run = env.forge(&["--json", "doctor"]);
+    let found: Vec<Value> = claim_findings(&run)
+        .into_iter()
+        .filter(|f| f["message"].as_str().unwrap().contains(bead))
+        .collect();
+    for f in &found {
+        assert_eq!(f["severity"], "error", "{f}");
+        assert!(
+            f["message"].as_str().unwrap().contains("cannot be read"),
+            "{f}"
+        );
+        assert!(
+            f["fix"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(":refs/forge/claims/{bead}")),
+            "{f}"
+        );
+    }
+    found
 }

@@ -88,6 +88,9 @@ pub fn run(helper: &CommandHelper, args: Args) -> CommandResult {
             spent.money,
             spent.tokens
         )?;
+        for w in &r.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
         for c in &r.reconciled {
             writeln!(
                 out,

@@ -236,6 +236,17 @@ pub fn check_grants(config: &SandboxConfig) -> Result<(), String> {
                      without `..`"
                 ));
             }
+            // /proc (or /proc/<pid>) grants the host's processes where the harness has no
+            // PID namespace of its own: their environments hold the user's secrets. forge
+            // grants what a harness needs of /proc itself.
+            let path = Path::new(p);
+            if path == Path::new("/proc") || path.starts_with("/proc") || path == Path::new("/") {
+                return Err(format!(
+                    "[sandbox] {key} entry {p:?} would expose other processes (their \
+                     environments hold secrets); remove it: forge grants the harness what it \
+                     needs of /proc"
+                ));
+            }
         }
     }
     Ok(())
@@ -449,7 +460,15 @@ mod tests {
 
     #[test]
     fn grants_must_be_absolute() {
-        for bad in ["rel/path", "/a/../b", "~user/x"] {
+        for bad in [
+            "rel/path",
+            "/a/../b",
+            "~user/x",
+            "/proc",
+            "/proc/1",
+            "/proc/self/",
+            "/",
+        ] {
             let c = SandboxConfig {
                 read: vec![bad.into()],
                 ..SandboxConfig::default()

@@ -33,6 +33,8 @@ pub(super) struct Harnessed {
     pub limit_hits: Hits,
     /// Connections the egress proxy refused, by `host:port`.
     pub egress_denied: BTreeMap<String, u64>,
+    /// What the harness asked for and was refused (an ACP agent's permission requests).
+    pub denials: Vec<String>,
 }
 
 impl Harnessed {
@@ -163,6 +165,7 @@ pub(super) fn run_harness(
         violations: launched.violations,
         limit_hits,
         egress_denied: egress.map(|e| e.denied).unwrap_or_default(),
+        denials: summary.permission_denials.clone(),
     }))
 }
 

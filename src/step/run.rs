@@ -145,7 +145,14 @@ pub(crate) fn execute(
             Ok(ended(cp, Some(&diff), Ended::Unchanged { checked }))
         }
         None => {
-            let reason = "the harness changed nothing".into();
+            // An agent that ended its turn after a refusal says why it changed nothing.
+            let reason = match harnessed.denials.as_slice() {
+                [] => "the harness changed nothing".to_owned(),
+                denied => format!(
+                    "the harness changed nothing; forge denied: {}",
+                    crate::harness::adapter::bounded(&denied.join("; "), 300)
+                ),
+            };
             checkpoint::fail(ws, cp, reason, observer)?;
             Ok(ended(cp, None, Ended::NoChange))
         }

@@ -89,8 +89,14 @@ fn a_write_outside_the_worktree_is_denied_and_recorded() {
         &[("FAKE_OUTSIDE_PATH", outside.to_str().unwrap())],
     );
     assert!(!outside.exists(), "forge wrote outside the worktree");
-    // The agent ended its turn having changed nothing.
+    // The agent ended its turn having changed nothing, and the reason says what forge
+    // refused it.
     assert_ne!(cp["state"], "awaiting-approval", "{cp}\n{stderr} {code}");
+    let reason = cp["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("the harness changed nothing; forge denied: edit fs/write_text_file"),
+        "{reason}"
+    );
     let decisions = permissions(&env);
     assert_eq!(decisions.len(), 1, "{decisions:?}");
     assert_eq!(decisions[0]["outcome"], "denied");

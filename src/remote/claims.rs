@@ -272,6 +272,33 @@ impl<'a> Claims<'a> {
         self.local.update_ref(&self.local_ref(bead), commit, None)
     }
 
+    /// Moves the claim on `record.bead` to `record`, a child of `parent` (None: a new
+    /// claim), by one compare-and-swap push on the claim ref alone. Some(the new claim,
+    /// remembered) when the push took; None when the ref was no longer `parent` (another
+    /// clone moved it); an error naming `refusal` when the remote refused it.
+    fn advance(
+        &self,
+        record: Record,
+        parent: Option<&str>,
+        what: &str,
+        refusal: Refusal,
+    ) -> Result<Option<Claim>> {
+        let commit = self.commit(&record, parent, what)?;
+        let update = LeasedUpdate {
+            refname: claim_ref(&record.bead)?,
+            new: commit.clone(),
+            expect: parent.map(str::to_owned),
+        };
+        match self.net.push_leased(&self.remote, &[update])? {
+            Pushed::Done => {
+                self.remember(&record.bead, &commit)?;
+                Ok(Some(Claim { commit, record }))
+            }
+            Pushed::Stale { .. } => Ok(None),
+            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, refusal)),
+        }
+    }
+
     /// Whether `current` is `mine` carried on by the same holder: the same generation and
     /// step, the same clone on the same host, and a descendant of `mine` on the claim's
     /// history (a renewal or the release `mine`'s holder pushed). Only a different
@@ -317,20 +344,10 @@ impl<'a> Claims<'a> {
             _ => "taken",
         };
         let parent = prev.as_ref().map(|c| c.commit.as_str());
-        let commit = self.commit(&record, parent, what)?;
-        let update = LeasedUpdate {
-            refname: claim_ref(bead)?,
-            new: commit.clone(),
-            expect: parent.map(str::to_owned),
-        };
-        match self.net.push_leased(&self.remote, &[update])? {
-            Pushed::Done => {
-                self.remember(bead, &commit)?;
-                Ok(Taken::Taken(Claim { commit, record }))
-            }
-            Pushed::Stale { .. } => Ok(Taken::Lost),
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Take)),
-        }
+        Ok(match self.advance(record, parent, what, Refusal::Take)? {
+            Some(claim) => Taken::Taken(claim),
+            None => Taken::Lost,
+        })
     }
 
     /// Renews `claim`'s lease from `now`.
@@ -339,34 +356,22 @@ impl<'a> Claims<'a> {
         let mut record = claim.record.clone();
         record.expires = now + self.lease;
         record.holder.pid = std::process::id();
-        let commit = self.commit(&record, Some(&claim.commit), "renewed")?;
-        let update = LeasedUpdate {
-            refname: claim_ref(&record.bead)?,
-            new: commit.clone(),
-            expect: Some(claim.commit.clone()),
-        };
-        match self.net.push_leased(&self.remote, &[update])? {
-            Pushed::Done => {
-                self.remember(&record.bead, &commit)?;
-                Ok(Renewed::Renewed(Claim { commit, record }))
+        let bead = record.bead.clone();
+        if let Some(renewed) =
+            self.advance(record, Some(&claim.commit), "renewed", Refusal::Renew)?
+        {
+            return Ok(Renewed::Renewed(renewed));
+        }
+        // A stale push is not proof of a takeover: only a claim that is no longer this
+        // holder's generation is.
+        self.fetch_locked()?;
+        match self.read_one(&bead)? {
+            Some(c) if c.commit == claim.commit => Ok(Renewed::Again),
+            Some(c) if c.record.state == ClaimState::Held && self.continues(claim, &c)? => {
+                self.remember(&bead, &c.commit)?;
+                Ok(Renewed::Renewed(c))
             }
-            Pushed::Stale { .. } => {
-                // A stale push is not proof of a takeover: only a claim that is no longer
-                // this holder's generation is.
-                self.fetch_locked()?;
-                let current = self.read_one(&record.bead)?;
-                match current {
-                    Some(c) if c.commit == claim.commit => Ok(Renewed::Again),
-                    Some(c)
-                        if c.record.state == ClaimState::Held && self.continues(claim, &c)? =>
-                    {
-                        self.remember(&record.bead, &c.commit)?;
-                        Ok(Renewed::Renewed(c))
-                    }
-                    other => Ok(Renewed::Lost(other)),
-                }
-            }
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Renew)),
+            other => Ok(Renewed::Lost(other)),
         }
     }
 
@@ -476,21 +481,11 @@ impl<'a> Claims<'a> {
             }
             let mut record = r.clone();
             record.outcome = Some(outcome);
-            let commit = self.commit(&record, Some(&current.commit), outcome.as_str())?;
-            let update = LeasedUpdate {
-                refname: claim_ref(bead)?,
-                new: commit.clone(),
-                expect: Some(current.commit.clone()),
-            };
-            match self.net.push_leased(&self.remote, &[update])? {
-                Pushed::Done => {
-                    self.remember(bead, &commit)?;
-                    return Ok(Settled::Settled(Claim { commit, record }));
-                }
-                Pushed::Stale { .. } => continue,
-                Pushed::Refused { refs } => {
-                    return Err(refused_error(&self.remote, &refs, Refusal::Settle));
-                }
+            let parent = Some(current.commit.as_str());
+            if let Some(settled) =
+                self.advance(record, parent, outcome.as_str(), Refusal::Settle)?
+            {
+                return Ok(Settled::Settled(settled));
             }
         }
         Err(Error::Refused {
@@ -512,23 +507,12 @@ impl<'a> Claims<'a> {
         let _lock = self.lock()?;
         let mut record = claim.record.clone();
         record.outcome = Some(State::Approved);
-        let commit = self.commit(&record, Some(&claim.commit), State::Approved.as_str())?;
-        let update = LeasedUpdate {
-            refname: claim_ref(&record.bead)?,
-            new: commit.clone(),
-            expect: Some(claim.commit.clone()),
-        };
-        match self.net.push_leased(&self.remote, &[update])? {
-            Pushed::Done => {
-                self.remember(&record.bead, &commit)?;
-                Ok(Some(Claim { commit, record }))
-            }
-            Pushed::Stale { .. } => {
-                self.fetch_locked()?;
-                Ok(None)
-            }
-            Pushed::Refused { refs } => Err(refused_error(&self.remote, &refs, Refusal::Approve)),
+        let what = State::Approved.as_str();
+        let approved = self.advance(record, Some(&claim.commit), what, Refusal::Approve)?;
+        if approved.is_none() {
+            self.fetch_locked()?;
         }
+        Ok(approved)
     }
 
     /// Publishes `.forge/` files (ledger lines recorded after a release) to the state ref

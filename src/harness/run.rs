@@ -43,15 +43,6 @@ pub struct Broker {
     pub ask: Option<Arc<dyn Ask>>,
 }
 
-impl Default for Broker {
-    fn default() -> Self {
-        Broker {
-            hosts: Hosts::Only(Default::default()),
-            ask: None,
-        }
-    }
-}
-
 pub struct Ran {
     pub finished: Finished,
     pub summary: RunSummary,

@@ -533,12 +533,7 @@ impl Client {
     /// Judges an `fs/*` request by the policy (`kind`: read or edit); Some(refusal event)
     /// when it is denied, the answer already sent.
     fn fs_denied(&mut self, id: &Value, kind: &str, method: &str, path: &str) -> Option<Event> {
-        let request = Request {
-            kind: kind.into(),
-            title: method.into(),
-            paths: vec![path.into()],
-            ..Request::default()
-        };
+        let request = file_request(kind, method, path);
         let ruling =
             self.setup
                 .permissions
@@ -550,20 +545,23 @@ impl Client {
         if ruling.rule == Rule::Allow || granted {
             return None;
         }
-        self.send(wire::error(
-            id,
-            wire::INVALID_PARAMS,
-            &format!("forge denied {method} of {path}: {}", ruling.because),
-        ));
-        Some(Event::Permission {
+        let told = format!("forge denied {method} of {path}: {}", ruling.because);
+        Some(self.file_denied(id, request, &told, ruling.because))
+    }
+
+    /// Refuses an `fs/*` request: the agent is told `told`, the ledger gets a denial by
+    /// `rule`.
+    fn file_denied(&mut self, id: &Value, request: Request, told: &str, rule: String) -> Event {
+        self.send(wire::error(id, wire::INVALID_PARAMS, told));
+        Event::Permission {
             decision: Decision {
                 request,
                 outcome: Outcome::Denied,
                 option: None,
-                rule: ruling.because,
+                rule,
                 human: None,
             },
-        })
+        }
     }
 
     fn read_file(&mut self, id: &Value, params: Value) -> Vec<Event> {
@@ -614,34 +612,16 @@ impl Client {
         path: &str,
         refusal: Refusal,
     ) -> Vec<Event> {
-        match refusal {
+        let (code, why) = match refusal {
             Refusal::Outside(why) => {
-                self.send(wire::error(id, wire::INVALID_PARAMS, &why));
-                vec![Event::Permission {
-                    decision: Decision {
-                        request: Request {
-                            kind: kind.into(),
-                            title: method.into(),
-                            paths: vec![path.into()],
-                            ..Request::default()
-                        },
-                        outcome: Outcome::Denied,
-                        option: None,
-                        rule: why,
-                        human: None,
-                    },
-                }]
+                let request = file_request(kind, method, path);
+                return vec![self.file_denied(id, request, &why, why.clone())];
             }
-            Refusal::Failed(why) => {
-                let code = if why.contains("No such file") {
-                    wire::RESOURCE_NOT_FOUND
-                } else {
-                    wire::INTERNAL_ERROR
-                };
-                self.send(wire::error(id, code, &why));
-                Vec::new()
-            }
-        }
+            Refusal::Missing(why) => (wire::RESOURCE_NOT_FOUND, why),
+            Refusal::Failed(why) => (wire::INTERNAL_ERROR, why),
+        };
+        self.send(wire::error(id, code, &why));
+        Vec::new()
     }
 
     fn on_update(&mut self, params: &Value) -> Vec<Event> {
@@ -854,6 +834,16 @@ fn quota(result: &Value) -> Vec<Event> {
         });
     }
     out
+}
+
+/// What an `fs/*` request on `path` asks, for the policy and the ledger.
+fn file_request(kind: &str, method: &str, path: &str) -> Request {
+    Request {
+        kind: kind.into(),
+        title: method.into(),
+        paths: vec![path.into()],
+        ..Request::default()
+    }
 }
 
 /// An error answer to one of forge's requests, as the event that says most. Agents put the

@@ -21,7 +21,9 @@ pub const MAX_READ: u64 = 8 << 20;
 pub enum Refusal {
     /// Outside the worktree (or below `.git`): the policy's business, recorded as denied.
     Outside(String),
-    /// Could not be done (no such file, not UTF-8, too large, ...).
+    /// There is no such file (ACP's "resource not found").
+    Missing(String),
+    /// Could not be done (not UTF-8, too large, not a regular file, ...).
     Failed(String),
 }
 
@@ -179,6 +181,9 @@ fn escape_or(path: &Path, what: &str, e: rustix::io::Errno) -> Refusal {
             "{} is a symbolic link forge does not follow",
             super::policy::code(&path.display().to_string())
         )),
+        rustix::io::Errno::NOENT => {
+            Refusal::Missing(format!("could not {what} {}: no such file", path.display()))
+        }
         e => failed(path, what, e),
     }
 }
@@ -243,7 +248,7 @@ mod tests {
         assert!(!dir.path().join("outside.txt").exists());
         assert!(matches!(
             read(&root, &root.join("missing"), None, None),
-            Err(Refusal::Failed(_))
+            Err(Refusal::Missing(_))
         ));
     }
 

@@ -306,7 +306,7 @@ pub fn code(text: &str) -> String {
     format!("`{}`", line.replace('`', "'"))
 }
 
-pub fn rule_name(rule: Rule) -> &'static str {
+fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::Allow => "allow",
         Rule::Deny => "deny",

@@ -396,11 +396,17 @@ fn revise_continues_the_same_session() {
 #[test]
 fn doctor_asks_an_acp_agent_initialize_and_nothing_more() {
     let (env, _bead) = with_acp(60, "");
-    let out = env.forge(&["--json", "doctor"]).json();
-    let text = out.to_string();
+    // The fake logs every prompt it is sent here (passed through `pass_env`).
+    let log = env.repo.parent().unwrap().join("prompts.txt");
+    let out = env
+        .command(&["--json", "doctor"])
+        .env("FAKE_PROMPT_LOG", &log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.contains("ACP v1: fake-acp 0.3.1"), "{text}");
-    // No session was started: the fake keeps a record of each one under its HOME, and
-    // doctor's scratch HOME is gone; nothing was written in the repository either.
+    // Nothing was prompted, and nothing was written in the repository.
+    assert!(!log.exists(), "doctor prompted the agent");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 
     // An agent that does not speak ACP is said to, not passed.

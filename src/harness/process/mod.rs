@@ -117,7 +117,7 @@ mod lines;
 mod output;
 mod tree;
 
-pub use conversation::Conversation;
+pub use conversation::{Conversation, MAX_PENDING};
 pub use imp::DRAIN_AFTER_EXIT;
 pub use lines::MAX_LINE_BYTES;
 

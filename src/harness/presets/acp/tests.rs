@@ -421,3 +421,45 @@ fn a_file_whose_edit_was_allowed_is_served_though_the_rule_asks() {
         "{answer:?}"
     );
 }
+
+#[test]
+fn an_agent_that_leaves_forge_s_answers_unread_is_not_followed() {
+    let (conv, mut c) = setup(None, "");
+    sent(&conv);
+    // What waits for the agent (nothing is written here: no pipe) fills the bound to
+    // within 64 bytes, less than forge's answer.
+    assert!(conv.send(vec![b' '; crate::harness::process::MAX_PENDING - 4096]));
+    while conv.send(vec![b' '; 64]) {}
+    let ask = json!({"jsonrpc": "2.0", "id": 0, "method": "session/request_permission", "params": {
+        "sessionId": "s", "toolCall": {"toolCallId": "t", "title": "Write a", "kind": "edit",
+        "locations": [{"path": "/w/tree/a"}]},
+        "options": [{"optionId": "once", "name": "Once", "kind": "allow_once"}]}});
+    let events = say(&mut c, ask);
+    assert!(
+        matches!(events.last(), Some(Event::Result { ok: false, text }) if text.contains("does not read")),
+        "{events:?}"
+    );
+    assert!(conv.is_over());
+}
+
+#[test]
+fn a_flood_of_requests_is_stopped() {
+    let (conv, mut c) = setup(None, "");
+    let mut stopped = None;
+    for n in 0..2_100 {
+        let ask = json!({"jsonrpc": "2.0", "id": n, "method": "session/request_permission", "params": {
+            "sessionId": "s", "toolCall": {"toolCallId": format!("t{n}"), "title": "Write a", "kind": "edit",
+            "locations": [{"path": "/w/tree/a"}]},
+            "options": [{"optionId": "once", "name": "Once", "kind": "allow_once"}]}});
+        let events = say(&mut c, ask);
+        sent(&conv);
+        if let Some(Event::Result { ok: false, text }) = events.last() {
+            stopped = Some((n, text.clone()));
+            break;
+        }
+    }
+    let (n, text) = stopped.expect("the flood was never stopped");
+    assert!(text.contains("more than 2000"), "{text}");
+    assert!(n <= 2_000, "{n}");
+    assert!(conv.is_over());
+}

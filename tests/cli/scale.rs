@@ -219,20 +219,30 @@ fn a_remote_that_refuses_refs_forge_is_named_with_the_setting_and_nothing_is_cla
 const HANGS_IN_ONE_CLONE: &str = "echo work > \"$FORGE_BEAD.txt\"; \
      if [ -e \"$FORGE_REPO/../hang\" ]; then : > \"$FORGE_REPO/../started\"; sleep 60; fi";
 
-#[test]
-fn a_killed_holder_is_taken_over_after_its_lease_and_its_stale_result_is_refused() {
+/// Two clones over one bead with `[tick] claim_lease = lease`, the first of them with the
+/// `hang` file: its harness hangs after working.
+fn one_hangs(lease: u64) -> Cluster {
     let c = cluster(
         2,
         1,
         HANGS_IN_ONE_CLONE,
         &[
             ("mode = \"on\"", "mode = \"off\""),
-            ("breaker = 3", "breaker = 3\nclaim_lease = 60"),
+            (
+                "breaker = 3",
+                &format!("breaker = 3\nclaim_lease = {lease}"),
+            ),
         ],
     );
+    std::fs::write(c.clones[0].repo.parent().unwrap().join("hang"), "").unwrap();
+    c
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_after_its_lease_and_its_stale_result_is_refused() {
+    let c = one_hangs(60);
     let (a, b) = (&c.clones[0], &c.clones[1]);
     let bead = &c.beads[0];
-    std::fs::write(a.repo.parent().unwrap().join("hang"), "").unwrap();
     let mut killed = a
         .command(&["--json", "tick", "--remote", "origin"])
         .stdout(std::process::Stdio::null())
@@ -291,18 +301,9 @@ fn a_killed_holder_is_taken_over_after_its_lease_and_its_stale_result_is_refused
 
 #[test]
 fn a_holder_cut_off_past_its_lease_stops_when_its_renewal_finds_the_claim_taken_over() {
-    let c = cluster(
-        2,
-        1,
-        HANGS_IN_ONE_CLONE,
-        &[
-            ("mode = \"on\"", "mode = \"off\""),
-            ("breaker = 3", "breaker = 3\nclaim_lease = 3"),
-        ],
-    );
+    let c = one_hangs(3);
     let (a, b) = (&c.clones[0], &c.clones[1]);
     let bead = &c.beads[0];
-    std::fs::write(a.repo.parent().unwrap().join("hang"), "").unwrap();
     let started = std::time::Instant::now();
     let slow = a
         .command(&["--json", "tick", "--remote", "origin"])

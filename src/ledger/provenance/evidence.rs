@@ -1,7 +1,7 @@
 //! The evidence: what the ledger committed at the head says about approvals, merges and
 //! rollbacks, read from git with every chain checked, and the approval that backs a merge.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use git2::{Oid, Repository};
@@ -77,7 +77,7 @@ fn check_claims(
         took_over: bool,
     }
     // (bead, generation) → its take; claim commit → the commit it replaced.
-    let mut took: HashMap<(String, u64), Take> = HashMap::new();
+    let mut took: BTreeMap<(String, u64), Take> = BTreeMap::new();
     let mut parents: HashMap<String, String> = HashMap::new();
     for e in events {
         match e.payload() {
@@ -112,15 +112,19 @@ fn check_claims(
     // Whether `commit` is `from` or behind it on the recorded history: Some(false) when
     // the walk reached the start of the history without it, None when it ran out of
     // recorded commits.
+    // The first claims of their beads: where a walk back along the history ends.
+    let first: HashSet<&str> = took
+        .iter()
+        .filter(|((_, g), t)| *g == 1 && t.parent.is_empty())
+        .map(|(_, t)| t.commit.as_str())
+        .collect();
     let behind = |from: &str, commit: &str| -> Option<bool> {
         let mut at = from.to_owned();
         for _ in 0..=parents.len() {
             if at == commit {
                 return Some(true);
             }
-            let taken_first = took
-                .iter()
-                .any(|((_, g), t)| *g == 1 && t.commit == at && t.parent.is_empty());
+            let taken_first = first.contains(at.as_str());
             match parents.get(&at) {
                 Some(p) => at = p.clone(),
                 None if taken_first => return Some(false),
@@ -144,9 +148,9 @@ fn check_claims(
         };
         // The next generation that took the claim after this one.
         let next = took
-            .iter()
-            .filter(|((b, g), _)| *b == bead && *g > generation)
-            .min_by_key(|((_, g), _)| *g);
+            .range((bead.clone(), generation + 1)..)
+            .next()
+            .filter(|((b, _), _)| *b == bead);
         if let Some(((_, newer), t)) = next {
             let known = in_history(&commit, &t.commit).or_else(|| {
                 (!t.parent.is_empty())

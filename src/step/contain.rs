@@ -13,7 +13,7 @@ use crate::harness::adapter::Adapter;
 use crate::harness::config::HarnessConfig;
 use crate::harness::presets::acp::policy::Hosts;
 use crate::sandbox::paths::{StepPaths, check_grants};
-use crate::sandbox::proxy::{Allow, Proxy, ProxyReport};
+use crate::sandbox::proxy::{Allow, Proxy, ProxyReport, host_of_url};
 use crate::sandbox::{self, Enforcement, KernelProbe, Policy, Probe};
 use crate::store::Layout;
 use crate::workspace::Workspace;
@@ -212,28 +212,6 @@ pub fn fetch_hosts(ws: &Workspace, adapter: &dyn Adapter, hc: &HarnessConfig) ->
             Hosts::Only(Allow::parse(&allowed_hosts(ws, adapter, hc)).unwrap_or_default())
         }
     }
-}
-
-/// `http://127.0.0.1:8080/v1` gives `127.0.0.1:8080`; a URL without a port gets its
-/// scheme's.
-fn host_of_url(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let authority = authority.rsplit('@').next()?;
-    if authority.is_empty() {
-        return None;
-    }
-    let has_port = if authority.starts_with('[') {
-        authority.contains("]:")
-    } else {
-        authority.contains(':')
-    };
-    Some(if has_port {
-        authority.to_owned()
-    } else {
-        let port = if scheme == "http" { 80 } else { 443 };
-        format!("{authority}:{port}")
-    })
 }
 
 /// The directories one contained run works in.

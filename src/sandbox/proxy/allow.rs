@@ -188,6 +188,41 @@ fn parse_rule(entry: &str) -> Result<Rule, &'static str> {
     Ok(Rule { pattern, port })
 }
 
+/// The `host:port` a URL reaches: `https://example.com/x` gives `example.com:443`,
+/// `http://127.0.0.1:8080/v1` gives `127.0.0.1:8080`. None for anything but http(s), and
+/// for an authority parsers read differently (a backslash, a space, two `@`): such a URL
+/// is allowed nowhere. The one reading of a URL for the allowlist (config endpoints, an
+/// agent's fetches).
+pub fn host_of_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Parsers disagree about a backslash (a browser's ends the authority there) or space:
+    // no host is read from such a URL, so it reaches nothing.
+    if authority.contains(['\\', ' ', '\t']) || authority.matches('@').count() > 1 {
+        return None;
+    }
+    let authority = authority.rsplit('@').next()?;
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')
+    });
+    Some(if has_port {
+        authority.to_ascii_lowercase()
+    } else {
+        let port = if scheme.eq_ignore_ascii_case("http") {
+            80
+        } else {
+            443
+        };
+        format!("{}:{port}", authority.to_ascii_lowercase())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,7 +55,7 @@ mod allow;
 mod client;
 mod http;
 
-pub use allow::Allow;
+pub use allow::{Allow, host_of_url};
 use client::{respond, serve};
 
 /// Most client connections served at once; a harness opening more gets `503`.

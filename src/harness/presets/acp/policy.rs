@@ -216,7 +216,10 @@ impl Permissions {
             return r;
         }
         if req.kind == "fetch" {
-            let host = req.url.as_deref().and_then(host_of);
+            let host = req
+                .url
+                .as_deref()
+                .and_then(crate::sandbox::proxy::host_of_url);
             let reachable = match (hosts, &host) {
                 (Hosts::Any, _) => true,
                 (Hosts::Only(allow), Some(h)) => h
@@ -335,37 +338,6 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     text.ends_with(last)
-}
-
-/// `https://example.com/x` gives `example.com:443`.
-fn host_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    // Parsers disagree about a backslash (a browser's ends the authority there) or space:
-    // no host is read from such a URL, so it reaches nothing.
-    if authority.contains(['\\', ' ', '\t']) || authority.matches('@').count() > 1 {
-        return None;
-    }
-    let authority = authority.rsplit('@').next()?;
-    if authority.is_empty() {
-        return None;
-    }
-    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| {
-        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')
-    });
-    Some(if has_port {
-        authority.to_ascii_lowercase()
-    } else {
-        let port = if scheme.eq_ignore_ascii_case("http") {
-            80
-        } else {
-            443
-        };
-        format!("{}:{port}", authority.to_ascii_lowercase())
-    })
 }
 
 #[cfg(test)]
